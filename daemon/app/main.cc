@@ -1,0 +1,48 @@
+// nsmd: North Star Metric daemon. Dispatches to one subcommand.
+#include <cstdio>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "daemon/app/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: nsmd <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  run     --config FILE [--brokers LIST] [--state-dir DIR] [--listen HOST:PORT]\n"
+    "          consume events from Kafka and serve the metrics\n"
+    "  broker  [--topic NAME] [--partitions N]\n"
+    "          run librdkafka's mock Kafka cluster; prints its bootstrap address\n"
+    "  check   --config FILE\n"
+    "          validate a config and print its metric tree\n"
+    "  replay  --config FILE --input FILE.ndjson|- [--series json]\n"
+    "          run events from a file through the engine, print the results\n"
+    "  version print the version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  absl::string_view command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "run") return nsmd::RunCommand(args);
+  if (command == "broker") return nsmd::BrokerCommand(args);
+  if (command == "check") return nsmd::CheckCommand(args);
+  if (command == "replay") return nsmd::ReplayCommand(args);
+  if (command == "version" || command == "--version") {
+    std::printf("nsmd %s\n", NSMD_VERSION);
+    return 0;
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "nsmd: unknown command \"%s\"\n\n%s", argv[1], kUsage);
+  return 2;
+}

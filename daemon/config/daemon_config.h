@@ -1,0 +1,67 @@
+// DaemonConfig: everything nsmd reads from its YAML file.
+#ifndef NSMD_DAEMON_CONFIG_DAEMON_CONFIG_H_
+#define NSMD_DAEMON_CONFIG_DAEMON_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "daemon/decode/event_format.h"
+#include "daemon/decode/field_catalog.h"
+#include "daemon/engine/metric_definition.h"
+
+namespace nsmd {
+
+struct KafkaConfig {
+  // "host:port,..." or "embedded" (librdkafka's mock cluster, in-process).
+  std::string brokers = "localhost:9092";
+  std::vector<std::string> topics = {"product-events"};
+  std::string group_id = "nsmd";
+  // Passed verbatim to librdkafka (security.protocol, sasl.*, ssl.*, fetch.*).
+  std::map<std::string, std::string> properties;
+  // Where a partition with no checkpointed offset starts: earliest | latest.
+  std::string start_offset = "earliest";
+  int embedded_partitions = 8;             // embedded broker only
+  int64_t max_message_bytes = 1 << 20;     // larger messages are rejected
+  std::string dead_letter_topic;           // empty: none
+};
+
+// The built-in demo event generator (embedded broker only).
+struct GeneratorConfig {
+  bool enabled = false;
+  double events_per_second = 200;
+  int teams = 300;
+  uint64_t seed = 42;
+  // Shifts generated event time forward: 3600 makes one real second one
+  // simulated hour, so weekly windows move within a demo.
+  double time_scale = 1;
+};
+
+struct StateConfig {
+  std::string dir = "/var/lib/nsmd";
+  absl::Duration checkpoint_interval = absl::Seconds(1);
+};
+
+struct HttpConfig {
+  std::string listen = "0.0.0.0:9464";
+};
+
+struct DaemonConfig {
+  std::string path;  // the file it was read from
+  KafkaConfig kafka;
+  GeneratorConfig generator;
+  StateConfig state;
+  HttpConfig http;
+  EventFormat format = EventFormat::Segment();
+  EngineOptions engine;
+  // Field paths read by the metrics; shared by decoder and definitions.
+  std::shared_ptr<FieldCatalog> catalog = std::make_shared<FieldCatalog>();
+  std::vector<MetricDefinition> metrics;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_CONFIG_DAEMON_CONFIG_H_

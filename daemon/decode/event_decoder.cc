@@ -1,0 +1,2 @@
+#include "daemon/decode/event_decoder.h"
+// Implementation pending (decode helper).

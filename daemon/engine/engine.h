@@ -1,0 +1,98 @@
+// Engine: applies decoded events to every metric's windows.
+#ifndef NSMD_DAEMON_ENGINE_ENGINE_H_
+#define NSMD_DAEMON_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "daemon/decode/event.h"
+#include "daemon/engine/metric_definition.h"
+#include "daemon/engine/metric_snapshot.h"
+#include "daemon/state/state_delta.h"
+
+namespace nsmd {
+
+class MetricState;
+class StreamClock;
+
+// The computing core of nsmd. Knows nothing of Kafka, files or HTTP: callers
+// feed it decoded events tagged with a source (a partition), take the state
+// changes to persist at each checkpoint, and read snapshots for export.
+//
+// Event time rules: each source's stream time is the newest event time it has
+// delivered; an event older than its source's stream time minus the allowed
+// lateness is late: counted, not applied. The engine-wide stream time (the
+// max over sources) drives which window is "current" and expires old windows.
+//
+// Thread-compatible: one thread applies events; Snapshot() must be called on
+// that thread too (the pipeline publishes copies to exporters).
+class Engine {
+ public:
+  enum class Outcome {
+    kApplied,    // matched at least one metric or advanced stream time
+    kLate,       // older than stream time minus allowed lateness: not applied
+    kDuplicate,  // id seen within the dedup horizon: not applied
+  };
+
+  // Builds an engine for `metrics` (already validated by the config loader:
+  // unique names, ratio operands that exist).
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(std::vector<MetricDefinition> metrics,
+                                                        EngineOptions options);
+  ~Engine();
+
+  // Returns the index of the source called `name` (e.g. "product-events/3"),
+  // registering it on first use. Its stream time persists with the state.
+  int RegisterSource(absl::string_view name);
+
+  // Applies one event from source `source` (an index from RegisterSource).
+  Outcome Apply(const Event& event, int source);
+
+  // Restores one persisted key/value (as written through TakeDelta) when
+  // loading state at start. Keys of metrics not in this engine's definitions
+  // (removed or changed since) are ignored and reported via `stale_prefix`
+  // so the caller can delete them. Returns DataLoss on an undecodable value.
+  absl::Status Restore(absl::string_view key, absl::string_view value);
+
+  // Moves every state change since the previous call into *delta, including
+  // deletions of expired windows. Call once per checkpoint.
+  void TakeDelta(StateDelta* delta);
+
+  // Expires windows that can no longer change or be shown (older than the
+  // previous window, beyond allowed lateness). Called by TakeDelta too.
+  void Expire();
+
+  // The current and previous value of every series, plus stream time.
+  MetricsSnapshot Snapshot() const;
+
+  // Every window the engine still holds, with its value (history for
+  // `nsmd replay --series json`; windows expired earlier are reported to the
+  // closed-window sink instead).
+  std::vector<SeriesSample> AllWindows() const;
+
+  // Receives each window's final value when it expires. Optional.
+  void SetClosedWindowSink(std::function<void(const SeriesSample&)> sink);
+
+  // Engine-wide stream time (ms); 0 before the first event.
+  int64_t stream_time_ms() const;
+
+  const std::vector<MetricDefinition>& metrics() const { return metrics_; }
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  Engine(std::vector<MetricDefinition> metrics, EngineOptions options);
+
+  std::vector<MetricDefinition> metrics_;
+  EngineOptions options_;
+  std::unique_ptr<StreamClock> clock_;
+  std::vector<std::unique_ptr<MetricState>> states_;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_ENGINE_ENGINE_H_

@@ -1,0 +1,80 @@
+// Filter: which events a metric (or a cohort anchor) looks at.
+#ifndef NSMD_DAEMON_ENGINE_FILTER_H_
+#define NSMD_DAEMON_ENGINE_FILTER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "daemon/decode/event.h"
+#include "daemon/decode/field_catalog.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace nsmd {
+
+// A literal in a predicate: a string, a number or a boolean.
+struct Literal {
+  FieldValue::Kind kind = FieldValue::Kind::kString;
+  std::string str;
+  double number = 0;
+  bool boolean = false;
+};
+
+// A boolean expression over an event's fields. Comparisons of a field whose
+// type does not fit (a string against gt 5, a missing field against eq) are
+// false, never errors: bad data does not stop the pipeline.
+struct Predicate {
+  enum class Op {
+    kAll, kAny, kNot,                  // children
+    kEq, kNe, kIn, kNotIn,             // field vs values (numbers as numbers)
+    kGt, kGte, kLt, kLte,              // field vs values[0], numbers only
+    kExists,                           // field present and not null
+    kMatches,                          // string field matches regex (RE2, partial)
+  };
+  Op op = Op::kAll;
+  FieldId field = kNoField;
+  std::vector<Literal> values;
+  std::shared_ptr<const re2::RE2> regex;
+  std::vector<Predicate> children;
+
+  // Evaluates the predicate on `event`.
+  bool Evaluate(const Event& event) const;
+};
+
+// Event names (any of; empty = every event) plus an optional predicate.
+// Cheap to evaluate; immutable and thread-compatible once built.
+class Filter {
+ public:
+  Filter() = default;
+
+  // Adds an accepted event name.
+  void AddName(std::string name) { names_.insert(std::move(name)); }
+  // Sets the predicate that must also hold.
+  void SetPredicate(Predicate predicate) {
+    predicate_ = std::move(predicate);
+    has_predicate_ = true;
+  }
+
+  // True if `event` has an accepted name and satisfies the predicate.
+  bool Matches(const Event& event) const {
+    if (!names_.empty() && !names_.contains(event.name)) return false;
+    return !has_predicate_ || predicate_.Evaluate(event);
+  }
+
+  const absl::flat_hash_set<std::string>& names() const { return names_; }
+  bool has_predicate() const { return has_predicate_; }
+  const Predicate& predicate() const { return predicate_; }
+
+ private:
+  absl::flat_hash_set<std::string> names_;
+  Predicate predicate_;
+  bool has_predicate_ = false;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_ENGINE_FILTER_H_
