@@ -21,10 +21,10 @@ struct Event {
   // fields[id] is the value at catalog path `id`; size() == catalog.size().
   std::vector<FieldValue> fields;
 
-  // The value of field `id`, or Missing for kNoField.
+  // The value of field `id`; Missing for kNoField or an id out of range.
   const FieldValue& field(FieldId id) const {
     static const FieldValue kMissing;
-    return id == kNoField ? kMissing : fields[id];
+    return id < 0 || static_cast<size_t>(id) >= fields.size() ? kMissing : fields[id];
   }
 };
 

@@ -13,7 +13,7 @@ std::string FieldValue::KeyText() const {
 void FieldValue::AppendKeyText(std::string* out) const {
   switch (kind) {
     case Kind::kString:
-      out->append(str);
+      out->append(str.data(), str.size());
       return;
     case Kind::kBool:
       out->append(boolean ? "true" : "false");

@@ -27,13 +27,13 @@ struct FieldValue {
   absl::string_view str;
 
   static FieldValue Missing() { return FieldValue{}; }
-  static FieldValue Null() { return FieldValue{Kind::kNull}; }
-  static FieldValue Bool(bool b) { return FieldValue{Kind::kBool, b}; }
-  static FieldValue Number(double d) { return FieldValue{Kind::kNumber, false, d}; }
+  static FieldValue Null() { return FieldValue{Kind::kNull, false, 0, {}}; }
+  static FieldValue Bool(bool b) { return FieldValue{Kind::kBool, b, 0, {}}; }
+  static FieldValue Number(double d) { return FieldValue{Kind::kNumber, false, d, {}}; }
   static FieldValue String(absl::string_view s) {
     return FieldValue{Kind::kString, false, 0, s};
   }
-  static FieldValue Composite() { return FieldValue{Kind::kComposite}; }
+  static FieldValue Composite() { return FieldValue{Kind::kComposite, false, 0, {}}; }
 
   // True for a value that can name a member or entity (string, number, bool).
   bool IsKey() const {

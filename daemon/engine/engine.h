@@ -18,6 +18,7 @@
 
 namespace nsmd {
 
+class Calendar;
 class MetricState;
 class StreamClock;
 
@@ -55,9 +56,14 @@ class Engine {
 
   // Restores one persisted key/value (as written through TakeDelta) when
   // loading state at start. Keys of metrics not in this engine's definitions
-  // (removed or changed since) are ignored and reported via `stale_prefix`
-  // so the caller can delete them. Returns DataLoss on an undecodable value.
+  // (removed, or changed since: another fingerprint) are skipped and their
+  // metric prefixes collected in stale_prefixes(), so the caller can delete
+  // them. Returns DataLoss on an undecodable row.
   absl::Status Restore(absl::string_view key, absl::string_view value);
+
+  // Metric key prefixes ("m/<name>/<fingerprint>/") seen by Restore that no
+  // current definition owns.
+  const std::vector<std::string>& stale_prefixes() const { return stale_prefixes_; }
 
   // Moves every state change since the previous call into *delta, including
   // deletions of expired windows. Call once per checkpoint.
@@ -70,13 +76,14 @@ class Engine {
   // The current and previous value of every series, plus stream time.
   MetricsSnapshot Snapshot() const;
 
-  // Every window the engine still holds, with its value (history for
-  // `nsmd replay --series json`; windows expired earlier are reported to the
-  // closed-window sink instead).
+  // Every window the engine still holds, with its value, ordered by metric
+  // then window start (history for `nsmd replay --series json`). Rolling
+  // metrics contribute their one window ending at stream time.
   std::vector<SeriesSample> AllWindows() const;
 
-  // Receives each window's final value when it expires. Optional.
-  void SetClosedWindowSink(std::function<void(const SeriesSample&)> sink);
+  // With true, windows never expire, so AllWindows() is the full history.
+  // For bounded inputs (replay) only: memory grows with the history.
+  void set_retain_all_windows(bool retain) { retain_all_windows_ = retain; }
 
   // Engine-wide stream time (ms); 0 before the first event.
   int64_t stream_time_ms() const;
@@ -90,7 +97,12 @@ class Engine {
   std::vector<MetricDefinition> metrics_;
   EngineOptions options_;
   std::unique_ptr<StreamClock> clock_;
+  std::unique_ptr<Calendar> calendar_;
+  // One per metric, same order as metrics_; null for ratio metrics.
   std::vector<std::unique_ptr<MetricState>> states_;
+  StateDelta pending_;
+  std::vector<std::string> stale_prefixes_;
+  bool retain_all_windows_ = false;
 };
 
 }  // namespace nsmd

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/engine/filter.h"

@@ -1,0 +1,73 @@
+#include "daemon/engine/contribution.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "daemon/engine/state_key.h"
+
+namespace nsmd {
+
+std::string Contribution::Encode() const {
+  std::string out = FormatDouble(amount);
+  out.push_back('\0');
+  out.append(entity);
+  out.push_back('\0');
+  out.append(member);
+  out.push_back('\0');
+  out.append(group);
+  return out;
+}
+
+bool Contribution::Decode(const std::string& text) {
+  // group may itself contain separators of its own, so split into 4 at most.
+  std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits('\0', 3));
+  if (parts.size() != 4 || !ParseDouble(parts[0], &amount)) return false;
+  entity = std::move(parts[1]);
+  member = std::move(parts[2]);
+  group = std::move(parts[3]);
+  return true;
+}
+
+bool MakeContribution(const MeasureSpec& measure, const Event& event, Contribution* c) {
+  c->time_ms = event.time_ms;
+  c->amount = 1;
+  c->entity.clear();
+  c->member.clear();
+  switch (measure.kind) {
+    case MeasureKind::kEvents:
+      return true;
+    case MeasureKind::kDistinct: {
+      const FieldValue& v = event.field(measure.field);
+      if (!v.IsKey()) return false;
+      v.AppendKeyText(&c->member);
+      return true;
+    }
+    case MeasureKind::kSum: {
+      const FieldValue& v = event.field(measure.field);
+      if (v.kind != FieldValue::Kind::kNumber) return false;
+      c->amount = v.number;
+      return true;
+    }
+    case MeasureKind::kEntities: {
+      const FieldValue& e = event.field(measure.entity);
+      if (!e.IsKey()) return false;
+      e.AppendKeyText(&c->entity);
+      if (measure.aggregate == EntityAggregate::kDistinct) {
+        const FieldValue& v = event.field(measure.aggregate_field);
+        if (!v.IsKey()) return false;
+        v.AppendKeyText(&c->member);
+      } else if (measure.aggregate == EntityAggregate::kSum) {
+        const FieldValue& v = event.field(measure.aggregate_field);
+        if (v.kind != FieldValue::Kind::kNumber) return false;
+        c->amount = v.number;
+      }
+      return true;
+    }
+    case MeasureKind::kRatio:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace nsmd

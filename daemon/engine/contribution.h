@@ -1,0 +1,35 @@
+// Contribution: what one event adds to one window cell of a metric.
+#ifndef NSMD_DAEMON_ENGINE_CONTRIBUTION_H_
+#define NSMD_DAEMON_ENGINE_CONTRIBUTION_H_
+
+#include <cstdint>
+#include <string>
+
+#include "daemon/decode/event.h"
+#include "daemon/engine/metric_definition.h"
+
+namespace nsmd {
+
+// The measure-relevant part of an event, detached from the decoder's buffer
+// (so it can wait, e.g. for a cohort anchor that has not arrived yet).
+struct Contribution {
+  int64_t time_ms = 0;
+  std::string group;   // group-by key (GroupIndex), "" without group-by
+  std::string entity;  // kEntities: the entity the event belongs to
+  std::string member;  // kDistinct, or kEntities with a distinct aggregate
+  double amount = 1;   // kEvents: 1; kSum and sum aggregates: the value
+
+  // Serialized form for pending rows: "amount\0entity\0member\0group".
+  std::string Encode() const;
+  // Parses Encode()'s output; false if malformed.
+  bool Decode(const std::string& text);
+};
+
+// Fills *c (all but group) from `event` for `measure`. Returns false if the
+// event cannot contribute: the distinct/entity field is missing or not a
+// scalar, or the sum field is not a number.
+bool MakeContribution(const MeasureSpec& measure, const Event& event, Contribution* c);
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_ENGINE_CONTRIBUTION_H_

@@ -1,0 +1,176 @@
+#include "daemon/engine/engine.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "daemon/engine/calendar.h"
+#include "daemon/engine/metric_state.h"
+#include "daemon/engine/stream_clock.h"
+
+namespace nsmd {
+namespace {
+
+// Computes ratio samples from their operands' samples: for every numerator
+// sample, the denominator sample of the same window (label and start) and
+// labels. A zero or absent denominator gives no sample. Ratios of ratios are
+// resolved by repeating until nothing new appears (the config forbids cycles).
+void AppendRatios(const std::vector<MetricDefinition>& metrics, std::vector<SeriesSample>* out) {
+  using Key = std::tuple<std::string, std::string, int64_t, Labels>;
+  std::map<Key, const SeriesSample*> index;
+  auto rebuild = [&] {
+    index.clear();
+    for (const SeriesSample& s : *out) index[Key{s.metric, s.window, s.window_start_ms, s.labels}] = &s;
+  };
+  std::vector<bool> done(metrics.size(), false);
+  for (size_t pass = 0; pass < metrics.size(); ++pass) {
+    bool progress = false;
+    rebuild();
+    std::vector<SeriesSample> added;
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      const MetricDefinition& m = metrics[i];
+      if (done[i] || m.measure.kind != MeasureKind::kRatio) continue;
+      // Wait until both operands are computed (or are not ratios).
+      auto ready = [&](const std::string& name) {
+        for (size_t j = 0; j < metrics.size(); ++j) {
+          if (metrics[j].name == name) {
+            return metrics[j].measure.kind != MeasureKind::kRatio || done[j];
+          }
+        }
+        return true;
+      };
+      if (!ready(m.measure.numerator) || !ready(m.measure.denominator)) continue;
+      for (const SeriesSample& num : *out) {
+        if (num.metric != m.measure.numerator) continue;
+        auto den = index.find(Key{m.measure.denominator, num.window, num.window_start_ms, num.labels});
+        if (den == index.end() || den->second->value == 0) continue;
+        added.push_back(SeriesSample{m.name, num.labels, num.window, num.window_start_ms,
+                                     num.window_end_ms, num.value / den->second->value});
+      }
+      done[i] = true;
+      progress = true;
+    }
+    out->insert(out->end(), added.begin(), added.end());
+    if (!progress) break;
+  }
+}
+
+}  // namespace
+
+Engine::Engine(std::vector<MetricDefinition> metrics, EngineOptions options)
+    : metrics_(std::move(metrics)),
+      options_(options),
+      clock_(std::make_unique<StreamClock>(options.allowed_lateness)),
+      calendar_(std::make_unique<Calendar>(options.time_zone, options.week_start)) {}
+
+Engine::~Engine() = default;
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<MetricDefinition> metrics,
+                                                       EngineOptions options) {
+  absl::flat_hash_map<std::string, const MetricDefinition*> by_name;
+  for (const MetricDefinition& m : metrics) {
+    if (!by_name.emplace(m.name, &m).second) {
+      return absl::InvalidArgumentError(absl::StrCat("metric \"", m.name, "\" defined twice"));
+    }
+  }
+  for (const MetricDefinition& m : metrics) {
+    if (m.measure.kind != MeasureKind::kRatio) continue;
+    for (const std::string& operand : {m.measure.numerator, m.measure.denominator}) {
+      if (!by_name.contains(operand)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("ratio \"", m.name, "\" refers to unknown metric \"", operand, "\""));
+      }
+    }
+  }
+  std::unique_ptr<Engine> engine(new Engine(std::move(metrics), options));
+  for (const MetricDefinition& m : engine->metrics_) {
+    engine->states_.push_back(m.measure.kind == MeasureKind::kRatio
+                                  ? nullptr
+                                  : std::make_unique<MetricState>(&m, engine->calendar_.get()));
+  }
+  return engine;
+}
+
+int Engine::RegisterSource(absl::string_view name) { return clock_->Register(name); }
+
+Engine::Outcome Engine::Apply(const Event& event, int source) {
+  if (clock_->ObserveOrLate(source, event.time_ms)) return Outcome::kLate;
+  for (auto& state : states_) {
+    if (state) state->Apply(event, &pending_);
+  }
+  return Outcome::kApplied;
+}
+
+absl::Status Engine::Restore(absl::string_view key, absl::string_view value) {
+  if (absl::StartsWith(key, "s/")) return clock_->Restore(key, value);
+  if (!absl::StartsWith(key, "m/")) {
+    return absl::DataLossError(absl::StrCat("unexpected engine state key \"", key, "\""));
+  }
+  std::vector<std::string> parts;
+  for (auto& state : states_) {
+    if (state && state->key().Parse(key, &parts)) return state->Restore(parts, value);
+  }
+  // "m/<name>/<fingerprint>/": a metric removed or redefined since.
+  size_t slash = key.find('/', 2);
+  slash = slash == absl::string_view::npos ? slash : key.find('/', slash + 1);
+  if (slash == absl::string_view::npos) {
+    return absl::DataLossError(absl::StrCat("malformed engine state key \"", key, "\""));
+  }
+  std::string prefix(key.substr(0, slash + 1));
+  if (std::find(stale_prefixes_.begin(), stale_prefixes_.end(), prefix) == stale_prefixes_.end()) {
+    stale_prefixes_.push_back(std::move(prefix));
+  }
+  return absl::OkStatus();
+}
+
+void Engine::Expire() {
+  if (retain_all_windows_) return;
+  const int64_t now = clock_->now_ms();
+  const int64_t horizon = clock_->horizon_ms();
+  for (auto& state : states_) {
+    if (state) state->Expire(now, horizon, &pending_);
+  }
+}
+
+void Engine::TakeDelta(StateDelta* delta) {
+  Expire();
+  clock_->TakeDelta(delta);
+  for (const auto& [key, value] : pending_.entries()) {
+    if (value) {
+      delta->Put(key, *value);
+    } else {
+      delta->Delete(key);
+    }
+  }
+  pending_.Clear();
+}
+
+MetricsSnapshot Engine::Snapshot() const {
+  MetricsSnapshot snapshot;
+  snapshot.stream_time_ms = clock_->now_ms();
+  for (const auto& state : states_) {
+    if (state) state->Snapshot(snapshot.stream_time_ms, &snapshot.samples);
+  }
+  AppendRatios(metrics_, &snapshot.samples);
+  return snapshot;
+}
+
+std::vector<SeriesSample> Engine::AllWindows() const {
+  std::vector<SeriesSample> out;
+  for (const auto& state : states_) {
+    if (state) state->AllWindows(clock_->now_ms(), &out);
+  }
+  AppendRatios(metrics_, &out);
+  std::stable_sort(out.begin(), out.end(), [](const SeriesSample& a, const SeriesSample& b) {
+    return std::tie(a.metric, a.window_start_ms, a.labels) <
+           std::tie(b.metric, b.window_start_ms, b.labels);
+  });
+  return out;
+}
+
+int64_t Engine::stream_time_ms() const { return clock_->now_ms(); }
+
+}  // namespace nsmd

@@ -1,0 +1,45 @@
+// GroupIndex: maps an event to its group-by series, with a cap.
+#ifndef NSMD_DAEMON_ENGINE_GROUP_INDEX_H_
+#define NSMD_DAEMON_ENGINE_GROUP_INDEX_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "daemon/decode/event.h"
+#include "daemon/engine/metric_definition.h"
+#include "daemon/engine/metric_snapshot.h"
+
+namespace nsmd {
+
+// A group key is the label values joined by '\x1f' ("" without group-by). A
+// field that is missing or not a scalar gives the value "none". Once
+// `max_series` distinct keys exist, new keys fold into one "__other__" key
+// (every label "__other__"), so a metric never exceeds max_series + 1 series.
+// Thread-compatible.
+class GroupIndex {
+ public:
+  GroupIndex(std::vector<GroupBy> group_by, int max_series)
+      : group_by_(std::move(group_by)), max_series_(max_series) {}
+
+  // The group key of `event`, registering it if there is room.
+  std::string Resolve(const Event& event);
+
+  // Registers a key read back from state (always accepted: it was admitted
+  // under the cap when it was first seen).
+  void Restore(const std::string& key);
+
+  // The Prometheus labels of `key`.
+  Labels LabelsOf(const std::string& key) const;
+
+  static constexpr char kOtherValue[] = "__other__";
+
+ private:
+  std::vector<GroupBy> group_by_;
+  int max_series_;
+  absl::flat_hash_set<std::string> known_;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_ENGINE_GROUP_INDEX_H_

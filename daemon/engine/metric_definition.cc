@@ -1,0 +1,37 @@
+#include "daemon/engine/metric_definition.h"
+
+namespace nsmd {
+
+absl::string_view MetricRoleName(MetricRole role) {
+  switch (role) {
+    case MetricRole::kNorthStar: return "north_star";
+    case MetricRole::kInput: return "input";
+    case MetricRole::kFocus: return "focus";
+    case MetricRole::kGuardrail: return "guardrail";
+    case MetricRole::kValidation: return "validation";
+  }
+  return "input";
+}
+
+absl::string_view CalendarUnitName(CalendarUnit unit) {
+  switch (unit) {
+    case CalendarUnit::kHour: return "hour";
+    case CalendarUnit::kDay: return "day";
+    case CalendarUnit::kWeek: return "week";
+    case CalendarUnit::kMonth: return "month";
+  }
+  return "day";
+}
+
+bool Compare(double lhs, Comparison cmp, double rhs) {
+  switch (cmp) {
+    case Comparison::kGt: return lhs > rhs;
+    case Comparison::kGte: return lhs >= rhs;
+    case Comparison::kLt: return lhs < rhs;
+    case Comparison::kLte: return lhs <= rhs;
+    case Comparison::kEq: return lhs == rhs;
+  }
+  return false;
+}
+
+}  // namespace nsmd

@@ -1,0 +1,329 @@
+#include "daemon/engine/metric_state.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace nsmd {
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+}  // namespace
+
+MetricState::MetricState(const MetricDefinition* definition, const Calendar* calendar)
+    : def_(definition),
+      calendar_(calendar),
+      key_(MetricKeyPrefix(definition->name, definition->fingerprint)),
+      groups_(definition->group_by, definition->max_series),
+      cohort_length_ms_(absl::ToInt64Milliseconds(definition->window.length)),
+      rolling_length_s_(absl::ToInt64Seconds(definition->window.length)) {}
+
+void MetricState::Apply(const Event& event, StateDelta* delta) {
+  const WindowSpec& w = def_->window;
+  if (w.kind == WindowKind::kCohort) {
+    ApplyCohort(event, delta);
+    return;
+  }
+  if (!def_->filter.Matches(event)) return;
+  if (!MakeContribution(def_->measure, event, &scratch_)) return;
+  scratch_.group = groups_.Resolve(event);
+  switch (w.kind) {
+    case WindowKind::kTumbling:
+      AddToCell(calendar_->WindowStart(w.unit, event.time_ms), scratch_, delta);
+      return;
+    case WindowKind::kLifetime:
+      AddToCell(0, scratch_, delta);
+      return;
+    case WindowKind::kRolling:
+      AddRolling(scratch_, delta);
+      return;
+    case WindowKind::kCohort:
+      return;
+  }
+}
+
+void MetricState::AddToCell(int64_t window, const Contribution& c, StateDelta* delta) {
+  MeasureCell& cell = windows_[window][c.group];
+  cell.Add(def_->measure, c, CellAddress{&key_, absl::StrCat(window), c.group}, delta);
+}
+
+void MetricState::AddRolling(const Contribution& c, StateDelta* delta) {
+  RollingGroup& g = rolling_[c.group];
+  const int64_t second = FloorDiv(c.time_ms, 1000);
+  if (def_->measure.kind == MeasureKind::kDistinct) {
+    auto [it, inserted] = g.last_seen.try_emplace(c.member, second);
+    if (!inserted && it->second >= second) return;
+    it->second = second;
+    delta->Put(key_.Make({"rd", c.group, c.member}), absl::StrCat(second));
+    return;
+  }
+  double& bucket = g.buckets[second];
+  bucket += c.amount;
+  delta->Put(key_.Make({"rb", c.group, absl::StrCat(second)}), FormatDouble(bucket));
+}
+
+void MetricState::ApplyCohort(const Event& event, StateDelta* delta) {
+  const WindowSpec& w = def_->window;
+  // The anchor first: an anchor event that also passes the filter counts in
+  // the window it opens.
+  if (w.anchor.Matches(event)) {
+    const FieldValue& e = event.field(w.cohort_entity);
+    if (e.IsKey()) SetAnchor(e.KeyText(), event.time_ms, delta);
+  }
+  if (!def_->filter.Matches(event)) return;
+  const FieldValue& e = event.field(w.cohort_entity);
+  if (!e.IsKey()) return;
+  if (!MakeContribution(def_->measure, event, &scratch_)) return;
+  scratch_.group = groups_.Resolve(event);
+  std::string entity = e.KeyText();
+  auto anchor = anchors_.find(entity);
+  if (anchor == anchors_.end()) {
+    // Out of order: hold it until the anchor arrives (or lateness passes).
+    Pending p{scratch_, next_pending_seq_++};
+    delta->Put(key_.Make({"p", entity, absl::StrCat(event.time_ms), absl::StrCat(p.seq)}),
+               p.contribution.Encode());
+    pending_[entity].push_back(std::move(p));
+    return;
+  }
+  const int64_t start = anchor->second;
+  if (event.time_ms < start || event.time_ms >= start + cohort_length_ms_) return;
+  AddToCell(calendar_->WindowStart(w.period, start), scratch_, delta);
+}
+
+void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta) {
+  // The first anchor seen wins; later anchors of the same entity are ignored.
+  if (!anchors_.try_emplace(entity, time_ms).second) return;
+  delta->Put(key_.Make({"a", entity}), absl::StrCat(time_ms));
+  auto it = pending_.find(entity);
+  if (it == pending_.end()) return;
+  const int64_t period = calendar_->WindowStart(def_->window.period, time_ms);
+  for (const Pending& p : it->second) {
+    const Contribution& c = p.contribution;
+    delta->Delete(key_.Make({"p", entity, absl::StrCat(c.time_ms), absl::StrCat(p.seq)}));
+    if (c.time_ms >= time_ms && c.time_ms < time_ms + cohort_length_ms_) {
+      AddToCell(period, c, delta);
+    }
+  }
+  pending_.erase(it);
+}
+
+absl::Status MetricState::Restore(const std::vector<std::string>& parts,
+                                  absl::string_view value) {
+  auto malformed = [&] {
+    return absl::DataLossError(
+        absl::StrCat("malformed state row of metric \"", def_->name, "\""));
+  };
+  if (parts.empty()) return malformed();
+  const std::string& kind = parts[0];
+  if (kind == "c" || kind == "d" || kind == "e" || kind == "em") {
+    int64_t window = 0;
+    if (parts.size() < 3 || !ParseInt64(parts[1], &window)) return malformed();
+    groups_.Restore(parts[2]);
+    std::vector<std::string> rest(parts.begin() + 3, parts.end());
+    return windows_[window][parts[2]].Restore(def_->measure, kind, rest, value);
+  }
+  if (kind == "rb" || kind == "rd") {
+    if (parts.size() != 3) return malformed();
+    groups_.Restore(parts[1]);
+    RollingGroup& g = rolling_[parts[1]];
+    if (kind == "rb") {
+      int64_t second = 0;
+      double v = 0;
+      if (!ParseInt64(parts[2], &second) || !ParseDouble(value, &v)) return malformed();
+      g.buckets[second] = v;
+    } else {
+      int64_t second = 0;
+      if (!ParseInt64(value, &second)) return malformed();
+      g.last_seen[parts[2]] = second;
+    }
+    return absl::OkStatus();
+  }
+  if (kind == "a") {
+    int64_t t = 0;
+    if (parts.size() != 2 || !ParseInt64(value, &t)) return malformed();
+    anchors_[parts[1]] = t;
+    return absl::OkStatus();
+  }
+  if (kind == "p") {
+    int64_t t = 0, seq = 0;
+    if (parts.size() != 4 || !ParseInt64(parts[2], &t) || !ParseInt64(parts[3], &seq)) {
+      return malformed();
+    }
+    Pending p;
+    if (!p.contribution.Decode(std::string(value))) return malformed();
+    p.contribution.time_ms = t;
+    p.seq = static_cast<uint64_t>(seq);
+    next_pending_seq_ = std::max(next_pending_seq_, p.seq + 1);
+    groups_.Restore(p.contribution.group);
+    pending_[parts[1]].push_back(std::move(p));
+    return absl::OkStatus();
+  }
+  return malformed();
+}
+
+int64_t MetricState::PreviousCohortPeriod(int64_t now_ms) const {
+  const CalendarUnit period = def_->window.period;
+  // The period containing (now - length) still has open member windows; the
+  // one before it is the newest whose every window [anchor, anchor+length)
+  // ended at or before now.
+  return calendar_->PreviousWindowStart(
+      period, calendar_->WindowStart(period, now_ms - cohort_length_ms_));
+}
+
+void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) {
+  if (now_ms == 0) return;
+  const WindowSpec& w = def_->window;
+  auto drop_before = [&](int64_t keep_from, int64_t extra_ms, CalendarUnit unit) {
+    while (!windows_.empty()) {
+      auto it = windows_.begin();
+      const int64_t start = it->first;
+      if (start >= keep_from) break;
+      if (calendar_->NextWindowStart(unit, start) + extra_ms > horizon_ms) break;
+      const std::string window = absl::StrCat(start);
+      for (const auto& [group, cell] : it->second) {
+        cell.DeleteRows(def_->measure, CellAddress{&key_, window, group}, delta);
+      }
+      windows_.erase(it);
+    }
+  };
+  switch (w.kind) {
+    case WindowKind::kTumbling:
+      drop_before(calendar_->PreviousWindowStart(w.unit, calendar_->WindowStart(w.unit, now_ms)),
+                  0, w.unit);
+      return;
+    case WindowKind::kCohort: {
+      drop_before(PreviousCohortPeriod(now_ms), cohort_length_ms_, w.period);
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        auto& items = it->second;
+        auto keep = std::partition(items.begin(), items.end(), [&](const Pending& p) {
+          return p.contribution.time_ms >= horizon_ms;
+        });
+        for (auto p = keep; p != items.end(); ++p) {
+          delta->Delete(key_.Make({"p", it->first, absl::StrCat(p->contribution.time_ms),
+                                   absl::StrCat(p->seq)}));
+        }
+        items.erase(keep, items.end());
+        if (items.empty()) {
+          pending_.erase(it++);
+        } else {
+          ++it;
+        }
+      }
+      return;
+    }
+    case WindowKind::kRolling: {
+      // A second s counts while s > now_s - length_s; older ones never again.
+      const int64_t oldest_kept = FloorDiv(now_ms, 1000) - rolling_length_s_ + 1;
+      for (auto& [group, g] : rolling_) {
+        while (!g.buckets.empty() && g.buckets.begin()->first < oldest_kept) {
+          delta->Delete(key_.Make({"rb", group, absl::StrCat(g.buckets.begin()->first)}));
+          g.buckets.erase(g.buckets.begin());
+        }
+        for (auto it = g.last_seen.begin(); it != g.last_seen.end();) {
+          if (it->second < oldest_kept) {
+            delta->Delete(key_.Make({"rd", group, it->first}));
+            g.last_seen.erase(it++);
+          } else {
+            ++it;
+          }
+        }
+      }
+      return;
+    }
+    case WindowKind::kLifetime:
+      return;
+  }
+}
+
+int64_t MetricState::WindowEnd(int64_t start, int64_t now_ms) const {
+  const WindowSpec& w = def_->window;
+  switch (w.kind) {
+    case WindowKind::kTumbling:
+      return calendar_->NextWindowStart(w.unit, start);
+    case WindowKind::kCohort:
+      return calendar_->NextWindowStart(w.period, start);
+    default:
+      return now_ms;
+  }
+}
+
+void MetricState::AppendCells(int64_t window, const std::string& label, int64_t now_ms,
+                              bool zero_if_empty, std::vector<SeriesSample>* out) const {
+  const int64_t end = WindowEnd(window, now_ms);
+  auto it = windows_.find(window);
+  if (it == windows_.end() || it->second.empty()) {
+    if (zero_if_empty && def_->group_by.empty()) {
+      out->push_back(SeriesSample{def_->name, {}, label, window, end, 0});
+    }
+    return;
+  }
+  for (const auto& [group, cell] : it->second) {
+    out->push_back(SeriesSample{def_->name, groups_.LabelsOf(group), label, window, end,
+                                cell.Value(def_->measure)});
+  }
+}
+
+double MetricState::RollingValue(const RollingGroup& g, int64_t now_ms) const {
+  const int64_t oldest = FloorDiv(now_ms, 1000) - rolling_length_s_ + 1;
+  const int64_t newest = FloorDiv(now_ms, 1000);
+  if (def_->measure.kind == MeasureKind::kDistinct) {
+    int64_t n = 0;
+    for (const auto& [member, second] : g.last_seen) {
+      n += (second >= oldest && second <= newest) ? 1 : 0;
+    }
+    return static_cast<double>(n);
+  }
+  double sum = 0;
+  for (auto it = g.buckets.lower_bound(oldest); it != g.buckets.end() && it->first <= newest;
+       ++it) {
+    sum += it->second;
+  }
+  return sum;
+}
+
+void MetricState::Snapshot(int64_t now_ms, std::vector<SeriesSample>* out) const {
+  if (now_ms == 0) return;
+  const WindowSpec& w = def_->window;
+  switch (w.kind) {
+    case WindowKind::kTumbling: {
+      const int64_t current = calendar_->WindowStart(w.unit, now_ms);
+      AppendCells(current, "current", now_ms, true, out);
+      AppendCells(calendar_->PreviousWindowStart(w.unit, current), "previous", now_ms, true, out);
+      return;
+    }
+    case WindowKind::kCohort:
+      AppendCells(calendar_->WindowStart(w.period, now_ms), "current", now_ms, true, out);
+      AppendCells(PreviousCohortPeriod(now_ms), "previous", now_ms, true, out);
+      return;
+    case WindowKind::kLifetime:
+      AppendCells(0, "current", now_ms, true, out);
+      return;
+    case WindowKind::kRolling: {
+      const int64_t start = (FloorDiv(now_ms, 1000) - rolling_length_s_ + 1) * 1000;
+      const int64_t end = (FloorDiv(now_ms, 1000) + 1) * 1000;
+      if (rolling_.empty() && def_->group_by.empty()) {
+        out->push_back(SeriesSample{def_->name, {}, "current", start, end, 0});
+      }
+      for (const auto& [group, g] : rolling_) {
+        out->push_back(SeriesSample{def_->name, groups_.LabelsOf(group), "current", start, end,
+                                    RollingValue(g, now_ms)});
+      }
+      return;
+    }
+  }
+}
+
+void MetricState::AllWindows(int64_t now_ms, std::vector<SeriesSample>* out) const {
+  if (def_->window.kind == WindowKind::kRolling) {
+    const size_t first = out->size();
+    Snapshot(now_ms, out);
+    for (size_t i = first; i < out->size(); ++i) (*out)[i].window.clear();
+    return;
+  }
+  for (const auto& [window, cells] : windows_) {
+    AppendCells(window, "", now_ms, false, out);
+  }
+}
+
+}  // namespace nsmd

@@ -1,0 +1,94 @@
+// MetricState: the windows of one metric and how events move them.
+#ifndef NSMD_DAEMON_ENGINE_METRIC_STATE_H_
+#define NSMD_DAEMON_ENGINE_METRIC_STATE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "daemon/decode/event.h"
+#include "daemon/engine/calendar.h"
+#include "daemon/engine/contribution.h"
+#include "daemon/engine/group_index.h"
+#include "daemon/engine/measure_cell.h"
+#include "daemon/engine/metric_definition.h"
+#include "daemon/engine/metric_snapshot.h"
+#include "daemon/engine/state_key.h"
+#include "daemon/state/state_delta.h"
+
+namespace nsmd {
+
+// All state of one (non-ratio) metric:
+//  - tumbling, lifetime and cohort metrics keep MeasureCells per window start
+//    (cohorts: per anchor period) and group;
+//  - rolling metrics keep per-second buckets (events, sum) or each member's
+//    last-seen second (distinct), and count those inside (T - length, T];
+//  - cohort metrics also keep each entity's anchor time and the
+//    contributions of entities whose anchor has not arrived yet.
+// Thread-compatible; owned by the Engine.
+class MetricState {
+ public:
+  MetricState(const MetricDefinition* definition, const Calendar* calendar);
+
+  // Applies a non-late event. Records changed rows in *delta.
+  void Apply(const Event& event, StateDelta* delta);
+
+  // Restores one row whose components (after the metric prefix) are `parts`.
+  absl::Status Restore(const std::vector<std::string>& parts, absl::string_view value);
+
+  // Drops windows that are no longer shown and can no longer change: stream
+  // time `now_ms`, and no source can apply events older than `horizon_ms`.
+  void Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta);
+
+  // Appends the current (and, where defined, previous) window's samples.
+  void Snapshot(int64_t now_ms, std::vector<SeriesSample>* out) const;
+
+  // Appends every window held (history), window label left empty.
+  void AllWindows(int64_t now_ms, std::vector<SeriesSample>* out) const;
+
+  const StateKey& key() const { return key_; }
+  const MetricDefinition& definition() const { return *def_; }
+
+ private:
+  using Cells = absl::flat_hash_map<std::string, MeasureCell>;
+  struct RollingGroup {
+    absl::btree_map<int64_t, double> buckets;              // second -> scalar
+    absl::flat_hash_map<std::string, int64_t> last_seen;   // member -> second
+  };
+  struct Pending {
+    Contribution contribution;
+    uint64_t seq = 0;
+  };
+
+  void AddToCell(int64_t window, const Contribution& c, StateDelta* delta);
+  void AddRolling(const Contribution& c, StateDelta* delta);
+  void ApplyCohort(const Event& event, StateDelta* delta);
+  void SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta);
+  int64_t WindowEnd(int64_t start, int64_t now_ms) const;
+  // Start of the newest cohort period whose member windows have all closed.
+  int64_t PreviousCohortPeriod(int64_t now_ms) const;
+  void AppendCells(int64_t window, const std::string& label, int64_t now_ms, bool zero_if_empty,
+                   std::vector<SeriesSample>* out) const;
+  double RollingValue(const RollingGroup& g, int64_t now_ms) const;
+
+  const MetricDefinition* def_;
+  const Calendar* calendar_;
+  StateKey key_;
+  GroupIndex groups_;
+  int64_t cohort_length_ms_ = 0;
+  int64_t rolling_length_s_ = 0;
+
+  absl::btree_map<int64_t, Cells> windows_;
+  absl::flat_hash_map<std::string, RollingGroup> rolling_;
+  absl::flat_hash_map<std::string, int64_t> anchors_;
+  absl::flat_hash_map<std::string, std::vector<Pending>> pending_;
+  uint64_t next_pending_seq_ = 0;
+  Contribution scratch_;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_ENGINE_METRIC_STATE_H_

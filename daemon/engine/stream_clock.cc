@@ -1,0 +1,63 @@
+#include "daemon/engine/stream_clock.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "daemon/engine/state_key.h"
+
+namespace nsmd {
+
+int StreamClock::Register(absl::string_view name) {
+  auto it = index_.find(name);
+  if (it != index_.end()) return it->second;
+  int id = static_cast<int>(sources_.size());
+  sources_.push_back(Source{std::string(name)});
+  index_.emplace(std::string(name), id);
+  return id;
+}
+
+bool StreamClock::ObserveOrLate(int source, int64_t time_ms) {
+  Source& s = sources_[source];
+  if (s.time_ms != 0 && time_ms < s.time_ms - lateness_ms_) return true;
+  if (time_ms > s.time_ms) {
+    s.time_ms = time_ms;
+    s.dirty = true;
+    now_ms_ = std::max(now_ms_, time_ms);
+  }
+  return false;
+}
+
+int64_t StreamClock::horizon_ms() const {
+  int64_t min_time = std::numeric_limits<int64_t>::max();
+  for (const Source& s : sources_) {
+    if (s.time_ms != 0) min_time = std::min(min_time, s.time_ms);
+  }
+  if (min_time == std::numeric_limits<int64_t>::max()) return 0;
+  return min_time - lateness_ms_;
+}
+
+absl::Status StreamClock::Restore(absl::string_view key, absl::string_view value) {
+  if (!absl::StartsWith(key, "s/")) {
+    return absl::InvalidArgumentError(absl::StrCat("not a stream time key: ", key));
+  }
+  int64_t t = 0;
+  if (!ParseInt64(value, &t)) {
+    return absl::DataLossError(absl::StrCat("stream time of ", key, " is not a number"));
+  }
+  Source& s = sources_[Register(key.substr(2))];
+  s.time_ms = t;
+  now_ms_ = std::max(now_ms_, t);
+  return absl::OkStatus();
+}
+
+void StreamClock::TakeDelta(StateDelta* delta) {
+  for (Source& s : sources_) {
+    if (!s.dirty) continue;
+    delta->Put(SourceKey(s.name), absl::StrCat(s.time_ms));
+    s.dirty = false;
+  }
+}
+
+}  // namespace nsmd

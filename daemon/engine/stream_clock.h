@@ -1,0 +1,61 @@
+// StreamClock: event-time progress of each source and the lateness rule.
+#ifndef NSMD_DAEMON_ENGINE_STREAM_CLOCK_H_
+#define NSMD_DAEMON_ENGINE_STREAM_CLOCK_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "daemon/state/state_delta.h"
+
+namespace nsmd {
+
+// Tracks, per source (a Kafka partition, a replay file), the newest event time
+// it has delivered. An event older than its source's stream time minus the
+// allowed lateness is late. Stream times persist (keys "s/<source>") so the
+// lateness decisions after a restart are the ones before it. Thread-compatible.
+class StreamClock {
+ public:
+  explicit StreamClock(absl::Duration allowed_lateness)
+      : lateness_ms_(absl::ToInt64Milliseconds(allowed_lateness)) {}
+
+  // Index of source `name`, registering it on first use.
+  int Register(absl::string_view name);
+
+  // If `time_ms` is late for `source` returns true and changes nothing;
+  // otherwise advances the source's stream time to at least `time_ms`.
+  bool ObserveOrLate(int source, int64_t time_ms);
+
+  // The newest stream time over all sources; 0 before any event.
+  int64_t now_ms() const { return now_ms_; }
+
+  // The oldest event time any source can still apply: min over sources that
+  // have seen events of (stream time - lateness). Windows ending at or before
+  // it can no longer change. 0 before any event.
+  int64_t horizon_ms() const;
+
+  // Restores a source's stream time from its persisted row.
+  absl::Status Restore(absl::string_view key, absl::string_view value);
+
+  // Writes the stream times changed since the last call.
+  void TakeDelta(StateDelta* delta);
+
+ private:
+  struct Source {
+    std::string name;
+    int64_t time_ms = 0;
+    bool dirty = false;
+  };
+  int64_t lateness_ms_;
+  int64_t now_ms_ = 0;
+  std::vector<Source> sources_;
+  absl::flat_hash_map<std::string, int> index_;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_ENGINE_STREAM_CLOCK_H_

@@ -1,0 +1,369 @@
+#include "daemon/engine/engine.h"
+
+#include <map>
+#include <optional>
+
+#include "gtest/gtest.h"
+#include "tests/engine/test_events.h"
+
+namespace nsmd {
+namespace {
+
+// 2024-01-01T00:00Z, a Monday.
+const int64_t kMon = UtcMs(2024, 1, 1);
+constexpr int64_t kHour = 3600000;
+constexpr int64_t kDay = 24 * kHour;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  FieldId F(const std::string& path) { return ev_.catalog().Intern(path); }
+
+  MetricDefinition Metric(std::string name, std::vector<std::string> events, MeasureSpec measure,
+                          WindowSpec window) {
+    MetricDefinition m;
+    m.name = std::move(name);
+    for (auto& e : events) m.filter.AddName(e);
+    m.measure = measure;
+    m.window = window;
+    m.fingerprint = "f";
+    return m;
+  }
+  static WindowSpec Tumbling(CalendarUnit unit) {
+    WindowSpec w;
+    w.kind = WindowKind::kTumbling;
+    w.unit = unit;
+    return w;
+  }
+  MeasureSpec Distinct(const std::string& path) {
+    MeasureSpec m;
+    m.kind = MeasureKind::kDistinct;
+    m.field = F(path);
+    return m;
+  }
+  MeasureSpec Entities(const std::string& entity, EntityAggregate agg, const std::string& field,
+                       Comparison cmp, double threshold) {
+    MeasureSpec m;
+    m.kind = MeasureKind::kEntities;
+    m.entity = F(entity);
+    m.aggregate = agg;
+    if (!field.empty()) m.aggregate_field = F(field);
+    m.comparison = cmp;
+    m.threshold = threshold;
+    return m;
+  }
+
+  void Build(std::vector<MetricDefinition> metrics) {
+    auto engine = Engine::Create(std::move(metrics), options_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+    source_ = engine_->RegisterSource("t/0");
+  }
+
+  Engine::Outcome Apply(const Event& e) { return engine_->Apply(e, source_); }
+
+  // The value of metric/window (no labels), or nullopt if absent.
+  std::optional<double> Value(const std::string& metric, const std::string& window,
+                              const Labels& labels = {}) {
+    for (const SeriesSample& s : engine_->Snapshot().samples) {
+      if (s.metric == metric && s.window == window && s.labels == labels) return s.value;
+    }
+    return std::nullopt;
+  }
+
+  TestEvents ev_;
+  EngineOptions options_;
+  std::unique_ptr<Engine> engine_;
+  int source_ = 0;
+};
+
+TEST_F(EngineTest, EventsPerDayCurrentAndPrevious) {
+  MeasureSpec events;
+  Build({Metric("edits", {"file_edited"}, events, Tumbling(CalendarUnit::kDay))});
+  // Day 1: 2 edits and one page view (filtered out); day 2: 3 edits.
+  Apply(ev_.Make("file_edited", kMon + 1 * kHour));
+  Apply(ev_.Make("page_viewed", kMon + 2 * kHour));
+  Apply(ev_.Make("file_edited", kMon + 3 * kHour));
+  for (int i = 0; i < 3; ++i) Apply(ev_.Make("file_edited", kMon + kDay + (i + 1) * kHour));
+  EXPECT_EQ(Value("edits", "current"), 3);
+  EXPECT_EQ(Value("edits", "previous"), 2);
+}
+
+TEST_F(EngineTest, DistinctUsersPerWeek) {
+  Build({Metric("wau", {"file_edited", "comment_added"}, Distinct("userId"),
+                Tumbling(CalendarUnit::kWeek))});
+  // u1 twice, u2 once in week 1 -> 2. Sunday 23:59 is still week 1.
+  Apply(ev_.Make("file_edited", kMon + kHour, {{"userId", "u1"}}));
+  Apply(ev_.Make("comment_added", kMon + 2 * kHour, {{"userId", "u1"}}));
+  Apply(ev_.Make("file_edited", kMon + 7 * kDay - 60000, {{"userId", "u2"}}));
+  // An event with no userId contributes nothing.
+  Apply(ev_.Make("file_edited", kMon + 7 * kDay - 30000));
+  EXPECT_EQ(Value("wau", "current"), 2);
+  // Monday of week 2: u3 -> current 1, previous 2.
+  Apply(ev_.Make("file_edited", kMon + 7 * kDay, {{"userId", "u3"}}));
+  EXPECT_EQ(Value("wau", "current"), 1);
+  EXPECT_EQ(Value("wau", "previous"), 2);
+}
+
+TEST_F(EngineTest, TeamsWithMoreThanThreeActiveUsers) {
+  Build({Metric("active_teams", {"file_edited"},
+                Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt,
+                         3),
+                Tumbling(CalendarUnit::kWeek))});
+  // team a: users 1..4 (4 > 3: counts); u1 twice does not matter.
+  // team b: users 1..3 (3 is not > 3), plus u1 again.
+  int64_t t = kMon;
+  for (std::string u : {"1", "2", "3", "4", "1"}) {
+    Apply(ev_.Make("file_edited", t += 60000, {{"context.groupId", "a"}, {"userId", u}}));
+  }
+  for (std::string u : {"1", "2", "3", "1"}) {
+    Apply(ev_.Make("file_edited", t += 60000, {{"context.groupId", "b"}, {"userId", u}}));
+  }
+  EXPECT_EQ(Value("active_teams", "current"), 1);
+  // A fourth user in b makes it count too.
+  Apply(ev_.Make("file_edited", t += 60000, {{"context.groupId", "b"}, {"userId", "9"}}));
+  EXPECT_EQ(Value("active_teams", "current"), 2);
+}
+
+TEST_F(EngineTest, EntitiesByCountAndSum) {
+  // Teams with at least 3 projects (lifetime); customers with revenue > 100.
+  WindowSpec lifetime;
+  lifetime.kind = WindowKind::kLifetime;
+  Build({Metric("builders", {"project_created"},
+                Entities("context.groupId", EntityAggregate::kCount, "", Comparison::kGte, 3),
+                lifetime),
+         Metric("big_spenders", {"order"},
+                Entities("userId", EntityAggregate::kSum, "properties.revenue", Comparison::kGt,
+                         100),
+                lifetime)});
+  int64_t t = kMon;
+  for (int i = 0; i < 3; ++i) Apply(ev_.Make("project_created", t += 1000, {{"context.groupId", "a"}}));
+  for (int i = 0; i < 2; ++i) Apply(ev_.Make("project_created", t += 1000, {{"context.groupId", "b"}}));
+  // u1: 60 + 50 = 110 > 100; u2: 100 is not > 100; u3: "x" is not a number.
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u1"}}, {{"properties.revenue", 60}}));
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u1"}}, {{"properties.revenue", 50}}));
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u2"}}, {{"properties.revenue", 100}}));
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u3"}, {"properties.revenue", "x"}}));
+  EXPECT_EQ(Value("builders", "current"), 1);
+  EXPECT_EQ(Value("big_spenders", "current"), 1);
+}
+
+TEST_F(EngineTest, SumPerDay) {
+  MeasureSpec sum;
+  sum.kind = MeasureKind::kSum;
+  sum.field = F("properties.duration_ms");
+  Build({Metric("reading", {"page_viewed"}, sum, Tumbling(CalendarUnit::kDay))});
+  Apply(ev_.Make("page_viewed", kMon + 1000, {}, {{"properties.duration_ms", 1500}}));
+  Apply(ev_.Make("page_viewed", kMon + 2000, {}, {{"properties.duration_ms", 250.5}}));
+  Apply(ev_.Make("page_viewed", kMon + 3000, {{"properties.duration_ms", "oops"}}));
+  EXPECT_EQ(Value("reading", "current"), 1750.5);
+}
+
+TEST_F(EngineTest, LateEventsAreCountedNotApplied) {
+  MeasureSpec events;
+  Build({Metric("all", {}, events, Tumbling(CalendarUnit::kDay))});
+  EXPECT_EQ(Apply(ev_.Make("x", kMon + 10 * kHour)), Engine::Outcome::kApplied);
+  // Allowed lateness 1 h: 09:00 exactly is still on time, 08:59:59.999 late.
+  EXPECT_EQ(Apply(ev_.Make("x", kMon + 9 * kHour)), Engine::Outcome::kApplied);
+  EXPECT_EQ(Apply(ev_.Make("x", kMon + 9 * kHour - 1)), Engine::Outcome::kLate);
+  EXPECT_EQ(Value("all", "current"), 2);
+}
+
+TEST_F(EngineTest, RollingDistinctEdges) {
+  WindowSpec rolling;
+  rolling.kind = WindowKind::kRolling;
+  rolling.length = absl::Hours(1);
+  Build({Metric("active_1h", {}, Distinct("userId"), rolling)});
+  // Window at stream time T is the seconds (T_s - 3600, T_s].
+  Apply(ev_.Make("x", kMon, {{"userId", "a"}}));                   // second S
+  Apply(ev_.Make("x", kMon + 1000, {{"userId", "b"}}));            // S + 1
+  Apply(ev_.Make("x", kMon + kHour - 1, {{"userId", "c"}}));       // S + 3599
+  EXPECT_EQ(Value("active_1h", "current"), 3);
+  // T = S + 3600: second S drops out (a), S + 1 stays (b).
+  Apply(ev_.Make("x", kMon + kHour, {{"userId", "c"}}));
+  EXPECT_EQ(Value("active_1h", "current"), 2);
+  // T = S + 3601: b drops out too; only c.
+  Apply(ev_.Make("x", kMon + kHour + 1000, {{"userId", "c"}}));
+  EXPECT_EQ(Value("active_1h", "current"), 1);
+}
+
+TEST_F(EngineTest, GroupByFoldsOverflowIntoOther) {
+  MetricDefinition m = Metric("wau_by_plan", {}, Distinct("userId"), Tumbling(CalendarUnit::kWeek));
+  m.group_by = {GroupBy{"plan", F("properties.plan")}};
+  m.max_series = 2;
+  Build({m});
+  // free: u1,u2; pro: u3; then enterprise (u4) and team (u5, u4) overflow.
+  Apply(ev_.Make("x", kMon + 1, {{"userId", "u1"}, {"properties.plan", "free"}}));
+  Apply(ev_.Make("x", kMon + 2, {{"userId", "u2"}, {"properties.plan", "free"}}));
+  Apply(ev_.Make("x", kMon + 3, {{"userId", "u3"}, {"properties.plan", "pro"}}));
+  Apply(ev_.Make("x", kMon + 4, {{"userId", "u4"}, {"properties.plan", "enterprise"}}));
+  Apply(ev_.Make("x", kMon + 5, {{"userId", "u5"}, {"properties.plan", "team"}}));
+  Apply(ev_.Make("x", kMon + 6, {{"userId", "u4"}, {"properties.plan", "team"}}));
+  EXPECT_EQ(Value("wau_by_plan", "current", {{"plan", "free"}}), 2);
+  EXPECT_EQ(Value("wau_by_plan", "current", {{"plan", "pro"}}), 1);
+  EXPECT_EQ(Value("wau_by_plan", "current", {{"plan", "__other__"}}), 2);
+  EXPECT_EQ(Value("wau_by_plan", "current", {{"plan", "team"}}), std::nullopt);
+}
+
+TEST_F(EngineTest, RatioSkipsZeroDenominator) {
+  MeasureSpec events;
+  MeasureSpec ratio;
+  ratio.kind = MeasureKind::kRatio;
+  ratio.numerator = "orders";
+  ratio.denominator = "visits";
+  Build({Metric("orders", {"order"}, events, Tumbling(CalendarUnit::kDay)),
+         Metric("visits", {"visit"}, events, Tumbling(CalendarUnit::kDay)),
+         Metric("conversion", {}, ratio, Tumbling(CalendarUnit::kDay))});
+  // Day 1: 1 order, 4 visits -> 0.25. Day 2: 1 order, 0 visits -> no sample.
+  Apply(ev_.Make("order", kMon + 1));
+  for (int i = 0; i < 4; ++i) Apply(ev_.Make("visit", kMon + 2 + i));
+  Apply(ev_.Make("order", kMon + kDay + 1));
+  EXPECT_EQ(Value("conversion", "previous"), 0.25);
+  EXPECT_EQ(Value("conversion", "current"), std::nullopt);
+}
+
+// The cohort fixture of the saas north star: teams with more than 3 distinct
+// active users within 7 days of team_created, by cohort week.
+class CohortTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    WindowSpec cohort;
+    cohort.kind = WindowKind::kCohort;
+    cohort.anchor.AddName("team_created");
+    cohort.cohort_entity = F("context.groupId");
+    cohort.length = absl::Hours(24 * 7);
+    cohort.period = CalendarUnit::kWeek;
+    options_.allowed_lateness = absl::Hours(1);
+    Build({Metric("collaborating_teams", {"file_edited"},
+                  Entities("context.groupId", EntityAggregate::kDistinct, "userId",
+                           Comparison::kGt, 3),
+                  cohort)});
+  }
+  void Edit(const std::string& team, const std::string& user, int64_t t) {
+    Apply(ev_.Make("file_edited", t, {{"context.groupId", team}, {"userId", user}}));
+  }
+  void Create(const std::string& team, int64_t t) {
+    Apply(ev_.Make("team_created", t, {{"context.groupId", team}}));
+  }
+};
+
+TEST_F(CohortTest, ActivityBeforeAnchorArrivesStillCounts) {
+  // Team a created Wednesday 10:00; its 4 users' edits arrive first (event
+  // times after 10:00 but processed before the anchor, within lateness).
+  const int64_t created = kMon + 2 * kDay + 10 * kHour;
+  Edit("a", "1", created + 60000);
+  Edit("a", "2", created + 120000);
+  Edit("a", "3", created + 180000);
+  Edit("a", "4", created + 240000);
+  EXPECT_EQ(Value("collaborating_teams", "current"), 0);
+  Create("a", created);
+  EXPECT_EQ(Value("collaborating_teams", "current"), 1);
+}
+
+TEST_F(CohortTest, OnlyActivityInsideTheFirstSevenDaysCounts) {
+  const int64_t created = kMon + 10 * kHour;  // Monday 10:00, cohort week kMon
+  Create("a", created);
+  Edit("a", "1", created + kHour);
+  Edit("a", "2", created + kDay);
+  Edit("a", "3", created + 6 * kDay);
+  // 7 days after creation exactly: outside [created, created + 7d).
+  Edit("a", "4", created + 7 * kDay);
+  // Stream time is now Monday of week 2, 10:00: current cohort is week 2
+  // (empty), and week 1 is not complete until its last anchor's window
+  // closes, i.e. previous is the week before week 1 (empty too).
+  EXPECT_EQ(Value("collaborating_teams", "current"), 0);
+  // Week 1's cohort value: 3 users (not > 3).
+  auto all = engine_->AllWindows();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].window_start_ms, kMon);
+  EXPECT_EQ(all[0].value, 0);
+}
+
+TEST_F(CohortTest, PreviousIsNewestFullyClosedPeriod) {
+  // Team a created Sunday 23:00 of week 1 with 4 users on day 3.
+  const int64_t created = kMon + 7 * kDay - kHour;
+  Create("a", created);
+  for (std::string u : {"1", "2", "3", "4"}) Edit("a", u, created + 3 * kDay);
+  // Stream time: created + 3d (week 2, Wednesday 23:00). Week 1 still open:
+  // its last window closes at created + 7d = week 3 Monday minus 1 h.
+  EXPECT_EQ(Value("collaborating_teams", "current"), 0);
+  // Advance stream time to exactly kMon + 14d - 1h: week 1 (ending kMon+7d)
+  // has every window closed when now - 7d >= kMon + 7d... not yet (= kMon+7d-1h).
+  Edit("z", "x", kMon + 14 * kDay - kHour);
+  EXPECT_EQ(Value("collaborating_teams", "previous"), 0);
+  // At kMon + 14d (week 3 begins), now - 7d = kMon + 7d lies in week 2, so the
+  // newest closed period is week 1: value 1.
+  Edit("z", "x", kMon + 14 * kDay);
+  EXPECT_EQ(Value("collaborating_teams", "previous"), 1);
+}
+
+TEST_F(EngineTest, RestoreGivesTheSameNumbersAsAnUninterruptedRun) {
+  auto defs = [&] {
+    WindowSpec cohort;
+    cohort.kind = WindowKind::kCohort;
+    cohort.anchor.AddName("team_created");
+    cohort.cohort_entity = F("context.groupId");
+    cohort.length = absl::Hours(24 * 7);
+    cohort.period = CalendarUnit::kWeek;
+    WindowSpec rolling;
+    rolling.kind = WindowKind::kRolling;
+    rolling.length = absl::Hours(24);
+    return std::vector<MetricDefinition>{
+        Metric("wau", {"file_edited"}, Distinct("userId"), Tumbling(CalendarUnit::kWeek)),
+        Metric("teams", {"file_edited"},
+               Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt, 1),
+               cohort),
+        Metric("dau_rolling", {"file_edited"}, Distinct("userId"), rolling)};
+  };
+  defs();  // interns every path before events are built
+  std::vector<Event> first, second;
+  first.push_back(ev_.Make("file_edited", kMon + 2 * kHour, {{"context.groupId", "a"}, {"userId", "u1"}}));
+  first.push_back(ev_.Make("team_created", kMon + kHour, {{"context.groupId", "a"}}));
+  first.push_back(ev_.Make("file_edited", kMon + 3 * kHour, {{"context.groupId", "b"}, {"userId", "u9"}}));
+  // b's anchor (02:59) comes after its activity (03:00) but within lateness
+  // of stream time 03:00.
+  second.push_back(ev_.Make("team_created", kMon + 3 * kHour - 60000, {{"context.groupId", "b"}}));
+  second.push_back(ev_.Make("file_edited", kMon + 4 * kHour, {{"context.groupId", "a"}, {"userId", "u2"}}));
+  second.push_back(ev_.Make("file_edited", kMon + 5 * kHour, {{"context.groupId", "b"}, {"userId", "u8"}}));
+
+  // Uninterrupted run.
+  Build(defs());
+  for (auto& e : first) Apply(e);
+  for (auto& e : second) Apply(e);
+  const auto expected = engine_->Snapshot().samples;
+  // Hand check: wau = {u1,u9,u2,u8} = 4; teams: a {u1,u2} > 1, b {u9,u8} > 1 -> 2.
+  EXPECT_EQ(Value("wau", "current"), 4);
+  EXPECT_EQ(Value("teams", "current"), 2);
+  EXPECT_EQ(Value("dau_rolling", "current"), 4);
+
+  // Interrupted: checkpoint after `first` into a map, restore into a new engine.
+  Build(defs());
+  for (auto& e : first) Apply(e);
+  StateDelta delta;
+  engine_->TakeDelta(&delta);
+  std::map<std::string, std::string> store;
+  for (const auto& [k, v] : delta.entries()) {
+    if (v) store[k] = *v; else store.erase(k);
+  }
+  Build(defs());
+  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  EXPECT_TRUE(engine_->stale_prefixes().empty());
+  for (auto& e : second) Apply(e);
+  const auto actual = engine_->Snapshot().samples;
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_EQ(actual[i].metric, expected[i].metric);
+    EXPECT_EQ(actual[i].window, expected[i].window);
+    EXPECT_EQ(actual[i].value, expected[i].value) << actual[i].metric;
+  }
+}
+
+TEST_F(EngineTest, RestoreReportsStateOfRedefinedMetrics) {
+  MeasureSpec events;
+  Build({Metric("a", {}, events, Tumbling(CalendarUnit::kDay))});
+  EXPECT_TRUE(engine_->Restore("m/a/old/c\0001\000", "5").ok());
+  ASSERT_EQ(engine_->stale_prefixes().size(), 1u);
+  EXPECT_EQ(engine_->stale_prefixes()[0], "m/a/old/");
+}
+
+}  // namespace
+}  // namespace nsmd
