@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/engine/calendar.h"
+#include "daemon/engine/dedup_index.h"
 #include "daemon/engine/metric_state.h"
 #include "daemon/engine/stream_clock.h"
 
@@ -64,7 +65,8 @@ Engine::Engine(std::vector<MetricDefinition> metrics, EngineOptions options)
     : metrics_(std::move(metrics)),
       options_(options),
       clock_(std::make_unique<StreamClock>(options.allowed_lateness)),
-      calendar_(std::make_unique<Calendar>(options.time_zone, options.week_start)) {}
+      calendar_(std::make_unique<Calendar>(options.time_zone, options.week_start)),
+      dedup_(std::make_unique<DedupIndex>(options.dedup_horizon)) {}
 
 Engine::~Engine() = default;
 
@@ -98,6 +100,7 @@ int Engine::RegisterSource(absl::string_view name) { return clock_->Register(nam
 
 Engine::Outcome Engine::Apply(const Event& event, int source) {
   if (clock_->ObserveOrLate(source, event.time_ms)) return Outcome::kLate;
+  if (dedup_->SeenOrAdd(event.id, event.time_ms, &pending_)) return Outcome::kDuplicate;
   for (auto& state : states_) {
     if (state) state->Apply(event, &pending_);
   }
@@ -106,6 +109,7 @@ Engine::Outcome Engine::Apply(const Event& event, int source) {
 
 absl::Status Engine::Restore(absl::string_view key, absl::string_view value) {
   if (absl::StartsWith(key, "s/")) return clock_->Restore(key, value);
+  if (absl::StartsWith(key, DedupIndex::kKeyPrefix)) return dedup_->Restore(key, value);
   if (!absl::StartsWith(key, "m/")) {
     return absl::DataLossError(absl::StrCat("unexpected engine state key \"", key, "\""));
   }
@@ -127,8 +131,10 @@ absl::Status Engine::Restore(absl::string_view key, absl::string_view value) {
 }
 
 void Engine::Expire() {
-  if (retain_all_windows_) return;
   const int64_t now = clock_->now_ms();
+  // Ids expire by the oldest time any source may still deliver.
+  dedup_->Expire(std::min(now, clock_->horizon_ms()), &pending_);
+  if (retain_all_windows_) return;
   const int64_t horizon = clock_->horizon_ms();
   for (auto& state : states_) {
     if (state) state->Expire(now, horizon, &pending_);

@@ -19,6 +19,7 @@
 namespace nsmd {
 
 class Calendar;
+class DedupIndex;
 class MetricState;
 class StreamClock;
 
@@ -30,6 +31,9 @@ class StreamClock;
 // delivered; an event older than its source's stream time minus the allowed
 // lateness is late: counted, not applied. The engine-wide stream time (the
 // max over sources) drives which window is "current" and expires old windows.
+//
+// Dedup: an event whose id was applied within the dedup horizon (of event
+// time) is a duplicate: counted, not applied.
 //
 // Thread-compatible: one thread applies events; Snapshot() must be called on
 // that thread too (the pipeline publishes copies to exporters).
@@ -98,6 +102,7 @@ class Engine {
   EngineOptions options_;
   std::unique_ptr<StreamClock> clock_;
   std::unique_ptr<Calendar> calendar_;
+  std::unique_ptr<DedupIndex> dedup_;
   // One per metric, same order as metrics_; null for ratio metrics.
   std::vector<std::unique_ptr<MetricState>> states_;
   StateDelta pending_;

@@ -109,6 +109,9 @@ struct EngineOptions {
   absl::TimeZone time_zone = absl::UTCTimeZone();
   absl::Weekday week_start = absl::Weekday::monday;
   absl::Duration allowed_lateness = absl::Hours(1);
+  // Ids of applied events are remembered this long (event time); zero
+  // disables deduplication.
+  absl::Duration dedup_horizon = absl::Hours(24);
 };
 
 }  // namespace nsmd

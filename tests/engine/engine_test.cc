@@ -357,6 +357,36 @@ TEST_F(EngineTest, RestoreGivesTheSameNumbersAsAnUninterruptedRun) {
   }
 }
 
+TEST_F(EngineTest, DuplicateIdsAreSkippedAcrossRestartsWithinHorizon) {
+  options_.dedup_horizon = absl::Hours(24);
+  MeasureSpec events;
+  auto defs = [&] { return std::vector<MetricDefinition>{Metric("all", {}, events, Tumbling(CalendarUnit::kWeek))}; };
+  Build(defs());
+  Event first = ev_.Make("x", kMon + kHour);
+  first.id = "m-1";
+  EXPECT_EQ(Apply(first), Engine::Outcome::kApplied);
+  EXPECT_EQ(Apply(first), Engine::Outcome::kDuplicate);
+  Event no_id = ev_.Make("x", kMon + kHour);
+  EXPECT_EQ(Apply(no_id), Engine::Outcome::kApplied);
+  EXPECT_EQ(Apply(no_id), Engine::Outcome::kApplied);
+  EXPECT_EQ(Value("all", "current"), 3);
+
+  // The id survives a checkpoint and restore.
+  StateDelta delta;
+  engine_->TakeDelta(&delta);
+  Build(defs());
+  for (const auto& [k, v] : delta.entries()) ASSERT_TRUE(engine_->Restore(k, *v).ok());
+  EXPECT_EQ(Apply(first), Engine::Outcome::kDuplicate);
+
+  // Once every source is 24 h + 1 h (lateness) past it, the id is forgotten:
+  // horizon = stream time - 1 h; ids older than horizon - 24 h expire.
+  Apply(ev_.Make("x", kMon + kHour + 25 * kHour + 1));
+  engine_->TakeDelta(&delta);
+  Event again = first;
+  again.time_ms = kMon + 26 * kHour;
+  EXPECT_EQ(Apply(again), Engine::Outcome::kApplied);
+}
+
 TEST_F(EngineTest, RestoreReportsStateOfRedefinedMetrics) {
   MeasureSpec events;
   Build({Metric("a", {}, events, Tumbling(CalendarUnit::kDay))});
