@@ -30,8 +30,25 @@ class EventDecoder {
 
   // Decodes `json`. On success returns OK and sets *event (valid until the
   // next call). On failure returns InvalidArgument with a message naming the
-  // problem (e.g. "timestamp \"2024-13-01\" is not ISO-8601 or epoch
-  // milliseconds") and sets *reason; never throws, whatever the bytes.
+  // problem (e.g. "timestamp \"2024-13-01T00:00:00Z\" is not ISO-8601 or
+  // epoch milliseconds (month out of range)") and sets *reason; never
+  // throws, whatever the bytes. The rules, checked in this order:
+  //   - more than max_message_bytes: kOversized, not parsed;
+  //   - not JSON (incl. invalid UTF-8, integers beyond 64 bits): kInvalidJson;
+  //     JSON but not an object: kNotObject;
+  //   - name: the first name path holding a non-empty string, except that a
+  //     later path's value in format.names_requiring_first_path (Segment's
+  //     "track") means the name is missing: kMissingName;
+  //   - time: the first time path present and not null: an ISO-8601 string
+  //     (ParseIsoTimestampMs) or a number of epoch milliseconds (fractions
+  //     truncated); none: kMissingTimestamp; anything else, or outside
+  //     1970-01-01 .. 9999-12-31 UTC: kBadTimestamp;
+  //   - id: the first id path present and not null: a string as is, an
+  //     integer as its decimal text; a bool, float, object or array: kBadId;
+  //     none: empty id;
+  //   - fields: fields[id] is the value at catalog path `id`; the user path
+  //     (format.user_path), when missing or null, takes the first present
+  //     non-null value of format.user_fallback_paths.
   absl::Status Decode(absl::string_view json, const Event** event, RejectReason* reason);
 
  private:
@@ -40,9 +57,18 @@ class EventDecoder {
 };
 
 // Parses an ISO-8601 / RFC 3339 timestamp ("2024-03-31T01:30:00Z",
-// "2024-03-31T03:30:00.250+02:00", fractional seconds of any length, 'T' or
-// ' ' separator) into epoch milliseconds (fractions truncated toward negative
-// infinity). Returns InvalidArgument if `text` is not such a timestamp.
+// "2024-03-31T03:30:00.250+02:00", "2024-03-31 03:30:00+0200") into epoch
+// milliseconds. The separator is 'T', 't' or ' '; fractional seconds have 1 to
+// 9 digits and are truncated toward negative infinity; the zone is required
+// ('Z', 'z', +hh:mm, -hh:mm, +hhmm, -hhmm); second 60 (a leap second) counts
+// as second 0 of the next minute. Any year 0000-9999 parses: callers check the
+// range they accept. Returns InvalidArgument naming the problem ("month out of
+// range", "no such day in that month") if `text` is not such a timestamp.
+// Allocates nothing on success.
+//
+// Example:
+//   int64_t ms;
+//   ParseIsoTimestampMs("2024-03-31T03:30:00+02:00", &ms);  // ms == 1711848600000
 absl::Status ParseIsoTimestampMs(absl::string_view text, int64_t* ms);
 
 }  // namespace nsmd

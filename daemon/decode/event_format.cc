@@ -9,6 +9,7 @@ EventFormat EventFormat::Segment() {
   EventFormat f;
   f.format_name = "segment";
   f.name_paths = {"event", "type"};
+  f.names_requiring_first_path = {"track"};
   f.time_paths = {"timestamp", "originalTimestamp", "receivedAt"};
   f.id_paths = {"messageId"};
   f.user_path = "userId";

@@ -16,6 +16,11 @@ namespace nsmd {
 struct EventFormat {
   std::string format_name;               // "segment", "amplitude" or "custom"
   std::vector<std::string> name_paths;   // e.g. {"event", "type"}
+  // Values that a later name path (not the first) may hold without being a
+  // name: a message whose name would come out as one of these is rejected as
+  // missing its name. Segment: {"track"}, since a track call must carry
+  // "event" and its "type" is no event name. Empty for other formats.
+  std::vector<std::string> names_requiring_first_path;
   std::vector<std::string> time_paths;   // ISO-8601 string or epoch millis
   std::vector<std::string> id_paths;     // string (or integer) dedup id
   // The field path metrics use for "the user" (segment: "userId") and where

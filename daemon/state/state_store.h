@@ -20,36 +20,61 @@ class DB;
 namespace nsmd {
 
 // Owns the RocksDB instance under the state dir. Engine state lives under
-// keys the engine chooses (prefix "m/"); offsets under "o/" (see
-// state_store.cc for the encoding). Commit() is atomic: after a crash the
-// database holds either all of a checkpoint or none of it. Thread-compatible:
-// callers serialize access (the pipeline thread owns it).
+// keys the engine chooses ("m/", "s/", "x/"; stored as given); the store keeps
+// its own rows under "o/" (offsets) and "meta/" (identity, format version),
+// which engine keys may not use (see state_store.cc for the encoding).
+// Commit() is atomic: after a crash the database holds either all of a
+// checkpoint or none of it. Thread-compatible: callers serialize access (the
+// pipeline thread owns it).
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<StateStore>> store =
+//       StateStore::Open("/var/lib/nsmd/state", "nsmd-prod");
+//   if (!store.ok()) return store.status();
+//   absl::Status s = (*store)->ScanEngineState(restore_fn);  // engine.Restore
+//   ... apply events, recording changes in a StateDelta ...
+//   s = (*store)->Commit(delta, {{"events", 0, 1234}});  // next offset 1234
 class StateStore {
  public:
-  // Opens (creating if absent) the database in `dir`. `config_identity`
-  // names the config the state belongs to (e.g. the consumer group); a dir
-  // written for another identity is refused with FailedPrecondition, so two
-  // deployments never mix state. Corruption gives DataLoss with the path.
+  // Opens (creating if absent, parents included) the database in `dir`.
+  // `config_identity` names the config the state belongs to (e.g. the
+  // consumer group); a new database records it, and a dir written for another
+  // identity is refused with FailedPrecondition (the message names both and
+  // how to rebuild), so two deployments never mix state. Also
+  // FailedPrecondition: `dir` is a file, or a non-empty directory that holds
+  // no RocksDB database. Corruption gives DataLoss with the path and
+  // RocksDB's message; other I/O failures (including the dir being locked by
+  // another open store) give Unavailable.
   static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir,
                                                            absl::string_view config_identity);
   ~StateStore();
 
-  // Atomically writes `delta` and `offsets` (one WriteBatch, fsync'ed WAL).
+  // Atomically writes `delta` and `offsets` (one WriteBatch, fsync'ed WAL);
+  // an offset replaces the stored one of its topic/partition. Nothing to
+  // write is OK. InvalidArgument (nothing written) if a delta key starts with
+  // "o/" or "meta/"; Unavailable (retryable) if RocksDB fails the write.
   absl::Status Commit(const StateDelta& delta, const std::vector<SourceOffset>& offsets);
 
-  // Calls fn(key, value) for every engine key (not offsets or metadata) in
-  // key order. Stops and returns the first non-OK status fn returns.
+  // Calls fn(key, value) for every engine key (every key outside "o/" and
+  // "meta/") in bytewise key order. Stops and returns the first non-OK status
+  // fn returns. The views are valid only during the call. DataLoss on
+  // corruption met while reading.
   absl::Status ScanEngineState(
       const std::function<absl::Status(absl::string_view key, absl::string_view value)>& fn) const;
 
-  // Every stored offset.
+  // Every stored offset, ordered by its "o/<topic>/<partition>" key. DataLoss
+  // if a row is malformed.
   absl::StatusOr<std::vector<SourceOffset>> LoadOffsets() const;
 
   // Deletes every engine key starting with `prefix` (state of a metric whose
-  // definition changed). Takes effect immediately.
+  // definition changed). Takes effect immediately and durably (a synced
+  // DeleteRange). It is not an error if no key matches. InvalidArgument if
+  // the prefix could match the store's own rows ("", "o", "m", "meta/..."
+  // ...); Unavailable if RocksDB fails the write.
   absl::Status DeletePrefix(absl::string_view prefix);
 
-  // Approximate on-disk size of the database, in bytes.
+  // Approximate size of the database in bytes: SST files plus memtables
+  // (whose contents are in the WAL). Cheap; for a gauge.
   uint64_t ApproximateSizeBytes() const;
 
   const std::string& dir() const { return dir_; }

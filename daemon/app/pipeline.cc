@@ -1,0 +1,202 @@
+#include "daemon/app/pipeline.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/export/pipeline_probe.h"
+
+namespace nsmd {
+namespace {
+
+// How often (at most) a rejected message is logged; the rest are counted.
+constexpr absl::Duration kRejectLogInterval = absl::Seconds(10);
+
+}  // namespace
+
+uint64_t Pipeline::Counts::rejected_total() const {
+  uint64_t n = 0;
+  for (uint64_t r : rejected) n += r;
+  return n;
+}
+
+Pipeline::Pipeline(StateStore* store, PipelineProbe* probe) : store_(store), probe_(probe) {}
+
+Pipeline::~Pipeline() = default;
+
+absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const DaemonConfig& config,
+                                                           StateStore* store,
+                                                           PipelineProbe* probe) {
+  std::unique_ptr<Pipeline> p(new Pipeline(store, probe));
+  auto engine = Engine::Create(config.metrics, config.engine);
+  if (!engine.ok()) return engine.status();
+  p->engine_ = std::move(*engine);
+  p->catalog_ = config.catalog;
+  p->decoder_ = std::make_unique<EventDecoder>(config.format, p->catalog_.get(),
+                                               static_cast<size_t>(config.kafka.max_message_bytes));
+  return p;
+}
+
+std::string Pipeline::PartitionName(absl::string_view topic, int32_t partition) {
+  return absl::StrCat(topic, "/", partition);
+}
+
+absl::Status Pipeline::LoadState() {
+  absl::Status s = store_->ScanEngineState(
+      [this](absl::string_view key, absl::string_view value) {
+        return engine_->Restore(key, value);
+      });
+  if (!s.ok()) return s;
+  for (const std::string& prefix : engine_->stale_prefixes()) {
+    std::fprintf(stderr, "nsmd: dropping state of removed or redefined metric (%s)\n",
+                 prefix.c_str());
+    if (absl::Status d = store_->DeletePrefix(prefix); !d.ok()) return d;
+  }
+  auto offsets = store_->LoadOffsets();
+  if (!offsets.ok()) return offsets.status();
+  for (const SourceOffset& o : *offsets) {
+    const std::string name = PartitionName(o.topic, o.partition);
+    checkpointed_[name] = o.next_offset;
+    next_offsets_[name] = o;
+  }
+  return absl::OkStatus();
+}
+
+int Pipeline::SourceIndex(absl::string_view topic, int32_t partition) {
+  std::string name = PartitionName(topic, partition);
+  auto it = sources_.find(name);
+  if (it != sources_.end()) return it->second;
+  int index = engine_->RegisterSource(name);
+  sources_.emplace(std::move(name), index);
+  return index;
+}
+
+void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
+                       absl::string_view payload) {
+  ++counts_.consumed;
+  if (probe_) probe_->OnConsumed(1);
+  // Whatever happens to the message, it has been dealt with: advance.
+  SourceOffset& next = next_offsets_[PartitionName(topic, partition)];
+  if (next.topic.empty()) {
+    next.topic = std::string(topic);
+    next.partition = partition;
+  }
+  next.next_offset = offset + 1;
+  offsets_dirty_ = true;
+
+  const Event* event = nullptr;
+  RejectReason reason;
+  absl::Status s = decoder_->Decode(payload, &event, &reason);
+  if (!s.ok()) {
+    ++counts_.rejected[static_cast<size_t>(reason)];
+    if (probe_) probe_->OnRejected(reason);
+    LogRejection(reason, s, topic, partition, offset);
+    return;
+  }
+  switch (engine_->Apply(*event, SourceIndex(topic, partition))) {
+    case Engine::Outcome::kApplied:
+      ++counts_.applied;
+      if (probe_) probe_->OnApplied();
+      break;
+    case Engine::Outcome::kLate:
+      ++counts_.late;
+      if (probe_) probe_->OnLate();
+      break;
+    case Engine::Outcome::kDuplicate:
+      ++counts_.duplicate;
+      if (probe_) probe_->OnDuplicate();
+      break;
+  }
+}
+
+void Pipeline::LogRejection(RejectReason reason, const absl::Status& status,
+                            absl::string_view topic, int32_t partition, int64_t offset) {
+  const absl::Time now = absl::Now();
+  ++rejects_since_log_;
+  if (now - last_reject_log_ < kRejectLogInterval) return;
+  std::fprintf(stderr, "nsmd: rejected message %s/%d@%lld (%s): %s", std::string(topic).c_str(),
+               partition, static_cast<long long>(offset),
+               std::string(RejectReasonName(reason)).c_str(),
+               std::string(status.message()).c_str());
+  if (rejects_since_log_ > 1) {
+    std::fprintf(stderr, " (%llu rejected since the last report)",
+                 static_cast<unsigned long long>(rejects_since_log_));
+  }
+  std::fputc('\n', stderr);
+  last_reject_log_ = now;
+  rejects_since_log_ = 0;
+}
+
+absl::Status Pipeline::Checkpoint() {
+  const absl::Time start = absl::Now();
+  // Changes taken from the engine accumulate in delta_ until a commit
+  // succeeds, so a failed commit loses nothing.
+  engine_->TakeDelta(&delta_);
+  if (delta_.empty() && !offsets_dirty_) return absl::OkStatus();
+  std::vector<SourceOffset> offsets = NextOffsets();
+  absl::Status s = store_->Commit(delta_, offsets);
+  if (!s.ok()) {
+    if (probe_) probe_->OnCheckpointFailure();
+    return s;
+  }
+  const size_t keys = delta_.size();
+  delta_.Clear();
+  offsets_dirty_ = false;
+  for (const SourceOffset& o : offsets) {
+    checkpointed_[PartitionName(o.topic, o.partition)] = o.next_offset;
+  }
+  last_checkpoint_ = absl::Now();
+  if (probe_) {
+    probe_->OnCheckpoint(last_checkpoint_ - start, keys);
+    probe_->SetStreamTime(engine_->stream_time_ms());
+  }
+  return absl::OkStatus();
+}
+
+int64_t Pipeline::CheckpointedOffset(absl::string_view topic, int32_t partition) const {
+  auto it = checkpointed_.find(PartitionName(topic, partition));
+  return it == checkpointed_.end() ? -1 : it->second;
+}
+
+std::vector<SourceOffset> Pipeline::NextOffsets() const {
+  std::vector<SourceOffset> out;
+  out.reserve(next_offsets_.size());
+  for (const auto& [name, o] : next_offsets_) out.push_back(o);
+  return out;
+}
+
+absl::Status Pipeline::Reload(const DaemonConfig& config) {
+  if (absl::Status s = Checkpoint(); !s.ok()) return s;
+  auto engine = Engine::Create(config.metrics, config.engine);
+  if (!engine.ok()) return engine.status();
+  // Unchanged metrics (same fingerprint) find their rows again; the rest
+  // start empty and their old rows are deleted as stale.
+  std::unique_ptr<Engine> old = std::move(engine_);
+  engine_ = std::move(*engine);
+  absl::Status s = store_->ScanEngineState(
+      [this](absl::string_view key, absl::string_view value) {
+        return engine_->Restore(key, value);
+      });
+  if (!s.ok()) {
+    engine_ = std::move(old);
+    return s;
+  }
+  for (const std::string& prefix : engine_->stale_prefixes()) {
+    std::fprintf(stderr, "nsmd: reload drops state of removed or redefined metric (%s)\n",
+                 prefix.c_str());
+    if (absl::Status d = store_->DeletePrefix(prefix); !d.ok()) return d;
+  }
+  for (const MetricDefinition& m : config.metrics) {
+    bool existed = false;
+    for (const MetricDefinition& o : old->metrics()) {
+      existed |= o.name == m.name && o.fingerprint == m.fingerprint;
+    }
+    if (!existed) std::fprintf(stderr, "nsmd: reload: metric %s starts empty\n", m.name.c_str());
+  }
+  catalog_ = config.catalog;
+  decoder_ = std::make_unique<EventDecoder>(config.format, catalog_.get(),
+                                            static_cast<size_t>(config.kafka.max_message_bytes));
+  sources_.clear();
+  return absl::OkStatus();
+}
+
+}  // namespace nsmd

@@ -1,0 +1,107 @@
+// Pipeline: decode -> engine -> state for messages from any source.
+#ifndef NSMD_DAEMON_APP_PIPELINE_H_
+#define NSMD_DAEMON_APP_PIPELINE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "daemon/config/daemon_config.h"
+#include "daemon/decode/event_decoder.h"
+#include "daemon/decode/reject_reason.h"
+#include "daemon/engine/engine.h"
+#include "daemon/state/source_offset.h"
+#include "daemon/state/state_store.h"
+
+namespace nsmd {
+
+class PipelineProbe;
+
+// The stages every message goes through, whatever its source (a Kafka
+// partition or a replayed file): decode, apply to the engine, remember the
+// next offset; and the checkpoint that persists engine changes and offsets in
+// one atomic StateStore commit. The source-specific loop (Kafka, file) drives
+// it. Not thread-safe: one thread owns it.
+class Pipeline {
+ public:
+  // Counts since start, by outcome.
+  struct Counts {
+    uint64_t consumed = 0;
+    uint64_t applied = 0;
+    uint64_t late = 0;
+    uint64_t duplicate = 0;
+    std::array<uint64_t, kAllRejectReasons.size()> rejected{};
+    uint64_t rejected_total() const;
+  };
+
+  // Builds the decoder and engine for `config`. `store` (owned by the
+  // caller, outliving the pipeline) holds state and offsets. `probe` may be
+  // null (no self-metrics).
+  static absl::StatusOr<std::unique_ptr<Pipeline>> Create(const DaemonConfig& config,
+                                                          StateStore* store,
+                                                          PipelineProbe* probe);
+  ~Pipeline();
+
+  // Loads engine state and checkpointed offsets from the store; deletes the
+  // state of metrics that no longer exist or whose definition changed (and
+  // logs each). Call once, before the first Process().
+  absl::Status LoadState();
+
+  // Decodes and applies one message at `offset` of topic/partition.
+  void Process(absl::string_view topic, int32_t partition, int64_t offset,
+               absl::string_view payload);
+
+  // Persists every engine change and the next offsets since the last
+  // checkpoint, atomically. On error nothing is lost: the changes stay
+  // pending and the next Checkpoint() retries them.
+  absl::Status Checkpoint();
+
+  // The checkpointed next offset of topic/partition, or -1 if none.
+  int64_t CheckpointedOffset(absl::string_view topic, int32_t partition) const;
+
+  // The next offsets of every partition processed so far (committed or not).
+  std::vector<SourceOffset> NextOffsets() const;
+
+  // Replaces the metric definitions (SIGHUP): metrics whose fingerprint is
+  // unchanged keep their state; others start empty. Checkpoints first.
+  absl::Status Reload(const DaemonConfig& config);
+
+  const Engine& engine() const { return *engine_; }
+  Engine& mutable_engine() { return *engine_; }
+  const Counts& counts() const { return counts_; }
+  // Wall time of the last successful checkpoint; InfinitePast if none.
+  absl::Time last_checkpoint() const { return last_checkpoint_; }
+
+ private:
+  Pipeline(StateStore* store, PipelineProbe* probe);
+  int SourceIndex(absl::string_view topic, int32_t partition);
+  static std::string PartitionName(absl::string_view topic, int32_t partition);
+  void LogRejection(RejectReason reason, const absl::Status& status, absl::string_view topic,
+                    int32_t partition, int64_t offset);
+
+  StateStore* store_;
+  PipelineProbe* probe_;
+  std::unique_ptr<EventDecoder> decoder_;
+  std::unique_ptr<Engine> engine_;
+  std::shared_ptr<FieldCatalog> catalog_;
+  StateDelta delta_;  // changes taken from the engine not yet committed
+  absl::flat_hash_map<std::string, int> sources_;
+  absl::flat_hash_map<std::string, SourceOffset> next_offsets_;
+  absl::flat_hash_map<std::string, int64_t> checkpointed_;
+  bool offsets_dirty_ = false;
+  Counts counts_;
+  absl::Time last_checkpoint_ = absl::InfinitePast();
+  absl::Time last_reject_log_ = absl::InfinitePast();
+  uint64_t rejects_since_log_ = 0;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_APP_PIPELINE_H_

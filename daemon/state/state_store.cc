@@ -1,0 +1,326 @@
+// StateStore: nsmd's RocksDB database.
+//
+// On-disk format (format_version 1). One RocksDB database, default column
+// family only; keys and values are raw bytes, ordered bytewise:
+//
+//   <engine key>            -> <engine value>
+//       Keys the engine chooses, stored exactly as given: "m/..." (metric
+//       state), "s/..." (stream time of a source), "x/..." (dedup ids); see
+//       daemon/engine/state_key.h. The store does not interpret them; any key
+//       outside the two namespaces below is engine state.
+//   "o/" <topic> "/" <partition>   -> <next_offset>
+//       A source offset (SourceOffset). <partition> and <next_offset> are
+//       ASCII decimal (int32 and int64, '-' for negatives, no padding), so
+//       `ldb scan` output is readable. <topic> may itself contain '/': the
+//       partition is what follows the last '/'.
+//   "meta/identity"          -> <config identity>
+//       The config the state belongs to; Open() refuses a different one.
+//   "meta/format_version"    -> "1"
+//
+// Both "meta/" rows are written together, fsync'ed, when a database is
+// created. A Commit() is one WriteBatch (engine Puts/Deletes, then offset
+// Puts) written with sync=true, so a crash leaves all of a checkpoint or none.
+#include "daemon/state/state_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace nsmd {
+namespace {
+
+constexpr absl::string_view kOffsetPrefix = "o/";
+constexpr absl::string_view kMetaPrefix = "meta/";
+constexpr absl::string_view kIdentityKey = "meta/identity";
+constexpr absl::string_view kFormatVersionKey = "meta/format_version";
+constexpr absl::string_view kFormatVersion = "1";
+
+rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+// The smallest string greater than every string starting with `prefix`, or ""
+// if there is none (prefix empty or all 0xff).
+std::string PrefixSuccessor(absl::string_view prefix) {
+  std::string out(prefix);
+  while (!out.empty()) {
+    unsigned char& last = reinterpret_cast<unsigned char&>(out.back());
+    if (last != 0xff) {
+      ++last;
+      return out;
+    }
+    out.pop_back();
+  }
+  return out;
+}
+
+// True if a key starting with `prefix` could be one of the store's own rows.
+bool OverlapsStoreRows(absl::string_view prefix) {
+  for (absl::string_view reserved : {kOffsetPrefix, kMetaPrefix}) {
+    if (absl::StartsWith(reserved, prefix) || absl::StartsWith(prefix, reserved)) return true;
+  }
+  return false;
+}
+
+std::string OffsetKey(absl::string_view topic, int32_t partition) {
+  return absl::StrCat(kOffsetPrefix, topic, "/", partition);
+}
+
+rocksdb::Options MakeOptions() {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.paranoid_checks = true;
+  // A daemon sharing the machine: bounded files, threads and info logs.
+  options.max_open_files = 256;
+  options.max_background_jobs = 2;
+  options.keep_log_file_num = 4;
+  options.max_log_file_size = 16 << 20;
+  // Compression: zstd on the bottommost level and LZ4 above when built in.
+  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  auto has = [&](rocksdb::CompressionType t) {
+    return std::find(supported.begin(), supported.end(), t) != supported.end();
+  };
+  if (has(rocksdb::kLZ4Compression)) {
+    options.compression = rocksdb::kLZ4Compression;
+  } else if (has(rocksdb::kSnappyCompression)) {
+    options.compression = rocksdb::kSnappyCompression;
+  }
+  if (has(rocksdb::kZSTD)) options.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(64 << 20);  // 64 MiB, shared by reads and index
+  table.cache_index_and_filter_blocks = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
+// Refuses a path that is a file, or a non-empty directory without a RocksDB
+// CURRENT file; creates a missing directory (and its parents).
+absl::Status PrepareDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot inspect state dir \"", dir, "\": ", ec.message()));
+  }
+  if (!fs::exists(st)) {
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create state dir \"", dir, "\": ", ec.message()));
+    }
+    return absl::OkStatus();
+  }
+  if (!fs::is_directory(st)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state dir \"", dir, "\" exists but is not a directory"));
+  }
+  if (fs::exists(fs::path(dir) / "CURRENT", ec)) return absl::OkStatus();
+  const bool empty = fs::is_empty(dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot list state dir \"", dir, "\": ", ec.message()));
+  }
+  if (!empty) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state dir \"", dir,
+        "\" is not empty and holds no RocksDB database (no CURRENT file); refusing to use it. "
+        "Point state.dir at an empty or new directory"));
+  }
+  return absl::OkStatus();
+}
+
+// Maps a failed RocksDB status from reads/opens: corruption is DataLoss,
+// everything else (I/O, busy, lock held) Unavailable.
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what, const std::string& dir) {
+  std::string message = absl::StrCat(what, " in state dir \"", dir, "\": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(std::move(message));
+  return absl::UnavailableError(std::move(message));
+}
+
+}  // namespace
+
+StateStore::StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db)
+    : dir_(std::move(dir)), db_(std::move(db)) {}
+
+StateStore::~StateStore() {
+  if (db_ != nullptr) {
+    // Nothing to do about a failed close while shutting down; every Commit
+    // was already synced.
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
+                                                             absl::string_view config_identity) {
+  if (absl::Status s = PrepareDir(dir); !s.ok()) return s;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(MakeOptions(), dir, &raw);
+  if (!s.ok()) return FromRocks(s, "cannot open RocksDB database", dir);
+  std::unique_ptr<StateStore> store(new StateStore(dir, std::unique_ptr<rocksdb::DB>(raw)));
+
+  std::string identity;
+  s = store->db_->Get(rocksdb::ReadOptions(), ToSlice(kIdentityKey), &identity);
+  if (s.IsNotFound()) {
+    // A new database: record what it belongs to.
+    rocksdb::WriteBatch batch;
+    rocksdb::Status b = batch.Put(ToSlice(kIdentityKey), ToSlice(config_identity));
+    if (b.ok()) b = batch.Put(ToSlice(kFormatVersionKey), ToSlice(kFormatVersion));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (b.ok()) b = store->db_->Write(wo, &batch);
+    if (!b.ok()) return FromRocks(b, "cannot record the config identity", dir);
+    return store;
+  }
+  if (!s.ok()) return FromRocks(s, "cannot read the config identity", dir);
+  if (identity != config_identity) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state dir \"", dir, "\" holds state for config identity \"", identity, "\", not \"",
+        config_identity, "\". To rebuild the state for \"", config_identity,
+        "\", stop nsmd and delete \"", dir,
+        "\": nsmd then recomputes it from the earliest retained offsets; or point state.dir "
+        "elsewhere"));
+  }
+  std::string version;
+  s = store->db_->Get(rocksdb::ReadOptions(), ToSlice(kFormatVersionKey), &version);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "cannot read the format version", dir);
+  if (version != kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state dir \"", dir, "\" has state format version \"", version, "\"; this nsmd reads ",
+        kFormatVersion, ". Delete \"", dir,
+        "\" to rebuild the state from the earliest retained offsets"));
+  }
+  return store;
+}
+
+absl::Status StateStore::Commit(const StateDelta& delta,
+                                const std::vector<SourceOffset>& offsets) {
+  if (delta.empty() && offsets.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  for (const auto& [key, value] : delta.entries()) {
+    if (absl::StartsWith(key, kOffsetPrefix) || absl::StartsWith(key, kMetaPrefix)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "engine key \"", key, "\" is in the store's own namespace (\"o/\" or \"meta/\")"));
+    }
+    s = value.has_value() ? batch.Put(ToSlice(key), ToSlice(*value)) : batch.Delete(ToSlice(key));
+    if (!s.ok()) return absl::InternalError(absl::StrCat("cannot build write batch: ", s.ToString()));
+  }
+  for (const SourceOffset& o : offsets) {
+    s = batch.Put(ToSlice(OffsetKey(o.topic, o.partition)), ToSlice(absl::StrCat(o.next_offset)));
+    if (!s.ok()) return absl::InternalError(absl::StrCat("cannot build write batch: ", s.ToString()));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot commit checkpoint to state dir \"", dir_, "\": ", s.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::ScanEngineState(
+    const std::function<absl::Status(absl::string_view key, absl::string_view value)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // a one-off bulk read at startup
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  // Keys are bytewise ordered, so each store namespace is one contiguous run:
+  // skip it with a single Seek past its end.
+  const std::string after_meta = PrefixSuccessor(kMetaPrefix);
+  const std::string after_offsets = PrefixSuccessor(kOffsetPrefix);
+  it->SeekToFirst();
+  while (it->Valid()) {
+    const absl::string_view key = ToView(it->key());
+    if (absl::StartsWith(key, kMetaPrefix)) {
+      it->Seek(after_meta);
+      continue;
+    }
+    if (absl::StartsWith(key, kOffsetPrefix)) {
+      it->Seek(after_offsets);
+      continue;
+    }
+    if (absl::Status st = fn(key, ToView(it->value())); !st.ok()) return st;
+    it->Next();
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "cannot scan engine state", dir_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<SourceOffset>> StateStore::LoadOffsets() const {
+  const std::string upper = PrefixSuccessor(kOffsetPrefix);
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  std::vector<SourceOffset> out;
+  for (it->Seek(ToSlice(kOffsetPrefix)); it->Valid(); it->Next()) {
+    const absl::string_view key = ToView(it->key());
+    const absl::string_view rest = key.substr(kOffsetPrefix.size());
+    const size_t slash = rest.rfind('/');
+    SourceOffset o;
+    if (slash == absl::string_view::npos ||
+        !absl::SimpleAtoi(rest.substr(slash + 1), &o.partition) ||
+        !absl::SimpleAtoi(ToView(it->value()), &o.next_offset)) {
+      return absl::DataLossError(absl::StrCat("malformed offset row \"", key, "\" = \"",
+                                              ToView(it->value()), "\" in state dir \"", dir_,
+                                              "\""));
+    }
+    o.topic = std::string(rest.substr(0, slash));
+    out.push_back(std::move(o));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "cannot read offsets", dir_);
+  return out;
+}
+
+absl::Status StateStore::DeletePrefix(absl::string_view prefix) {
+  if (OverlapsStoreRows(prefix)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prefix \"", prefix, "\" would delete the store's own rows (\"o/\", \"meta/\")"));
+  }
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  const std::string end = PrefixSuccessor(prefix);
+  if (!end.empty()) {
+    s = batch.DeleteRange(ToSlice(prefix), end);
+  } else {
+    // An all-0xff prefix has no successor: delete its keys one by one.
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(ToSlice(prefix)); s.ok() && it->Valid() && it->key().starts_with(ToSlice(prefix));
+         it->Next()) {
+      s = batch.Delete(it->key());
+    }
+    if (s.ok()) s = it->status();
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (s.ok()) s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot delete prefix \"", prefix,
+                                               "\" in state dir \"", dir_, "\": ", s.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+uint64_t StateStore::ApproximateSizeBytes() const {
+  // SST files on disk plus what the memtables hold (mirrored by the WAL).
+  uint64_t sst = 0;
+  uint64_t mem = 0;
+  if (!db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst)) sst = 0;
+  if (!db_->GetIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &mem)) mem = 0;
+  return sst + mem;
+}
+
+}  // namespace nsmd

@@ -1,0 +1,389 @@
+// Tests for EventDecoder with the Segment and Amplitude formats.
+//
+// Times: 2024-03-31T01:30:00Z is 1711848600000 ms (derived in
+// iso_timestamp_test.cc: 19813 days * 86400 s + 5400 s).
+#include "daemon/decode/event_decoder.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "daemon/decode/event.h"
+#include "daemon/decode/event_format.h"
+#include "daemon/decode/field_catalog.h"
+#include "daemon/decode/reject_reason.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace nsmd {
+namespace {
+
+using ::testing::HasSubstr;
+using Kind = FieldValue::Kind;
+
+constexpr int64_t kMar31At0130Utc = 1711848600000;
+
+class SegmentDecoderTest : public ::testing::Test {
+ protected:
+  SegmentDecoderTest() {
+    user_ = catalog_.Intern("userId");
+    plan_ = catalog_.Intern("properties.plan");
+    group_ = catalog_.Intern("context.groupId");
+    sku_ = catalog_.Intern("properties.items.1.sku");
+    count_ = catalog_.Intern("properties.count");
+    price_ = catalog_.Intern("properties.price");
+    paid_ = catalog_.Intern("properties.paid");
+    note_ = catalog_.Intern("properties.note");
+    meta_ = catalog_.Intern("properties.meta");
+    tags_ = catalog_.Intern("properties.tags");
+    absent_ = catalog_.Intern("properties.absent");
+    decoder_ = std::make_unique<EventDecoder>(EventFormat::Segment(), &catalog_);
+  }
+
+  // Decodes `json`, expecting success.
+  const Event& Ok(absl::string_view json) {
+    const Event* event = nullptr;
+    RejectReason reason = RejectReason::kOversized;
+    absl::Status s = decoder_->Decode(json, &event, &reason);
+    EXPECT_TRUE(s.ok()) << s << " for " << json;
+    static const Event kEmpty;
+    return event == nullptr ? kEmpty : *event;
+  }
+
+  // Decodes `json`, expecting a rejection; returns its message.
+  std::string Rejected(absl::string_view json, RejectReason want) {
+    const Event* event = nullptr;
+    RejectReason reason = RejectReason::kOversized;
+    absl::Status s = decoder_->Decode(json, &event, &reason);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << json;
+    EXPECT_EQ(reason, want) << RejectReasonName(reason) << " for " << json;
+    EXPECT_EQ(event, nullptr);
+    return std::string(s.message());
+  }
+
+  FieldCatalog catalog_;
+  FieldId user_, plan_, group_, sku_, count_, price_, paid_, note_, meta_, tags_, absent_;
+  std::unique_ptr<EventDecoder> decoder_;
+};
+
+TEST_F(SegmentDecoderTest, TrackCall) {
+  const Event& e = Ok(R"({"type":"track","event":"file_edited","userId":"u1",
+      "messageId":"m-1","timestamp":"2024-03-31T03:30:00.250+02:00",
+      "context":{"groupId":"acme"},
+      "properties":{"plan":"pro","items":[{"sku":"a"},{"sku":"b"}],"count":3,
+                    "price":9.5,"paid":true,"note":null,"meta":{"k":1},"tags":["x"]}})");
+  EXPECT_EQ(e.name, "file_edited");
+  EXPECT_EQ(e.time_ms, kMar31At0130Utc + 250);
+  EXPECT_EQ(e.id, "m-1");
+  ASSERT_EQ(e.fields.size(), 11u);
+  EXPECT_EQ(e.field(user_).kind, Kind::kString);
+  EXPECT_EQ(e.field(user_).str, "u1");
+  EXPECT_EQ(e.field(plan_).str, "pro");
+  EXPECT_EQ(e.field(group_).str, "acme");
+  // items.1 is the second array element.
+  EXPECT_EQ(e.field(sku_).kind, Kind::kString);
+  EXPECT_EQ(e.field(sku_).str, "b");
+  EXPECT_EQ(e.field(count_).kind, Kind::kNumber);
+  EXPECT_EQ(e.field(count_).number, 3.0);
+  EXPECT_EQ(e.field(price_).kind, Kind::kNumber);
+  EXPECT_EQ(e.field(price_).number, 9.5);
+  EXPECT_EQ(e.field(paid_).kind, Kind::kBool);
+  EXPECT_TRUE(e.field(paid_).boolean);
+  EXPECT_EQ(e.field(note_).kind, Kind::kNull);
+  EXPECT_EQ(e.field(meta_).kind, Kind::kComposite);
+  EXPECT_EQ(e.field(tags_).kind, Kind::kComposite);
+  EXPECT_EQ(e.field(absent_).kind, Kind::kMissing);
+  EXPECT_EQ(e.field(kNoField).kind, Kind::kMissing);
+}
+
+TEST_F(SegmentDecoderTest, NonTrackCallsAreNamedByTheirType) {
+  const Event& e = Ok(R"({"type":"group","groupId":"acme","userId":"u1",
+      "timestamp":"2024-03-31T01:30:00Z"})");
+  EXPECT_EQ(e.name, "group");
+  EXPECT_EQ(e.time_ms, kMar31At0130Utc);
+  EXPECT_EQ(e.id, "");
+  EXPECT_EQ(Ok(R"({"type":"identify","timestamp":"2024-03-31T01:30:00Z"})").name, "identify");
+  // An empty "event" falls through to "type" when that is not "track".
+  EXPECT_EQ(Ok(R"({"type":"page","event":"","timestamp":"2024-03-31T01:30:00Z"})").name, "page");
+}
+
+TEST_F(SegmentDecoderTest, TrackWithoutEventIsMissingItsName) {
+  EXPECT_EQ(Rejected(R"({"type":"track","timestamp":"2024-03-31T01:30:00Z"})",
+                     RejectReason::kMissingName),
+            "event name missing: a \"type\": \"track\" message needs a non-empty string "
+            "\"event\"");
+  Rejected(R"({"type":"track","event":"","timestamp":"2024-03-31T01:30:00Z"})",
+           RejectReason::kMissingName);
+  Rejected(R"({"type":"track","event":5,"timestamp":"2024-03-31T01:30:00Z"})",
+           RejectReason::kMissingName);
+}
+
+TEST_F(SegmentDecoderTest, MissingName) {
+  EXPECT_EQ(Rejected(R"({"timestamp":"2024-03-31T01:30:00Z"})", RejectReason::kMissingName),
+            "event name missing (\"event\" or \"type\")");
+  Rejected(R"({"event":"","type":"","timestamp":"2024-03-31T01:30:00Z"})",
+           RejectReason::kMissingName);
+  Rejected(R"({"event":null,"type":{"a":1},"timestamp":"2024-03-31T01:30:00Z"})",
+           RejectReason::kMissingName);
+}
+
+TEST_F(SegmentDecoderTest, UserFallsBackToAnonymousId) {
+  const char* kNoUser = R"({"event":"e","anonymousId":"anon-7","timestamp":"2024-03-31T01:30:00Z"})";
+  EXPECT_EQ(Ok(kNoUser).field(user_).str, "anon-7");
+  const char* kNullUser =
+      R"({"event":"e","userId":null,"anonymousId":"anon-8","timestamp":"2024-03-31T01:30:00Z"})";
+  EXPECT_EQ(Ok(kNullUser).field(user_).str, "anon-8");
+  const char* kBoth =
+      R"({"event":"e","userId":"u9","anonymousId":"anon-9","timestamp":"2024-03-31T01:30:00Z"})";
+  EXPECT_EQ(Ok(kBoth).field(user_).str, "u9");
+  // Neither: the user field is missing (null anonymousId is not a user).
+  const char* kNeither =
+      R"({"event":"e","userId":null,"anonymousId":null,"timestamp":"2024-03-31T01:30:00Z"})";
+  EXPECT_EQ(Ok(kNeither).field(user_).kind, Kind::kNull);
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":"2024-03-31T01:30:00Z"})").field(user_).kind,
+            Kind::kMissing);
+}
+
+TEST_F(SegmentDecoderTest, TimeFallsBackAlongTimePaths) {
+  // timestamp absent (or null): originalTimestamp, then receivedAt.
+  EXPECT_EQ(Ok(R"({"event":"e","originalTimestamp":"2024-03-31T01:30:00Z"})").time_ms,
+            kMar31At0130Utc);
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":null,"receivedAt":"2024-03-31T01:30:01Z"})").time_ms,
+            kMar31At0130Utc + 1000);
+}
+
+TEST_F(SegmentDecoderTest, EpochMillisecondNumbers) {
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":1711848600000})").time_ms, kMar31At0130Utc);
+  // A fraction of a millisecond is truncated.
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":1711848600000.9})").time_ms, kMar31At0130Utc);
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0})").time_ms, 0);
+  // 253402300799999 is 9999-12-31T23:59:59.999Z (see iso_timestamp_test.cc).
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":253402300799999})").time_ms, 253402300799999);
+}
+
+TEST_F(SegmentDecoderTest, TimestampRejections) {
+  EXPECT_EQ(Rejected(R"({"event":"e"})", RejectReason::kMissingTimestamp),
+            "timestamp missing (\"timestamp\" or \"originalTimestamp\" or \"receivedAt\")");
+  Rejected(R"({"event":"e","timestamp":null,"originalTimestamp":null})",
+           RejectReason::kMissingTimestamp);
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":"2024-13-01T00:00:00Z"})",
+                     RejectReason::kBadTimestamp),
+            "timestamp \"2024-13-01T00:00:00Z\" is not ISO-8601 or epoch milliseconds "
+            "(month out of range)");
+  // The first present path decides: a bad timestamp is not rescued by a
+  // good originalTimestamp.
+  Rejected(R"({"event":"e","timestamp":"2023-02-29T00:00:00Z",
+               "originalTimestamp":"2024-03-31T01:30:00Z"})",
+           RejectReason::kBadTimestamp);
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":"1969-12-31T23:59:59Z"})",
+                     RejectReason::kBadTimestamp),
+            "timestamp \"1969-12-31T23:59:59Z\" is out of range (1970-01-01 to 9999-12-31 UTC)");
+  // 9999-12-31T23:30:00 at UTC-01:00 is 10000-01-01T00:30:00Z.
+  Rejected(R"({"event":"e","timestamp":"9999-12-31T23:30:00-01:00"})",
+           RejectReason::kBadTimestamp);
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":-1})", RejectReason::kBadTimestamp),
+            "timestamp -1 is out of range (epoch milliseconds of 1970-01-01 to 9999-12-31)");
+  Rejected(R"({"event":"e","timestamp":253402300800000})", RejectReason::kBadTimestamp);
+  Rejected(R"({"event":"e","timestamp":18446744073709551615})", RejectReason::kBadTimestamp);
+  Rejected(R"({"event":"e","timestamp":1e300})", RejectReason::kBadTimestamp);
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":true})", RejectReason::kBadTimestamp),
+            "timestamp at \"timestamp\" is a bool, not ISO-8601 or epoch milliseconds");
+  Rejected(R"({"event":"e","timestamp":{"t":1}})", RejectReason::kBadTimestamp);
+  Rejected(R"({"event":"e","timestamp":"1711848600000"})", RejectReason::kBadTimestamp);
+}
+
+TEST_F(SegmentDecoderTest, Ids) {
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"messageId":12345})").id, "12345");
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"messageId":-7})").id, "-7");
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"messageId":18446744073709551615})").id,
+            "18446744073709551615");
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"messageId":null})").id, "");
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0})").id, "");
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"messageId":true})", RejectReason::kBadId),
+            "id at \"messageId\" is a bool, not a string or an integer");
+  Rejected(R"({"event":"e","timestamp":0,"messageId":1.5})", RejectReason::kBadId);
+  Rejected(R"({"event":"e","timestamp":0,"messageId":{"a":"b"}})", RejectReason::kBadId);
+  Rejected(R"({"event":"e","timestamp":0,"messageId":["a"]})", RejectReason::kBadId);
+}
+
+TEST_F(SegmentDecoderTest, MessageLevelRejections) {
+  Rejected("{", RejectReason::kInvalidJson);
+  Rejected("", RejectReason::kInvalidJson);
+  Rejected("{\"event\":\"e\",}", RejectReason::kInvalidJson);
+  Rejected(std::string("{\"event\":\"\xff\"}"), RejectReason::kInvalidJson);  // not UTF-8
+  Rejected(std::string("{\"a\":1}\0", 8), RejectReason::kInvalidJson);
+  EXPECT_THAT(Rejected("nul", RejectReason::kInvalidJson), HasSubstr("not valid JSON"));
+  EXPECT_EQ(Rejected("[1,2]", RejectReason::kNotObject), "message is an array, not a JSON object");
+  Rejected("42", RejectReason::kNotObject);
+  Rejected("\"track\"", RejectReason::kNotObject);
+  Rejected("null", RejectReason::kNotObject);
+}
+
+TEST_F(SegmentDecoderTest, OversizedIsRejectedUnparsed) {
+  // Not even JSON: the size check comes first.
+  const std::string big(2000000, 'x');
+  EXPECT_EQ(Rejected(big, RejectReason::kOversized),
+            "message is 2000000 bytes, over the 1048576-byte limit");
+  // Exactly at the limit is fine: {"event":"e","timestamp":0,"p":"xx..."}
+  // has 32 bytes of syntax around the padding.
+  const std::string head = R"({"event":"e","timestamp":0,"p":")";
+  std::string at_limit = head + std::string((1 << 20) - head.size() - 2, 'y') + "\"}";
+  ASSERT_EQ(at_limit.size(), 1u << 20);
+  EXPECT_EQ(Ok(at_limit).name, "e");
+}
+
+TEST_F(SegmentDecoderTest, SecondMessageReplacesTheFirst) {
+  const Event& first = Ok(R"({"event":"first_event","userId":"alice","messageId":11,
+      "timestamp":"2024-03-31T01:30:00Z","properties":{"plan":"free","items":[1,{"sku":"s1"}]}})");
+  EXPECT_EQ(first.name, "first_event");
+  EXPECT_EQ(first.id, "11");
+  EXPECT_EQ(first.field(sku_).str, "s1");
+  const Event& second = Ok(R"({"event":"second","anonymousId":"bob","messageId":2,
+      "timestamp":"2024-03-31T01:30:01Z","properties":{"plan":"enterprise"}})");
+  EXPECT_EQ(second.name, "second");
+  EXPECT_EQ(second.time_ms, kMar31At0130Utc + 1000);
+  EXPECT_EQ(second.id, "2");
+  EXPECT_EQ(second.field(user_).str, "bob");
+  EXPECT_EQ(second.field(plan_).str, "enterprise");
+  EXPECT_EQ(second.field(sku_).kind, Kind::kMissing);
+  EXPECT_EQ(second.field(group_).kind, Kind::kMissing);
+}
+
+TEST_F(SegmentDecoderTest, RejectionThenSuccess) {
+  Rejected(R"({"event":"e","timestamp":"bad"})", RejectReason::kBadTimestamp);
+  const Event& e = Ok(R"({"event":"after","timestamp":1})");
+  EXPECT_EQ(e.name, "after");
+  EXPECT_EQ(e.time_ms, 1);
+}
+
+TEST(EventDecoderTest, PathSegmentsAreKeysOrIndexes) {
+  FieldCatalog catalog;
+  const FieldId obj_digit = catalog.Intern("m.0");        // object member "0"
+  const FieldId arr0 = catalog.Intern("a.0");             // first element
+  const FieldId out_of_range = catalog.Intern("a.5");
+  const FieldId through_scalar = catalog.Intern("s.x");
+  const FieldId non_index = catalog.Intern("a.x");
+  const FieldId slash_key = catalog.Intern("k/v");         // a key with '/'
+  const FieldId tilde_key = catalog.Intern("t~1");          // a key with '~'
+  const FieldId deep = catalog.Intern("a.1.b.0.c");
+  EventDecoder decoder(EventFormat::Segment(), &catalog);
+  const Event* e = nullptr;
+  RejectReason reason;
+  ASSERT_TRUE(decoder
+                  .Decode(R"({"event":"e","timestamp":0,"m":{"0":"zero"},"a":[10,{"b":[{"c":"deep"}]}],
+                             "s":"str","k/v":"slash","t~1":"tilde"})",
+                          &e, &reason)
+                  .ok());
+  EXPECT_EQ(e->field(obj_digit).str, "zero");
+  EXPECT_EQ(e->field(arr0).number, 10.0);
+  EXPECT_EQ(e->field(out_of_range).kind, Kind::kMissing);
+  EXPECT_EQ(e->field(through_scalar).kind, Kind::kMissing);
+  EXPECT_EQ(e->field(non_index).kind, Kind::kMissing);
+  EXPECT_EQ(e->field(slash_key).str, "slash");
+  EXPECT_EQ(e->field(tilde_key).str, "tilde");
+  EXPECT_EQ(e->field(deep).str, "deep");
+}
+
+TEST(EventDecoderTest, StringViewsAreUnescaped) {
+  FieldCatalog catalog;
+  const FieldId note = catalog.Intern("properties.note");
+  EventDecoder decoder(EventFormat::Segment(), &catalog);
+  const Event* e = nullptr;
+  RejectReason reason;
+  ASSERT_TRUE(decoder
+                  .Decode(R"({"event":"caf\u00e9","timestamp":0,"properties":{"note":"a\"b\\c"}})",
+                          &e, &reason)
+                  .ok());
+  EXPECT_EQ(e->name, "caf\xc3\xa9");  // U+00E9 in UTF-8
+  EXPECT_EQ(e->field(note).str, "a\"b\\c");
+}
+
+TEST(EventDecoderTest, AmplitudeFormat) {
+  FieldCatalog catalog;
+  const FieldId user = catalog.Intern("user_id");
+  const FieldId plan = catalog.Intern("event_properties.plan");
+  const FieldId seats = catalog.Intern("event_properties.seats");
+  EventDecoder decoder(EventFormat::Amplitude(), &catalog);
+  const Event* e = nullptr;
+  RejectReason reason;
+  ASSERT_TRUE(decoder
+                  .Decode(R"({"event_type":"checkout","time":1711848600123,
+                             "insert_id":"ins-1","device_id":"dev-9",
+                             "event_properties":{"plan":"team","seats":5}})",
+                          &e, &reason)
+                  .ok());
+  EXPECT_EQ(e->name, "checkout");
+  EXPECT_EQ(e->time_ms, kMar31At0130Utc + 123);
+  EXPECT_EQ(e->id, "ins-1");
+  EXPECT_EQ(e->field(user).str, "dev-9");  // user_id absent -> device_id
+  EXPECT_EQ(e->field(plan).str, "team");
+  EXPECT_EQ(e->field(seats).number, 5.0);
+
+  ASSERT_TRUE(decoder
+                  .Decode(R"({"event_type":"checkout","time":1711848600000,
+                             "user_id":"u-1","device_id":"dev-9"})",
+                          &e, &reason)
+                  .ok());
+  EXPECT_EQ(e->field(user).str, "u-1");
+  EXPECT_EQ(e->id, "");
+
+  // Amplitude has no "type" fallback and no "track" rule.
+  absl::Status s = decoder.Decode(R"({"type":"track","time":1})", &e, &reason);
+  EXPECT_EQ(reason, RejectReason::kMissingName);
+  EXPECT_EQ(s.message(), "event name missing (\"event_type\")");
+  s = decoder.Decode(R"({"event_type":"x","time":"2024-03-31T01:30:00Z"})", &e, &reason);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(e->time_ms, kMar31At0130Utc);
+}
+
+TEST(EventDecoderTest, EmptyCatalogAndSmallLimit) {
+  FieldCatalog catalog;
+  EventDecoder decoder(EventFormat::Segment(), &catalog, /*max_message_bytes=*/10);
+  const Event* e = nullptr;
+  RejectReason reason;
+  // {"event":"e","timestamp":0} is 27 bytes > 10.
+  absl::Status s = decoder.Decode(R"({"event":"e","timestamp":0})", &e, &reason);
+  EXPECT_EQ(reason, RejectReason::kOversized);
+  EXPECT_EQ(s.message(), "message is 27 bytes, over the 10-byte limit");
+  // "{}" (2 bytes) fits and parses, but has no name.
+  s = decoder.Decode("{}", &e, &reason);
+  EXPECT_EQ(reason, RejectReason::kMissingName);
+}
+
+TEST(EventDecoderTest, ArbitraryBytesNeverBreakTheDecoder) {
+  // Deterministic mutations (byte overwrites and truncations) of a valid
+  // message: every result is OK or InvalidArgument, and an OK event is sane.
+  FieldCatalog catalog;
+  catalog.Intern("userId");
+  catalog.Intern("properties.items.0.sku");
+  EventDecoder decoder(EventFormat::Segment(), &catalog);
+  const std::string base =
+      R"({"event":"e","userId":"u","messageId":7,"timestamp":"2024-03-31T01:30:00.5+02:00",)"
+      R"("properties":{"items":[{"sku":"s"}]}})";
+  uint32_t x = 1;
+  auto next = [&x] {
+    x = x * 1103515245u + 12345u;
+    return x >> 8;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string msg = base;
+    const int edits = 1 + static_cast<int>(next() % 4);
+    for (int k = 0; k < edits; ++k) msg[next() % msg.size()] = static_cast<char>(next() & 0xff);
+    if (next() % 4 == 0) msg.resize(next() % msg.size());
+    const Event* e = nullptr;
+    RejectReason reason = RejectReason::kOversized;
+    absl::Status s = decoder.Decode(msg, &e, &reason);
+    if (s.ok()) {
+      ASSERT_NE(e, nullptr);
+      EXPECT_FALSE(e->name.empty());
+      EXPECT_GE(e->time_ms, 0);
+      EXPECT_LE(e->time_ms, 253402300799999);
+      EXPECT_EQ(e->fields.size(), 2u);
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_NE(reason, RejectReason::kOversized);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nsmd

@@ -1,0 +1,299 @@
+// Tests for StateStore against a real RocksDB database in a temp dir.
+#include "daemon/state/state_store.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace nsmd {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "state_store_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    root_ = tmpl;
+    dir_ = root_ + "/nested/state";  // Open creates missing parents too
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+  }
+
+  std::unique_ptr<StateStore> MustOpen(absl::string_view identity = "group-a") {
+    absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(dir_, identity);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  static KeyValues Scan(const StateStore& store) {
+    KeyValues out;
+    absl::Status s = store.ScanEngineState([&](absl::string_view k, absl::string_view v) {
+      out.emplace_back(std::string(k), std::string(v));
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+
+  static std::vector<SourceOffset> Offsets(const StateStore& store) {
+    absl::StatusOr<std::vector<SourceOffset>> offsets = store.LoadOffsets();
+    EXPECT_TRUE(offsets.ok()) << offsets.status();
+    return offsets.ok() ? *offsets : std::vector<SourceOffset>{};
+  }
+
+  std::string root_;
+  std::string dir_;
+};
+
+TEST_F(StateStoreTest, CommitThenReopenReadsBackExactly) {
+  {
+    std::unique_ptr<StateStore> store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->dir(), dir_);
+    EXPECT_THAT(Scan(*store), ElementsAre());
+    EXPECT_THAT(Offsets(*store), ElementsAre());
+    StateDelta delta;
+    delta.Put("m/wau/f1/c\0x", "12");
+    delta.Put(std::string("m/wau/f1/d\0w1\0u1", 16), "");  // NULs are ordinary bytes
+    delta.Put("s/kafka", "1711848600000");
+    delta.Put("x/msg-1", "1711848600000");
+    ASSERT_TRUE(store
+                    ->Commit(delta, {{"events", 3, 7},
+                                     {"events", 0, 42},
+                                     {"team/events", 12, 100}})
+                    .ok());
+  }
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  // Bytewise key order: "m/..." < "s/..." < "x/..."; within "m/wau/f1/",
+  // 'c' (0x63) < 'd' (0x64). "m/wau/f1/c\0x" as a C string is "m/wau/f1/c".
+  EXPECT_THAT(Scan(*store),
+              ElementsAre(Pair("m/wau/f1/c", "12"), Pair(std::string("m/wau/f1/d\0w1\0u1", 16), ""),
+                          Pair("s/kafka", "1711848600000"), Pair("x/msg-1", "1711848600000")));
+  // Offset rows in key order: "o/events/0" < "o/events/3" < "o/team/events/12";
+  // the topic keeps its '/'.
+  EXPECT_THAT(Offsets(*store),
+              ElementsAre(SourceOffset{"events", 0, 42}, SourceOffset{"events", 3, 7},
+                          SourceOffset{"team/events", 12, 100}));
+}
+
+TEST_F(StateStoreTest, LaterCommitsOverwriteAndDelete) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  StateDelta first;
+  first.Put("m/a", "1");
+  first.Put("m/b", "2");
+  first.Put("m/c", "3");
+  ASSERT_TRUE(store->Commit(first, {{"events", 0, 10}}).ok());
+  StateDelta second;
+  second.Delete("m/a");
+  second.Put("m/b", "20");
+  second.Delete("m/never-written");  // deleting an absent key is not an error
+  ASSERT_TRUE(store->Commit(second, {{"events", 0, 15}}).ok());
+  EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/b", "20"), Pair("m/c", "3")));
+  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 15}));
+}
+
+TEST_F(StateStoreTest, LastWriteInADeltaWins) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  StateDelta seed;
+  seed.Put("m/deleted-then-put", "old");
+  ASSERT_TRUE(store->Commit(seed, {}).ok());
+  StateDelta delta;
+  delta.Put("m/put-twice", "1");
+  delta.Put("m/put-twice", "2");
+  delta.Put("m/put-then-deleted", "x");
+  delta.Delete("m/put-then-deleted");
+  delta.Delete("m/deleted-then-put");
+  delta.Put("m/deleted-then-put", "new");
+  ASSERT_TRUE(store->Commit(delta, {}).ok());
+  EXPECT_THAT(Scan(*store),
+              ElementsAre(Pair("m/deleted-then-put", "new"), Pair("m/put-twice", "2")));
+}
+
+TEST_F(StateStoreTest, IdentityMismatchIsRefusedWithHowToRebuild) {
+  ASSERT_NE(MustOpen("group-a"), nullptr);
+  absl::StatusOr<std::unique_ptr<StateStore>> other = StateStore::Open(dir_, "group-b");
+  ASSERT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(other.status().message(),
+            absl::StrCat("state dir \"", dir_,
+                         "\" holds state for config identity \"group-a\", not \"group-b\". To "
+                         "rebuild the state for \"group-b\", stop nsmd and delete \"",
+                         dir_,
+                         "\": nsmd then recomputes it from the earliest retained offsets; or "
+                         "point state.dir elsewhere"));
+  // The refusal changed nothing: the original identity still opens.
+  EXPECT_NE(MustOpen("group-a"), nullptr);
+}
+
+TEST_F(StateStoreTest, NonDatabaseDirIsRefused) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream(dir_ + "/notes.txt") << "not a database\n";
+  absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(dir_, "group-a");
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(),
+            absl::StrCat("state dir \"", dir_,
+                         "\" is not empty and holds no RocksDB database (no CURRENT file); "
+                         "refusing to use it. Point state.dir at an empty or new directory"));
+  // The file is untouched and nothing was created next to it.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_),
+                          std::filesystem::directory_iterator()),
+            1);
+}
+
+TEST_F(StateStoreTest, RegularFileIsRefused) {
+  std::filesystem::create_directories(root_ + "/nested");
+  std::ofstream(dir_) << "x";
+  absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(dir_, "group-a");
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("is not a directory"));
+}
+
+TEST_F(StateStoreTest, EmptyExistingDirIsUsed) {
+  std::filesystem::create_directories(dir_);
+  EXPECT_NE(MustOpen(), nullptr);
+}
+
+TEST_F(StateStoreTest, CorruptManifestIsDataLoss) {
+  ASSERT_NE(MustOpen(), nullptr);
+  // CURRENT names the live MANIFEST; overwrite that with garbage.
+  std::string current;
+  std::getline(std::ifstream(dir_ + "/CURRENT"), current);
+  ASSERT_THAT(current, HasSubstr("MANIFEST-"));
+  std::ofstream(dir_ + "/" + current, std::ios::trunc) << std::string(4096, '\x5a');
+  absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(dir_, "group-a");
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
+  EXPECT_THAT(store.status().message(), HasSubstr(dir_));
+  EXPECT_THAT(store.status().message(), HasSubstr("Corruption"));
+}
+
+TEST_F(StateStoreTest, SecondOpenWhileOpenIsUnavailable) {
+  std::unique_ptr<StateStore> first = MustOpen();
+  ASSERT_NE(first, nullptr);
+  absl::StatusOr<std::unique_ptr<StateStore>> second = StateStore::Open(dir_, "group-a");
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+  EXPECT_THAT(second.status().message(), HasSubstr("LOCK"));
+}
+
+TEST_F(StateStoreTest, DeletePrefixRemovesExactlyThePrefixedKeys) {
+  {
+    std::unique_ptr<StateStore> store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    StateDelta delta;
+    for (const char* key : {"m/a/1", "m/a/2", "m/a/", "m/a", "m/ab/1", "m/b/1", "s/x", "x/1"}) {
+      delta.Put(key, "v");
+    }
+    ASSERT_TRUE(store->Commit(delta, {{"events", 0, 5}}).ok());
+    ASSERT_TRUE(store->DeletePrefix("m/a/").ok());
+    // "m/a" and "m/ab/1" do not start with "m/a/".
+    EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/ab/1", "v"),
+                                          Pair("m/b/1", "v"), Pair("s/x", "v"), Pair("x/1", "v")));
+    // A prefix with no keys is fine.
+    EXPECT_TRUE(store->DeletePrefix("m/zzz/").ok());
+  }
+  // Durable across a reopen, and offsets/identity untouched.
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/ab/1", "v"),
+                                        Pair("m/b/1", "v"), Pair("s/x", "v"), Pair("x/1", "v")));
+  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 5}));
+}
+
+TEST_F(StateStoreTest, DeletePrefixWithoutSuccessor) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  StateDelta delta;
+  delta.Put("\xff\xff", "a");
+  delta.Put("\xff\xff\x01", "b");
+  delta.Put("\xff\xfe", "c");
+  ASSERT_TRUE(store->Commit(delta, {}).ok());
+  // "\xff\xff" has no successor string: keys are deleted one by one.
+  ASSERT_TRUE(store->DeletePrefix("\xff\xff").ok());
+  EXPECT_THAT(Scan(*store), ElementsAre(Pair("\xff\xfe", "c")));
+}
+
+TEST_F(StateStoreTest, StoreNamespacesAreProtected) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Commit({}, {{"events", 1, 9}}).ok());
+  for (const char* prefix : {"", "o", "o/", "o/events", "m", "me", "meta/", "meta/identity"}) {
+    EXPECT_EQ(store->DeletePrefix(prefix).code(), absl::StatusCode::kInvalidArgument) << prefix;
+  }
+  StateDelta bad;
+  bad.Put("m/fine", "1");
+  bad.Put("o/events/1", "0");
+  EXPECT_EQ(store->Commit(bad, {}).code(), absl::StatusCode::kInvalidArgument);
+  StateDelta bad_meta;
+  bad_meta.Delete("meta/identity");
+  EXPECT_EQ(store->Commit(bad_meta, {}).code(), absl::StatusCode::kInvalidArgument);
+  // Refused batches wrote nothing.
+  EXPECT_THAT(Scan(*store), ElementsAre());
+  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 1, 9}));
+}
+
+TEST_F(StateStoreTest, ScanSkipsOffsetsAndMetadata) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  StateDelta delta;
+  // Engine keys on both sides of "meta/" and "o/" in key order:
+  // "a/" < "m/" < "meta/" < "n/" < "o/" < "p/" < "s/" < "x/".
+  for (const char* key : {"a/1", "m/1", "n/1", "p/1", "s/1", "x/1"}) delta.Put(key, key);
+  ASSERT_TRUE(store->Commit(delta, {{"events", 0, 1}, {"events", 1, 2}}).ok());
+  EXPECT_THAT(Scan(*store), ElementsAre(Pair("a/1", "a/1"), Pair("m/1", "m/1"), Pair("n/1", "n/1"),
+                                        Pair("p/1", "p/1"), Pair("s/1", "s/1"), Pair("x/1", "x/1")));
+}
+
+TEST_F(StateStoreTest, ScanStopsAtTheFirstError) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  StateDelta delta;
+  delta.Put("m/1", "1");
+  delta.Put("m/2", "2");
+  ASSERT_TRUE(store->Commit(delta, {}).ok());
+  int calls = 0;
+  absl::Status s = store->ScanEngineState([&](absl::string_view, absl::string_view) {
+    ++calls;
+    return absl::DataLossError("bad row");
+  });
+  EXPECT_EQ(s, absl::DataLossError("bad row"));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(StateStoreTest, ApproximateSizeCountsCommittedBytes) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  // 1000 values of 100 pseudo-random bytes: at least 100000 bytes live in the
+  // memtable (or SST files), whatever the compression.
+  StateDelta delta;
+  uint32_t x = 12345;
+  for (int i = 0; i < 1000; ++i) {
+    std::string value(100, '\0');
+    for (char& c : value) {
+      x = x * 1103515245u + 12345u;
+      c = static_cast<char>(x >> 24);
+    }
+    delta.Put(absl::StrCat("m/k/", i), value);
+  }
+  ASSERT_TRUE(store->Commit(delta, {}).ok());
+  EXPECT_GE(store->ApproximateSizeBytes(), 100000u);
+}
+
+}  // namespace
+}  // namespace nsmd

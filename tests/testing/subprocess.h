@@ -1,0 +1,52 @@
+// Subprocess: runs nsmd (or any program) as a child process in tests.
+#ifndef NSMD_TESTS_TESTING_SUBPROCESS_H_
+#define NSMD_TESTS_TESTING_SUBPROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace nsmd::testing {
+
+// A child process with its stdout piped to the test (stderr is inherited,
+// so its log shows in the test output). Killed with SIGKILL on destruction
+// if still running.
+class Subprocess {
+ public:
+  // Starts `argv[0]` with `argv`.
+  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::vector<std::string>& argv);
+  ~Subprocess();
+
+  // Reads one line of stdout (without the newline), waiting up to `timeout`.
+  absl::StatusOr<std::string> ReadLine(absl::Duration timeout);
+
+  // Sends `signal` to the child.
+  void Signal(int signal);
+
+  // Waits up to `timeout` for the child to exit; returns its exit status as
+  // from waitpid (use WIFEXITED etc.), or DeadlineExceeded.
+  absl::StatusOr<int> Wait(absl::Duration timeout);
+
+  pid_t pid() const { return pid_; }
+
+ private:
+  Subprocess(pid_t pid, int stdout_fd) : pid_(pid), stdout_fd_(stdout_fd) {}
+  pid_t pid_;
+  int stdout_fd_;
+  bool exited_ = false;
+  std::string buffer_;
+};
+
+// The path of the built nsmd binary (env NSMD_BINARY).
+std::string NsmdBinary();
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+
+}  // namespace nsmd::testing
+
+#endif  // NSMD_TESTS_TESTING_SUBPROCESS_H_
