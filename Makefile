@@ -1,9 +1,11 @@
 # Thin wrapper over CMake/Ninja/CTest. `make demo` and `make test` do all set-up.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build demo test test-release test-asan clean
+.PHONY: all deps build demo test test-release test-asan fuzz clean
 
 all: build
 
@@ -17,8 +19,9 @@ build: deps
 demo: build
 	./$(BUILD)/nsmd run --config config/demo.yaml
 
-# The whole suite: a Release build, then the same tests under ASan + UBSan.
-test: test-release test-asan
+# The whole suite: a Release build, the same tests under ASan + UBSan, then
+# each fuzzer for FUZZ_SECONDS on its seed corpus.
+test: test-release test-asan fuzz
 
 test-release: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -30,5 +33,18 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# libFuzzer (clang) on the event decoder and the config loader. A crash, leak
+# or sanitizer report fails the target; the input is saved in $(FUZZ_BUILD).
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DNSMD_FUZZ=ON -DNSMD_BUILD_TESTS=OFF -DNSMD_BUILD_BENCHMARKS=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target event_decoder_fuzzer config_loader_fuzzer
+	for f in event_decoder config_loader; do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$f && \
+	  (cd $(FUZZ_BUILD) && ./$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    corpus/$$f $(CURDIR)/tests/fuzz/corpus/$$f) || exit 1; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
