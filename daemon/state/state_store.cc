@@ -83,6 +83,9 @@ rocksdb::Options MakeOptions() {
   options.paranoid_checks = true;
   // A daemon sharing the machine: bounded files, threads and info logs.
   options.max_open_files = 256;
+  // No preallocation of WAL and SST space: on a nearly full disk writes fail
+  // when the space is really gone, not early on a reservation.
+  options.allow_fallocate = false;
   options.max_background_jobs = 2;
   options.keep_log_file_num = 4;
   options.max_log_file_size = 16 << 20;
@@ -222,10 +225,19 @@ absl::Status StateStore::Commit(const StateDelta& delta,
     s = batch.Put(ToSlice(OffsetKey(o.topic, o.partition)), ToSlice(absl::StrCat(o.next_offset)));
     if (!s.ok()) return absl::InternalError(absl::StrCat("cannot build write batch: ", s.ToString()));
   }
+  if (needs_resume_) {
+    s = db_->Resume();
+    if (!s.ok()) {
+      return absl::UnavailableError(absl::StrCat("state dir \"", dir_,
+                                                 "\" is still failing writes: ", s.ToString()));
+    }
+    needs_resume_ = false;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   s = db_->Write(wo, &batch);
   if (!s.ok()) {
+    needs_resume_ = true;
     return absl::UnavailableError(
         absl::StrCat("cannot commit checkpoint to state dir \"", dir_, "\": ", s.ToString()));
   }

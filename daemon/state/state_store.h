@@ -52,7 +52,10 @@ class StateStore {
   // Atomically writes `delta` and `offsets` (one WriteBatch, fsync'ed WAL);
   // an offset replaces the stored one of its topic/partition. Nothing to
   // write is OK. InvalidArgument (nothing written) if a delta key starts with
-  // "o/" or "meta/"; Unavailable (retryable) if RocksDB fails the write.
+  // "o/" or "meta/"; Unavailable (retryable) if RocksDB fails the write
+  // (e.g. disk full): nothing of the batch is stored, and the next Commit()
+  // first asks RocksDB to resume from the error, so a retry after the disk
+  // has room again succeeds.
   absl::Status Commit(const StateDelta& delta, const std::vector<SourceOffset>& offsets);
 
   // Calls fn(key, value) for every engine key (every key outside "o/" and
@@ -83,6 +86,8 @@ class StateStore {
   StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db);
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
+  // Set when a write failed: RocksDB then refuses writes until Resume().
+  bool needs_resume_ = false;
 };
 
 }  // namespace nsmd

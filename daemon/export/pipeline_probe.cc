@@ -1,0 +1,160 @@
+#include "daemon/export/pipeline_probe.h"
+
+#include <string>
+
+namespace nsmd {
+namespace {
+
+// The per-reason array is indexed by the enum value; that needs the list to
+// be exactly 0, 1, 2, ...
+constexpr bool RejectReasonsAreDense() {
+  for (size_t i = 0; i < kAllRejectReasons.size(); ++i) {
+    if (static_cast<size_t>(kAllRejectReasons[i]) != i) return false;
+  }
+  return true;
+}
+static_assert(RejectReasonsAreDense(), "kAllRejectReasons must list the enum in order");
+
+// Registration only throws on invalid or duplicate names; the names below
+// are constants, distinct and valid, so it cannot throw here.
+prometheus::Counter& NewCounter(prometheus::Registry& registry, const std::string& name,
+                                const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+}
+
+prometheus::Gauge& NewGauge(prometheus::Registry& registry, const std::string& name,
+                            const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
+}  // namespace
+
+PipelineProbe::PipelineProbe() : PipelineProbe([] { return absl::Now(); }) {}
+
+PipelineProbe::PipelineProbe(Clock clock)
+    : clock_(std::move(clock)),
+      registry_(std::make_shared<prometheus::Registry>()),
+      consumed_(NewCounter(*registry_, "nsmd_events_consumed_total",
+                           "Messages taken from the event source, decoded or not.")),
+      applied_(NewCounter(*registry_, "nsmd_events_applied_total",
+                          "Events applied to the metric engine.")),
+      late_(NewCounter(*registry_, "nsmd_events_late_total",
+                       "Events dropped because their window had closed (beyond the allowed "
+                       "lateness).")),
+      duplicate_(NewCounter(*registry_, "nsmd_events_duplicate_total",
+                            "Events dropped because their id was already applied.")),
+      dead_lettered_(NewCounter(*registry_, "nsmd_events_dead_lettered_total",
+                                "Rejected messages copied to the dead-letter topic.")),
+      checkpoint_failures_(NewCounter(*registry_, "nsmd_checkpoint_failures_total",
+                                      "Checkpoints of state and offsets that failed.")),
+      stream_time_(NewGauge(*registry_, "nsmd_stream_time_seconds",
+                            "Newest event time seen over all sources, in Unix seconds; 0 "
+                            "before the first event.")),
+      checkpoint_duration_(
+          prometheus::BuildHistogram()
+              .Name("nsmd_checkpoint_duration_seconds")
+              .Help("Time taken to write a checkpoint of state and offsets.")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01,
+                                                               0.025, 0.05, 0.1, 0.25, 0.5,
+                                                               1, 2.5})),
+      checkpoint_keys_(NewGauge(*registry_, "nsmd_checkpoint_keys",
+                                "State keys written by the last successful checkpoint.")),
+      last_checkpoint_(NewGauge(*registry_, "nsmd_last_checkpoint_timestamp_seconds",
+                                "Wall-clock time of the last successful checkpoint, in Unix "
+                                "seconds; 0 before the first.")),
+      reload_successful_(NewGauge(*registry_, "nsmd_config_last_reload_successful",
+                                  "Whether the last configuration reload succeeded (1) or "
+                                  "failed (0).")),
+      reload_success_time_(NewGauge(*registry_,
+                                    "nsmd_config_last_reload_success_timestamp_seconds",
+                                    "Wall-clock time of the last successful configuration "
+                                    "load, in Unix seconds.")),
+      ready_(NewGauge(*registry_, "nsmd_ready",
+                      "Whether nsmd is ready to serve up-to-date metrics (1) or not (0).")),
+      lag_family_(prometheus::BuildGauge()
+                      .Name("nsmd_consumer_lag")
+                      .Help("Messages between the consumer position and the end of each "
+                            "assigned partition.")
+                      .Register(*registry_)) {
+  auto& rejected = prometheus::BuildCounter()
+                       .Name("nsmd_events_rejected_total")
+                       .Help("Messages that could not be decoded into an event, by reason.")
+                       .Register(*registry_);
+  for (RejectReason r : kAllRejectReasons) {
+    rejected_[static_cast<size_t>(r)] =
+        &rejected.Add({{"reason", std::string(RejectReasonName(r))}});
+  }
+  prometheus::BuildGauge()
+      .Name("nsmd_build_info")
+      .Help("Build of the running nsmd; always 1.")
+      .Register(*registry_)
+      .Add({{"version", NSMD_VERSION}})
+      .Set(1);
+  reload_successful_.Set(1);
+  reload_success_time_.Set(NowSeconds());
+}
+
+double PipelineProbe::NowSeconds() const {
+  return absl::ToDoubleSeconds(clock_() - absl::UnixEpoch());
+}
+
+void PipelineProbe::OnConsumed(uint64_t n) { consumed_.Increment(static_cast<double>(n)); }
+
+void PipelineProbe::OnRejected(RejectReason reason) {
+  const auto i = static_cast<size_t>(reason);
+  if (i < rejected_.size()) rejected_[i]->Increment();
+}
+
+void PipelineProbe::OnApplied() { applied_.Increment(); }
+
+void PipelineProbe::OnLate() { late_.Increment(); }
+
+void PipelineProbe::OnDuplicate() { duplicate_.Increment(); }
+
+void PipelineProbe::OnDeadLettered() { dead_lettered_.Increment(); }
+
+void PipelineProbe::OnCheckpoint(absl::Duration duration, size_t keys) {
+  checkpoint_duration_.Observe(absl::ToDoubleSeconds(duration));
+  checkpoint_keys_.Set(static_cast<double>(keys));
+  last_checkpoint_.Set(NowSeconds());
+}
+
+void PipelineProbe::OnCheckpointFailure() { checkpoint_failures_.Increment(); }
+
+void PipelineProbe::SetStreamTime(int64_t ms) {
+  stream_time_.Set(static_cast<double>(ms) / 1000.0);
+}
+
+void PipelineProbe::SetLag(const std::vector<std::pair<TopicPartitionId, int64_t>>& lag) {
+  absl::MutexLock lock(&lag_mu_);
+  absl::flat_hash_map<PartitionKey, prometheus::Gauge*> next;
+  next.reserve(lag.size());
+  for (const auto& [tp, value] : lag) {
+    PartitionKey key(tp.topic, tp.partition);
+    prometheus::Gauge*& gauge = next[key];
+    if (gauge == nullptr) {
+      auto old = lag_.find(key);
+      if (old != lag_.end()) {
+        gauge = old->second;
+        lag_.erase(old);
+      } else {
+        gauge = &lag_family_.Add(
+            {{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
+      }
+    }
+    gauge->Set(static_cast<double>(value));
+  }
+  // What is left belongs to partitions that are no longer assigned.
+  for (const auto& [key, gauge] : lag_) lag_family_.Remove(gauge);
+  lag_ = std::move(next);
+}
+
+void PipelineProbe::OnReload(bool ok) {
+  reload_successful_.Set(ok ? 1 : 0);
+  if (ok) reload_success_time_.Set(NowSeconds());
+}
+
+void PipelineProbe::SetReady(bool ready) { ready_.Set(ready ? 1 : 0); }
+
+}  // namespace nsmd

@@ -1,0 +1,339 @@
+#include "daemon/source/kafka_source.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "simdjson.h"
+
+namespace nsmd {
+namespace {
+
+// At most one log line per interval; the rest are counted.
+constexpr absl::Duration kLogInterval = absl::Seconds(10);
+
+// librdkafka's error text with `value` blanked out: "Invalid value "x" for
+// configuration property ..." must not leak a secret.
+std::string Redact(const std::string& text, const std::string& value) {
+  if (value.empty()) return text;
+  return absl::StrReplaceAll(text, {{value, "<redacted>"}});
+}
+
+absl::Status SetProperty(rd_kafka_conf_t* conf, const std::string& name,
+                         const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kafka.properties: cannot set \"", name, "\": ", Redact(err, value)));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<TopicPartitionId> ToIds(const rd_kafka_topic_partition_list_t* parts) {
+  std::vector<TopicPartitionId> out;
+  for (int i = 0; i < parts->cnt; ++i) {
+    out.push_back({parts->elems[i].topic, parts->elems[i].partition});
+  }
+  return out;
+}
+
+}  // namespace
+
+KafkaSource::KafkaSource(Options options) : options_(std::move(options)) {}
+
+KafkaSource::~KafkaSource() {
+  Close();
+  if (rk_ != nullptr) rd_kafka_destroy(rk_);
+}
+
+absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options) {
+  if (options.start_offset != "earliest" && options.start_offset != "latest") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kafka.start_offset must be \"earliest\" or \"latest\", not \"", options.start_offset,
+        "\""));
+  }
+  std::unique_ptr<KafkaSource> source(new KafkaSource(std::move(options)));
+  const Options& o = source->options_;
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::vector<std::pair<std::string, std::string>> defaults = {
+      {"bootstrap.servers", o.brokers},
+      {"group.id", o.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"auto.offset.reset", o.start_offset},
+      {"session.timeout.ms", "6000"},
+      {"statistics.interval.ms", "1000"},
+      {"client.id", "nsmd"},
+  };
+  absl::Status s;
+  for (const auto& [name, value] : defaults) {
+    if (s = SetProperty(conf, name, value); !s.ok()) break;
+  }
+  for (const auto& [name, value] : o.properties) {
+    if (!s.ok()) break;
+    s = SetProperty(conf, name, value);
+  }
+  if (!s.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return s;
+  }
+  rd_kafka_conf_set_opaque(conf, source.get());
+  rd_kafka_conf_set_rebalance_cb(conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                          rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    RebalanceCallback(rk, err, parts, opaque);
+  });
+  rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    ErrorCallback(rk, err, reason, opaque);
+  });
+  rd_kafka_conf_set_stats_cb(conf, StatsCallback);
+  rd_kafka_conf_set_log_cb(conf, LogCallback);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk == nullptr) {  // conf is still ours
+    rd_kafka_conf_destroy(conf);
+    std::string message = err;
+    for (const auto& [name, value] : o.properties) message = Redact(message, value);
+    return absl::InvalidArgumentError(absl::StrCat("cannot create Kafka consumer: ", message));
+  }
+  source->rk_ = rk;
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics =
+      rd_kafka_topic_partition_list_new(static_cast<int>(o.topics.size()));
+  for (const std::string& t : o.topics) {
+    rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot subscribe to kafka.topics: ", rd_kafka_err2str(e)));
+  }
+  return source;
+}
+
+void KafkaSource::RebalanceCallback(rd_kafka_t*, int err, rd_kafka_topic_partition_list_t* parts,
+                                    void* opaque) {
+  static_cast<KafkaSource*>(opaque)->OnRebalance(err, parts);
+}
+
+void KafkaSource::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
+  const bool cooperative = std::string(rd_kafka_rebalance_protocol(rk_)) == "COOPERATIVE";
+  const std::vector<TopicPartitionId> ids = ToIds(parts);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::vector<SourceOffset> known;
+    if (options_.on_assign) known = options_.on_assign(ids);
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < parts->cnt; ++i) {
+      rd_kafka_topic_partition_t& p = parts->elems[i];
+      int64_t next = -1;
+      for (const SourceOffset& k : known) {
+        if (k.topic == p.topic && k.partition == p.partition) next = k.next_offset;
+      }
+      if (next >= 0) {
+        p.offset = next;
+        std::fprintf(stderr, "nsmd: kafka: assigned %s/%d, resuming at checkpointed offset %lld\n",
+                     p.topic, p.partition, static_cast<long long>(next));
+      } else {
+        p.offset = options_.start_offset == "latest" ? RD_KAFKA_OFFSET_END
+                                                     : RD_KAFKA_OFFSET_BEGINNING;
+        std::fprintf(stderr,
+                     "nsmd: kafka: assigned %s/%d; no checkpoint for it in the state dir, "
+                     "starting from the %s offset (kafka.start_offset)\n",
+                     p.topic, p.partition, options_.start_offset.c_str());
+      }
+      positions_[{p.topic, p.partition}] = next;
+    }
+    if (cooperative) {
+      rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
+      if (e != nullptr) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk_, parts);
+    }
+    return;
+  }
+  if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    std::fprintf(stderr, "nsmd: kafka: %d partition(s) revoked; checkpointing first\n",
+                 parts->cnt);
+    if (options_.on_revoke) options_.on_revoke(ids);
+  } else {
+    std::fprintf(stderr, "nsmd: kafka: rebalance error: %s\n",
+                 rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      for (const TopicPartitionId& id : ids) positions_.erase(id);
+    } else {
+      positions_.clear();
+    }
+  }
+  if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, parts);
+    if (e != nullptr) rd_kafka_error_destroy(e);
+  } else {
+    rd_kafka_assign(rk_, nullptr);
+  }
+}
+
+void KafkaSource::ErrorCallback(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->connected_ = false;
+  self->LogRateLimited(absl::StrCat(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
+                                    ": ", reason));
+}
+
+int KafkaSource::StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json, len).get(doc)) return 0;
+  simdjson::dom::object brokers;
+  if (doc["brokers"].get_object().get(brokers)) return 0;
+  bool up = false;
+  for (auto broker : brokers) {
+    int64_t node = -1;
+    std::string_view state;
+    if (broker.value["nodeid"].get_int64().get(node) || node < 0) continue;
+    if (broker.value["state"].get_string().get(state)) continue;
+    up |= state == "UP";
+  }
+  self->connected_ = up;
+  return 0;  // librdkafka frees the JSON
+}
+
+void KafkaSource::LogCallback(const rd_kafka_t* rk, int level, const char* facility,
+                              const char* message) {
+  // librdkafka's own log lines (from its threads) may quote property values
+  // (e.g. CONFWARN): redact every configured value before printing.
+  std::string text = message;
+  if (auto* self = static_cast<KafkaSource*>(rd_kafka_opaque(rk)); self != nullptr) {
+    for (const auto& [name, value] : self->options_.properties) text = Redact(text, value);
+  }
+  std::fprintf(stderr, "nsmd: kafka: librdkafka %s (level %d): %s\n", facility, level,
+               text.c_str());
+}
+
+void KafkaSource::LogRateLimited(const std::string& message) {
+  const absl::Time now = absl::Now();
+  if (now - last_log_ < kLogInterval) {
+    ++suppressed_logs_;
+    return;
+  }
+  std::string text = message;
+  for (const auto& [name, value] : options_.properties) text = Redact(text, value);
+  if (suppressed_logs_ > 0) absl::StrAppend(&text, " (", suppressed_logs_, " more since the last)");
+  std::fprintf(stderr, "nsmd: kafka: %s\n", text.c_str());
+  last_log_ = now;
+  suppressed_logs_ = 0;
+}
+
+absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
+                                      absl::FunctionRef<void(const SourceMessage&)> fn) {
+  if (closed_) return absl::FailedPreconditionError("the Kafka consumer is closed");
+  int delivered = 0;
+  int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  std::map<TopicPartitionId, int64_t> seen;
+  while (delivered < max_messages) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
+    if (m == nullptr) break;
+    wait_ms = 0;  // after the first message, take only what is already here
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        LogRateLimited(rd_kafka_message_errstr(m));
+      }
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    connected_ = true;
+    const char* topic = rd_kafka_topic_name(m->rkt);
+    SourceMessage message;
+    message.topic = topic;
+    message.partition = m->partition;
+    message.offset = m->offset;
+    message.key = absl::string_view(static_cast<const char*>(m->key), m->key_len);
+    message.payload = absl::string_view(static_cast<const char*>(m->payload), m->len);
+    fn(message);
+    seen[{topic, m->partition}] = m->offset + 1;
+    rd_kafka_message_destroy(m);
+    ++delivered;
+  }
+  if (!seen.empty()) {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, next] : seen) {
+      auto it = positions_.find(id);
+      if (it != positions_.end()) it->second = next;
+    }
+  }
+  return delivered;
+}
+
+absl::Status KafkaSource::CommitOffsets(const std::vector<SourceOffset>& next_offsets) {
+  if (closed_ || next_offsets.empty()) return absl::OkStatus();
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size()));
+  {
+    absl::MutexLock lock(&mu_);
+    for (const SourceOffset& o : next_offsets) {
+      if (!positions_.contains({o.topic, o.partition})) continue;  // not ours now
+      rd_kafka_topic_partition_list_add(list, o.topic.c_str(), o.partition)->offset =
+          o.next_offset;
+    }
+  }
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (list->cnt > 0) err = rd_kafka_commit(rk_, list, /*async=*/1);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("offset commit failed: ", rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+void KafkaSource::Pause(bool paused) {
+  if (closed_ || paused == paused_) return;
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_, &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  if (paused) {
+    rd_kafka_pause_partitions(rk_, list);
+  } else {
+    rd_kafka_resume_partitions(rk_, list);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  paused_ = paused;
+}
+
+std::vector<TopicPartitionId> KafkaSource::Assignment() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<TopicPartitionId> out;
+  for (const auto& [id, next] : positions_) out.push_back(id);
+  return out;
+}
+
+std::vector<std::pair<TopicPartitionId, int64_t>> KafkaSource::Lag() const {
+  std::vector<std::pair<TopicPartitionId, int64_t>> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, next] : positions_) {
+    int64_t low = 0, high = -1;
+    int64_t lag = -1;
+    if (rd_kafka_get_watermark_offsets(rk_, id.topic.c_str(), id.partition, &low, &high) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high >= 0) {
+      // Not read anything yet: everything from the low watermark is behind.
+      lag = std::max<int64_t>(0, high - (next >= 0 ? next : low));
+    }
+    out.emplace_back(id, lag);
+  }
+  return out;
+}
+
+void KafkaSource::Close() {
+  if (closed_ || rk_ == nullptr) return;
+  rd_kafka_consumer_close(rk_);
+  closed_ = true;
+  connected_ = false;
+}
+
+}  // namespace nsmd

@@ -1,0 +1,121 @@
+// KafkaSource: the consumer-group reader nsmd's pipeline pulls messages from.
+#ifndef NSMD_DAEMON_SOURCE_KAFKA_SOURCE_H_
+#define NSMD_DAEMON_SOURCE_KAFKA_SOURCE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "daemon/source/source_message.h"
+#include "daemon/source/topic_partition_id.h"
+#include "daemon/state/source_offset.h"
+
+typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
+
+namespace nsmd {
+
+// A librdkafka high-level consumer (C API) in a consumer group, with
+// auto-commit off: nsmd decides where each partition starts (its own
+// checkpoint, stored with the state) and commits offsets only after a
+// checkpoint, for lag tools.
+//
+// Rebalances call back into the owner on the polling thread: `on_revoke`
+// before partitions are released (checkpoint now), `on_assign` to learn the
+// checkpointed next offset of each newly assigned partition. A partition
+// with no checkpoint starts from `start_offset` (earliest or latest) — never
+// from the group's committed offset, which may belong to another instance's
+// state — and the log says so.
+//
+// Poll, CommitOffsets and Close run on one thread (the pipeline's);
+// Assignment, Lag and Connected may be called from any thread.
+class KafkaSource {
+ public:
+  struct Options {
+    std::string brokers;
+    std::string group_id;
+    std::vector<std::string> topics;
+    // Passed verbatim to librdkafka after nsmd's defaults, so they win
+    // (security.protocol, sasl.*, ssl.*, fetch.*, group.instance.id for
+    // static membership, session.timeout.ms, ...). Values are never logged.
+    std::map<std::string, std::string> properties;
+    std::string start_offset = "earliest";  // "earliest" or "latest"
+    std::function<void(const std::vector<TopicPartitionId>&)> on_revoke;
+    std::function<std::vector<SourceOffset>(const std::vector<TopicPartitionId>&)> on_assign;
+  };
+
+  // Creates the consumer and subscribes to the topics. InvalidArgument names
+  // a property librdkafka refuses (without its value).
+  static absl::StatusOr<std::unique_ptr<KafkaSource>> Create(Options options);
+  ~KafkaSource();
+  KafkaSource(const KafkaSource&) = delete;
+  KafkaSource& operator=(const KafkaSource&) = delete;
+
+  // Waits up to `timeout` for a message, then hands `fn` that message and
+  // every other one already fetched, up to `max_messages`. Returns how many
+  // were delivered. Transient errors (broker down, partition EOF) are logged
+  // at a bounded rate, not returned: the consumer keeps retrying.
+  absl::StatusOr<int> Poll(int max_messages, absl::Duration timeout,
+                           absl::FunctionRef<void(const SourceMessage&)> fn);
+
+  // Commits `next_offsets` of the assigned partitions to the group,
+  // asynchronously (for lag tools; nsmd's own resume point is its state).
+  absl::Status CommitOffsets(const std::vector<SourceOffset>& next_offsets);
+
+  // Stops fetching from the assigned partitions (e.g. while checkpoints
+  // fail) while staying in the group, or resumes them.
+  void Pause(bool paused);
+
+  // The partitions currently assigned to this instance, sorted.
+  std::vector<TopicPartitionId> Assignment() const;
+
+  // Per assigned partition: messages behind its high watermark (from the
+  // last fetch; -1 if not known yet).
+  std::vector<std::pair<TopicPartitionId, int64_t>> Lag() const;
+
+  // True while at least one broker connection is up (from librdkafka's
+  // statistics, refreshed every second).
+  bool Connected() const { return connected_.load(); }
+
+  // Leaves the group (on_revoke runs first) and closes the consumer.
+  // Idempotent; the destructor calls it.
+  void Close();
+
+ private:
+  explicit KafkaSource(Options options);
+  static void RebalanceCallback(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* parts,
+                                void* opaque);
+  static void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static int StatsCallback(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+  static void LogCallback(const rd_kafka_t* rk, int level, const char* facility,
+                          const char* message);
+  void OnRebalance(int err, rd_kafka_topic_partition_list_t* parts);
+  void LogRateLimited(const std::string& message);
+
+  Options options_;
+  rd_kafka_t* rk_ = nullptr;
+  bool closed_ = false;
+  bool paused_ = false;
+  std::atomic<bool> connected_{false};
+  absl::Time last_log_ = absl::InfinitePast();
+  int suppressed_logs_ = 0;
+
+  mutable absl::Mutex mu_;
+  // Next offset to read per assigned partition ("topic" + partition).
+  std::map<TopicPartitionId, int64_t> positions_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_SOURCE_KAFKA_SOURCE_H_

@@ -1,0 +1,21 @@
+// TopicPartitionId: names one Kafka partition.
+#ifndef NSMD_DAEMON_SOURCE_TOPIC_PARTITION_ID_H_
+#define NSMD_DAEMON_SOURCE_TOPIC_PARTITION_ID_H_
+
+#include <cstdint>
+#include <string>
+
+namespace nsmd {
+
+// A topic and a partition number within it.
+struct TopicPartitionId {
+  std::string topic;
+  int32_t partition = 0;
+
+  bool operator==(const TopicPartitionId&) const = default;
+  auto operator<=>(const TopicPartitionId&) const = default;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_SOURCE_TOPIC_PARTITION_ID_H_

@@ -1,0 +1,135 @@
+// KafkaSource and KafkaProducer against the embedded broker, over TCP.
+#include "daemon/source/kafka_source.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "daemon/source/embedded_broker.h"
+#include "daemon/source/kafka_producer.h"
+#include "gtest/gtest.h"
+
+namespace nsmd {
+namespace {
+
+class KafkaSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto broker = EmbeddedBroker::Start();
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(*broker);
+    auto producer = KafkaProducer::Create(broker_->bootstrap_servers(), {});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = std::move(*producer);
+  }
+
+  std::unique_ptr<KafkaSource> Consumer(const std::string& topic, const std::string& group,
+                                        std::vector<SourceOffset> checkpoint = {}) {
+    KafkaSource::Options o;
+    o.brokers = broker_->bootstrap_servers();
+    o.group_id = group;
+    o.topics = {topic};
+    o.on_assign = [checkpoint](const std::vector<TopicPartitionId>&) { return checkpoint; };
+    auto source = KafkaSource::Create(std::move(o));
+    EXPECT_TRUE(source.ok()) << source.status();
+    return source.ok() ? std::move(*source) : nullptr;
+  }
+
+  // Polls until `n` messages arrived (or 30 s): payloads by partition, in order.
+  std::map<int32_t, std::vector<std::pair<int64_t, std::string>>> Read(KafkaSource* source,
+                                                                       int n) {
+    std::map<int32_t, std::vector<std::pair<int64_t, std::string>>> out;
+    int got = 0;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (got < n && absl::Now() < deadline) {
+      auto polled = source->Poll(1000, absl::Milliseconds(100), [&](const SourceMessage& m) {
+        out[m.partition].emplace_back(m.offset, std::string(m.payload));
+      });
+      EXPECT_TRUE(polled.ok());
+      got += polled.ok() ? *polled : 0;
+    }
+    return out;
+  }
+
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<KafkaProducer> producer_;
+};
+
+TEST_F(KafkaSourceTest, ReadsEveryMessageOfEveryPartitionInOrder) {
+  ASSERT_TRUE(broker_->CreateTopic("t4", 4).ok());
+  std::multiset<std::string> sent;
+  for (int i = 0; i < 100; ++i) {
+    const std::string payload = absl::StrCat("message-", i);
+    ASSERT_TRUE(producer_->Produce("t4", absl::StrCat("key-", i % 17), payload).ok());
+    sent.insert(payload);
+  }
+  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  auto source = Consumer("t4", "g1");
+  auto read = Read(source.get(), 100);
+  std::multiset<std::string> received;
+  for (const auto& [partition, messages] : read) {
+    // Offsets of each partition are 0, 1, 2, ... with no gap.
+    for (size_t i = 0; i < messages.size(); ++i) {
+      EXPECT_EQ(messages[i].first, static_cast<int64_t>(i)) << "partition " << partition;
+      received.insert(messages[i].second);
+    }
+  }
+  EXPECT_EQ(received, sent);
+  EXPECT_EQ(source->Assignment().size(), 4u);
+  EXPECT_TRUE(source->Connected());
+  source->Close();
+}
+
+TEST_F(KafkaSourceTest, AssignResumesAtTheCheckpointedOffset) {
+  ASSERT_TRUE(broker_->CreateTopic("t1", 1).ok());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(producer_->Produce("t1", "k", absl::StrCat("m", i)).ok());
+  }
+  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  // The state says messages 0..6 are applied: the next to read is 7.
+  auto source = Consumer("t1", "g2", {{"t1", 0, 7}});
+  auto read = Read(source.get(), 3);
+  ASSERT_EQ(read[0].size(), 3u);
+  EXPECT_EQ(read[0][0], std::make_pair(int64_t{7}, std::string("m7")));
+  EXPECT_EQ(read[0][2], std::make_pair(int64_t{9}, std::string("m9")));
+  // Lag: high watermark 10, position 10.
+  auto lag = source->Lag();
+  ASSERT_EQ(lag.size(), 1u);
+  EXPECT_EQ(lag[0].second, 0);
+}
+
+TEST_F(KafkaSourceTest, NoCheckpointStartsFromEarliestNotFromTheGroupsCommit) {
+  ASSERT_TRUE(broker_->CreateTopic("t1", 1).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(producer_->Produce("t1", "k", absl::StrCat("m", i)).ok());
+  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  {
+    auto first = Consumer("t1", "g3");
+    ASSERT_EQ(Read(first.get(), 5)[0].size(), 5u);
+    ASSERT_TRUE(first->CommitOffsets({{"t1", 0, 5}}).ok());
+    first->Close();
+  }
+  // The group committed 5, but this instance has no state for t1/0: it must
+  // read from the start (its state must reflect every message).
+  auto second = Consumer("t1", "g3");
+  auto read = Read(second.get(), 5);
+  ASSERT_EQ(read[0].size(), 5u);
+  EXPECT_EQ(read[0][0].first, 0);
+}
+
+TEST_F(KafkaSourceTest, RefusedPropertyIsNamedWithoutItsValue) {
+  KafkaSource::Options o;
+  o.brokers = broker_->bootstrap_servers();
+  o.group_id = "g";
+  o.topics = {"t"};
+  o.properties = {{"sasl.password", "s3cr3t-password"}, {"security.protocol", "s3cr3t-value"}};
+  auto source = KafkaSource::Create(std::move(o));
+  ASSERT_FALSE(source.ok());
+  EXPECT_NE(source.status().message().find("security.protocol"), std::string::npos);
+  EXPECT_EQ(source.status().message().find("s3cr3t"), std::string::npos) << source.status();
+}
+
+}  // namespace
+}  // namespace nsmd
