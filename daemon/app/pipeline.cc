@@ -90,6 +90,7 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
     ++counts_.rejected[static_cast<size_t>(reason)];
     if (probe_) probe_->OnRejected(reason);
     LogRejection(reason, s, topic, partition, offset);
+    if (reject_sink_) reject_sink_(topic, partition, offset, payload, reason, s);
     return;
   }
   switch (engine_->Apply(*event, SourceIndex(topic, partition))) {

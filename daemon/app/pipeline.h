@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,12 @@ class Pipeline {
     uint64_t rejected_total() const;
   };
 
+  // Receives each rejected message (e.g. to produce it to a dead-letter
+  // topic): its source position, original bytes, reason and error.
+  using RejectSink =
+      std::function<void(absl::string_view topic, int32_t partition, int64_t offset,
+                         absl::string_view payload, RejectReason reason, const absl::Status& error)>;
+
   // Builds the decoder and engine for `config`. `store` (owned by the
   // caller, outliving the pipeline) holds state and offsets. `probe` may be
   // null (no self-metrics).
@@ -73,6 +80,9 @@ class Pipeline {
   // unchanged keep their state; others start empty. Checkpoints first.
   absl::Status Reload(const DaemonConfig& config);
 
+  // Every rejected message is also handed to `sink` (none by default).
+  void set_reject_sink(RejectSink sink) { reject_sink_ = std::move(sink); }
+
   const Engine& engine() const { return *engine_; }
   Engine& mutable_engine() { return *engine_; }
   const Counts& counts() const { return counts_; }
@@ -88,6 +98,7 @@ class Pipeline {
 
   StateStore* store_;
   PipelineProbe* probe_;
+  RejectSink reject_sink_;
   std::unique_ptr<EventDecoder> decoder_;
   std::unique_ptr<Engine> engine_;
   std::shared_ptr<FieldCatalog> catalog_;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,7 +98,7 @@ absl::Status ReplayLines(std::istream& in, absl::Duration checkpoint_interval,
 }  // namespace
 
 int ReplayCommand(const std::vector<std::string>& args) {
-  auto flags = CommandLine::Parse(args, {"config", "input", "series"});
+  auto flags = CommandLine::Parse(args, {"config", "input", "series", "state-dir"});
   if (!flags.ok()) {
     std::fprintf(stderr, "nsmd replay: %s\n", std::string(flags.status().message()).c_str());
     return 2;
@@ -107,7 +108,8 @@ int ReplayCommand(const std::vector<std::string>& args) {
   const std::string series = flags->Get("series").value_or("");
   if (!config_path || !input || (!series.empty() && series != "json")) {
     std::fprintf(stderr,
-                 "usage: nsmd replay --config FILE --input FILE.ndjson|- [--series json]\n");
+                 "usage: nsmd replay --config FILE --input FILE.ndjson|- [--series json] "
+                 "[--state-dir DIR]\n");
     return 2;
   }
 
@@ -118,12 +120,25 @@ int ReplayCommand(const std::vector<std::string>& args) {
   if (!loaded.config) return 1;
   DaemonConfig& config = *loaded.config;
 
-  auto dir = TempStateDir::Create();
-  if (!dir.ok()) {
-    std::fprintf(stderr, "nsmd replay: %s\n", dir.status().ToString().c_str());
-    return 1;
+  // By default the state lives in a temporary dir, removed at the end. With
+  // --state-dir it is kept there, under the config's consumer group, so that
+  // `nsmd run` with the same config can start from it (e.g. to bootstrap
+  // state from an archive of events).
+  std::optional<TempStateDir> temp;
+  std::string state_dir;
+  std::string identity = config.kafka.group_id;
+  if (std::optional<std::string> keep = flags->Get("state-dir")) {
+    state_dir = *keep;
+  } else {
+    auto dir = TempStateDir::Create();
+    if (!dir.ok()) {
+      std::fprintf(stderr, "nsmd replay: %s\n", dir.status().ToString().c_str());
+      return 1;
+    }
+    temp.emplace(std::move(*dir));
+    state_dir = temp->path();
   }
-  auto store = StateStore::Open(dir->path(), "replay");
+  auto store = StateStore::Open(state_dir, identity);
   if (!store.ok()) {
     std::fprintf(stderr, "nsmd replay: %s\n", store.status().ToString().c_str());
     return 1;

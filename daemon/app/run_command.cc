@@ -1,12 +1,448 @@
-#include <cstdio>
+// `nsmd run`: the daemon. Wires the stages together and owns the threads:
+//   - the pipeline thread (this one): Kafka poll -> decode -> engine ->
+//     checkpoint (state + offsets in one RocksDB batch) -> snapshot publish;
+//   - civetweb's HTTP threads read published snapshots only;
+//   - a signal thread turns SIGTERM/SIGINT into a stop, SIGHUP into a reload.
+#include <pthread.h>
+#include <signal.h>
 
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "daemon/app/command_line.h"
 #include "daemon/app/commands.h"
+#include "daemon/app/pipeline.h"
+#include "daemon/app/status_json.h"
+#include "daemon/config/config_loader.h"
+#include "daemon/export/http_server.h"
+#include "daemon/export/nsm_collectable.h"
+#include "daemon/export/pipeline_probe.h"
+#include "daemon/export/snapshot_publisher.h"
+#include "daemon/source/embedded_broker.h"
+#include "daemon/source/event_generator.h"
+#include "daemon/source/kafka_producer.h"
+#include "daemon/source/kafka_source.h"
+#include "daemon/state/state_store.h"
 
 namespace nsmd {
+namespace {
+
+constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
+constexpr int kPollBatch = 10000;
+constexpr absl::Duration kPublishInterval = absl::Milliseconds(200);
+constexpr absl::Duration kMaxCheckpointBackoff = absl::Seconds(30);
+// Exit codes: 0 stopped cleanly, 1 failure (config, Kafka set-up), 2 usage,
+// 3 the state dir cannot be used (another config's, corrupt, not a dir).
+constexpr int kExitStateUnusable = 3;
+
+// Flags that override the config file.
+struct Overrides {
+  std::optional<std::string> brokers, state_dir, listen;
+};
+
+void ApplyOverrides(const Overrides& o, DaemonConfig* config) {
+  if (o.brokers) config->kafka.brokers = *o.brokers;
+  if (o.state_dir) config->state.dir = *o.state_dir;
+  if (o.listen) config->http.listen = *o.listen;
+}
+
+// Loads the config and prints its diagnostics; nullopt on errors.
+std::optional<DaemonConfig> LoadAndReport(const std::string& path, const Overrides& overrides) {
+  ConfigLoadResult result = LoadConfigFile(path);
+  for (const ConfigDiagnostic& d : result.diagnostics) {
+    std::fprintf(stderr, "%s\n", d.ToString().c_str());
+  }
+  if (!result.config) return std::nullopt;
+  ApplyOverrides(overrides, &*result.config);
+  return std::move(result.config);
+}
+
+// Waits for SIGTERM/SIGINT (stop) and SIGHUP (reload). The signals are
+// blocked in every thread (set before any thread starts) and taken here with
+// sigtimedwait, so no async-signal-safety concerns arise.
+class SignalWatcher {
+ public:
+  SignalWatcher() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  ~SignalWatcher() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void Start() {
+    thread_ = std::thread([this] {
+      timespec timeout{0, 200 * 1000 * 1000};
+      while (!done_) {
+        int sig = sigtimedwait(&set_, nullptr, &timeout);
+        if (sig == SIGHUP) reload_requested = true;
+        if (sig == SIGTERM || sig == SIGINT) stop_requested = true;
+      }
+    });
+  }
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> reload_requested{false};
+
+ private:
+  sigset_t set_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+class Daemon {
+ public:
+  Daemon(std::string config_path, Overrides overrides, DaemonConfig config,
+         bool reload_endpoint)
+      : config_path_(std::move(config_path)),
+        overrides_(std::move(overrides)),
+        config_(std::move(config)),
+        reload_endpoint_(reload_endpoint) {}
+
+  int Run();
+
+ private:
+  absl::Status Start();
+  void Loop();
+  void Reload();
+  void Publish();
+  absl::Status StartDeadLetters();
+  absl::Status Checkpoint();
+  bool Ready(std::string* reason) const;
+
+  const std::string config_path_;
+  const Overrides overrides_;
+  DaemonConfig config_;
+  const bool reload_endpoint_;
+  SignalWatcher signals_;
+
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<EventGenerator> generator_;
+  std::unique_ptr<StateStore> store_;
+  PipelineProbe probe_;
+  std::shared_ptr<SnapshotPublisher> publisher_ = std::make_shared<SnapshotPublisher>();
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<KafkaSource> source_;
+  std::unique_ptr<KafkaProducer> dead_letters_;  // null without a dead-letter topic
+  bool dead_letters_pending_ = false;
+  std::unique_ptr<HttpServer> http_;
+
+  int exit_code_ = 1;  // when Start() fails
+  std::atomic<bool> state_loaded_{false};
+  std::atomic<bool> checkpoint_failing_{false};
+  // Status fields written by the pipeline thread, read by HTTP threads.
+  mutable absl::Mutex status_mu_;
+  std::string status_json_ ABSL_GUARDED_BY(status_mu_) = "{}";
+};
+
+absl::Status Daemon::Start() {
+  if (config_.kafka.brokers == "embedded") {
+    auto broker = EmbeddedBroker::Start();
+    if (!broker.ok()) return broker.status();
+    broker_ = std::move(*broker);
+    for (const std::string& topic : config_.kafka.topics) {
+      if (absl::Status s = broker_->CreateTopic(topic, config_.kafka.embedded_partitions);
+          !s.ok()) {
+        return s;
+      }
+    }
+    config_.kafka.brokers = broker_->bootstrap_servers();
+    std::fprintf(stderr,
+                 "nsmd: embedded Kafka broker listening on %s (add events by hand: kcat -P -b %s "
+                 "-t %s)\n",
+                 config_.kafka.brokers.c_str(), config_.kafka.brokers.c_str(),
+                 config_.kafka.topics.front().c_str());
+  }
+
+  auto store = StateStore::Open(config_.state.dir, config_.kafka.group_id);
+  if (!store.ok()) {
+    exit_code_ = kExitStateUnusable;
+    return store.status();
+  }
+  store_ = std::move(*store);
+  auto pipeline = Pipeline::Create(config_, store_.get(), &probe_);
+  if (!pipeline.ok()) return pipeline.status();
+  pipeline_ = std::move(*pipeline);
+  if (absl::Status s = pipeline_->LoadState(); !s.ok()) {
+    exit_code_ = kExitStateUnusable;
+    return s;
+  }
+  state_loaded_ = true;
+  if (absl::Status s = StartDeadLetters(); !s.ok()) return s;
+  publisher_->SetDefinitions(
+      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
+  Publish();
+
+  HttpServer::Handlers handlers;
+  handlers.collectables = {probe_.registry(), std::make_shared<NsmCollectable>(publisher_)};
+  handlers.ready = [this](std::string* reason) { return Ready(reason); };
+  handlers.status_json = [this] {
+    absl::MutexLock lock(&status_mu_);
+    return status_json_;
+  };
+  handlers.metrics_json = [this] {
+    return MetricsJson(*publisher_->definitions(), *publisher_->snapshot());
+  };
+  if (reload_endpoint_) {
+    handlers.reload = [this] {
+      signals_.reload_requested = true;
+      return absl::OkStatus();
+    };
+  }
+  HttpServer::Options http_options;
+  http_options.listen = config_.http.listen;
+  auto http = HttpServer::Start(http_options, std::move(handlers));
+  if (!http.ok()) return http.status();
+  http_ = std::move(*http);
+  std::fprintf(stderr, "nsmd: serving /metrics on %s\n", config_.http.listen.c_str());
+
+  KafkaSource::Options options;
+  options.brokers = config_.kafka.brokers;
+  options.group_id = config_.kafka.group_id;
+  options.topics = config_.kafka.topics;
+  options.properties = config_.kafka.properties;
+  options.start_offset = config_.kafka.start_offset;
+  options.on_revoke = [this](const std::vector<TopicPartitionId>&) {
+    // Persist everything up to the last processed message before the
+    // partitions go, so whoever gets them resumes exactly there.
+    if (absl::Status s = Checkpoint(); !s.ok()) {
+      std::fprintf(stderr, "nsmd: checkpoint on revoke failed: %s\n", s.ToString().c_str());
+    }
+  };
+  options.on_assign = [this](const std::vector<TopicPartitionId>& partitions) {
+    std::vector<SourceOffset> offsets;
+    for (const TopicPartitionId& tp : partitions) {
+      int64_t next = pipeline_->CheckpointedOffset(tp.topic, tp.partition);
+      if (next >= 0) offsets.push_back(SourceOffset{tp.topic, tp.partition, next});
+    }
+    return offsets;
+  };
+  auto source = KafkaSource::Create(std::move(options));
+  if (!source.ok()) return source.status();
+  source_ = std::move(*source);
+
+  if (config_.generator.enabled) {
+    EventGenerator::Options g;
+    g.brokers = config_.kafka.brokers;
+    g.topic = config_.kafka.topics.front();
+    g.events_per_second = config_.generator.events_per_second;
+    g.teams = config_.generator.teams;
+    g.seed = config_.generator.seed;
+    g.time_scale = config_.generator.time_scale;
+    auto generator = EventGenerator::Create(g);
+    if (!generator.ok()) return generator.status();
+    generator_ = std::move(*generator);
+    generator_->Start();
+    std::fprintf(stderr, "nsmd: demo generator producing %.0f events/s to %s\n",
+                 g.events_per_second, g.topic.c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::StartDeadLetters() {
+  const std::string& topic = config_.kafka.dead_letter_topic;
+  if (topic.empty()) return absl::OkStatus();
+  std::map<std::string, std::string> properties = config_.kafka.properties;
+  // Rejected messages include oversized ones: allow them through.
+  properties["message.max.bytes"] =
+      absl::StrCat(std::max<int64_t>(config_.kafka.max_message_bytes * 2 + 65536, 1000000));
+  auto producer = KafkaProducer::Create(config_.kafka.brokers, properties);
+  if (!producer.ok()) return producer.status();
+  dead_letters_ = std::move(*producer);
+  pipeline_->set_reject_sink([this, topic](absl::string_view source_topic, int32_t partition,
+                                           int64_t offset, absl::string_view payload,
+                                           RejectReason reason, const absl::Status& error) {
+    absl::Status s = dead_letters_->ProduceWithHeaders(
+        topic, "", payload,
+        {{"nsmd-reject-reason", std::string(RejectReasonName(reason))},
+         {"nsmd-error", std::string(error.message())},
+         {"nsmd-source-topic", std::string(source_topic)},
+         {"nsmd-source-partition", absl::StrCat(partition)},
+         {"nsmd-source-offset", absl::StrCat(offset)}});
+    if (s.ok()) {
+      probe_.OnDeadLettered();
+      dead_letters_pending_ = true;
+    } else {
+      std::fprintf(stderr, "nsmd: cannot produce to dead-letter topic %s: %s\n", topic.c_str(),
+                   s.ToString().c_str());
+    }
+  });
+  std::fprintf(stderr, "nsmd: rejected messages go to dead-letter topic %s\n", topic.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::Checkpoint() {
+  // Dead letters are delivered before the offsets past them are stored, so a
+  // crash re-sends rather than drops them (at least once).
+  if (dead_letters_pending_) {
+    if (absl::Status s = dead_letters_->Flush(absl::Seconds(5)); !s.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("dead-letter topic not yet written: ", s.message()));
+    }
+    dead_letters_pending_ = false;
+  }
+  absl::Status s = pipeline_->Checkpoint();
+  if (s.ok() && source_) source_->CommitOffsets(pipeline_->NextOffsets()).IgnoreError();
+  return s;
+}
+
+bool Daemon::Ready(std::string* reason) const {
+  if (!state_loaded_) {
+    *reason = "state not loaded";
+    return false;
+  }
+  if (checkpoint_failing_) {
+    *reason = "state store writes failing; consumption paused";
+    return false;
+  }
+  if (!source_ || !source_->Connected()) {
+    *reason = "not connected to Kafka";
+    return false;
+  }
+  if (source_->Assignment().empty()) {
+    *reason = "no partitions assigned";
+    return false;
+  }
+  return true;
+}
+
+void Daemon::Publish() {
+  auto snapshot = std::make_shared<const MetricsSnapshot>(pipeline_->engine().Snapshot());
+  probe_.SetStreamTime(snapshot->stream_time_ms);
+  publisher_->Publish(snapshot);
+  std::vector<TopicPartitionId> assignment;
+  if (source_) {
+    probe_.SetLag(source_->Lag());
+    assignment = source_->Assignment();
+  }
+  std::string json = StatusJson(config_, *pipeline_, assignment, snapshot->stream_time_ms);
+  absl::MutexLock lock(&status_mu_);
+  status_json_ = std::move(json);
+}
+
+void Daemon::Reload() {
+  std::fprintf(stderr, "nsmd: reloading %s\n", config_path_.c_str());
+  std::optional<DaemonConfig> fresh = LoadAndReport(config_path_, overrides_);
+  if (!fresh) {
+    std::fprintf(stderr, "nsmd: reload failed; the previous definitions keep running\n");
+    probe_.OnReload(false);
+    return;
+  }
+  if (absl::Status s = pipeline_->Reload(*fresh); !s.ok()) {
+    std::fprintf(stderr, "nsmd: reload failed: %s\n", s.ToString().c_str());
+    probe_.OnReload(false);
+    return;
+  }
+  // Only the definitions change; Kafka, state and HTTP settings need a restart.
+  config_.metrics = fresh->metrics;
+  config_.catalog = fresh->catalog;
+  config_.engine = fresh->engine;
+  config_.format = fresh->format;
+  publisher_->SetDefinitions(
+      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
+  probe_.OnReload(true);
+  std::fprintf(stderr, "nsmd: reloaded %zu metrics\n", config_.metrics.size());
+}
+
+void Daemon::Loop() {
+  absl::Time next_checkpoint = absl::Now() + config_.state.checkpoint_interval;
+  absl::Duration backoff = config_.state.checkpoint_interval;
+  absl::Time last_publish = absl::InfinitePast();
+  while (!signals_.stop_requested) {
+    if (signals_.reload_requested.exchange(false)) Reload();
+    int consumed = 0;
+    if (!checkpoint_failing_) {
+      auto n = source_->Poll(kPollBatch, kPollTimeout, [this](const SourceMessage& m) {
+        pipeline_->Process(m.topic, m.partition, m.offset, m.payload);
+      });
+      if (!n.ok()) {
+        std::fprintf(stderr, "nsmd: kafka: %s\n", n.status().ToString().c_str());
+        absl::SleepFor(kPollTimeout);
+      } else {
+        consumed = *n;
+      }
+    } else {
+      absl::SleepFor(kPollTimeout);
+    }
+    const absl::Time now = absl::Now();
+    if (now >= next_checkpoint) {
+      absl::Status s = Checkpoint();
+      if (s.ok()) {
+        if (checkpoint_failing_) std::fprintf(stderr, "nsmd: checkpoints succeed again\n");
+        checkpoint_failing_ = false;
+        backoff = config_.state.checkpoint_interval;
+      } else {
+        // Nothing is lost: the changes stay pending and offsets do not
+        // advance. Stop consuming and retry with backoff.
+        std::fprintf(stderr, "nsmd: checkpoint failed (retrying in %s): %s\n",
+                     absl::FormatDuration(backoff).c_str(), s.ToString().c_str());
+        checkpoint_failing_ = true;
+        backoff = std::min(backoff * 2, kMaxCheckpointBackoff);
+      }
+      next_checkpoint = now + backoff;
+    }
+    probe_.SetReady([this] {
+      std::string reason;
+      return Ready(&reason);
+    }());
+    if (consumed == 0 || now - last_publish >= kPublishInterval) {
+      Publish();
+      last_publish = now;
+    }
+  }
+}
+
+int Daemon::Run() {
+  signals_.Start();
+  if (absl::Status s = Start(); !s.ok()) {
+    std::fprintf(stderr, "nsmd: %s\n", s.ToString().c_str());
+    return exit_code_;
+  }
+  Loop();
+  std::fprintf(stderr, "nsmd: stopping: final checkpoint, leaving the consumer group\n");
+  if (generator_) generator_->Stop();
+  int code = 0;
+  if (absl::Status s = Checkpoint(); !s.ok()) {
+    std::fprintf(stderr, "nsmd: final checkpoint failed: %s\n", s.ToString().c_str());
+    code = 1;
+  }
+  source_->Close();
+  http_.reset();
+  std::fprintf(stderr, "nsmd: stopped\n");
+  return code;
+}
+
+}  // namespace
 
 int RunCommand(const std::vector<std::string>& args) {
-  std::fputs("nsmd run: not implemented yet\n", stderr);
-  return 1;
+  auto flags = CommandLine::Parse(args, {"config", "brokers", "state-dir", "listen"},
+                                  {"enable-reload-endpoint"});
+  if (!flags.ok()) {
+    std::fprintf(stderr, "nsmd run: %s\n", std::string(flags.status().message()).c_str());
+    return 2;
+  }
+  std::optional<std::string> path = flags->Get("config");
+  if (!path) {
+    std::fprintf(stderr, "nsmd run: --config FILE is required\n");
+    return 2;
+  }
+  Overrides overrides{flags->Get("brokers"), flags->Get("state-dir"), flags->Get("listen")};
+  std::optional<DaemonConfig> config = LoadAndReport(*path, overrides);
+  if (!config) return 1;
+  Daemon daemon(*path, overrides, std::move(*config), flags->Has("enable-reload-endpoint"));
+  return daemon.Run();
 }
 
 }  // namespace nsmd

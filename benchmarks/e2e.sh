@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of nsmd against the raw librdkafka consumer ceiling,
+# in one run on one machine (figures are ratios because machines are noisy).
+# Usage: benchmarks/e2e.sh [EVENTS]   (default 2,000,000). Needs `make build`.
+# Prints a report; benchmarks/RESULTS.md records it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+EVENTS=${1:-2000000}
+PARTITIONS=128
+LARGE_MEMBERS=${LARGE_MEMBERS:-10000000}
+NSMD=$BUILD/nsmd
+WORK=$(mktemp -d /tmp/nsmd-e2e.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+metric() { # metric PORT NAME -> value or empty
+  curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1==n {print $2; exit}'
+}
+peak_rss_mib() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# A saas config pointing at the bench broker, its own group and state dir.
+saas_config() { # saas_config NAME TOPIC PORT -> path
+  local path=$WORK/$1.yaml
+  sed -e "s|^\(  brokers:\).*|\1 $BOOTSTRAP|" \
+      -e "s|^\(  topics:\).*|\1 [$2]|" \
+      -e "s|^\(  group_id:\).*|\1 $1|" \
+      -e "s|^\(  dir:\).*|\1 $WORK/state-$1|" \
+      -e "s|^\(  listen:\).*|\1 127.0.0.1:$3|" config/examples/saas.yaml > "$path"
+  echo "$path"
+}
+
+# Times nsmd consuming EXPECT messages: first message to last, by scraping
+# nsmd_events_consumed_total every 20 ms. Prints "rate peak_rss_mib".
+time_nsmd() { # time_nsmd NAME TOPIC EXPECT
+  local port; port=$(free_port)
+  local config; config=$(saas_config "$1" "$2" "$port")
+  "$NSMD" run --config "$config" 2>"$WORK/$1.log" & local pid=$!
+  PIDS+=("$pid")
+  local first="" last="" c=0
+  while true; do
+    c=$(metric "$port" nsmd_events_consumed_total); c=${c:-0}
+    if [[ -z $first && $c != 0 ]]; then first=$(now); fi
+    if [[ ${c%.*} -ge $3 ]]; then last=$(now); break; fi
+    sleep 0.02
+  done
+  local rss; rss=$(peak_rss_mib "$pid")
+  kill -TERM "$pid"; wait "$pid" || true
+  python3 -c "print(f'{$3/($last-$first):.0f} $rss')"
+}
+
+echo "== nsmd end-to-end benchmark, $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+
+"$NSMD" broker --topic product-events,live-raw,live-nsmd --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
+PIDS+=($!)
+until [[ -s $WORK/broker.out ]]; do sleep 0.1; done
+BOOTSTRAP=$(head -1 "$WORK/broker.out")
+echo "broker: $BOOTSTRAP, $PARTITIONS partitions per topic"
+
+echo "-- loading a backlog of $EVENTS events (keyed by user)"
+"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic product-events --events "$EVENTS"
+
+echo "-- catch-up on the same backlog, each reader in its own group"
+RAW=$("$BUILD/benchmarks/raw_consumer" --brokers "$BOOTSTRAP" --topic product-events --group raw-catchup --expect "$EVENTS")
+echo "$RAW"
+RAW_RATE=$(sed 's/.*rate=//' <<<"$RAW")
+read -r NSMD_RATE NSMD_RSS < <(time_nsmd nsmd-catchup product-events "$EVENTS")
+echo "nsmd (saas config, exactly-once checkpoints) rate=$NSMD_RATE peak_rss_mib=$NSMD_RSS"
+CATCHUP_RATIO=$(python3 -c "print(f'{$NSMD_RATE/$RAW_RATE:.2f}')")
+echo "catch-up ratio $CATCHUP_RATIO"
+
+LIVE=$((EVENTS / 2))
+echo "-- concurrent: each reader consumes while the load generator produces $LIVE events"
+"$BUILD/benchmarks/raw_consumer" --brokers "$BOOTSTRAP" --topic live-raw --group raw-live --expect "$LIVE" >"$WORK/raw-live.out" &
+RAWPID=$!; sleep 4  # let it join its group first
+"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-raw --events "$LIVE" --seed 7 >/dev/null
+wait $RAWPID; RAW_LIVE=$(sed 's/.*rate=//' "$WORK/raw-live.out")
+( sleep 4; "$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-nsmd --events "$LIVE" --seed 7 >/dev/null ) &
+read -r NSMD_LIVE _ < <(time_nsmd nsmd-live live-nsmd "$LIVE")
+wait
+LIVE_RATIO=$(python3 -c "print(f'{$NSMD_LIVE/$RAW_LIVE:.2f}')")
+echo "concurrent: raw rate=$RAW_LIVE nsmd rate=$NSMD_LIVE ratio $LIVE_RATIO"
+
+echo "-- nsmd replay on one core (no Kafka), $EVENTS events"
+"$BUILD/benchmarks/loadgen" --output "$WORK/events.ndjson" --events "$EVENTS"
+sed -e "s|^\(  dir:\).*|\1 $WORK/state-replay|" config/examples/saas.yaml > "$WORK/replay.yaml"
+taskset -c 0 "$NSMD" replay --config "$WORK/replay.yaml" --input "$WORK/events.ndjson" >/dev/null 2>"$WORK/replay.err"
+REPLAY_RATE=$(sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p' "$WORK/replay.err")
+echo "replay rate=$REPLAY_RATE"
+
+echo "-- state size: RocksDB bytes per key after the catch-up run"
+KEYS=$(sed -n 's/.*"estimated_keys":\([0-9]*\).*/\1/p' "$WORK/nsmd-catchup.status" 2>/dev/null || true)
+du -sb "$WORK/state-nsmd-catchup" | awk -v k="${KEYS:-0}" '{ if (k>0) printf "state bytes=%d keys=%d bytes_per_key=%.1f\n", $1, k, $1/k; else printf "state bytes=%d\n", $1 }'
+
+echo "-- large state: $LARGE_MEMBERS distinct users, restart to ready, peak RSS, scrape of 10,000 series"
+python3 benchmarks/large_state_events.py "$LARGE_MEMBERS" > "$WORK/large.ndjson"
+PORT=$(free_port)
+sed -e "s|^\(  brokers:\).*|\1 $BOOTSTRAP|" -e "s|^\(  dir:\).*|\1 $WORK/state-large|" \
+    -e "s|^\(  listen:\).*|\1 127.0.0.1:$PORT|" -e "s|^\(  group_id:\).*|\1 large|" \
+    benchmarks/large_state.yaml > "$WORK/large.yaml"
+"$NSMD" replay --config "$WORK/large.yaml" --input "$WORK/large.ndjson" --state-dir "$WORK/state-large" >/dev/null 2>"$WORK/large-replay.err" &
+LPID=$!; PEAK=0
+while kill -0 $LPID 2>/dev/null; do r=$(peak_rss_mib $LPID 2>/dev/null || echo 0); [[ ${r:-0} -gt $PEAK ]] && PEAK=$r; sleep 0.5; done
+wait $LPID
+echo "replay holding $LARGE_MEMBERS members: peak_rss_mib=$PEAK"
+START=$(now)
+"$NSMD" run --config "$WORK/large.yaml" 2>"$WORK/large-run.log" & RPID=$!; PIDS+=("$RPID")
+until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.01; done
+READY=$(python3 -c "print(f'{$(now)-$START:.2f}')")
+until curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null; do sleep 0.01; done
+SERIES=$(curl -s "http://127.0.0.1:$PORT/metrics" | grep -c '^nsm_metric_value{' || true)
+SCRAPE=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$PORT/metrics")
+RUN_RSS=$(peak_rss_mib "$RPID")
+kill -TERM "$RPID"; wait "$RPID" || true
+echo "restart to ready ${READY}s (includes the consumer-group join); peak_rss_mib=$RUN_RSS; scrape of $SERIES nsm series ${SCRAPE}s"

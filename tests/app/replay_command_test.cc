@@ -1,0 +1,153 @@
+// `nsmd replay` of the example configs on small hand-made histories, through
+// the built binary. Every expected value below is derived by hand from the
+// history files in tests/app/testdata/ (the derivation is in the comments).
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "simdjson.h"
+#include "tests/testing/daemon_harness.h"
+#include "tests/testing/subprocess.h"
+
+namespace nsmd {
+namespace {
+
+struct Output {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+Output Run(const std::string& args) {
+  const std::filesystem::path dir = testing::MakeTempDir("nsmd-replay-test");
+  const std::filesystem::path err = dir / "stderr";
+  Output o;
+  FILE* pipe = popen(absl::StrCat(testing::NsmdBinary(), " ", args, " 2>", err.string()).c_str(),
+                     "r");
+  if (pipe == nullptr) return o;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) o.out.append(buf, n);
+  const int status = pclose(pipe);
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  o.err = testing::ReadFile(err);
+  std::filesystem::remove_all(dir);
+  return o;
+}
+
+std::string Source(const std::string& relative) {
+  const char* root = std::getenv("NSMD_SOURCE_DIR");
+  return absl::StrCat(root == nullptr ? "." : root, "/", relative);
+}
+
+// Each series of `--series json` output as "metric{labels} start end = value".
+std::multiset<std::string> SeriesOf(const std::string& json) {
+  std::multiset<std::string> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json).get(doc)) return {"<not JSON>"};
+  for (simdjson::dom::element s : doc.get_array()) {
+    std::string labels;
+    for (auto field : s["labels"].get_object()) {
+      absl::StrAppend(&labels, labels.empty() ? "" : ",", std::string(field.key), "=",
+                      std::string(field.value.get_string().value()));
+    }
+    out.insert(absl::StrCat(std::string(s["metric"].get_string().value()), "{", labels, "} ",
+                            std::string(s["window_start"].get_string().value()), " ",
+                            std::string(s["window_end"].get_string().value()), " = ",
+                            s["value"].get_double().value()));
+  }
+  return out;
+}
+
+// History (tests/app/testdata/saas_history.ndjson), weeks start Monday UTC:
+//   t1 created Mon 2024-01-01 09:00 (plan team); u1,u2 edit Jan 2, u3
+//     comments Jan 3, u4 edits Jan 4: 4 users > 3 within 7 days.
+//   t2 created Wed Jan 3 12:00 (free); u5 edits, u6 comments Jan 4, u7 edits
+//     Jan 8 09:00; u8 edits Jan 10 13:00, after its window closed (Jan 10
+//     12:00): 3 users, not > 3.
+//   t3 created Mon Jan 8 10:00 (enterprise), its anchor arriving AFTER u3's
+//     comment of 10:05 (within the 1 h lateness); u9, u10 edit Jan 8, u11
+//     comments Jan 9: 4 users > 3.
+//   page views: 1000 ms Jan 3, 2500 ms Jan 4 (sent twice: same messageId),
+//     4000 ms Tue Jan 16 12:00 (the last event: stream time).
+//   project_created: t1 three times (Jan 5 u1, u2; Jan 9 u1), t2 once.
+//   a line that is not JSON; u12's edit stamped Jan 2 00:00 arrives after
+//     stream time reached Jan 10 13:00: late.
+TEST(ReplayCommandTest, SaasExampleEverySeries) {
+  Output o = Run(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
+                              " --input ", Source("tests/app/testdata/saas_history.ndjson"),
+                              " --series json"));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const std::multiset<std::string> expected = {
+      // Cohort week of Jan 1: t1 collaborates, t2 does not; 2 teams created.
+      "collaborating_teams{} 2024-01-01T00:00:00Z 2024-01-08T00:00:00Z = 1",
+      "teams_created{} 2024-01-01T00:00:00Z 2024-01-08T00:00:00Z = 2",
+      "team_activation_rate{} 2024-01-01T00:00:00Z 2024-01-08T00:00:00Z = 0.5",
+      // Cohort week of Jan 8: t3, created and collaborating.
+      "collaborating_teams{} 2024-01-08T00:00:00Z 2024-01-15T00:00:00Z = 1",
+      "teams_created{} 2024-01-08T00:00:00Z 2024-01-15T00:00:00Z = 1",
+      "team_activation_rate{} 2024-01-08T00:00:00Z 2024-01-15T00:00:00Z = 1",
+      // Week of Jan 1: u1..u6 edit or comment; week of Jan 8: u7, u3, u9,
+      // u10, u11, u8 (u12 is late).
+      "weekly_active_users{} 2024-01-01T00:00:00Z 2024-01-08T00:00:00Z = 6",
+      "weekly_active_users{} 2024-01-08T00:00:00Z 2024-01-15T00:00:00Z = 6",
+      "weekly_active_users_by_plan{plan=team} 2024-01-01T00:00:00Z 2024-01-08T00:00:00Z = 4",
+      "weekly_active_users_by_plan{plan=free} 2024-01-01T00:00:00Z 2024-01-08T00:00:00Z = 2",
+      "weekly_active_users_by_plan{plan=free} 2024-01-08T00:00:00Z 2024-01-15T00:00:00Z = 2",
+      "weekly_active_users_by_plan{plan=enterprise} 2024-01-08T00:00:00Z 2024-01-15T00:00:00Z "
+      "= 4",
+      // Rolling 7 days ending at stream time Jan 16 12:00:00 (whole seconds:
+      // (Jan 9 12:00:00, Jan 16 12:00:00]): only u8 (Jan 10 13:00).
+      "active_users_7d{} 2024-01-09T12:00:01Z 2024-01-16T12:00:01Z = 1",
+      // t1 has 3 project_created: one builder team, ever.
+      "project_builders{} 1970-01-01T00:00:00Z 2024-01-16T12:00:00Z = 1",
+      // Reading per day; the repeated page view counts once.
+      "daily_reading_ms{} 2024-01-03T00:00:00Z 2024-01-04T00:00:00Z = 1000",
+      "daily_reading_ms{} 2024-01-04T00:00:00Z 2024-01-05T00:00:00Z = 2500",
+      "daily_reading_ms{} 2024-01-16T00:00:00Z 2024-01-17T00:00:00Z = 4000",
+  };
+  EXPECT_EQ(SeriesOf(o.out), expected) << o.out;
+  // 25 lines: 1 not JSON, 1 duplicate, 1 late, 22 applied.
+  EXPECT_TRUE(absl::StrContains(o.err, "accepted 22\n")) << o.err;
+  EXPECT_TRUE(absl::StrContains(o.err, "rejected 1\nrejected invalid_json 1\n")) << o.err;
+  EXPECT_TRUE(absl::StrContains(o.err, "late 1\n")) << o.err;
+  EXPECT_TRUE(absl::StrContains(o.err, "duplicate 1\n")) << o.err;
+}
+
+TEST(ReplayCommandTest, SaasExamplePrometheusText) {
+  Output o = Run(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
+                              " --input ", Source("tests/app/testdata/saas_history.ndjson")));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  // Stream time is in the week of Jan 15: weekly metrics' current window is
+  // empty (0), previous is the week of Jan 8. Cohort "previous" is the newest
+  // period whose members' 7-day windows all closed: the week of Jan 8 (t3's
+  // closed Jan 15 10:00, before stream time Jan 16 12:00).
+  for (const std::string& line : {
+           std::string(R"(nsm_metric_value{metric="weekly_active_users",window="current"} 0)"),
+           std::string(R"(nsm_metric_value{metric="weekly_active_users",window="previous"} 6)"),
+           std::string(R"(nsm_metric_value{metric="collaborating_teams",window="previous"} 1)"),
+           std::string(R"(nsm_metric_value{metric="project_builders",window="current"} 1)"),
+           std::string(R"(nsm_metric_value{metric="daily_reading_ms",window="current"} 4000)"),
+       }) {
+    EXPECT_TRUE(absl::StrContains(o.out, line + "\n")) << line << "\n" << o.out;
+  }
+}
+
+TEST(ReplayCommandTest, UsageAndConfigErrors) {
+  EXPECT_EQ(Run("replay --config x.yaml").exit_code, 2);
+  EXPECT_EQ(Run("replay --config x.yaml --input - --series csv").exit_code, 2);
+  Output missing = Run("replay --config /nonexistent/nsmd.yaml --input -");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(missing.err, "/nonexistent/nsmd.yaml:")) << missing.err;
+}
+
+}  // namespace
+}  // namespace nsmd

@@ -1,0 +1,296 @@
+// Faults a production daemon meets, each over real processes and TCP:
+// poison messages (dead-letter topic), a broker outage, a full disk, secrets
+// in the config, and state dirs that cannot be used.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "daemon/source/kafka_producer.h"
+#include "gtest/gtest.h"
+#include "tests/testing/daemon_harness.h"
+#include "tests/testing/http_client.h"
+#include "tests/testing/subprocess.h"
+
+namespace nsmd {
+namespace {
+
+using testing::AwaitHttpStatus;
+using testing::AwaitMetrics;
+using testing::HttpRequest;
+using testing::PrometheusValue;
+using testing::Subprocess;
+
+std::string Edit(const std::string& user, const std::string& time) {
+  return absl::StrCat(R"({"event":"file_edited","userId":")", user, R"(","messageId":")", user,
+                      "-", time, R"(","timestamp":")", time, R"(","context":{"groupId":"t1"}})");
+}
+
+// The metrics every test here uses: lifetime counts, easy to derive.
+constexpr char kMetrics[] = R"(
+metrics:
+  - name: edits
+    role: north_star
+    filter: {event: file_edited}
+    measure: events
+    window: lifetime
+  - name: editors
+    filter: {event: file_edited}
+    measure: {distinct: userId}
+    window: lifetime
+)";
+
+class FaultsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::MakeTempDir("nsmd-faults"); }
+  void TearDown() override {
+    nsmd_.reset();
+    broker_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartBroker(const std::string& topics) {
+    auto broker = testing::StartBroker(topics, 2, &bootstrap_);
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(*broker);
+    auto producer = KafkaProducer::Create(bootstrap_, {});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = std::move(*producer);
+  }
+
+  // Writes the config: `extra_kafka` lines go under kafka:, `state_dir`
+  // defaults to DIR/state.
+  std::string WriteConfig(const std::string& extra_kafka, const std::string& state_dir = "",
+                          const std::string& group = "faults") {
+    port_ = testing::FreePort();
+    const std::string path = (dir_ / absl::StrCat("nsmd-", group, ".yaml")).string();
+    std::ofstream(path) << absl::StrCat(
+        "kafka:\n  brokers: ", bootstrap_.empty() ? "127.0.0.1:1" : bootstrap_,
+        "\n  topics: [events]\n  group_id: ", group, "\n", extra_kafka,
+        "state:\n  dir: ", state_dir.empty() ? (dir_ / "state").string() : state_dir,
+        "\n  checkpoint_interval: 100ms\nhttp:\n  listen: 127.0.0.1:", port_, "\n", kMetrics);
+    return path;
+  }
+
+  void StartNsmd(const std::string& config, const std::string& log = "") {
+    auto nsmd = testing::StartNsmd(config, log);
+    ASSERT_TRUE(nsmd.ok()) << nsmd.status();
+    nsmd_ = std::move(*nsmd);
+  }
+
+  // SIGTERM; expects exit 0 within 10 s.
+  void StopNsmd() {
+    nsmd_->Signal(SIGTERM);
+    auto status = nsmd_->Wait(absl::Seconds(10));
+    ASSERT_TRUE(status.ok()) << "nsmd did not stop within 10 s";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    nsmd_.reset();
+  }
+
+  void Produce(const std::string& key, const std::string& payload) {
+    ASSERT_TRUE(producer_->Produce("events", key, payload).ok());
+    ASSERT_TRUE(producer_->Flush(absl::Seconds(30)).ok());
+  }
+
+  std::filesystem::path dir_;
+  std::string bootstrap_;
+  int port_ = 0;
+  std::unique_ptr<Subprocess> broker_;
+  std::unique_ptr<Subprocess> nsmd_;
+  std::unique_ptr<KafkaProducer> producer_;
+};
+
+TEST_F(FaultsTest, PoisonMessagesAreCountedAndDeadLetteredWithTheirOrigin) {
+  StartBroker("events,dead-letters");
+  StartNsmd(WriteConfig("  max_message_bytes: 2000\n  dead_letter_topic: dead-letters\n"));
+  Produce("u1", Edit("u1", "2024-01-02T10:00:00Z"));
+  Produce("bad", "not json at all");
+  // Valid JSON, but 3000 bytes: over the 2000-byte limit, rejected unparsed.
+  Produce("big", absl::StrCat(R"({"event":"file_edited","userId":"u9","timestamp":)",
+                              R"("2024-01-02T10:00:00Z","pad":")", std::string(2900, 'x'), "\"}"));
+  Produce("u2", Edit("u2", "2024-01-02T10:01:00Z"));
+  // 4 consumed; the two good ones applied: edits 2, editors 2.
+  ASSERT_TRUE(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 4},
+                                   {"nsmd_events_applied_total", 2},
+                                   {R"(nsmd_events_rejected_total{reason="invalid_json"})", 1},
+                                   {R"(nsmd_events_rejected_total{reason="oversized"})", 1},
+                                   {"nsmd_events_dead_lettered_total", 2},
+                                   {R"(nsm_metric_value{metric="edits",window="current"})", 2}})
+                  .ok());
+  StopNsmd();  // the final checkpoint flushes the dead letters
+
+  // Read the dead-letter topic with kcat, an independent client.
+  FILE* kcat = popen(absl::StrCat("kcat -C -b ", bootstrap_,
+                                  " -t dead-letters -o beginning -e -q -f '%h|%s\\n' 2>&1")
+                         .c_str(),
+                     "r");
+  ASSERT_NE(kcat, nullptr);
+  std::string lines;
+  char buf[8192];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, kcat)) > 0) lines.append(buf, n);
+  pclose(kcat);
+  EXPECT_TRUE(absl::StrContains(lines, "nsmd-reject-reason=invalid_json")) << lines;
+  EXPECT_TRUE(absl::StrContains(lines, "nsmd-reject-reason=oversized")) << lines;
+  EXPECT_TRUE(absl::StrContains(lines, "nsmd-source-topic=events")) << lines;
+  EXPECT_TRUE(absl::StrContains(lines, "nsmd-source-offset=")) << lines;
+  EXPECT_TRUE(absl::StrContains(lines, "|not json at all\n")) << lines;
+  EXPECT_TRUE(absl::StrContains(lines, std::string(2900, 'x'))) << "oversized bytes not kept";
+}
+
+TEST_F(FaultsTest, BrokerOutageKeepsServingMarksNotReadyAndLosesNothing) {
+  StartBroker("events");
+  StartNsmd(WriteConfig(""));
+  Produce("u1", Edit("u1", "2024-01-02T10:00:00Z"));
+  Produce("u2", Edit("u2", "2024-01-02T10:01:00Z"));
+  Produce("u1", Edit("u1", "2024-01-02T10:02:00Z"));
+  // 3 edits by 2 editors.
+  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 3},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 2}})
+                  .ok());
+  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 200).ok());
+
+  // `nsmd broker` takes its brokers down on SIGUSR1 and up on SIGUSR2.
+  broker_->Signal(SIGUSR1);
+  const absl::Time down_at = absl::Now();
+  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)).ok());
+  // The last values keep being served while the broker is away.
+  auto scrape = HttpRequest(port_, "GET", "/metrics");
+  ASSERT_TRUE(scrape.ok());
+  EXPECT_EQ(*PrometheusValue(scrape->body, R"(nsm_metric_value{metric="edits",window="current"})"),
+            3);
+  absl::SleepFor(down_at + absl::Seconds(30) - absl::Now());
+  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(1)).ok());
+  broker_->Signal(SIGUSR2);
+
+  Produce("u3", Edit("u3", "2024-01-02T10:03:00Z"));
+  // 4 edits by 3 editors: resumed, nothing lost or repeated.
+  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 4},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 3}})
+                  .ok());
+  EXPECT_TRUE(AwaitHttpStatus(port_, "/readyz", 200).ok());
+  StopNsmd();
+}
+
+TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
+  const std::filesystem::path disk = dir_ / "disk";
+  std::filesystem::create_directories(disk);
+  if (mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=16m") != 0) {
+    GTEST_SKIP() << "needs permission to mount a small tmpfs (a real full disk): "
+                 << std::strerror(errno);
+  }
+  StartBroker("events");
+  const std::string config = WriteConfig("", (disk / "state").string());
+  StartNsmd(config);
+  Produce("u1", Edit("u1", "2024-01-02T10:00:00Z"));
+  ASSERT_TRUE(
+      AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 1}}).ok());
+
+  // Fill the disk to the last byte.
+  const std::filesystem::path filler = disk / "filler";
+  {
+    std::ofstream fill(filler, std::ios::binary);
+    const std::string block(64 << 10, '\0');
+    while (fill.write(block.data(), block.size())) {
+    }
+    const std::string byte(1, '\0');
+    fill.clear();
+    while (fill.write(byte.data(), 1).flush()) {
+    }
+  }
+  for (int i = 2; i <= 4; ++i) {
+    const std::string u = absl::StrCat("u", i);
+    Produce(u, Edit(u, absl::StrCat("2024-01-02T10:0", i, ":00Z")));
+  }
+  // Checkpoints fail: not ready, failures counted.
+  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)).ok());
+  auto scrape = HttpRequest(port_, "GET", "/metrics");
+  ASSERT_TRUE(scrape.ok());
+  EXPECT_GT(*PrometheusValue(scrape->body, "nsmd_checkpoint_failures_total"), 0);
+
+  // Free the space: checkpoints resume, everything is there.
+  std::filesystem::remove(filler);
+  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(90)).ok());
+  Produce("u5", Edit("u5", "2024-01-02T10:05:00Z"));
+  // 5 edits by 5 editors.
+  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 5},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 5}})
+                  .ok());
+  StopNsmd();
+  // A restart finds exactly the same numbers in the state.
+  StartNsmd(config);
+  EXPECT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 5},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 5},
+                                   {"nsmd_events_consumed_total", 0}})
+                  .ok());
+  StopNsmd();
+  umount2(disk.c_str(), MNT_DETACH);
+}
+
+TEST_F(FaultsTest, SecretsNeverReachLogsStatusOrErrors) {
+  StartBroker("events");
+  const std::string log = (dir_ / "nsmd.log").string();
+  StartNsmd(WriteConfig("  properties:\n    sasl.username: nsmd\n"
+                        "    sasl.password: s3cr3t-hunter2\n"
+                        "    ssl.key.password: s3cr3t-keypass\n"),
+            log);
+  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 200).ok());
+  auto status = HttpRequest(port_, "GET", "/api/v1/status");
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(absl::StrContains(status->body, bootstrap_)) << status->body;
+  EXPECT_FALSE(absl::StrContains(status->body, "s3cr3t")) << status->body;
+  StopNsmd();
+
+  // A bad property fails the start with a message naming the property, not
+  // any value.
+  const std::string bad_log = (dir_ / "bad.log").string();
+  StartNsmd(WriteConfig("  properties:\n    sasl.password: s3cr3t-hunter2\n"
+                        "    no.such.property: s3cr3t-value\n",
+                        (dir_ / "state2").string(), "bad"),
+            bad_log);
+  auto exit_status = nsmd_->Wait(absl::Seconds(10));
+  ASSERT_TRUE(exit_status.ok());
+  EXPECT_TRUE(WIFEXITED(*exit_status) && WEXITSTATUS(*exit_status) == 1);
+  nsmd_.reset();
+  const std::string bad = testing::ReadFile(bad_log);
+  EXPECT_TRUE(absl::StrContains(bad, "no.such.property")) << bad;
+  EXPECT_FALSE(absl::StrContains(bad, "s3cr3t")) << bad;
+  EXPECT_FALSE(absl::StrContains(testing::ReadFile(log), "s3cr3t"));
+}
+
+// Exit code 3 and a message saying what to do, for each unusable state dir.
+TEST_F(FaultsTest, UnusableStateDirsFailClearlyWithExitCode3) {
+  const std::string log = (dir_ / "nsmd.log").string();
+  auto expect_state_failure = [&](const std::string& config, const std::string& words) {
+    std::filesystem::remove(log);
+    StartNsmd(config, log);
+    auto status = nsmd_->Wait(absl::Seconds(20));
+    ASSERT_TRUE(status.ok());
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 3) << testing::ReadFile(log);
+    EXPECT_TRUE(absl::StrContains(testing::ReadFile(log), words)) << testing::ReadFile(log);
+    nsmd_.reset();
+  };
+  // A state dir written for consumer group "a" refuses group "b".
+  const std::string shared = (dir_ / "shared").string();
+  StartNsmd(WriteConfig("", shared, "a"));
+  ASSERT_TRUE(AwaitHttpStatus(port_, "/healthz", 200).ok());
+  StopNsmd();
+  expect_state_failure(WriteConfig("", shared, "b"), "rebuild");
+  // A file where the dir should be.
+  std::ofstream(dir_ / "a-file") << "x";
+  expect_state_failure(WriteConfig("", (dir_ / "a-file").string(), "c"), "a-file");
+  // A corrupt database: its CURRENT file names a manifest that is not there.
+  std::ofstream(std::filesystem::path(shared) / "CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
+  expect_state_failure(WriteConfig("", shared, "a"), "shared");
+}
+
+}  // namespace
+}  // namespace nsmd

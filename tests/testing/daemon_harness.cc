@@ -1,0 +1,96 @@
+#include "tests/testing/daemon_harness.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/testing/http_client.h"
+
+namespace nsmd::testing {
+
+std::filesystem::path MakeTempDir(const std::string& prefix) {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      absl::StrCat(prefix, "-", getpid(), "-", absl::ToUnixMicros(absl::Now()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+absl::StatusOr<std::unique_ptr<Subprocess>> StartBroker(const std::string& topics, int partitions,
+                                                        std::string* bootstrap) {
+  auto broker = Subprocess::Start(
+      {NsmdBinary(), "broker", "--topic", topics, "--partitions", absl::StrCat(partitions)});
+  if (!broker.ok()) return broker.status();
+  auto line = (*broker)->ReadLine(absl::Seconds(20));
+  if (!line.ok()) return line.status();
+  *bootstrap = *line;
+  return broker;
+}
+
+absl::StatusOr<std::unique_ptr<Subprocess>> StartNsmd(const std::string& config,
+                                                      const std::string& stderr_path,
+                                                      const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv = {NsmdBinary(), "run", "--config", config};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  if (stderr_path.empty()) return Subprocess::Start(argv);
+  // Through the shell, only to redirect stderr; arguments are quoted.
+  std::string command = "exec";
+  for (const std::string& arg : argv) absl::StrAppend(&command, " '", arg, "'");
+  absl::StrAppend(&command, " 2>>'", stderr_path, "'");
+  return Subprocess::Start({"/bin/sh", "-c", command});
+}
+
+absl::Status AwaitMetrics(int port, const std::map<std::string, double>& expected,
+                          absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::string body;
+  while (true) {
+    auto r = HttpRequest(port, "GET", "/metrics");
+    if (r.ok() && r->status == 200) {
+      body = r->body;
+      bool all = true;
+      for (const auto& [series, value] : expected) {
+        auto v = PrometheusValue(body, series);
+        all &= v.ok() && *v == value;
+      }
+      if (all) return absl::OkStatus();
+    }
+    if (absl::Now() >= deadline) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  std::string diff;
+  for (const auto& [series, value] : expected) {
+    auto v = PrometheusValue(body, series);
+    if (!v.ok() || *v != value) {
+      absl::StrAppend(&diff, "\n  ", series, " expected ", value, " got ",
+                      v.ok() ? absl::StrCat(*v) : "nothing");
+    }
+  }
+  return absl::DeadlineExceededError(absl::StrCat("metrics never matched:", diff));
+}
+
+absl::Status AwaitHttpStatus(int port, const std::string& path, int status,
+                             absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  int last = 0;
+  while (absl::Now() < deadline) {
+    auto r = HttpRequest(port, "GET", path);
+    last = r.ok() ? r->status : 0;
+    if (last == status) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("GET ", path, " answered ", last, ", not ", status));
+}
+
+}  // namespace nsmd::testing

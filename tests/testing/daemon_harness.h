@@ -1,0 +1,49 @@
+// Helpers for end-to-end tests that run `nsmd broker` and `nsmd run` as
+// child processes and talk to them over TCP.
+#ifndef NSMD_TESTS_TESTING_DAEMON_HARNESS_H_
+#define NSMD_TESTS_TESTING_DAEMON_HARNESS_H_
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tests/testing/subprocess.h"
+
+namespace nsmd::testing {
+
+// A fresh directory under the system temp dir, named after `prefix`.
+std::filesystem::path MakeTempDir(const std::string& prefix);
+
+// The whole content of `path` ("" if unreadable).
+std::string ReadFile(const std::filesystem::path& path);
+
+// `nsmd broker --topic TOPICS --partitions N` as a child; sets *bootstrap to
+// the address it prints first.
+absl::StatusOr<std::unique_ptr<Subprocess>> StartBroker(const std::string& topics, int partitions,
+                                                        std::string* bootstrap);
+
+// `nsmd run --config CONFIG [extra_args...]` as a child. With a non-empty
+// `stderr_path` its log goes to that file (to assert on it) instead of the
+// test's stderr.
+absl::StatusOr<std::unique_ptr<Subprocess>> StartNsmd(
+    const std::string& config, const std::string& stderr_path = "",
+    const std::vector<std::string>& extra_args = {});
+
+// Scrapes http://127.0.0.1:PORT/metrics until every `expected` series has
+// its value, up to `timeout`. On timeout, the error lists each series that
+// differs with the value last seen.
+absl::Status AwaitMetrics(int port, const std::map<std::string, double>& expected,
+                          absl::Duration timeout = absl::Seconds(60));
+
+// Polls GET PATH until it answers `status`, up to `timeout`.
+absl::Status AwaitHttpStatus(int port, const std::string& path, int status,
+                             absl::Duration timeout = absl::Seconds(60));
+
+}  // namespace nsmd::testing
+
+#endif  // NSMD_TESTS_TESTING_DAEMON_HARNESS_H_
