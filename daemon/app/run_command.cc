@@ -362,33 +362,37 @@ void Daemon::Loop() {
   absl::Time last_publish = absl::InfinitePast();
   while (!signals_.stop_requested) {
     if (signals_.reload_requested.exchange(false)) Reload();
+    // While checkpoints fail the partitions are paused (memory stays
+    // bounded) but polling goes on, so the group membership and rebalance
+    // callbacks stay alive; whatever still arrives is processed normally and
+    // committed with the next successful checkpoint.
     int consumed = 0;
-    if (!checkpoint_failing_) {
-      auto n = source_->Poll(kPollBatch, kPollTimeout, [this](const SourceMessage& m) {
-        pipeline_->Process(m.topic, m.partition, m.offset, m.payload);
-      });
-      if (!n.ok()) {
-        std::fprintf(stderr, "nsmd: kafka: %s\n", n.status().ToString().c_str());
-        absl::SleepFor(kPollTimeout);
-      } else {
-        consumed = *n;
-      }
-    } else {
+    auto n = source_->Poll(kPollBatch, kPollTimeout, [this](const SourceMessage& m) {
+      pipeline_->Process(m.topic, m.partition, m.offset, m.payload);
+    });
+    if (!n.ok()) {
+      std::fprintf(stderr, "nsmd: kafka: %s\n", n.status().ToString().c_str());
       absl::SleepFor(kPollTimeout);
+    } else {
+      consumed = *n;
     }
     const absl::Time now = absl::Now();
     if (now >= next_checkpoint) {
       absl::Status s = Checkpoint();
       if (s.ok()) {
-        if (checkpoint_failing_) std::fprintf(stderr, "nsmd: checkpoints succeed again\n");
+        if (checkpoint_failing_) {
+          std::fprintf(stderr, "nsmd: checkpoints succeed again; resuming consumption\n");
+          source_->Pause(false);
+        }
         checkpoint_failing_ = false;
         backoff = config_.state.checkpoint_interval;
       } else {
         // Nothing is lost: the changes stay pending and offsets do not
-        // advance. Stop consuming and retry with backoff.
+        // advance. Pause consuming and retry with backoff.
         std::fprintf(stderr, "nsmd: checkpoint failed (retrying in %s): %s\n",
                      absl::FormatDuration(backoff).c_str(), s.ToString().c_str());
         checkpoint_failing_ = true;
+        source_->Pause(true);
         backoff = std::min(backoff * 2, kMaxCheckpointBackoff);
       }
       next_checkpoint = now + backoff;

@@ -226,11 +226,19 @@ absl::Status StateStore::Commit(const StateDelta& delta,
     if (!s.ok()) return absl::InternalError(absl::StrCat("cannot build write batch: ", s.ToString()));
   }
   if (needs_resume_) {
-    s = db_->Resume();
+    // After a failed write RocksDB holds a background error (and may be
+    // stuck recovering while the disk is still full). Reopening replays the
+    // WAL up to the last complete write, the same as after a crash, and
+    // clears the error once the disk takes writes again.
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+    rocksdb::DB* raw = nullptr;
+    s = rocksdb::DB::Open(MakeOptions(), dir_, &raw);
     if (!s.ok()) {
       return absl::UnavailableError(absl::StrCat("state dir \"", dir_,
                                                  "\" is still failing writes: ", s.ToString()));
     }
+    db_.reset(raw);
     needs_resume_ = false;
   }
   rocksdb::WriteOptions wo;
@@ -248,6 +256,7 @@ absl::Status StateStore::ScanEngineState(
     const std::function<absl::Status(absl::string_view key, absl::string_view value)>& fn) const {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // a one-off bulk read at startup
+  if (db_ == nullptr) return absl::UnavailableError("the state store is being reopened");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
   // Keys are bytewise ordered, so each store namespace is one contiguous run:
   // skip it with a single Seek past its end.
@@ -276,6 +285,7 @@ absl::StatusOr<std::vector<SourceOffset>> StateStore::LoadOffsets() const {
   const rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
+  if (db_ == nullptr) return absl::UnavailableError("the state store is being reopened");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
   std::vector<SourceOffset> out;
   for (it->Seek(ToSlice(kOffsetPrefix)); it->Valid(); it->Next()) {
@@ -302,6 +312,7 @@ absl::Status StateStore::DeletePrefix(absl::string_view prefix) {
     return absl::InvalidArgumentError(absl::StrCat(
         "prefix \"", prefix, "\" would delete the store's own rows (\"o/\", \"meta/\")"));
   }
+  if (db_ == nullptr) return absl::UnavailableError("the state store is being reopened");
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
   const std::string end = PrefixSuccessor(prefix);
@@ -330,6 +341,7 @@ uint64_t StateStore::ApproximateSizeBytes() const {
   // SST files on disk plus what the memtables hold (mirrored by the WAL).
   uint64_t sst = 0;
   uint64_t mem = 0;
+  if (db_ == nullptr) return 0;
   if (!db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst)) sst = 0;
   if (!db_->GetIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &mem)) mem = 0;
   return sst + mem;

@@ -54,7 +54,7 @@ class StateStore {
   // write is OK. InvalidArgument (nothing written) if a delta key starts with
   // "o/" or "meta/"; Unavailable (retryable) if RocksDB fails the write
   // (e.g. disk full): nothing of the batch is stored, and the next Commit()
-  // first asks RocksDB to resume from the error, so a retry after the disk
+  // first reopens the database (as after a crash), so a retry after the disk
   // has room again succeeds.
   absl::Status Commit(const StateDelta& delta, const std::vector<SourceOffset>& offsets);
 
@@ -86,7 +86,7 @@ class StateStore {
   StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db);
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
-  // Set when a write failed: RocksDB then refuses writes until Resume().
+  // Set when a write failed: the next Commit() reopens the database.
   bool needs_resume_ = false;
 };
 

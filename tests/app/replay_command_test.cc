@@ -25,7 +25,7 @@ struct Output {
   std::string err;
 };
 
-Output Run(const std::string& args) {
+Output RunNsmd(const std::string& args) {
   const std::filesystem::path dir = testing::MakeTempDir("nsmd-replay-test");
   const std::filesystem::path err = dir / "stderr";
   Output o;
@@ -43,8 +43,7 @@ Output Run(const std::string& args) {
 }
 
 std::string Source(const std::string& relative) {
-  const char* root = std::getenv("NSMD_SOURCE_DIR");
-  return absl::StrCat(root == nullptr ? "." : root, "/", relative);
+  return absl::StrCat(NSMD_SOURCE_DIR, "/", relative);
 }
 
 // Each series of `--series json` output as "metric{labels} start end = value".
@@ -82,7 +81,7 @@ std::multiset<std::string> SeriesOf(const std::string& json) {
 //   a line that is not JSON; u12's edit stamped Jan 2 00:00 arrives after
 //     stream time reached Jan 10 13:00: late.
 TEST(ReplayCommandTest, SaasExampleEverySeries) {
-  Output o = Run(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
+  Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
                               " --input ", Source("tests/app/testdata/saas_history.ndjson"),
                               " --series json"));
   ASSERT_EQ(o.exit_code, 0) << o.err;
@@ -123,7 +122,7 @@ TEST(ReplayCommandTest, SaasExampleEverySeries) {
 }
 
 TEST(ReplayCommandTest, SaasExamplePrometheusText) {
-  Output o = Run(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
+  Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
                               " --input ", Source("tests/app/testdata/saas_history.ndjson")));
   ASSERT_EQ(o.exit_code, 0) << o.err;
   // Stream time is in the week of Jan 15: weekly metrics' current window is
@@ -142,9 +141,9 @@ TEST(ReplayCommandTest, SaasExamplePrometheusText) {
 }
 
 TEST(ReplayCommandTest, UsageAndConfigErrors) {
-  EXPECT_EQ(Run("replay --config x.yaml").exit_code, 2);
-  EXPECT_EQ(Run("replay --config x.yaml --input - --series csv").exit_code, 2);
-  Output missing = Run("replay --config /nonexistent/nsmd.yaml --input -");
+  EXPECT_EQ(RunNsmd("replay --config x.yaml").exit_code, 2);
+  EXPECT_EQ(RunNsmd("replay --config x.yaml --input - --series csv").exit_code, 2);
+  Output missing = RunNsmd("replay --config /nonexistent/nsmd.yaml --input -");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(missing.err, "/nonexistent/nsmd.yaml:")) << missing.err;
 }

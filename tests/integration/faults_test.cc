@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "daemon/source/kafka_producer.h"
 #include "gtest/gtest.h"
@@ -54,7 +55,9 @@ class FaultsTest : public ::testing::Test {
   void TearDown() override {
     nsmd_.reset();
     broker_.reset();
-    std::filesystem::remove_all(dir_);
+    if (!mounted_.empty()) umount2(mounted_.c_str(), MNT_DETACH);
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
   }
 
   void StartBroker(const std::string& topics) {
@@ -101,6 +104,7 @@ class FaultsTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  std::filesystem::path mounted_;  // a tmpfs to unmount, if any
   std::string bootstrap_;
   int port_ = 0;
   std::unique_ptr<Subprocess> broker_;
@@ -187,6 +191,7 @@ TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
     GTEST_SKIP() << "needs permission to mount a small tmpfs (a real full disk): "
                  << std::strerror(errno);
   }
+  mounted_ = disk;
   StartBroker("events");
   const std::string config = WriteConfig("", (disk / "state").string());
   StartNsmd(config);
@@ -206,10 +211,16 @@ TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
     while (fill.write(byte.data(), 1).flush()) {
     }
   }
-  for (int i = 2; i <= 4; ++i) {
+  // 60 more editors: enough checkpoint data to need new pages of the
+  // write-ahead log, which the full disk refuses.
+  for (int i = 2; i <= 61; ++i) {
     const std::string u = absl::StrCat("u", i);
-    Produce(u, Edit(u, absl::StrCat("2024-01-02T10:0", i, ":00Z")));
+    ASSERT_TRUE(producer_->Produce("events", u, Edit(u, absl::StrCat("2024-01-02T11:",
+                                                                     absl::StrFormat("%02d", i - 2),
+                                                                     ":00Z")))
+                    .ok());
   }
+  ASSERT_TRUE(producer_->Flush(absl::Seconds(30)).ok());
   // Checkpoints fail: not ready, failures counted.
   ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)).ok());
   auto scrape = HttpRequest(port_, "GET", "/metrics");
@@ -219,20 +230,19 @@ TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
   // Free the space: checkpoints resume, everything is there.
   std::filesystem::remove(filler);
   ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(90)).ok());
-  Produce("u5", Edit("u5", "2024-01-02T10:05:00Z"));
-  // 5 edits by 5 editors.
-  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 5},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 5}})
+  Produce("u62", Edit("u62", "2024-01-02T12:00:00Z"));
+  // u1, u2..u61, u62: 62 edits by 62 editors.
+  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 62},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 62}})
                   .ok());
   StopNsmd();
   // A restart finds exactly the same numbers in the state.
   StartNsmd(config);
-  EXPECT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 5},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 5},
+  EXPECT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 62},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 62},
                                    {"nsmd_events_consumed_total", 0}})
                   .ok());
   StopNsmd();
-  umount2(disk.c_str(), MNT_DETACH);
 }
 
 TEST_F(FaultsTest, SecretsNeverReachLogsStatusOrErrors) {
