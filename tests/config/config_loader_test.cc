@@ -1,0 +1,269 @@
+// The config language: each broken file gives its exact FILE:LINE:COL
+// message (columns counted by hand: 1-based, at the offending key or value),
+// every error is reported, and good files give the definitions the engine
+// expects.
+#include "daemon/config/config_loader.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "daemon/config/metric_tree.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace nsmd {
+namespace {
+
+using ::testing::ElementsAre;
+
+std::vector<std::string> Messages(const std::string& text) {
+  std::vector<std::string> out;
+  for (const ConfigDiagnostic& d : ParseConfig(text, "t.yaml").diagnostics) {
+    out.push_back(d.ToString());
+  }
+  return out;
+}
+
+// Lines 1-5 of most snippets: a valid north star.
+constexpr char kWau[] = R"(metrics:
+  - name: wau
+    role: north_star
+    measure: {distinct: userId}
+    window: {tumbling: week}
+)";
+
+TEST(ConfigLoaderTest, UnknownKeySuggestsTheClosestOne) {
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: wau
+    role: north_star
+    measure: {distinct: userId}
+    windw: {tumbling: week}
+)"),
+              ElementsAre("t.yaml:2:5: metric \"wau\" needs a \"window\"",
+                          "t.yaml:5:5: unknown key \"windw\" in metric; did you mean \"window\"?"));
+}
+
+TEST(ConfigLoaderTest, WrongType) {
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: wau
+    role: north_star
+    filter: [file_edited]
+    measure: {distinct: userId}
+    window: {tumbling: week}
+)"),
+              ElementsAre("t.yaml:4:13: expected a mapping for filter"));
+}
+
+TEST(ConfigLoaderTest, RatioOfAnUnknownMetric) {
+  EXPECT_THAT(Messages(absl::StrCat(kWau, R"(  - name: rate
+    measure: {ratio: {numerator: wau, denominator: nope}}
+)")),
+              ElementsAre("t.yaml:7:52: ratio denominator \"nope\" is not a metric of this "
+                          "config"));
+}
+
+TEST(ConfigLoaderTest, RatioCycle) {
+  EXPECT_THAT(Messages(absl::StrCat(kWau, R"(  - name: a
+    measure: {ratio: {numerator: b, denominator: wau}}
+  - name: b
+    measure: {ratio: {numerator: a, denominator: wau}}
+)")),
+              ElementsAre("t.yaml:7:14: ratio cycle: a -> b -> a"));
+}
+
+TEST(ConfigLoaderTest, TwoNorthStars) {
+  EXPECT_THAT(Messages(absl::StrCat(kWau, R"(  - name: dau
+    role: north_star
+    measure: {distinct: userId}
+    window: {tumbling: day}
+)")),
+              ElementsAre("t.yaml:7:11: a second north_star (\"dau\"; the first is \"wau\"): "
+                          "exactly one metric is the north star; make this one a focus or "
+                          "input"));
+}
+
+TEST(ConfigLoaderTest, NoNorthStar) {
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: wau
+    measure: {distinct: userId}
+    window: {tumbling: week}
+)"),
+              ElementsAre("t.yaml:2:3: no metric has role north_star: exactly one must (the "
+                          "metric that measures the value customers get)"));
+}
+
+TEST(ConfigLoaderTest, BadDuration) {
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: wau
+    role: north_star
+    measure: {distinct: userId}
+    window: {rolling: 7days}
+)"),
+              ElementsAre("t.yaml:5:23: bad duration \"7days\": unit must be one of ms, s, m, "
+                          "h, d, w (e.g. 72h, 7d)"));
+}
+
+TEST(ConfigLoaderTest, BadRegex) {
+  std::vector<std::string> m = Messages(R"(metrics:
+  - name: docs
+    role: north_star
+    filter: {where: {field: properties.path, matches: "(unclosed"}}
+    measure: events
+    window: lifetime
+)");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(m[0], "t.yaml:4:55: bad regular expression \"(unclosed\": missing )"))
+      << m[0];
+}
+
+TEST(ConfigLoaderTest, UnknownTimeZone) {
+  EXPECT_THAT(Messages(absl::StrCat("time: {zone: Mars/Olympus}\n", kWau)),
+              ElementsAre("t.yaml:1:14: unknown time zone \"Mars/Olympus\" (an IANA name such as "
+                          "UTC or Europe/Berlin)"));
+}
+
+TEST(ConfigLoaderTest, CohortWithoutAnchor) {
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: collaborating
+    role: north_star
+    measure: {entities: context.groupId, having: "distinct(userId) > 3"}
+    window: {cohort: {entity: context.groupId, length: 7d}}
+)"),
+              ElementsAre("t.yaml:5:22: a cohort window needs \"anchor\" (the event that opens an "
+                          "entity's window, e.g. {event: team_created})"));
+}
+
+TEST(ConfigLoaderTest, BadHaving) {
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: teams
+    role: north_star
+    measure: {entities: context.groupId, having: "distinct(userId) >> 3"}
+    window: {tumbling: week}
+)"),
+              ElementsAre("t.yaml:4:50: bad \"having\" expression \"distinct(userId) >> 3\": "
+                          "expected count, distinct(FIELD) or sum(FIELD), a comparison (>, >=, <, "
+                          "<=, ==) and a number, e.g. \"distinct(userId) > 3\""));
+}
+
+TEST(ConfigLoaderTest, EveryErrorIsReportedInFileOrder) {
+  EXPECT_THAT(Messages(R"(time: {zone: Mars/Olympus, week_start: someday}
+metrics:
+  - name: wau
+    role: north_star
+    measure: {distinct: userId}
+    window: {rolling: 7days}
+)"),
+              ElementsAre("t.yaml:1:14: unknown time zone \"Mars/Olympus\" (an IANA name such as "
+                          "UTC or Europe/Berlin)",
+                          "t.yaml:1:40: time.week_start must be a day name, e.g. monday",
+                          "t.yaml:6:23: bad duration \"7days\": unit must be one of ms, s, m, "
+                          "h, d, w (e.g. 72h, 7d)"));
+}
+
+TEST(ConfigLoaderTest, GroupByWithoutCapIsAWarningNotAnError) {
+  ConfigLoadResult r = ParseConfig(absl::StrCat(kWau, "    group_by: {plan: properties.plan}\n"),
+                                   "t.yaml");
+  ASSERT_TRUE(r.config.has_value());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "t.yaml:6:15: warning: high-cardinality risk: group_by without max_series in metric "
+            "\"wau\" (every distinct value becomes a series)");
+}
+
+TEST(ConfigLoaderTest, MissingFile) {
+  ConfigLoadResult r = LoadConfigFile("/nonexistent/nsmd.yaml");
+  EXPECT_FALSE(r.config.has_value());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(), "/nonexistent/nsmd.yaml:0:0: cannot read the config file");
+}
+
+TEST(ConfigLoaderTest, YamlSyntaxErrorIsLocated) {
+  std::vector<std::string> m = Messages("metrics:\n  - name: [unclosed\n");
+  ASSERT_FALSE(m.empty());
+  EXPECT_TRUE(absl::StartsWith(m[0], "t.yaml:3:")) << m[0];
+}
+
+TEST(ConfigLoaderTest, CheckedInConfigsLoadWithoutDiagnostics) {
+  for (const char* file : {"config/demo.yaml", "config/nsmd.yaml", "config/examples/saas.yaml",
+                           "config/examples/ecommerce.yaml", "config/examples/services.yaml"}) {
+    ConfigLoadResult r = LoadConfigFile(absl::StrCat(NSMD_SOURCE_DIR, "/", file));
+    EXPECT_TRUE(r.config.has_value()) << file;
+    for (const ConfigDiagnostic& d : r.diagnostics) ADD_FAILURE() << d.ToString();
+  }
+}
+
+TEST(ConfigLoaderTest, SaasNorthStarIsTheCohortDefinition) {
+  ConfigLoadResult r =
+      LoadConfigFile(absl::StrCat(NSMD_SOURCE_DIR, "/config/examples/saas.yaml"));
+  ASSERT_TRUE(r.config.has_value());
+  const DaemonConfig& c = *r.config;
+  const MetricDefinition& m = c.metrics[0];
+  EXPECT_EQ(m.name, "collaborating_teams");
+  EXPECT_EQ(m.metadata.role, MetricRole::kNorthStar);
+  EXPECT_EQ(m.measure.kind, MeasureKind::kEntities);
+  EXPECT_EQ(c.catalog->path(m.measure.entity), "context.groupId");
+  EXPECT_EQ(m.measure.aggregate, EntityAggregate::kDistinct);
+  EXPECT_EQ(c.catalog->path(m.measure.aggregate_field), "userId");
+  EXPECT_EQ(m.measure.comparison, Comparison::kGt);
+  EXPECT_EQ(m.measure.threshold, 3);
+  EXPECT_EQ(m.window.kind, WindowKind::kCohort);
+  EXPECT_EQ(m.window.length, absl::Hours(7 * 24));
+  EXPECT_EQ(m.window.period, CalendarUnit::kWeek);
+  EXPECT_EQ(c.catalog->path(m.window.cohort_entity), "context.groupId");
+  EXPECT_EQ(m.filter.names().size(), 2u);
+  EXPECT_TRUE(m.window.anchor.names().contains("team_created"));
+  EXPECT_EQ(c.engine.week_start, absl::Weekday::monday);
+  EXPECT_EQ(c.engine.allowed_lateness, absl::Hours(1));
+  // The ratio takes its operands' cohort window.
+  EXPECT_EQ(c.metrics[2].name, "team_activation_rate");
+  EXPECT_EQ(c.metrics[2].window.kind, WindowKind::kCohort);
+}
+
+TEST(ConfigLoaderTest, FingerprintIgnoresMetadataNotTheDefinition) {
+  auto fingerprint = [](const std::string& extra, const std::string& event) {
+    ConfigLoadResult r = ParseConfig(absl::StrCat(R"(metrics:
+  - name: wau
+    role: north_star
+)", extra, "    filter: {event: ", event, R"(}
+    measure: {distinct: userId}
+    window: {tumbling: week}
+)"),
+                                     "t.yaml");
+    return r.config ? r.config->metrics[0].fingerprint : "invalid";
+  };
+  const std::string base = fingerprint("", "file_edited");
+  EXPECT_EQ(base.size(), 16u);
+  EXPECT_EQ(fingerprint("    description: people who edit\n    owner: growth\n", "file_edited"),
+            base);
+  EXPECT_NE(fingerprint("", "comment_added"), base);
+}
+
+TEST(MetricTreeTest, NorthStarFirstInputsIndentedOthersLast) {
+  ConfigLoadResult r = ParseConfig(R"(metrics:
+  - name: ns
+    role: north_star
+    inputs: [wau]
+    filter: {event: file_edited}
+    measure: {entities: context.groupId, having: "distinct(userId) > 3"}
+    window: {tumbling: week}
+  - name: wau
+    measure: {distinct: userId}
+    window: {tumbling: week}
+  - name: reading
+    role: guardrail
+    measure: {sum: properties.duration_ms}
+    window: {rolling: 36h}
+)",
+                                   "t.yaml");
+  ASSERT_TRUE(r.config.has_value());
+  EXPECT_EQ(RenderMetricTree(r.config->metrics, *r.config->catalog),
+            "ns (north_star): entities context.groupId with distinct(userId) > 3, tumbling week\n"
+            "  └─ wau (input): distinct userId, tumbling week\n"
+            "other metrics:\n"
+            "  └─ reading (guardrail): sum properties.duration_ms, rolling 36h\n");
+}
+
+}  // namespace
+}  // namespace nsmd
