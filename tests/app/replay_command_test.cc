@@ -19,28 +19,9 @@
 namespace nsmd {
 namespace {
 
-struct Output {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Output = testing::CommandOutput;
 
-Output RunNsmd(const std::string& args) {
-  const std::filesystem::path dir = testing::MakeTempDir("nsmd-replay-test");
-  const std::filesystem::path err = dir / "stderr";
-  Output o;
-  FILE* pipe = popen(absl::StrCat(testing::NsmdBinary(), " ", args, " 2>", err.string()).c_str(),
-                     "r");
-  if (pipe == nullptr) return o;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) o.out.append(buf, n);
-  const int status = pclose(pipe);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  o.err = testing::ReadFile(err);
-  std::filesystem::remove_all(dir);
-  return o;
-}
+Output RunNsmd(const std::string& args) { return testing::RunNsmdCommand(args); }
 
 std::string Source(const std::string& relative) {
   return absl::StrCat(NSMD_SOURCE_DIR, "/", relative);
@@ -138,6 +119,88 @@ TEST(ReplayCommandTest, SaasExamplePrometheusText) {
        }) {
     EXPECT_TRUE(absl::StrContains(o.out, line + "\n")) << line << "\n" << o.out;
   }
+}
+
+// tests/app/testdata/ecommerce_history.ndjson; the shop's weeks are Berlin
+// weeks (Monday 00:00 local), so in UTC: 2024-03-17T23:00Z (CET), then
+// 2024-03-24T23:00Z, then 2024-03-31T22:00Z (CEST since the 31st: the week
+// of the 25th is 167 hours long).
+//   c1 orders Mar 19 (40) and Sun Mar 24 23:30Z = Mon 00:30 Berlin (20);
+//   c2 orders Mar 20 (60) and Mar 31 22:30Z = Mon Apr 1 00:30 Berlin (30);
+//   c3 orders Mar 24 22:30Z = Sun 23:30 Berlin (100), still the first week;
+//   c4 orders Mar 31 21:30Z = Sun 23:30 CEST (80); c5 orders Apr 3 (50);
+//   deliveries on time: c1 Mar 21, c1 Apr 2 (c2's Mar 22 was late).
+TEST(ReplayCommandTest, EcommerceExampleAcrossTheDstChange) {
+  Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/ecommerce.yaml"),
+                                  " --input ", Source("tests/app/testdata/ecommerce_history.ndjson"),
+                                  " --series json"));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const std::string w1 = "2024-03-17T23:00:00Z", w2 = "2024-03-24T23:00:00Z",
+                    w3 = "2024-03-31T22:00:00Z", w4 = "2024-04-07T22:00:00Z";
+  auto s = [](const std::string& metric, const std::string& a, const std::string& b,
+              const std::string& v) { return absl::StrCat(metric, "{} ", a, " ", b, " = ", v); };
+  const std::multiset<std::string> expected = {
+      // First orders in the week of Mar 18: c1, c2 (both ordered again
+      // within 90 days) and c3 (did not): 2. Later cohorts: c4, c5: 0.
+      s("repeat_customers", w1, w2, "2"),
+      s("repeat_customers", w2, w3, "0"),
+      s("repeat_customers", w3, w4, "0"),
+      s("weekly_ordering_customers", w1, w2, "3"),
+      s("weekly_ordering_customers", w2, w3, "2"),
+      s("weekly_ordering_customers", w3, w4, "2"),
+      s("revenue", w1, w2, "200"),
+      s("revenue", w2, w3, "100"),
+      s("revenue", w3, w4, "80"),
+      s("orders", w1, w2, "3"),
+      s("orders", w2, w3, "2"),
+      s("orders", w3, w4, "2"),
+      // 200 / 3 (printed to 6 significant digits here), 100 / 2, 80 / 2.
+      s("average_order_value", w1, w2, "66.6667"),
+      s("average_order_value", w2, w3, "50"),
+      s("average_order_value", w3, w4, "40"),
+      s("on_time_deliveries", w1, w2, "1"),
+      s("on_time_deliveries", w3, w4, "1"),
+  };
+  EXPECT_EQ(SeriesOf(o.out), expected) << o.out;
+}
+
+// tests/app/testdata/services_history.ndjson (Amplitude events, UTC weeks):
+//   claim k1 opened Mon Jan 1 08:00, resolved Jan 3 07:00 (47 h, self
+//   service); k2 opened Jan 2 09:00, resolved Jan 5 10:00 (73 h: too late,
+//   agent); k3 resolved Jan 8 12:00 (self service) arriving BEFORE its
+//   opening event of 11:30 (30 min, within the 1 h lateness); k4 resolved
+//   Jan 15 by an agent, never opened in this history.
+//   Services in January: a uses claims and travel (2), b claims twice (1);
+//   b's Jan 12 event is sent twice in a row (same insert_id).
+TEST(ReplayCommandTest, ServicesExampleWithAmplitudeEvents) {
+  Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/services.yaml"),
+                                  " --input ", Source("tests/app/testdata/services_history.ndjson"),
+                                  " --series json"));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const std::string jan1 = "2024-01-01T00:00:00Z", jan8 = "2024-01-08T00:00:00Z",
+                    jan15 = "2024-01-15T00:00:00Z", jan22 = "2024-01-22T00:00:00Z",
+                    feb1 = "2024-02-01T00:00:00Z";
+  auto s = [](const std::string& metric, const std::string& a, const std::string& b,
+              const std::string& v) { return absl::StrCat(metric, "{} ", a, " ", b, " = ", v); };
+  const std::multiset<std::string> expected = {
+      s("claims_resolved_72h", jan1, jan8, "1"),   // k1 (k2 took 73 h)
+      s("claims_resolved_72h", jan8, jan15, "1"),  // k3
+      s("claims_opened", jan1, jan8, "2"),
+      s("claims_opened", jan8, jan15, "1"),
+      s("multi_service_customers", jan1, feb1, "1"),  // a
+      s("claims_resolved", jan1, jan8, "2"),
+      s("claims_resolved", jan8, jan15, "1"),
+      s("claims_resolved", jan15, jan22, "1"),
+      s("self_service_resolutions", jan1, jan8, "1"),
+      s("self_service_resolutions", jan8, jan15, "1"),
+      // 1/2 and 1/1; the week of Jan 15 has no self-service sample, so no
+      // ratio sample either.
+      s("self_service_resolution_rate", jan1, jan8, "0.5"),
+      s("self_service_resolution_rate", jan8, jan15, "1"),
+  };
+  EXPECT_EQ(SeriesOf(o.out), expected) << o.out;
+  EXPECT_TRUE(absl::StrContains(o.err, "accepted 11\n")) << o.err;
+  EXPECT_TRUE(absl::StrContains(o.err, "duplicate 1\n")) << o.err;
 }
 
 TEST(ReplayCommandTest, UsageAndConfigErrors) {

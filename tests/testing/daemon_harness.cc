@@ -1,6 +1,9 @@
 #include "tests/testing/daemon_harness.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <fstream>
 #include <sstream>
@@ -24,6 +27,24 @@ std::string ReadFile(const std::filesystem::path& path) {
   std::stringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+CommandOutput RunNsmdCommand(const std::string& args) {
+  const std::filesystem::path dir = MakeTempDir("nsmd-command");
+  const std::filesystem::path err = dir / "stderr";
+  CommandOutput o;
+  FILE* pipe = popen(absl::StrCat(NsmdBinary(), " ", args, " 2>", err.string()).c_str(), "r");
+  if (pipe != nullptr) {
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) o.out.append(buf, n);
+    const int status = pclose(pipe);
+    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    o.err = ReadFile(err);
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return o;
 }
 
 absl::StatusOr<std::unique_ptr<Subprocess>> StartBroker(const std::string& topics, int partitions,

@@ -16,6 +16,16 @@
 
 namespace nsmd::testing {
 
+// What a finished nsmd command printed and returned.
+struct CommandOutput {
+  int exit_code = -1;  // -1 if it did not exit normally
+  std::string out;
+  std::string err;
+};
+
+// Runs `nsmd ARGS` (ARGS as shell words) to completion.
+CommandOutput RunNsmdCommand(const std::string& args);
+
 // A fresh directory under the system temp dir, named after `prefix`.
 std::filesystem::path MakeTempDir(const std::string& prefix);
 
