@@ -174,7 +174,8 @@ void BM_CheckpointDirtyKeys(benchmark::State& state) {
     StateDelta delta;
     for (int64_t k = 0; k < n; ++k) {
       // Realistic rows: a distinct member of a weekly metric.
-      delta.Put(absl::StrCat("m/weekly_active_users/4f2a9c1e/d", '\0', "1704067200000", '\0', '\0',
+      const absl::string_view nul("\0", 1);
+      delta.Put(absl::StrCat("m/weekly_active_users/4f2a9c1e/d", nul, "1704067200000", nul, nul,
                              "u-", (k * 7919 + round) % 1000003),
                 absl::StrCat(round));
     }
