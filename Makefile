@@ -1,4 +1,5 @@
 # Thin wrapper over CMake/Ninja/CTest. `make demo` and `make test` do all set-up.
+SHELL := /bin/bash
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
@@ -39,12 +40,16 @@ fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DNSMD_FUZZ=ON -DNSMD_BUILD_TESTS=OFF -DNSMD_BUILD_BENCHMARKS=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target event_decoder_fuzzer config_loader_fuzzer
-	for f in event_decoder config_loader; do \
-	  mkdir -p $(FUZZ_BUILD)/corpus/$$f && \
-	  (cd $(FUZZ_BUILD) && ./$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	    corpus/$$f $(CURDIR)/tests/fuzz/corpus/$$f) || exit 1; \
-	done
+	# Both fuzzers at once (one per core), each for FUZZ_SECONDS.
+	cd $(FUZZ_BUILD) && mkdir -p corpus/event_decoder corpus/config_loader && \
+	  (./event_decoder_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	     -rss_limit_mb=2048 -print_final_stats=1 corpus/event_decoder \
+	     $(CURDIR)/tests/fuzz/corpus/event_decoder > event_decoder_fuzzer.log 2>&1 & \
+	   ./config_loader_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	     -rss_limit_mb=2048 -print_final_stats=1 corpus/config_loader \
+	     $(CURDIR)/tests/fuzz/corpus/config_loader > config_loader_fuzzer.log 2>&1 & \
+	   ok=0; for j in 1 2; do wait -n || ok=1; done; \
+	   tail -n 12 event_decoder_fuzzer.log config_loader_fuzzer.log; exit $$ok)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -70,6 +70,15 @@ int Pipeline::SourceIndex(absl::string_view topic, int32_t partition) {
   return index;
 }
 
+void Pipeline::UpdateSources(
+    const std::vector<std::tuple<std::string, int32_t, bool>>& partitions, bool others_idle) {
+  absl::flat_hash_map<std::string, bool> active_idle;
+  for (const auto& [topic, partition, idle] : partitions) {
+    active_idle[PartitionName(topic, partition)] = idle;
+  }
+  engine_->SetSourceActivity(active_idle, others_idle);
+}
+
 void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
                        absl::string_view payload) {
   ++counts_.consumed;
@@ -156,6 +165,11 @@ absl::Status Pipeline::Checkpoint() {
 int64_t Pipeline::CheckpointedOffset(absl::string_view topic, int32_t partition) const {
   auto it = checkpointed_.find(PartitionName(topic, partition));
   return it == checkpointed_.end() ? -1 : it->second;
+}
+
+int64_t Pipeline::NextOffset(absl::string_view topic, int32_t partition) const {
+  auto it = next_offsets_.find(PartitionName(topic, partition));
+  return it == next_offsets_.end() ? -1 : it->second.next_offset;
 }
 
 std::vector<SourceOffset> Pipeline::NextOffsets() const {

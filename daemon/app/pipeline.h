@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -61,6 +62,13 @@ class Pipeline {
   // logs each). Call once, before the first Process().
   absl::Status LoadState();
 
+  // Tells the engine which partitions hold back the expiry of old windows:
+  // `partitions` lists (topic, partition, idle); idle ones do not. With
+  // `others_idle` (a full new assignment), partitions not listed — revoked
+  // ones, or a replay's in a bootstrapped state dir — stop holding it back.
+  void UpdateSources(const std::vector<std::tuple<std::string, int32_t, bool>>& partitions,
+                     bool others_idle);
+
   // Decodes and applies one message at `offset` of topic/partition.
   void Process(absl::string_view topic, int32_t partition, int64_t offset,
                absl::string_view payload);
@@ -72,6 +80,10 @@ class Pipeline {
 
   // The checkpointed next offset of topic/partition, or -1 if none.
   int64_t CheckpointedOffset(absl::string_view topic, int32_t partition) const;
+
+  // The next offset after the last message processed from topic/partition
+  // (checkpointed or not), or -1 if none ever was.
+  int64_t NextOffset(absl::string_view topic, int32_t partition) const;
 
   // The next offsets of every partition processed so far (committed or not).
   std::vector<SourceOffset> NextOffsets() const;

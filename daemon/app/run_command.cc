@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -214,17 +215,29 @@ absl::Status Daemon::Start() {
   options.topics = config_.kafka.topics;
   options.properties = config_.kafka.properties;
   options.start_offset = config_.kafka.start_offset;
-  options.on_revoke = [this](const std::vector<TopicPartitionId>&) {
+  options.on_revoke = [this](const std::vector<TopicPartitionId>& partitions) {
     // Persist everything up to the last processed message before the
     // partitions go, so whoever gets them resumes exactly there.
     if (absl::Status s = Checkpoint(); !s.ok()) {
       std::fprintf(stderr, "nsmd: checkpoint on revoke failed: %s\n", s.ToString().c_str());
     }
+    // Partitions that leave no longer hold back window expiry here.
+    std::vector<std::tuple<std::string, int32_t, bool>> revoked;
+    for (const TopicPartitionId& tp : partitions) revoked.emplace_back(tp.topic, tp.partition, true);
+    pipeline_->UpdateSources(revoked, /*others_idle=*/false);
   };
   options.on_assign = [this](const std::vector<TopicPartitionId>& partitions) {
+    // Until they are seen to be caught up, the new partitions may hold old
+    // events: windows must not expire past them.
+    std::vector<std::tuple<std::string, int32_t, bool>> assigned;
+    for (const TopicPartitionId& tp : partitions) assigned.emplace_back(tp.topic, tp.partition, false);
+    pipeline_->UpdateSources(assigned, /*others_idle=*/true);
     std::vector<SourceOffset> offsets;
     for (const TopicPartitionId& tp : partitions) {
-      int64_t next = pipeline_->CheckpointedOffset(tp.topic, tp.partition);
+      // Where the in-memory state stands: the checkpoint, plus whatever was
+      // processed since (a revoke whose checkpoint failed leaves that in
+      // memory, to be committed by a later checkpoint).
+      int64_t next = pipeline_->NextOffset(tp.topic, tp.partition);
       if (next >= 0) offsets.push_back(SourceOffset{tp.topic, tp.partition, next});
     }
     return offsets;
@@ -324,8 +337,20 @@ void Daemon::Publish() {
   publisher_->Publish(snapshot);
   std::vector<TopicPartitionId> assignment;
   if (source_) {
-    probe_.SetLag(source_->Lag());
+    const std::vector<std::pair<TopicPartitionId, int64_t>> lag = source_->Lag();
+    probe_.SetLag(lag);
     assignment = source_->Assignment();
+    // An assigned partition holds back window expiry from the moment it is
+    // assigned (its backlog may hold old events), except one that has held
+    // no message at all so far. A caught-up partition with history keeps
+    // holding it at its own stream time: under live traffic "caught up" is
+    // momentary, and its next events may be older than other partitions'.
+    std::vector<std::tuple<std::string, int32_t, bool>> activity;
+    for (const auto& [tp, behind] : lag) {
+      const bool empty = behind == 0 && pipeline_->NextOffset(tp.topic, tp.partition) < 0;
+      activity.emplace_back(tp.topic, tp.partition, empty);
+    }
+    pipeline_->UpdateSources(activity, /*others_idle=*/false);
   }
   std::string json = StatusJson(config_, *pipeline_, assignment, snapshot->stream_time_ms);
   absl::MutexLock lock(&status_mu_);

@@ -594,11 +594,17 @@ class Loader {
     }
     if (!distinct_field.empty()) {
       m->aggregate = EntityAggregate::kDistinct;
-      if (!ValidFieldPath(distinct_field)) return false;
+      if (!ValidFieldPath(distinct_field)) {
+        Error(n, absl::StrCat("\"", distinct_field, "\" is not a field path"));
+        return false;
+      }
       m->aggregate_field = config_.catalog->Intern(distinct_field);
     } else if (!sum_field.empty()) {
       m->aggregate = EntityAggregate::kSum;
-      if (!ValidFieldPath(sum_field)) return false;
+      if (!ValidFieldPath(sum_field)) {
+        Error(n, absl::StrCat("\"", sum_field, "\" is not a field path"));
+        return false;
+      }
       m->aggregate_field = config_.catalog->Intern(sum_field);
     } else {
       m->aggregate = EntityAggregate::kCount;
@@ -608,7 +614,10 @@ class Loader {
                     : op == "<"  ? Comparison::kLt
                     : op == "<=" ? Comparison::kLte
                                  : Comparison::kEq;
-    absl::SimpleAtod(number, &m->threshold);
+    if (!absl::SimpleAtod(number, &m->threshold)) {
+      Error(n, absl::StrCat("bad number \"", number, "\" in \"having\""));
+      return false;
+    }
     return true;
   }
 

@@ -6,8 +6,11 @@
 #include <string>
 #include <utility>
 
-#include "absl/container/btree_set.h"
-#include "absl/container/flat_hash_map.h"
+#include <deque>
+#include <limits>
+#include <vector>
+
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -20,6 +23,11 @@ namespace nsmd {
 // re-sent event is recognized and skipped. Ids persist as rows
 // "x/<id>" -> event time (ms), in the same checkpoint as the metric state.
 // A horizon of zero disables deduplication. Thread-compatible.
+//
+// The hot path (SeenOrAdd) does one hash lookup and, for a new id, one copy
+// of it: ids are written to the StateDelta only at TakeDelta (write-back at
+// checkpoints), and expire in arrival order from a queue of views into the
+// (node-stable) map.
 class DedupIndex {
  public:
   explicit DedupIndex(absl::Duration horizon)
@@ -27,11 +35,16 @@ class DedupIndex {
 
   bool enabled() const { return horizon_ms_ > 0; }
 
-  // Returns true if `id` was already applied; otherwise records it (with
-  // its event time) and returns false. Empty ids are never duplicates.
-  bool SeenOrAdd(absl::string_view id, int64_t time_ms, StateDelta* delta);
+  // Returns true if `id` was applied within the horizon; otherwise records
+  // it (with its event time) and returns false. Empty ids are never
+  // duplicates.
+  bool SeenOrAdd(absl::string_view id, int64_t time_ms);
 
-  // Forgets ids whose event time is older than `now_ms` minus the horizon.
+  // Writes the ids recorded since the last call into *delta.
+  void TakeDelta(StateDelta* delta);
+
+  // Forgets ids whose event time is older than `now_ms` minus the horizon
+  // (recording their deletion in *delta).
   void Expire(int64_t now_ms, StateDelta* delta);
 
   // Restores one "x/" row.
@@ -43,8 +56,13 @@ class DedupIndex {
 
  private:
   int64_t horizon_ms_;
-  absl::flat_hash_map<std::string, int64_t> times_;
-  absl::btree_set<std::pair<int64_t, std::string>> by_time_;
+  // Ids older than this are expired even if Expire has not removed them yet.
+  int64_t expired_before_ = std::numeric_limits<int64_t>::min();
+  absl::node_hash_map<std::string, int64_t> times_;
+  // (time, id) in arrival order; views into times_' keys.
+  std::deque<std::pair<int64_t, absl::string_view>> queue_;
+  bool queue_unsorted_ = false;  // after Restore (rows come in key order)
+  std::vector<absl::string_view> new_ids_;
 };
 
 }  // namespace nsmd

@@ -98,9 +98,15 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<MetricDefinit
 
 int Engine::RegisterSource(absl::string_view name) { return clock_->Register(name); }
 
+void Engine::SetSourceActivity(const absl::flat_hash_map<std::string, bool>& active_idle,
+                               bool others_idle) {
+  clock_->SetActivity(active_idle, others_idle);
+}
+
 Engine::Outcome Engine::Apply(const Event& event, int source) {
+  if (event.time_ms < expire_floor_) return Outcome::kLate;
   if (clock_->ObserveOrLate(source, event.time_ms)) return Outcome::kLate;
-  if (dedup_->SeenOrAdd(event.id, event.time_ms, &pending_)) return Outcome::kDuplicate;
+  if (dedup_->SeenOrAdd(event.id, event.time_ms)) return Outcome::kDuplicate;
   for (auto& state : states_) {
     if (state) state->Apply(event, &pending_);
   }
@@ -132,26 +138,24 @@ absl::Status Engine::Restore(absl::string_view key, absl::string_view value) {
 
 void Engine::Expire() {
   const int64_t now = clock_->now_ms();
-  // Ids expire by the oldest time any source may still deliver.
-  dedup_->Expire(std::min(now, clock_->horizon_ms()), &pending_);
-  if (retain_all_windows_) return;
-  const int64_t horizon = clock_->horizon_ms();
   for (auto& state : states_) {
-    if (state) state->Expire(now, horizon, &pending_);
+    if (state) state->TakeDelta(&pending_);
+  }
+  const int64_t horizon = clock_->horizon_ms();
+  expire_floor_ = std::max(expire_floor_, horizon);
+  // Ids expire by the oldest time any source may still deliver.
+  dedup_->Expire(std::min(now, expire_floor_), &pending_);
+  if (retain_all_windows_) return;
+  for (auto& state : states_) {
+    if (state) state->Expire(now, expire_floor_, &pending_);
   }
 }
 
 void Engine::TakeDelta(StateDelta* delta) {
   Expire();
+  dedup_->TakeDelta(&pending_);  // also when deduplication expires nothing
   clock_->TakeDelta(delta);
-  for (const auto& [key, value] : pending_.entries()) {
-    if (value) {
-      delta->Put(key, *value);
-    } else {
-      delta->Delete(key);
-    }
-  }
-  pending_.Clear();
+  delta->Absorb(&pending_);
 }
 
 MetricsSnapshot Engine::Snapshot() const {

@@ -55,7 +55,17 @@ class Engine {
   // registering it on first use. Its stream time persists with the state.
   int RegisterSource(absl::string_view name);
 
+  // Says which sources are idle: `active_idle` maps source names (registered
+  // if new) to "idle"; with `others_idle` every source not named is idle too
+  // (e.g. partitions no longer assigned). Expiry waits for active sources
+  // only, so a partition with a backlog it has not started on keeps old
+  // windows open. Sources start active.
+  void SetSourceActivity(const absl::flat_hash_map<std::string, bool>& active_idle,
+                         bool others_idle);
+
   // Applies one event from source `source` (an index from RegisterSource).
+  // An event older than the expiry horizon already applied (its windows may
+  // be gone) is late, whatever its source's own stream time.
   Outcome Apply(const Event& event, int source);
 
   // Restores one persisted key/value (as written through TakeDelta) when
@@ -108,6 +118,8 @@ class Engine {
   StateDelta pending_;
   std::vector<std::string> stale_prefixes_;
   bool retain_all_windows_ = false;
+  // The horizon of the last Expire(): state older than it may be dropped.
+  int64_t expire_floor_ = 0;
 };
 
 }  // namespace nsmd

@@ -1,34 +1,41 @@
 #include "daemon/engine/measure_cell.h"
 
+#include <type_traits>
+
 #include "absl/strings/str_cat.h"
 
 namespace nsmd {
 
-void MeasureCell::Add(const MeasureSpec& m, const Contribution& c, const CellAddress& at,
-                      StateDelta* delta) {
+bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
+  const bool was_clean = !dirty_;
   switch (m.kind) {
     case MeasureKind::kEvents:
     case MeasureKind::kSum:
       scalar_ += c.amount;
-      delta->Put(at.key->Make({"c", at.window, at.group}), FormatDouble(scalar_));
-      return;
+      dirty_ = true;
+      break;
     case MeasureKind::kDistinct:
       if (members_.insert(c.member).second) {
-        delta->Put(at.key->Make({"d", at.window, at.group, c.member}), "");
+        new_members_.push_back(c.member);
+        dirty_ = true;
       }
-      return;
+      break;
     case MeasureKind::kEntities: {
       auto [it, inserted] = entities_.try_emplace(c.entity);
       EntityState& e = it->second;
       const double before = inserted ? 0 : e.value;
       if (m.aggregate == EntityAggregate::kDistinct) {
-        if (!e.members.insert(c.member).second) return;
+        if (!e.members.insert(c.member).second) return false;
         e.value += 1;
-        delta->Put(at.key->Make({"em", at.window, at.group, c.entity, c.member}), "");
+        new_entity_members_.emplace_back(c.entity, c.member);
       } else {
         e.value += c.amount;
-        delta->Put(at.key->Make({"e", at.window, at.group, c.entity}), FormatDouble(e.value));
+        if (!e.dirty) {
+          e.dirty = true;
+          dirty_entities_.push_back(c.entity);
+        }
       }
+      dirty_ = true;
       if (inserted) {
         satisfied_ += Compare(e.value, m.comparison, m.threshold) ? 1 : 0;
       } else {
@@ -36,11 +43,51 @@ void MeasureCell::Add(const MeasureSpec& m, const Contribution& c, const CellAdd
         const bool is = Compare(e.value, m.comparison, m.threshold);
         satisfied_ += static_cast<int>(is) - static_cast<int>(was);
       }
-      return;
+      break;
     }
     case MeasureKind::kRatio:
-      return;
+      return false;
   }
+  return was_clean && dirty_;
+}
+
+void MeasureCell::WriteChanges(const MeasureSpec& m, const CellAddress& at, StateDelta* delta) {
+  if (!dirty_) return;
+  switch (m.kind) {
+    case MeasureKind::kEvents:
+    case MeasureKind::kSum:
+      delta->Put(at.key->Make({"c", at.window, at.group}), FormatDouble(scalar_));
+      break;
+    case MeasureKind::kDistinct:
+      for (const std::string& member : new_members_) {
+        delta->Put(at.key->Make({"d", at.window, at.group, member}), "");
+      }
+      break;
+    case MeasureKind::kEntities:
+      for (const auto& [entity, member] : new_entity_members_) {
+        delta->Put(at.key->Make({"em", at.window, at.group, entity, member}), "");
+      }
+      for (const std::string& entity : dirty_entities_) {
+        auto it = entities_.find(entity);
+        if (it == entities_.end()) continue;
+        it->second.dirty = false;
+        delta->Put(at.key->Make({"e", at.window, at.group, entity}),
+                   FormatDouble(it->second.value));
+      }
+      break;
+    case MeasureKind::kRatio:
+      break;
+  }
+  // Release big buffers (a replay can add millions of members between two
+  // checkpoints); keep small ones for the next interval.
+  auto reset = [](auto& v) {
+    v.clear();
+    if (v.capacity() > 4096) std::remove_reference_t<decltype(v)>().swap(v);
+  };
+  reset(new_members_);
+  reset(new_entity_members_);
+  reset(dirty_entities_);
+  dirty_ = false;
 }
 
 double MeasureCell::Value(const MeasureSpec& m) const {

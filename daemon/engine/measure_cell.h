@@ -25,13 +25,19 @@ struct CellAddress {
 };
 
 // Exact state of one (window, group) of an events, sum, distinct or entities
-// measure. Every change is mirrored into a StateDelta so a checkpoint persists
-// exactly what changed. Thread-compatible.
+// measure. Changes are tracked, not written per event: WriteChanges() turns
+// what changed since its last call into StateDelta rows (write-back at
+// checkpoints), so the hot path allocates only for new members and
+// entities. Thread-compatible.
 class MeasureCell {
  public:
-  // Adds `c` and records the changed rows in *delta.
-  void Add(const MeasureSpec& measure, const Contribution& c, const CellAddress& at,
-           StateDelta* delta);
+  // Adds `c`. Returns true if the cell had no unwritten changes before (the
+  // caller then remembers to write it back).
+  bool Add(const MeasureSpec& measure, const Contribution& c);
+
+  // Records the rows changed since the last call in *delta; afterwards the
+  // cell has no unwritten changes.
+  void WriteChanges(const MeasureSpec& measure, const CellAddress& at, StateDelta* delta);
 
   // The measure's value: count, sum, distinct members or satisfied entities.
   double Value(const MeasureSpec& measure) const;
@@ -47,12 +53,18 @@ class MeasureCell {
  private:
   struct EntityState {
     double value = 0;
+    bool dirty = false;  // "e" row not yet written
     absl::flat_hash_set<std::string> members;
   };
   double scalar_ = 0;
   absl::flat_hash_set<std::string> members_;
   absl::flat_hash_map<std::string, EntityState> entities_;
   int64_t satisfied_ = 0;
+  // Unwritten changes.
+  bool dirty_ = false;
+  std::vector<std::string> new_members_;     // "d" rows
+  std::vector<std::string> dirty_entities_;  // "e" rows
+  std::vector<std::pair<std::string, std::string>> new_entity_members_;  // "em" rows
 };
 
 }  // namespace nsmd

@@ -30,37 +30,78 @@ void MetricState::Apply(const Event& event, StateDelta* delta) {
   scratch_.group = groups_.Resolve(event);
   switch (w.kind) {
     case WindowKind::kTumbling:
-      AddToCell(calendar_->WindowStart(w.unit, event.time_ms), scratch_, delta);
+      AddToCell(calendar_->WindowStart(w.unit, event.time_ms), scratch_);
       return;
     case WindowKind::kLifetime:
-      AddToCell(0, scratch_, delta);
+      AddToCell(0, scratch_);
       return;
     case WindowKind::kRolling:
-      AddRolling(scratch_, delta);
+      AddRolling(scratch_);
       return;
     case WindowKind::kCohort:
       return;
   }
 }
 
-void MetricState::AddToCell(int64_t window, const Contribution& c, StateDelta* delta) {
-  MeasureCell& cell = windows_[window][c.group];
-  cell.Add(def_->measure, c, CellAddress{&key_, absl::StrCat(window), c.group}, delta);
+void MetricState::AddToCell(int64_t window, const Contribution& c) {
+  if (windows_[window][c.group].Add(def_->measure, c)) dirty_cells_.emplace_back(window, c.group);
 }
 
-void MetricState::AddRolling(const Contribution& c, StateDelta* delta) {
-  RollingGroup& g = rolling_[c.group];
+void MetricState::AddRolling(const Contribution& c) {
+  auto [git, new_group] = rolling_.try_emplace(c.group);
+  RollingGroup& g = git->second;
   const int64_t second = FloorDiv(c.time_ms, 1000);
+  bool changed = false;
   if (def_->measure.kind == MeasureKind::kDistinct) {
     auto [it, inserted] = g.last_seen.try_emplace(c.member, second);
     if (!inserted && it->second >= second) return;
     it->second = second;
-    delta->Put(key_.Make({"rd", c.group, c.member}), absl::StrCat(second));
-    return;
+    if (g.dirty_member_set.insert(c.member).second) g.dirty_members.push_back(c.member);
+    changed = true;
+  } else {
+    auto [it, inserted] = g.buckets.try_emplace(second, 0.0);
+    it->second += c.amount;
+    if (g.dirty_seconds.empty() || g.dirty_seconds.back() != second) {
+      g.dirty_seconds.push_back(second);  // repeats are harmless: the row is rewritten
+    }
+    changed = true;
   }
-  double& bucket = g.buckets[second];
-  bucket += c.amount;
-  delta->Put(key_.Make({"rb", c.group, absl::StrCat(second)}), FormatDouble(bucket));
+  if (changed && !g.dirty) {
+    g.dirty = true;
+    dirty_rolling_.push_back(c.group);
+  }
+}
+
+void MetricState::TakeDelta(StateDelta* delta) {
+  for (const auto& [window, group] : dirty_cells_) {
+    auto w = windows_.find(window);
+    if (w == windows_.end()) continue;
+    auto cell = w->second.find(group);
+    if (cell == w->second.end()) continue;
+    cell->second.WriteChanges(def_->measure, CellAddress{&key_, absl::StrCat(window), group},
+                              delta);
+  }
+  dirty_cells_.clear();
+  for (const std::string& group : dirty_rolling_) {
+    auto it = rolling_.find(group);
+    if (it == rolling_.end()) continue;
+    RollingGroup& g = it->second;
+    for (int64_t second : g.dirty_seconds) {
+      auto b = g.buckets.find(second);
+      if (b == g.buckets.end()) continue;
+      delta->Put(key_.Make({"rb", group, absl::StrCat(second)}), FormatDouble(b->second));
+    }
+    for (const std::string& member : g.dirty_members) {
+      auto m = g.last_seen.find(member);
+      if (m == g.last_seen.end()) continue;
+      delta->Put(key_.Make({"rd", group, member}), absl::StrCat(m->second));
+    }
+    g.dirty_seconds.clear();
+    g.dirty_members.clear();
+    g.dirty_member_set.clear();
+    g.dirty = false;
+  }
+  dirty_rolling_.clear();
 }
 
 void MetricState::ApplyCohort(const Event& event, StateDelta* delta) {
@@ -88,7 +129,7 @@ void MetricState::ApplyCohort(const Event& event, StateDelta* delta) {
   }
   const int64_t start = anchor->second;
   if (event.time_ms < start || event.time_ms >= start + cohort_length_ms_) return;
-  AddToCell(calendar_->WindowStart(w.period, start), scratch_, delta);
+  AddToCell(calendar_->WindowStart(w.period, start), scratch_);
 }
 
 void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta) {
@@ -102,7 +143,7 @@ void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDel
     const Contribution& c = p.contribution;
     delta->Delete(key_.Make({"p", entity, absl::StrCat(c.time_ms), absl::StrCat(p.seq)}));
     if (c.time_ms >= time_ms && c.time_ms < time_ms + cohort_length_ms_) {
-      AddToCell(period, c, delta);
+      AddToCell(period, c);
     }
   }
   pending_.erase(it);

@@ -8,6 +8,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "daemon/decode/event.h"
 #include "daemon/engine/calendar.h"
@@ -33,8 +34,13 @@ class MetricState {
  public:
   MetricState(const MetricDefinition* definition, const Calendar* calendar);
 
-  // Applies a non-late event. Records changed rows in *delta.
+  // Applies a non-late event. Changes of windows and rolling buckets are
+  // written back by TakeDelta; the rare ones (cohort anchors, pending
+  // contributions) are recorded in *delta at once.
   void Apply(const Event& event, StateDelta* delta);
+
+  // Records every row changed since the last call in *delta.
+  void TakeDelta(StateDelta* delta);
 
   // Restores one row whose components (after the metric prefix) are `parts`.
   absl::Status Restore(const std::vector<std::string>& parts, absl::string_view value);
@@ -57,14 +63,19 @@ class MetricState {
   struct RollingGroup {
     absl::btree_map<int64_t, double> buckets;              // second -> scalar
     absl::flat_hash_map<std::string, int64_t> last_seen;   // member -> second
+    // Unwritten changes.
+    bool dirty = false;
+    std::vector<int64_t> dirty_seconds;
+    std::vector<std::string> dirty_members;
+    absl::flat_hash_set<std::string> dirty_member_set;
   };
   struct Pending {
     Contribution contribution;
     uint64_t seq = 0;
   };
 
-  void AddToCell(int64_t window, const Contribution& c, StateDelta* delta);
-  void AddRolling(const Contribution& c, StateDelta* delta);
+  void AddToCell(int64_t window, const Contribution& c);
+  void AddRolling(const Contribution& c);
   void ApplyCohort(const Event& event, StateDelta* delta);
   void SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta);
   int64_t WindowEnd(int64_t start, int64_t now_ms) const;
@@ -82,6 +93,9 @@ class MetricState {
   int64_t rolling_length_s_ = 0;
 
   absl::btree_map<int64_t, Cells> windows_;
+  // Cells and rolling groups with unwritten changes: (window, group), group.
+  std::vector<std::pair<int64_t, std::string>> dirty_cells_;
+  std::vector<std::string> dirty_rolling_;
   absl::flat_hash_map<std::string, RollingGroup> rolling_;
   absl::flat_hash_map<std::string, int64_t> anchors_;
   absl::flat_hash_map<std::string, std::vector<Pending>> pending_;

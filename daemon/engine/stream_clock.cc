@@ -32,10 +32,27 @@ bool StreamClock::ObserveOrLate(int source, int64_t time_ms) {
 int64_t StreamClock::horizon_ms() const {
   int64_t min_time = std::numeric_limits<int64_t>::max();
   for (const Source& s : sources_) {
-    if (s.time_ms != 0) min_time = std::min(min_time, s.time_ms);
+    if (s.idle) continue;
+    if (s.time_ms == 0) return 0;
+    min_time = std::min(min_time, s.time_ms);
   }
-  if (min_time == std::numeric_limits<int64_t>::max()) return 0;
+  if (min_time == std::numeric_limits<int64_t>::max()) {
+    return now_ms_ == 0 ? 0 : now_ms_ - lateness_ms_;
+  }
   return min_time - lateness_ms_;
+}
+
+void StreamClock::SetActivity(const absl::flat_hash_map<std::string, bool>& active_idle,
+                              bool others_idle) {
+  for (const auto& [name, idle] : active_idle) Register(name);
+  for (Source& s : sources_) {
+    auto it = active_idle.find(s.name);
+    if (it != active_idle.end()) {
+      s.idle = it->second;
+    } else if (others_idle) {
+      s.idle = true;
+    }
+  }
 }
 
 absl::Status StreamClock::Restore(absl::string_view key, absl::string_view value) {

@@ -33,9 +33,19 @@ class StreamClock {
   // The newest stream time over all sources; 0 before any event.
   int64_t now_ms() const { return now_ms_; }
 
-  // The oldest event time any source can still apply: min over sources that
-  // have seen events of (stream time - lateness). Windows ending at or before
-  // it can no longer change. 0 before any event.
+  // Marks `source` idle (caught up, or not read by this instance) or active.
+  // Sources start active.
+  void SetIdle(int source, bool idle) { sources_[source].idle = idle; }
+
+  // Marks the sources named in `active_idle` as given there (registering
+  // them); with `others_idle`, every other source idle too.
+  void SetActivity(const absl::flat_hash_map<std::string, bool>& active_idle, bool others_idle);
+
+  // The oldest event time any source can still apply: min over active
+  // sources of (stream time - lateness); 0 (nothing can expire) while an
+  // active source has delivered nothing yet, since its backlog may hold any
+  // time. With every source idle: newest stream time - lateness. Windows
+  // ending at or before it can no longer change.
   int64_t horizon_ms() const;
 
   // Restores a source's stream time from its persisted row.
@@ -49,6 +59,7 @@ class StreamClock {
     std::string name;
     int64_t time_ms = 0;
     bool dirty = false;
+    bool idle = false;
   };
   int64_t lateness_ms_;
   int64_t now_ms_ = 0;

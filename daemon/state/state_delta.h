@@ -23,6 +23,16 @@ class StateDelta {
   void Delete(absl::string_view key) {
     entries_.insert_or_assign(key, std::nullopt);
   }
+  // Moves every entry of *other into this delta (other's win over this
+  // one's for the same key) and leaves *other empty.
+  void Absorb(StateDelta* other) {
+    if (entries_.empty()) {
+      entries_.swap(other->entries_);
+      return;
+    }
+    for (auto& [key, value] : other->entries_) entries_.insert_or_assign(key, std::move(value));
+    other->entries_.clear();
+  }
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
   void Clear() { entries_.clear(); }

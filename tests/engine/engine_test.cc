@@ -168,6 +168,38 @@ TEST_F(EngineTest, LateEventsAreCountedNotApplied) {
   EXPECT_EQ(Value("all", "current"), 2);
 }
 
+// Two partitions; p/1 has a backlog it has not started on. Expiry waits for
+// it, so its old events still land in Monday's window; once it is idle,
+// Monday expires and older events are late whatever p/1's own clock says.
+TEST_F(EngineTest, ExpiryWaitsForActiveSourcesThenOlderEventsAreLate) {
+  MeasureSpec events;
+  Build({Metric("all", {}, events, Tumbling(CalendarUnit::kDay))});
+  const int a = engine_->RegisterSource("p/0");
+  const int b = engine_->RegisterSource("p/1");
+  auto monday_value = [&]() -> std::optional<double> {
+    for (const SeriesSample& s : engine_->AllWindows()) {
+      if (s.metric == "all" && s.window_start_ms == kMon) return s.value;
+    }
+    return std::nullopt;
+  };
+  StateDelta delta;
+  EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 10 * kHour), a), Engine::Outcome::kApplied);
+  EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 2 * kDay + 10 * kHour), a),
+            Engine::Outcome::kApplied);
+  engine_->TakeDelta(&delta);  // p/1 is active and silent: nothing expires
+  EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 11 * kHour), b), Engine::Outcome::kApplied);
+  EXPECT_EQ(monday_value(), 2);  // 10:00 from p/0, 11:00 from p/1
+
+  // p/1 caught up: the horizon is p/0's Wednesday 10:00 minus 1 h, so
+  // Monday (ended Tuesday 00:00, before the previous window) expires.
+  engine_->SetSourceActivity({{"p/0", false}, {"p/1", true}}, /*others_idle=*/true);
+  engine_->TakeDelta(&delta);
+  EXPECT_EQ(monday_value(), std::nullopt);
+  // Monday 12:00 is within p/1's own lateness (its clock says Mon 11:00) but
+  // below the expiry horizon: late, not applied to a window that is gone.
+  EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 12 * kHour), b), Engine::Outcome::kLate);
+}
+
 TEST_F(EngineTest, RollingDistinctEdges) {
   WindowSpec rolling;
   rolling.kind = WindowKind::kRolling;
