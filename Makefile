@@ -31,7 +31,10 @@ test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DNSMD_SANITIZE=ON -DNSMD_BUILD_BENCHMARKS=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	# Leaks fail the run too (LSan; known third-party ones go in tests/lsan.supp).
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # libFuzzer (clang) on the event decoder and the config loader. A crash, leak
@@ -42,6 +45,7 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target event_decoder_fuzzer config_loader_fuzzer
 	# Both fuzzers at once (one per core), each for FUZZ_SECONDS.
 	cd $(FUZZ_BUILD) && mkdir -p corpus/event_decoder corpus/config_loader && \
+	  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 && \
 	  (./event_decoder_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 	     -rss_limit_mb=2048 -print_final_stats=1 corpus/event_decoder \
 	     $(CURDIR)/tests/fuzz/corpus/event_decoder > event_decoder_fuzzer.log 2>&1 & \

@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 EVENTS=${1:-2000000}
 PARTITIONS=128
+# Users to key by: the model's ~6 users a team, so 20,000 teams spread 2 M
+# events evenly enough over 128 partitions to stay under the mock broker's
+# 5 MiB a partition (300 teams leave hot users overflowing their partition).
+TEAMS=${TEAMS:-20000}
 LARGE_MEMBERS=${LARGE_MEMBERS:-10000000}
 NSMD=$BUILD/nsmd
 WORK=$(mktemp -d /tmp/nsmd-e2e.XXXXXX)
@@ -62,7 +66,22 @@ BOOTSTRAP=$(head -1 "$WORK/broker.out")
 echo "broker: $BOOTSTRAP, $PARTITIONS partitions per topic"
 
 echo "-- loading a backlog of $EVENTS events (keyed by user)"
-"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic product-events --events "$EVENTS"
+"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic product-events --events "$EVENTS" --teams "$TEAMS"
+# Every event must still be there (the mock broker drops the oldest data of
+# a partition past 5 MiB): otherwise no reader could ever reach EVENTS.
+retained() { # retained TOPIC -> messages between low and high watermarks
+  local high=0 low=0 p
+  for ((p = 0; p < PARTITIONS; p++)); do
+    high=$((high + $(kcat -Q -b "$BOOTSTRAP" -t "$1:$p:-1" | awk '{print $4}')))
+    low=$((low + $(kcat -Q -b "$BOOTSTRAP" -t "$1:$p:-2" | awk '{print $4}')))
+  done
+  echo $((high - low))
+}
+KEPT=$(retained product-events)
+if [[ $KEPT -ne $EVENTS ]]; then
+  echo "e2e: the broker retained $KEPT of $EVENTS events (a partition overflowed); use more TEAMS" >&2
+  exit 1
+fi
 
 echo "-- catch-up on the same backlog, each reader in its own group"
 RAW=$("$BUILD/benchmarks/raw_consumer" --brokers "$BOOTSTRAP" --topic product-events --group raw-catchup --expect "$EVENTS")
@@ -77,16 +96,16 @@ LIVE=$((EVENTS / 2))
 echo "-- concurrent: each reader consumes while the load generator produces $LIVE events"
 "$BUILD/benchmarks/raw_consumer" --brokers "$BOOTSTRAP" --topic live-raw --group raw-live --expect "$LIVE" >"$WORK/raw-live.out" &
 RAWPID=$!; sleep 4  # let it join its group first
-"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-raw --events "$LIVE" --seed 7 >/dev/null
+"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-raw --events "$LIVE" --seed 7 --teams "$TEAMS" >/dev/null
 wait $RAWPID; RAW_LIVE=$(sed 's/.*rate=//' "$WORK/raw-live.out")
-( sleep 4; "$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-nsmd --events "$LIVE" --seed 7 >/dev/null ) &
+( sleep 4; "$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-nsmd --events "$LIVE" --seed 7 --teams "$TEAMS" >/dev/null ) &
 read -r NSMD_LIVE _ < <(time_nsmd nsmd-live live-nsmd "$LIVE")
 wait
 LIVE_RATIO=$(python3 -c "print(f'{$NSMD_LIVE/$RAW_LIVE:.2f}')")
 echo "concurrent: raw rate=$RAW_LIVE nsmd rate=$NSMD_LIVE ratio $LIVE_RATIO"
 
 echo "-- nsmd replay on one core (no Kafka), $EVENTS events"
-"$BUILD/benchmarks/loadgen" --output "$WORK/events.ndjson" --events "$EVENTS"
+"$BUILD/benchmarks/loadgen" --output "$WORK/events.ndjson" --events "$EVENTS" --teams "$TEAMS"
 sed -e "s|^\(  dir:\).*|\1 $WORK/state-replay|" config/examples/saas.yaml > "$WORK/replay.yaml"
 taskset -c 0 "$NSMD" replay --config "$WORK/replay.yaml" --input "$WORK/events.ndjson" >/dev/null 2>"$WORK/replay.err"
 REPLAY_RATE=$(sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p' "$WORK/replay.err")

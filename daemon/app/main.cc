@@ -13,12 +13,14 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  run     --config FILE [--brokers LIST] [--state-dir DIR] [--listen HOST:PORT]\n"
-    "          consume events from Kafka and serve the metrics\n"
-    "  broker  [--topic NAME] [--partitions N]\n"
+    "          [--enable-reload-endpoint]\n"
+    "          consume events from Kafka and serve the metrics (--enable-reload-endpoint\n"
+    "          also accepts POST /-/reload)\n"
+    "  broker  [--topic NAME] [--partitions N] [--brokers N]\n"
     "          run librdkafka's mock Kafka cluster; prints its bootstrap address\n"
     "  check   --config FILE\n"
     "          validate a config and print its metric tree\n"
-    "  replay  --config FILE --input FILE.ndjson|- [--series json]\n"
+    "  replay  --config FILE --input FILE.ndjson|- [--series json] [--state-dir DIR]\n"
     "          run events from a file through the engine, print the results\n"
     "  version print the version\n";
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/app/crash_point.h"
 #include "daemon/export/pipeline_probe.h"
 
 namespace nsmd {
@@ -10,6 +11,14 @@ namespace {
 
 // How often (at most) a rejected message is logged; the rest are counted.
 constexpr absl::Duration kRejectLogInterval = absl::Seconds(10);
+
+// The decoder's limits from the config (the wall clock is the real one).
+EventDecoderOptions DecoderOptions(const DaemonConfig& config) {
+  EventDecoderOptions options;
+  options.max_message_bytes = static_cast<size_t>(config.kafka.max_message_bytes);
+  options.max_future_skew = config.max_future_skew;
+  return options;
+}
 
 }  // namespace
 
@@ -31,8 +40,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const DaemonConfig& c
   if (!engine.ok()) return engine.status();
   p->engine_ = std::move(*engine);
   p->catalog_ = config.catalog;
-  p->decoder_ = std::make_unique<EventDecoder>(config.format, p->catalog_.get(),
-                                               static_cast<size_t>(config.kafka.max_message_bytes));
+  p->decoder_ =
+      std::make_unique<EventDecoder>(config.format, p->catalog_.get(), DecoderOptions(config));
   return p;
 }
 
@@ -80,7 +89,7 @@ void Pipeline::UpdateSources(
 }
 
 void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
-                       absl::string_view payload) {
+                       absl::string_view payload, absl::string_view key) {
   ++counts_.consumed;
   if (probe_) probe_->OnConsumed(1);
   // Whatever happens to the message, it has been dealt with: advance.
@@ -99,7 +108,7 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
     ++counts_.rejected[static_cast<size_t>(reason)];
     if (probe_) probe_->OnRejected(reason);
     LogRejection(reason, s, topic, partition, offset);
-    if (reject_sink_) reject_sink_(topic, partition, offset, payload, reason, s);
+    if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, s);
     return;
   }
   switch (engine_->Apply(*event, SourceIndex(topic, partition))) {
@@ -141,13 +150,20 @@ absl::Status Pipeline::Checkpoint() {
   // Changes taken from the engine accumulate in delta_ until a commit
   // succeeds, so a failed commit loses nothing.
   engine_->TakeDelta(&delta_);
-  if (delta_.empty() && !offsets_dirty_) return absl::OkStatus();
+  if (delta_.empty() && !offsets_dirty_) {
+    // Nothing to write: the stored checkpoint is current, which is a success.
+    last_checkpoint_ = absl::Now();
+    if (probe_) probe_->OnCheckpointUnchanged();
+    return absl::OkStatus();
+  }
   std::vector<SourceOffset> offsets = NextOffsets();
+  CrashPoint("checkpoint_before_write");  // test only; see crash_point.h
   absl::Status s = store_->Commit(delta_, offsets);
   if (!s.ok()) {
     if (probe_) probe_->OnCheckpointFailure();
     return s;
   }
+  CrashPoint("checkpoint_after_write");  // test only; see crash_point.h
   const size_t keys = delta_.size();
   delta_.Clear();
   offsets_dirty_ = false;
@@ -155,6 +171,7 @@ absl::Status Pipeline::Checkpoint() {
     checkpointed_[PartitionName(o.topic, o.partition)] = o.next_offset;
   }
   last_checkpoint_ = absl::Now();
+  ++checkpoints_written_;
   if (probe_) {
     probe_->OnCheckpoint(last_checkpoint_ - start, keys);
     probe_->SetStreamTime(engine_->stream_time_ms());
@@ -208,8 +225,7 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
     if (!existed) std::fprintf(stderr, "nsmd: reload: metric %s starts empty\n", m.name.c_str());
   }
   catalog_ = config.catalog;
-  decoder_ = std::make_unique<EventDecoder>(config.format, catalog_.get(),
-                                            static_cast<size_t>(config.kafka.max_message_bytes));
+  decoder_ = std::make_unique<EventDecoder>(config.format, catalog_.get(), DecoderOptions(config));
   sources_.clear();
   return absl::OkStatus();
 }

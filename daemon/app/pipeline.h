@@ -44,10 +44,10 @@ class Pipeline {
   };
 
   // Receives each rejected message (e.g. to produce it to a dead-letter
-  // topic): its source position, original bytes, reason and error.
-  using RejectSink =
-      std::function<void(absl::string_view topic, int32_t partition, int64_t offset,
-                         absl::string_view payload, RejectReason reason, const absl::Status& error)>;
+  // topic): its source position, original key and bytes, reason and error.
+  using RejectSink = std::function<void(absl::string_view topic, int32_t partition, int64_t offset,
+                                        absl::string_view key, absl::string_view payload,
+                                        RejectReason reason, const absl::Status& error)>;
 
   // Builds the decoder and engine for `config`. `store` (owned by the
   // caller, outliving the pipeline) holds state and offsets. `probe` may be
@@ -69,9 +69,10 @@ class Pipeline {
   void UpdateSources(const std::vector<std::tuple<std::string, int32_t, bool>>& partitions,
                      bool others_idle);
 
-  // Decodes and applies one message at `offset` of topic/partition.
+  // Decodes and applies one message at `offset` of topic/partition; `key`
+  // (the Kafka message key, if any) only goes to the reject sink.
   void Process(absl::string_view topic, int32_t partition, int64_t offset,
-               absl::string_view payload);
+               absl::string_view payload, absl::string_view key = {});
 
   // Persists every engine change and the next offsets since the last
   // checkpoint, atomically. On error nothing is lost: the changes stay
@@ -98,8 +99,12 @@ class Pipeline {
   const Engine& engine() const { return *engine_; }
   Engine& mutable_engine() { return *engine_; }
   const Counts& counts() const { return counts_; }
-  // Wall time of the last successful checkpoint; InfinitePast if none.
+  // Wall time of the last successful checkpoint, including one that found
+  // nothing to write; InfinitePast if none.
   absl::Time last_checkpoint() const { return last_checkpoint_; }
+  // How many checkpoints wrote a batch to the store (nothing-to-write ones
+  // are not counted).
+  uint64_t checkpoints_written() const { return checkpoints_written_; }
 
  private:
   Pipeline(StateStore* store, PipelineProbe* probe);
@@ -121,6 +126,7 @@ class Pipeline {
   bool offsets_dirty_ = false;
   Counts counts_;
   absl::Time last_checkpoint_ = absl::InfinitePast();
+  uint64_t checkpoints_written_ = 0;
   absl::Time last_reject_log_ = absl::InfinitePast();
   uint64_t rejects_since_log_ = 0;
 };

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <map>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "daemon/app/command_line.h"
 #include "daemon/app/commands.h"
+#include "daemon/app/crash_point.h"
 #include "daemon/app/pipeline.h"
 #include "daemon/app/status_json.h"
 #include "daemon/config/config_loader.h"
@@ -42,6 +44,8 @@ constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
 constexpr int kPollBatch = 10000;
 constexpr absl::Duration kPublishInterval = absl::Milliseconds(200);
 constexpr absl::Duration kMaxCheckpointBackoff = absl::Seconds(30);
+// How long POST /-/reload waits for the pipeline thread to run the reload.
+constexpr absl::Duration kReloadRequestTimeout = absl::Seconds(10);
 // Exit codes: 0 stopped cleanly, 1 failure (config, Kafka set-up), 2 usage,
 // 3 the state dir cannot be used (another config's, corrupt, not a dir).
 constexpr int kExitStateUnusable = 3;
@@ -57,15 +61,31 @@ void ApplyOverrides(const Overrides& o, DaemonConfig* config) {
   if (o.listen) config->http.listen = *o.listen;
 }
 
-// Loads the config and prints its diagnostics; nullopt on errors.
-std::optional<DaemonConfig> LoadAndReport(const std::string& path, const Overrides& overrides) {
+// Loads the config and prints its diagnostics; nullopt on errors. With
+// `errors`, the diagnostics are also returned there, one per line.
+std::optional<DaemonConfig> LoadAndReport(const std::string& path, const Overrides& overrides,
+                                          std::string* errors = nullptr) {
   ConfigLoadResult result = LoadConfigFile(path);
   for (const ConfigDiagnostic& d : result.diagnostics) {
     std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    if (errors != nullptr) absl::StrAppend(errors, errors->empty() ? "" : "\n", d.ToString());
   }
   if (!result.config) return std::nullopt;
   ApplyOverrides(overrides, &*result.config);
   return std::move(result.config);
+}
+
+// The settings besides the consumer group that a state dir belongs to
+// (StateStore::VerifySettings): the calendar windows are cut by and the
+// topics whose offsets it holds.
+std::vector<std::pair<std::string, std::string>> StateSettings(const DaemonConfig& config) {
+  static constexpr const char* kWeekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                              "friday", "saturday", "sunday"};
+  std::vector<std::string> topics = config.kafka.topics;
+  std::sort(topics.begin(), topics.end());
+  return {{"time.zone", config.engine.time_zone.name()},
+          {"time.week_start", kWeekdays[static_cast<int>(config.engine.week_start)]},
+          {"kafka.topics", absl::StrJoin(topics, ",")}};
 }
 
 // Waits for SIGTERM/SIGINT (stop) and SIGHUP (reload). The signals are
@@ -103,6 +123,28 @@ class SignalWatcher {
   std::thread thread_;
 };
 
+// With the embedded broker, every run starts a new, empty broker: offsets and
+// stream times kept from an earlier run would point past its data (Offset out
+// of range) and ahead of its events. So the state dir is emptied at start,
+// after checking that it is this config's nsmd state (StateStore::Open
+// refuses another consumer group's state, or a directory that is not nsmd
+// state at all, and then nothing is deleted).
+absl::Status WipeEmbeddedBrokerState(const std::string& dir, absl::string_view group_id) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return absl::OkStatus();
+  if (auto store = StateStore::Open(dir, group_id); !store.ok()) return store.status();
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot empty the state dir \"", dir, "\": ", ec.message()));
+  }
+  std::fprintf(stderr,
+               "nsmd: embedded broker: deleted the state of the previous run in \"%s\" (it "
+               "cannot outlive the in-process broker); starting from empty state\n",
+               dir.c_str());
+  return absl::OkStatus();
+}
+
 class Daemon {
  public:
   Daemon(std::string config_path, Overrides overrides, DaemonConfig config,
@@ -117,7 +159,13 @@ class Daemon {
  private:
   absl::Status Start();
   void Loop();
-  void Reload();
+  absl::Status Reload();
+  // Runs a reload requested by SIGHUP or HTTP and hands the result to
+  // waiting HTTP requests (pipeline thread).
+  void RunRequestedReload();
+  // POST /-/reload: asks the pipeline thread for a reload and waits (up to
+  // kReloadRequestTimeout) for its result (HTTP threads).
+  absl::Status RequestReloadAndWait();
   void Publish();
   absl::Status StartDeadLetters();
   absl::Status Checkpoint();
@@ -143,6 +191,14 @@ class Daemon {
   int exit_code_ = 1;  // when Start() fails
   std::atomic<bool> state_loaded_{false};
   std::atomic<bool> checkpoint_failing_{false};
+  // Reloads requested over HTTP (a ticket each) and the newest ticket a
+  // finished reload covered, with its result.
+  absl::Mutex reload_mu_;
+  uint64_t reload_tickets_ ABSL_GUARDED_BY(reload_mu_) = 0;
+  uint64_t reload_done_ ABSL_GUARDED_BY(reload_mu_) = 0;
+  absl::Status reload_result_ ABSL_GUARDED_BY(reload_mu_);
+  bool reload_stopping_ ABSL_GUARDED_BY(reload_mu_) = false;
+  absl::CondVar reload_cv_;  // signalled when reload_done_ or reload_stopping_ change
   // Status fields written by the pipeline thread, read by HTTP threads.
   mutable absl::Mutex status_mu_;
   std::string status_json_ ABSL_GUARDED_BY(status_mu_) = "{}";
@@ -160,6 +216,11 @@ absl::Status Daemon::Start() {
       }
     }
     config_.kafka.brokers = broker_->bootstrap_servers();
+    if (absl::Status s = WipeEmbeddedBrokerState(config_.state.dir, config_.kafka.group_id);
+        !s.ok()) {
+      exit_code_ = kExitStateUnusable;
+      return s;
+    }
     std::fprintf(stderr,
                  "nsmd: embedded Kafka broker listening on %s (add events by hand: kcat -P -b %s "
                  "-t %s)\n",
@@ -173,6 +234,18 @@ absl::Status Daemon::Start() {
     return store.status();
   }
   store_ = std::move(*store);
+  // Window starts depend on the calendar and the offsets on the topics: a
+  // state dir written under other values of these is another config's.
+  if (absl::Status s = store_->VerifySettings(StateSettings(config_)); !s.ok()) {
+    exit_code_ = kExitStateUnusable;
+    return s;
+  }
+  if (store_->created()) {
+    std::fprintf(stderr,
+                 "nsmd: created a new empty state in \"%s\": every partition starts from "
+                 "kafka.start_offset (%s)\n",
+                 config_.state.dir.c_str(), config_.kafka.start_offset.c_str());
+  }
   auto pipeline = Pipeline::Create(config_, store_.get(), &probe_);
   if (!pipeline.ok()) return pipeline.status();
   pipeline_ = std::move(*pipeline);
@@ -197,10 +270,7 @@ absl::Status Daemon::Start() {
     return MetricsJson(*publisher_->definitions(), *publisher_->snapshot());
   };
   if (reload_endpoint_) {
-    handlers.reload = [this] {
-      signals_.reload_requested = true;
-      return absl::OkStatus();
-    };
+    handlers.reload = [this] { return RequestReloadAndWait(); };
   }
   HttpServer::Options http_options;
   http_options.listen = config_.http.listen;
@@ -254,6 +324,7 @@ absl::Status Daemon::Start() {
     g.teams = config_.generator.teams;
     g.seed = config_.generator.seed;
     g.time_scale = config_.generator.time_scale;
+    g.history = config_.generator.history;
     auto generator = EventGenerator::Create(g);
     if (!generator.ok()) return generator.status();
     generator_ = std::move(*generator);
@@ -267,29 +338,42 @@ absl::Status Daemon::Start() {
 absl::Status Daemon::StartDeadLetters() {
   const std::string& topic = config_.kafka.dead_letter_topic;
   if (topic.empty()) return absl::OkStatus();
+  // An oversized message goes to the dead-letter topic cut to its first
+  // kDeadLetterTruncateBytes (header nsmd-truncated-from: its size), since
+  // the broker would refuse it whole; every other rejected message is at
+  // most kafka.max_message_bytes, which the client must let through (with
+  // room for the headers).
+  constexpr size_t kDeadLetterTruncateBytes = 64 * 1024;
   std::map<std::string, std::string> properties = config_.kafka.properties;
-  // Rejected messages include oversized ones: allow them through.
-  properties["message.max.bytes"] =
-      absl::StrCat(std::max<int64_t>(config_.kafka.max_message_bytes * 2 + 65536, 1000000));
+  properties["message.max.bytes"] = absl::StrCat(std::clamp<int64_t>(
+      config_.kafka.max_message_bytes + 65536, 1000000, 1000000000));
   auto producer = KafkaProducer::Create(config_.kafka.brokers, properties);
   if (!producer.ok()) return producer.status();
   dead_letters_ = std::move(*producer);
   pipeline_->set_reject_sink([this, topic](absl::string_view source_topic, int32_t partition,
-                                           int64_t offset, absl::string_view payload,
-                                           RejectReason reason, const absl::Status& error) {
-    absl::Status s = dead_letters_->ProduceWithHeaders(
-        topic, "", payload,
-        {{"nsmd-reject-reason", std::string(RejectReasonName(reason))},
-         {"nsmd-error", std::string(error.message())},
-         {"nsmd-source-topic", std::string(source_topic)},
-         {"nsmd-source-partition", absl::StrCat(partition)},
-         {"nsmd-source-offset", absl::StrCat(offset)}});
-    if (s.ok()) {
-      probe_.OnDeadLettered();
-      dead_letters_pending_ = true;
-    } else {
-      std::fprintf(stderr, "nsmd: cannot produce to dead-letter topic %s: %s\n", topic.c_str(),
-                   s.ToString().c_str());
+                                           int64_t offset, absl::string_view key,
+                                           absl::string_view payload, RejectReason reason,
+                                           const absl::Status& error) {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"nsmd-reject-reason", std::string(RejectReasonName(reason))},
+        {"nsmd-error", std::string(error.message())},
+        {"nsmd-source-topic", std::string(source_topic)},
+        {"nsmd-source-partition", absl::StrCat(partition)},
+        {"nsmd-source-offset", absl::StrCat(offset)}};
+    if (reason == RejectReason::kOversized && payload.size() > kDeadLetterTruncateBytes) {
+      headers.emplace_back("nsmd-truncated-from", absl::StrCat(payload.size()));
+      payload = payload.substr(0, kDeadLetterTruncateBytes);
+    }
+    // With the original key, so a keyed topic keeps related dead letters
+    // together. A message that cannot even be queued is kept by the producer
+    // and produced again at the next checkpoint's Flush(), which fails (and
+    // holds the offsets back) until it is delivered.
+    absl::Status s = dead_letters_->ProduceWithHeaders(topic, key, payload, headers);
+    probe_.OnDeadLettered();
+    dead_letters_pending_ = true;
+    if (!s.ok()) {
+      std::fprintf(stderr, "nsmd: cannot produce to dead-letter topic %s yet: %s\n",
+                   topic.c_str(), s.ToString().c_str());
     }
   });
   std::fprintf(stderr, "nsmd: rejected messages go to dead-letter topic %s\n", topic.c_str());
@@ -306,8 +390,13 @@ absl::Status Daemon::Checkpoint() {
     }
     dead_letters_pending_ = false;
   }
+  const uint64_t previous_written = pipeline_->checkpoints_written();
   absl::Status s = pipeline_->Checkpoint();
-  if (s.ok() && source_) source_->CommitOffsets(pipeline_->NextOffsets()).IgnoreError();
+  if (s.ok() && source_) {
+    source_->CommitOffsets(pipeline_->NextOffsets()).IgnoreError();
+    // Test only (see crash_point.h): passed by checkpoints that wrote something.
+    if (pipeline_->checkpoints_written() != previous_written) CrashPoint("after_kafka_commit");
+  }
   return s;
 }
 
@@ -357,18 +446,47 @@ void Daemon::Publish() {
   status_json_ = std::move(json);
 }
 
-void Daemon::Reload() {
+absl::Status Daemon::RequestReloadAndWait() {
+  absl::MutexLock lock(&reload_mu_);
+  const uint64_t ticket = ++reload_tickets_;
+  signals_.reload_requested = true;
+  const absl::Time deadline = absl::Now() + kReloadRequestTimeout;
+  while (reload_done_ < ticket && !reload_stopping_) {
+    if (reload_cv_.WaitWithDeadline(&reload_mu_, deadline) && reload_done_ < ticket) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the reload did not finish within ", absl::FormatDuration(kReloadRequestTimeout)));
+    }
+  }
+  if (reload_done_ < ticket) return absl::UnavailableError("nsmd is stopping");
+  return reload_result_;
+}
+
+void Daemon::RunRequestedReload() {
+  uint64_t ticket;
+  {
+    absl::MutexLock lock(&reload_mu_);
+    ticket = reload_tickets_;
+  }
+  absl::Status s = Reload();
+  absl::MutexLock lock(&reload_mu_);
+  reload_done_ = ticket;
+  reload_result_ = std::move(s);
+  reload_cv_.SignalAll();
+}
+
+absl::Status Daemon::Reload() {
   std::fprintf(stderr, "nsmd: reloading %s\n", config_path_.c_str());
-  std::optional<DaemonConfig> fresh = LoadAndReport(config_path_, overrides_);
+  std::string errors;
+  std::optional<DaemonConfig> fresh = LoadAndReport(config_path_, overrides_, &errors);
   if (!fresh) {
     std::fprintf(stderr, "nsmd: reload failed; the previous definitions keep running\n");
     probe_.OnReload(false);
-    return;
+    return absl::InvalidArgumentError(errors);
   }
   if (absl::Status s = pipeline_->Reload(*fresh); !s.ok()) {
     std::fprintf(stderr, "nsmd: reload failed: %s\n", s.ToString().c_str());
     probe_.OnReload(false);
-    return;
+    return s;
   }
   // Only the definitions change; Kafka, state and HTTP settings need a restart.
   config_.metrics = fresh->metrics;
@@ -379,6 +497,7 @@ void Daemon::Reload() {
       std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
   probe_.OnReload(true);
   std::fprintf(stderr, "nsmd: reloaded %zu metrics\n", config_.metrics.size());
+  return absl::OkStatus();
 }
 
 void Daemon::Loop() {
@@ -386,14 +505,14 @@ void Daemon::Loop() {
   absl::Duration backoff = config_.state.checkpoint_interval;
   absl::Time last_publish = absl::InfinitePast();
   while (!signals_.stop_requested) {
-    if (signals_.reload_requested.exchange(false)) Reload();
+    if (signals_.reload_requested.exchange(false)) RunRequestedReload();
     // While checkpoints fail the partitions are paused (memory stays
     // bounded) but polling goes on, so the group membership and rebalance
     // callbacks stay alive; whatever still arrives is processed normally and
     // committed with the next successful checkpoint.
     int consumed = 0;
     auto n = source_->Poll(kPollBatch, kPollTimeout, [this](const SourceMessage& m) {
-      pipeline_->Process(m.topic, m.partition, m.offset, m.payload);
+      pipeline_->Process(m.topic, m.partition, m.offset, m.payload, m.key);
     });
     if (!n.ok()) {
       std::fprintf(stderr, "nsmd: kafka: %s\n", n.status().ToString().c_str());
@@ -440,6 +559,12 @@ int Daemon::Run() {
     return exit_code_;
   }
   Loop();
+  {
+    // Reload requests still waiting get an answer now, not at their timeout.
+    absl::MutexLock lock(&reload_mu_);
+    reload_stopping_ = true;
+    reload_cv_.SignalAll();
+  }
   std::fprintf(stderr, "nsmd: stopping: final checkpoint, leaving the consumer group\n");
   if (generator_) generator_->Stop();
   int code = 0;
@@ -467,6 +592,7 @@ int RunCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "nsmd run: --config FILE is required\n");
     return 2;
   }
+  InitCrashPointFromEnv();  // test only; no effect unless NSMD_TEST_CRASH_POINT is set
   Overrides overrides{flags->Get("brokers"), flags->Get("state-dir"), flags->Get("listen")};
   std::optional<DaemonConfig> config = LoadAndReport(*path, overrides);
   if (!config) return 1;

@@ -80,24 +80,73 @@ class Loader {
       return Finish();
     }
     try {
+      CheckDuplicateKeys(root, 0);
       LoadRoot(root);
     } catch (const YAML::Exception& e) {
-      Add(ConfigDiagnostic::Severity::kError, e.mark.line + 1, e.mark.column + 1, e.msg);
+      AddAt(ConfigDiagnostic::Severity::kError, e.mark.is_null() ? context_ : e.mark, e.msg);
     }
     return Finish();
   }
 
  private:
+  // Lines and columns are 1-based; a position that is not known is reported
+  // at 1:1 rather than 0:0.
   void Add(ConfigDiagnostic::Severity severity, int line, int column, std::string message) {
-    diagnostics_.push_back(ConfigDiagnostic{severity, file_, line, column, std::move(message)});
+    diagnostics_.push_back(ConfigDiagnostic{severity, file_, std::max(line, 1), std::max(column, 1),
+                                            std::move(message)});
+  }
+  void AddAt(ConfigDiagnostic::Severity severity, const YAML::Mark& m, std::string message) {
+    Add(severity, m.line + 1, m.column + 1, std::move(message));
+  }
+  // Where `at` is; for a node without a position (absent, or built rather
+  // than parsed), the innermost enclosing definition's position.
+  YAML::Mark MarkOf(const YAML::Node& at) const {
+    if (!at.IsDefined()) return context_;
+    const YAML::Mark m = at.Mark();
+    return m.is_null() ? context_ : m;
   }
   void Error(const YAML::Node& at, std::string message) {
-    const YAML::Mark m = at.Mark();
-    Add(ConfigDiagnostic::Severity::kError, m.line + 1, m.column + 1, std::move(message));
+    AddAt(ConfigDiagnostic::Severity::kError, MarkOf(at), std::move(message));
   }
   void Warning(const YAML::Node& at, std::string message) {
-    const YAML::Mark m = at.Mark();
-    Add(ConfigDiagnostic::Severity::kWarning, m.line + 1, m.column + 1, std::move(message));
+    AddAt(ConfigDiagnostic::Severity::kWarning, MarkOf(at), std::move(message));
+  }
+
+  // Reports every key that appears twice in one mapping, at the second
+  // occurrence (YAML would silently keep only one of them).
+  void CheckDuplicateKeys(const YAML::Node& n, int depth) {
+    if (depth > 64) return;  // deeper than any config; the loader rejects it elsewhere
+    if (n.IsMap()) {
+      absl::flat_hash_map<std::string, YAML::Mark> seen;
+      for (const auto& kv : n) {
+        if (kv.first.IsScalar()) {
+          const YAML::Mark m = MarkOf(kv.first);
+          auto [it, inserted] = seen.try_emplace(kv.first.Scalar(), m);
+          if (!inserted) {
+            Error(kv.first, absl::StrCat("duplicate key \"", kv.first.Scalar(),
+                                         "\" (first at line ", it->second.line + 1, ", column ",
+                                         it->second.column + 1, ")"));
+          }
+        }
+        CheckDuplicateKeys(kv.second, depth + 1);
+      }
+    } else if (n.IsSequence()) {
+      for (const YAML::Node& item : n) CheckDuplicateKeys(item, depth + 1);
+    }
+  }
+
+  // The closest of `allowed` to `key` (edit distance below 3), or null.
+  static const char* Suggest(const std::string& key, KeyList allowed) {
+    const char* best = nullptr;
+    size_t best_distance = 3;
+    for (const char* a : allowed) {
+      const size_t d = Levenshtein(key, a);
+      if (d < best_distance) {
+        best = a;
+        best_distance = d;
+      }
+    }
+    return best;
   }
 
   ConfigLoadResult Finish() {
@@ -129,15 +178,7 @@ class Loader {
         continue;
       }
       std::string message = absl::StrCat("unknown key \"", key, "\" in ", what);
-      const char* best = nullptr;
-      size_t best_distance = 3;
-      for (const char* a : allowed) {
-        const size_t d = Levenshtein(key, a);
-        if (d < best_distance) {
-          best = a;
-          best_distance = d;
-        }
-      }
+      const char* best = Suggest(key, allowed);
       if (best != nullptr) absl::StrAppend(&message, "; did you mean \"", best, "\"?");
       Error(kv.first, message);
     }
@@ -291,7 +332,8 @@ class Loader {
   }
 
   void LoadGenerator(const YAML::Node& n) {
-    if (!CheckMap(n, "generator", {"enabled", "events_per_second", "teams", "seed", "time_scale"})) {
+    if (!CheckMap(n, "generator", {"enabled", "events_per_second", "teams", "seed", "time_scale",
+                                     "history"})) {
       return;
     }
     GeneratorConfig& g = config_.generator;
@@ -305,6 +347,10 @@ class Loader {
     if (n["time_scale"] && GetNumber(n["time_scale"], "generator.time_scale", &g.time_scale) &&
         g.time_scale <= 0) {
       Error(n["time_scale"], "generator.time_scale must be positive");
+    }
+    if (n["history"] && GetDuration(n["history"], "generator.history", &g.history) &&
+        g.history < absl::ZeroDuration()) {
+      Error(n["history"], "generator.history must not be negative");
     }
   }
 
@@ -362,7 +408,7 @@ class Loader {
   }
 
   void LoadEvents(const YAML::Node& n) {
-    if (!CheckMap(n, "events", {"format", "dedup_horizon"})) return;
+    if (!CheckMap(n, "events", {"format", "dedup_horizon", "max_future_skew"})) return;
     if (n["format"]) {
       const YAML::Node& f = n["format"];
       if (f.IsScalar()) {
@@ -397,6 +443,9 @@ class Loader {
     }
     if (n["dedup_horizon"]) {
       GetDuration(n["dedup_horizon"], "events.dedup_horizon", &config_.engine.dedup_horizon);
+    }
+    if (n["max_future_skew"]) {
+      GetDuration(n["max_future_skew"], "events.max_future_skew", &config_.max_future_skew);
     }
   }
 
@@ -706,7 +755,29 @@ class Loader {
                             "{...}}"));
       return false;
     }
-    if (!CheckMap(n, "window", {"tumbling", "rolling", "cohort"})) return false;
+    if (!n.IsMap()) {
+      Error(n, "expected lifetime or a mapping for window");
+      return false;
+    }
+    bool known = true;
+    for (const auto& kv : n) {
+      const std::string key = kv.first.Scalar();
+      if (key == "tumbling" || key == "rolling" || key == "cohort") continue;
+      if (key == "lifetime") {
+        Error(kv.first, "a lifetime window is written \"window: lifetime\", not as a mapping");
+        known = false;
+        continue;
+      }
+      const char* best = Suggest(key, {"tumbling", "rolling", "cohort", "lifetime"});
+      Error(kv.first, best != nullptr
+                          ? absl::StrCat("unknown window kind \"", key, "\" (did you mean \"",
+                                         best, "\"?)")
+                          : absl::StrCat("unknown window kind \"", key,
+                                         "\": lifetime, {tumbling: UNIT}, {rolling: DURATION} "
+                                         "or {cohort: {...}}"));
+      known = false;
+    }
+    if (!known) return false;
     if (n.size() != 1) {
       Error(n, "a window is exactly one of lifetime, tumbling, rolling or cohort");
       return false;
@@ -759,6 +830,15 @@ class Loader {
     MetricDefinition def;
     YAML::Node node;
     bool has_window = false;
+    bool name_ok = false;  // def.name holds a valid name
+    bool role_ok = true;   // false if "role" was given but not understood
+    // What a ratio's operands must share besides the window: the group-by
+    // (labels and fields) and, for cohorts, the anchor. Ratios take their
+    // numerator's.
+    std::string group_text;
+    std::string anchor_text;
+    enum ResolveState { kUnresolved, kInProgress, kResolved, kFailed };
+    ResolveState resolve_state = kUnresolved;  // ResolveRatioWindow's progress
   };
 
   void LoadMetrics(const YAML::Node& n) {
@@ -768,14 +848,34 @@ class Loader {
     }
     std::vector<Parsed> parsed;
     absl::flat_hash_map<std::string, size_t> index;
+    // Metrics whose name was read but whose definition has errors (already
+    // reported): references to them and their role raise no follow-on errors.
+    absl::flat_hash_map<std::string, MetricRole> failed;
+    std::vector<Parsed> failed_north_stars;
+    absl::flat_hash_set<std::string> names;
+    bool unknown_role = false;
     for (const YAML::Node& m : n) {
       Parsed p;
       p.node = m;
-      if (!LoadMetric(m, &p)) continue;
-      if (!index.emplace(p.def.name, parsed.size()).second) {
+      bool ok = false;
+      try {
+        ok = LoadMetric(m, &p);
+      } catch (const YAML::Exception& e) {
+        // Not expected; report it where it happened and go on with the rest.
+        AddAt(ConfigDiagnostic::Severity::kError, e.mark.is_null() ? context_ : e.mark, e.msg);
+      }
+      context_ = YAML::Mark();
+      unknown_role |= !p.role_ok;
+      if (p.name_ok && !names.insert(p.def.name).second) {
         Error(m["name"], absl::StrCat("metric \"", p.def.name, "\" is defined twice"));
         continue;
       }
+      if (!ok) {
+        if (p.name_ok) failed.emplace(p.def.name, p.def.metadata.role);
+        if (p.def.metadata.role == MetricRole::kNorthStar) failed_north_stars.push_back(p);
+        continue;
+      }
+      index.emplace(p.def.name, parsed.size());
       parsed.push_back(std::move(p));
     }
     // References: ratio operands and inputs must exist.
@@ -784,7 +884,7 @@ class Loader {
       if (ms.kind == MeasureKind::kRatio) {
         for (const char* side : {"numerator", "denominator"}) {
           const std::string& name = std::string(side) == "numerator" ? ms.numerator : ms.denominator;
-          if (!index.contains(name)) {
+          if (!index.contains(name) && !failed.contains(name)) {
             Error(p.node["measure"]["ratio"][side],
                   absl::StrCat("ratio ", side, " \"", name, "\" is not a metric of this config"));
           }
@@ -794,7 +894,7 @@ class Loader {
         size_t i = 0;
         for (const std::string& input : p.def.metadata.inputs) {
           const YAML::Node at = p.node["inputs"].IsSequence() ? p.node["inputs"][i] : p.node["inputs"];
-          if (!index.contains(input)) {
+          if (!index.contains(input) && !failed.contains(input)) {
             Error(at, absl::StrCat("input \"", input, "\" is not a metric of this config"));
           } else if (input == p.def.name) {
             Error(at, absl::StrCat("metric \"", input, "\" cannot be its own input"));
@@ -805,13 +905,20 @@ class Loader {
     }
     CheckRatioCycles(parsed, index);
     // Ratios take their operands' window; operands must agree.
-    for (Parsed& p : parsed) ResolveRatioWindow(p, parsed, index, 0);
-    // Exactly one north star.
+    for (Parsed& p : parsed) ResolveRatioWindow(p, parsed, index);
+    // Exactly one north star (counting metrics with errors whose role was
+    // read, in file order).
     std::vector<const Parsed*> north_stars;
     for (const Parsed& p : parsed) {
       if (p.def.metadata.role == MetricRole::kNorthStar) north_stars.push_back(&p);
     }
-    if (north_stars.empty() && !parsed.empty()) {
+    for (const Parsed& p : failed_north_stars) north_stars.push_back(&p);
+    std::stable_sort(north_stars.begin(), north_stars.end(), [this](const Parsed* a, const Parsed* b) {
+      const YAML::Mark ma = MarkOf(a->node), mb = MarkOf(b->node);
+      return std::tie(ma.line, ma.column) < std::tie(mb.line, mb.column);
+    });
+    // With an unreadable role somewhere, "no north star" may be a follow-on.
+    if (north_stars.empty() && !parsed.empty() && !unknown_role) {
       Error(n, "no metric has role north_star: exactly one must (the metric that measures the "
                "value customers get)");
     }
@@ -825,49 +932,73 @@ class Loader {
     for (Parsed& p : parsed) config_.metrics.push_back(std::move(p.def));
   }
 
+  // Reports every cycle of ratios (each once), at the measure of the
+  // cycle's first metric in file order, listing it from there.
   void CheckRatioCycles(const std::vector<Parsed>& parsed,
                         const absl::flat_hash_map<std::string, size_t>& index) {
-    // 0 unvisited, 1 on the path, 2 done.
-    std::vector<int> state(parsed.size(), 0);
-    std::function<bool(size_t, std::vector<std::string>*)> visit = [&](size_t i,
-                                                                        std::vector<std::string>* path) {
-      if (state[i] == 2) return false;
-      path->push_back(parsed[i].def.name);
-      if (state[i] == 1) return true;
-      state[i] = 1;
+    // Ratio -> operand edges (an operand named twice is one edge).
+    std::vector<std::vector<size_t>> next(parsed.size());
+    for (size_t i = 0; i < parsed.size(); ++i) {
       const MeasureSpec& ms = parsed[i].def.measure;
-      if (ms.kind == MeasureKind::kRatio) {
-        for (const std::string& operand : {ms.numerator, ms.denominator}) {
-          auto it = index.find(operand);
-          if (it != index.end() && visit(it->second, path)) return true;
+      if (ms.kind != MeasureKind::kRatio) continue;
+      for (const std::string& operand : {ms.numerator, ms.denominator}) {
+        auto it = index.find(operand);
+        if (it != index.end() &&
+            std::find(next[i].begin(), next[i].end(), it->second) == next[i].end()) {
+          next[i].push_back(it->second);
         }
       }
-      state[i] = 2;
-      path->pop_back();
-      return false;
-    };
-    for (size_t i = 0; i < parsed.size(); ++i) {
-      std::vector<std::string> path;
-      if (state[i] == 0 && visit(i, &path)) {
-        const Parsed& start = parsed[index.at(path.back())];
-        Error(start.node["measure"],
-              absl::StrCat("ratio cycle: ", absl::StrJoin(path, " -> ")));
-        return;
-      }
     }
+    // Elementary cycles whose smallest member is `start`: a search from
+    // `start` through larger members only finds each cycle exactly once.
+    // Configs are small; the step budget only guards against pathological
+    // input.
+    int budget = 100000;
+    std::vector<bool> on_path(parsed.size(), false);
+    std::vector<size_t> path;
+    std::function<void(size_t, size_t)> visit = [&](size_t start, size_t i) {
+      if (--budget < 0) return;
+      path.push_back(i);
+      on_path[i] = true;
+      for (size_t j : next[i]) {
+        if (j == start) {
+          std::vector<std::string> names;
+          for (size_t k : path) names.push_back(parsed[k].def.name);
+          names.push_back(parsed[start].def.name);
+          Error(parsed[start].node["measure"],
+                absl::StrCat("ratio cycle: ", absl::StrJoin(names, " -> ")));
+        } else if (j > start && !on_path[j]) {
+          visit(start, j);
+        }
+      }
+      on_path[i] = false;
+      path.pop_back();
+    };
+    for (size_t start = 0; start < parsed.size(); ++start) visit(start, start);
   }
 
   // Sets a ratio's window from its numerator (recursively); reports
   // operands whose windows differ. Returns false if unresolvable.
   bool ResolveRatioWindow(Parsed& p, std::vector<Parsed>& parsed,
-                          const absl::flat_hash_map<std::string, size_t>& index, int depth) {
+                          const absl::flat_hash_map<std::string, size_t>& index) {
     MeasureSpec& ms = p.def.measure;
     if (ms.kind != MeasureKind::kRatio) return true;
-    if (depth > static_cast<int>(parsed.size())) return false;  // a cycle, reported already
+    // Each ratio is resolved (and its errors reported) once; meeting one
+    // that is in progress means a cycle, reported already.
+    if (p.resolve_state != Parsed::kUnresolved) return p.resolve_state == Parsed::kResolved;
+    p.resolve_state = Parsed::kInProgress;
+    const bool ok = ResolveRatioOperands(p, parsed, index);
+    p.resolve_state = ok ? Parsed::kResolved : Parsed::kFailed;
+    return ok;
+  }
+
+  bool ResolveRatioOperands(Parsed& p, std::vector<Parsed>& parsed,
+                            const absl::flat_hash_map<std::string, size_t>& index) {
+    const MeasureSpec& ms = p.def.measure;
     auto num = index.find(ms.numerator), den = index.find(ms.denominator);
     if (num == index.end() || den == index.end()) return false;
-    if (!ResolveRatioWindow(parsed[num->second], parsed, index, depth + 1) ||
-        !ResolveRatioWindow(parsed[den->second], parsed, index, depth + 1)) {
+    if (!ResolveRatioWindow(parsed[num->second], parsed, index) ||
+        !ResolveRatioWindow(parsed[den->second], parsed, index)) {
       return false;
     }
     const MetricDefinition& a = parsed[num->second].def;
@@ -878,11 +1009,32 @@ class Loader {
                          "\" have different windows; a ratio divides window by window"));
       return false;
     }
+    const Parsed& pa = parsed[num->second];
+    const Parsed& pb = parsed[den->second];
+    if (pa.group_text != pb.group_text) {
+      Error(p.node["measure"],
+            absl::StrCat("ratio operands \"", a.name, "\" and \"", b.name,
+                         "\" have different group_by (", pa.group_text, " vs ", pb.group_text,
+                         "); a ratio divides each numerator series by the denominator series "
+                         "with the same labels, so it would yield no sample"));
+      return false;
+    }
+    if (pa.anchor_text != pb.anchor_text) {
+      Error(p.node["measure"],
+            absl::StrCat("ratio operands \"", a.name, "\" and \"", b.name,
+                         "\" are cohorts with different anchors (", pa.anchor_text, " vs ",
+                         pb.anchor_text,
+                         "); their cohort periods hold different entities and do not line up, "
+                         "so the ratio would yield no sample"));
+      return false;
+    }
     if (p.has_window && WindowText(p.def.window) != WindowText(a.window)) {
       Error(p.node["window"], "a ratio's window, when given, must be its operands' window");
       return false;
     }
     p.def.window = a.window;
+    p.group_text = pa.group_text;
+    p.anchor_text = pa.anchor_text;
     return true;
   }
 
@@ -893,6 +1045,7 @@ class Loader {
   }
 
   bool LoadMetric(const YAML::Node& n, Parsed* p) {
+    context_ = MarkOf(n);
     if (!CheckMap(n, "metric",
                   {"name", "role", "inputs", "description", "customer_value", "decision_question",
                    "cadence", "owner", "unit", "filter", "measure", "window", "group_by",
@@ -904,12 +1057,17 @@ class Loader {
     if (!n["name"]) {
       Error(n, "a metric needs a \"name\"");
       ok = false;
-    } else if (GetString(n["name"], "name", &d.name) && !ValidName(d.name)) {
+    } else if (!GetString(n["name"], "name", &d.name)) {
+      ok = false;
+    } else if (!ValidName(d.name)) {
       Error(n["name"], absl::StrCat("metric name \"", d.name,
                                     "\" must be letters, digits and _ (not starting with a digit)"));
       ok = false;
+    } else {
+      p->name_ok = true;
     }
     if (n["role"]) {
+      p->role_ok = false;
       std::string role;
       if (GetString(n["role"], "role", &role)) {
         static const std::pair<const char*, MetricRole> kRoles[] = {
@@ -921,6 +1079,7 @@ class Loader {
           if (role == name) {
             d.metadata.role = r;
             found = true;
+            p->role_ok = true;
           }
         }
         if (!found) {
@@ -1003,6 +1162,26 @@ class Loader {
         ok = false;
       }
     }
+    std::vector<std::string> groups;
+    for (const GroupBy& g : d.group_by) {
+      groups.push_back(absl::StrCat(g.label, ": ", config_.catalog->path(g.field)));
+    }
+    p->group_text = groups.empty() ? "none" : absl::StrCat("{", absl::StrJoin(groups, ", "), "}");
+    const YAML::Node window = n["window"];
+    if (ok && d.window.kind == WindowKind::kCohort && window.IsMap() && window["cohort"].IsMap() &&
+        window["cohort"]["anchor"].IsMap()) {
+      std::vector<std::string> anchor_names(d.window.anchor.names().begin(),
+                                            d.window.anchor.names().end());
+      std::sort(anchor_names.begin(), anchor_names.end());
+      const YAML::Node anchor = window["cohort"]["anchor"];
+      p->anchor_text = absl::StrCat("{event: [", absl::StrJoin(anchor_names, ", "), "]");
+      if (anchor["where"]) {
+        YAML::Emitter where;
+        where << YAML::Flow << anchor["where"];
+        absl::StrAppend(&p->anchor_text, ", where: ", where.c_str());
+      }
+      p->anchor_text.push_back('}');
+    }
     // What the numbers depend on: the definition and the calendar/format.
     YAML::Emitter canonical;
     canonical << YAML::Flow << YAML::BeginSeq;
@@ -1020,6 +1199,9 @@ class Loader {
   std::string zone_name_ = "UTC";
   std::string week_start_name_ = "monday";
   std::string format_text_ = "segment";
+  // The position errors without one of their own are reported at: the
+  // metric being loaded, else 1:1.
+  YAML::Mark context_;
 };
 
 }  // namespace
@@ -1032,7 +1214,8 @@ ConfigLoadResult LoadConfigFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
     ConfigLoadResult result;
-    result.diagnostics.push_back(ConfigDiagnostic{ConfigDiagnostic::Severity::kError, path, 0, 0,
+    // Located at 1:1 (the file as a whole): diagnostics never say line 0.
+    result.diagnostics.push_back(ConfigDiagnostic{ConfigDiagnostic::Severity::kError, path, 1, 1,
                                                   "cannot read the config file"});
     return result;
   }

@@ -29,9 +29,12 @@ struct ConfigLoadResult {
 };
 
 // Reads and validates the config at `path`. Reports every error it can find
-// (not just the first): unknown keys (with a did-you-mean), wrong types, bad
-// durations, unknown time zones, bad regexes, unknown metric references,
-// ratio cycles, not exactly one north star, cohorts without an anchor.
+// (not just the first): unknown keys and window kinds (with a did-you-mean),
+// keys given twice, wrong types, bad durations, unknown time zones, bad
+// regexes, unknown metric references, every ratio cycle, ratio operands with
+// different windows, group-by or cohort anchors, not exactly one north star,
+// cohorts without an anchor. A metric with errors causes no follow-on errors
+// in metrics that refer to it. Every diagnostic has a line and column >= 1.
 ConfigLoadResult LoadConfigFile(const std::string& path);
 
 // The same for YAML `text`; `file` is only used in diagnostics.

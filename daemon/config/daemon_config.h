@@ -35,9 +35,11 @@ struct GeneratorConfig {
   double events_per_second = 200;
   int teams = 300;
   uint64_t seed = 42;
-  // Shifts generated event time forward: 3600 makes one real second one
-  // simulated hour, so weekly windows move within a demo.
+  // Generated event time starts `history` before now and runs `time_scale`
+  // times faster than the clock until it reaches now, then in real time
+  // (never ahead of now): the demo shows past weeks within seconds.
   double time_scale = 1;
+  absl::Duration history = absl::ZeroDuration();
 };
 
 struct StateConfig {
@@ -56,6 +58,9 @@ struct DaemonConfig {
   StateConfig state;
   HttpConfig http;
   EventFormat format = EventFormat::Segment();
+  // events.max_future_skew: events stamped further ahead of the wall clock
+  // are rejected (future_timestamp).
+  absl::Duration max_future_skew = absl::Hours(1);
   EngineOptions engine;
   // Field paths read by the metrics; shared by decoder and definitions.
   std::shared_ptr<FieldCatalog> catalog = std::make_shared<FieldCatalog>();

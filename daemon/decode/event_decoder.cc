@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "daemon/decode/iso_timestamp_internal.h"
 #include "simdjson.h"
 
@@ -79,6 +80,13 @@ const char* KindName(simdjson::dom::element_type type) {
   return "an unknown value";
 }
 
+// True for the types an id (message, user or group id) may have.
+bool IsIdType(simdjson::dom::element_type type) {
+  return type == simdjson::dom::element_type::STRING ||
+         type == simdjson::dom::element_type::INT64 ||
+         type == simdjson::dom::element_type::UINT64;
+}
+
 std::string QuotedList(const std::vector<std::string>& paths) {
   return absl::StrJoin(paths, " or ", [](std::string* out, const std::string& path) {
     absl::StrAppend(out, "\"", path, "\"");
@@ -88,8 +96,12 @@ std::string QuotedList(const std::vector<std::string>& paths) {
 }  // namespace
 
 struct EventDecoder::Impl {
-  Impl(EventFormat f, const FieldCatalog* c, size_t max_bytes)
-      : format(std::move(f)), catalog(c), max_message_bytes(max_bytes) {}
+  Impl(EventFormat f, const FieldCatalog* c, EventDecoderOptions o)
+      : format(std::move(f)),
+        catalog(c),
+        max_message_bytes(o.max_message_bytes),
+        max_future_skew(o.max_future_skew),
+        now(o.now ? std::move(o.now) : std::function<absl::Time()>(absl::Now)) {}
 
   // Looks up `pointer` under the root object; false if absent (or if the
   // path runs through a scalar, or indexes an array with a non-number).
@@ -142,17 +154,23 @@ struct EventDecoder::Impl {
 
   absl::Status DecodeName(RejectReason* reason);
   absl::Status DecodeTime(RejectReason* reason);
+  absl::Status CheckFuture(absl::string_view shown, RejectReason* reason) const;
   absl::Status DecodeId(RejectReason* reason);
+  absl::Status CheckUserAndGroup(RejectReason* reason) const;
   void DecodeFields();
 
   // Constant after construction.
   const EventFormat format;
   const FieldCatalog* const catalog;
   const size_t max_message_bytes;
+  const absl::Duration max_future_skew;
+  const std::function<absl::Time()> now;
   std::vector<std::string> name_pointers;
   std::vector<std::string> time_pointers;
   std::vector<std::string> id_pointers;
+  std::string user_pointer;  // empty: the format names no user path
   std::vector<std::string> user_fallback_pointers;
+  std::vector<std::string> group_pointers;
   std::vector<std::string> field_pointers;  // indexed by FieldId
   FieldId user_field = kNoField;
 
@@ -211,7 +229,7 @@ absl::Status EventDecoder::Impl::DecodeTime(RejectReason* reason) {
                                      " is out of range (1970-01-01 to 9999-12-31 UTC)"));
         }
         event.time_ms = ms;
-        return absl::OkStatus();
+        return CheckFuture(QuoteForError(text), reason);
       }
       case simdjson::dom::element_type::INT64:
       case simdjson::dom::element_type::UINT64:
@@ -248,7 +266,7 @@ absl::Status EventDecoder::Impl::DecodeTime(RejectReason* reason) {
                                      "9999-12-31)"));
         }
         event.time_ms = ms;
-        return absl::OkStatus();
+        return CheckFuture(absl::StrCat(ms), reason);
       }
       default:
         break;
@@ -259,6 +277,22 @@ absl::Status EventDecoder::Impl::DecodeTime(RejectReason* reason) {
   }
   return Reject(RejectReason::kMissingTimestamp, reason,
                 absl::StrCat("timestamp missing (", QuotedList(format.time_paths), ")"));
+}
+
+absl::Status EventDecoder::Impl::CheckFuture(absl::string_view shown,
+                                             RejectReason* reason) const {
+  if (max_future_skew == absl::InfiniteDuration()) return absl::OkStatus();
+  const absl::Time wall = now();
+  // Whole milliseconds, like event times, for a readable message.
+  const absl::Duration ahead =
+      absl::Trunc(absl::FromUnixMillis(event.time_ms) - wall, absl::Milliseconds(1));
+  if (ahead <= max_future_skew) return absl::OkStatus();
+  return Reject(RejectReason::kFutureTimestamp, reason,
+                absl::StrCat("timestamp ", shown, " is ", absl::FormatDuration(ahead),
+                             " ahead of the wall clock (",
+                             absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", wall, absl::UTCTimeZone()),
+                             "); events.max_future_skew allows ",
+                             absl::FormatDuration(max_future_skew)));
 }
 
 absl::Status EventDecoder::Impl::DecodeId(RejectReason* reason) {
@@ -299,6 +333,33 @@ absl::Status EventDecoder::Impl::DecodeId(RejectReason* reason) {
   return absl::OkStatus();
 }
 
+absl::Status EventDecoder::Impl::CheckUserAndGroup(RejectReason* reason) const {
+  // The user: the user path, or when missing or null the first present
+  // non-null fallback (the same value DecodeFields() picks).
+  simdjson::dom::element e;
+  const std::string* user_path = nullptr;
+  if (!user_pointer.empty() && Find(user_pointer, &e) && !e.is_null()) {
+    user_path = &format.user_path;
+  }
+  for (size_t i = 0; user_path == nullptr && i < user_fallback_pointers.size(); ++i) {
+    if (Find(user_fallback_pointers[i], &e) && !e.is_null()) {
+      user_path = &format.user_fallback_paths[i];
+    }
+  }
+  if (user_path != nullptr && !IsIdType(e.type())) {
+    return Reject(RejectReason::kBadId, reason,
+                  absl::StrCat("user id at \"", *user_path, "\" is ", KindName(e.type()),
+                               ", not a string or an integer"));
+  }
+  for (size_t i = 0; i < group_pointers.size(); ++i) {
+    if (!Find(group_pointers[i], &e) || e.is_null() || IsIdType(e.type())) continue;
+    return Reject(RejectReason::kBadId, reason,
+                  absl::StrCat("group id at \"", format.group_paths[i], "\" is ",
+                               KindName(e.type()), ", not a string or an integer"));
+  }
+  return absl::OkStatus();
+}
+
 void EventDecoder::Impl::DecodeFields() {
   for (size_t id = 0; id < field_pointers.size(); ++id) {
     event.fields[id] = ToFieldValue(field_pointers[id]);
@@ -317,12 +378,23 @@ void EventDecoder::Impl::DecodeFields() {
 
 EventDecoder::EventDecoder(EventFormat format, const FieldCatalog* catalog,
                            size_t max_message_bytes)
-    : impl_(std::make_unique<Impl>(std::move(format), catalog, max_message_bytes)) {
+    : EventDecoder(std::move(format), catalog, [max_message_bytes] {
+        EventDecoderOptions options;
+        options.max_message_bytes = max_message_bytes;
+        return options;
+      }()) {}
+
+EventDecoder::EventDecoder(EventFormat format, const FieldCatalog* catalog,
+                           EventDecoderOptions options)
+    : impl_(std::make_unique<Impl>(std::move(format), catalog, std::move(options))) {
+  const size_t max_message_bytes = impl_->max_message_bytes;
   Impl& d = *impl_;
   d.name_pointers = ToJsonPointers(d.format.name_paths);
   d.time_pointers = ToJsonPointers(d.format.time_paths);
   d.id_pointers = ToJsonPointers(d.format.id_paths);
+  if (!d.format.user_path.empty()) d.user_pointer = ToJsonPointer(d.format.user_path);
   d.user_fallback_pointers = ToJsonPointers(d.format.user_fallback_paths);
+  d.group_pointers = ToJsonPointers(d.format.group_paths);
   const int n = catalog == nullptr ? 0 : catalog->size();
   d.field_pointers.reserve(static_cast<size_t>(n));
   for (FieldId id = 0; id < n; ++id) d.field_pointers.push_back(ToJsonPointer(catalog->path(id)));
@@ -367,6 +439,7 @@ absl::Status EventDecoder::Decode(absl::string_view json, const Event** event,
   if (absl::Status s = d.DecodeName(reason); !s.ok()) return s;
   if (absl::Status s = d.DecodeTime(reason); !s.ok()) return s;
   if (absl::Status s = d.DecodeId(reason); !s.ok()) return s;
+  if (absl::Status s = d.CheckUserAndGroup(reason); !s.ok()) return s;
   d.DecodeFields();
   *event = &d.event;
   return absl::OkStatus();

@@ -3,16 +3,32 @@
 #define NSMD_DAEMON_DECODE_EVENT_DECODER_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "daemon/decode/event.h"
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/decode/reject_reason.h"
 
 namespace nsmd {
+
+// Limits of an EventDecoder beyond its format and catalog.
+struct EventDecoderOptions {
+  // Larger messages are rejected as kOversized, unparsed.
+  size_t max_message_bytes = 1 << 20;
+  // An event stamped more than this after now() is rejected as
+  // kFutureTimestamp (events.max_future_skew): one far-future event would
+  // otherwise move its partition's stream time there and make every later
+  // event late. InfiniteDuration() turns the check off.
+  absl::Duration max_future_skew = absl::Hours(1);
+  // The wall clock, read once per message whose timestamp decoded; null
+  // means absl::Now. Tests inject a fixed clock.
+  std::function<absl::Time()> now;
+};
 
 // Decodes one JSON message at a time with simdjson, extracting the format's
 // name/time/id and every path in the catalog. Reuses its parser and Event, so
@@ -21,7 +37,10 @@ namespace nsmd {
 // constructed.
 class EventDecoder {
  public:
-  // max_message_bytes: larger messages are rejected as kOversized unparsed.
+  // Uses `options` (see EventDecoderOptions).
+  EventDecoder(EventFormat format, const FieldCatalog* catalog, EventDecoderOptions options);
+  // The default options, except max_message_bytes: larger messages are
+  // rejected as kOversized unparsed.
   EventDecoder(EventFormat format, const FieldCatalog* catalog,
                size_t max_message_bytes = 1 << 20);
   ~EventDecoder();
@@ -42,13 +61,17 @@ class EventDecoder {
   //   - time: the first time path present and not null: an ISO-8601 string
   //     (ParseIsoTimestampMs) or a number of epoch milliseconds (fractions
   //     truncated); none: kMissingTimestamp; anything else, or outside
-  //     1970-01-01 .. 9999-12-31 UTC: kBadTimestamp;
+  //     1970-01-01 .. 9999-12-31 UTC: kBadTimestamp; more than
+  //     max_future_skew after now(): kFutureTimestamp;
   //   - id: the first id path present and not null: a string as is, an
   //     integer as its decimal text; a bool, float, object or array: kBadId;
   //     none: empty id;
-  //   - fields: fields[id] is the value at catalog path `id`; the user path
-  //     (format.user_path), when missing or null, takes the first present
-  //     non-null value of format.user_fallback_paths.
+  //   - user and group ids: the user (format.user_path, or when that is
+  //     missing or null the first present non-null format.user_fallback_paths)
+  //     and each present non-null format.group_paths value must be a string
+  //     or an integer, else kBadId (the message names the path);
+  //   - fields: fields[id] is the value at catalog path `id`; the user path,
+  //     when missing or null, takes the user value found above.
   absl::Status Decode(absl::string_view json, const Event** event, RejectReason* reason);
 
  private:

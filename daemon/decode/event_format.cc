@@ -14,6 +14,7 @@ EventFormat EventFormat::Segment() {
   f.id_paths = {"messageId"};
   f.user_path = "userId";
   f.user_fallback_paths = {"anonymousId"};
+  f.group_paths = {"context.groupId"};
   return f;
 }
 

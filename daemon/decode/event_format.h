@@ -27,9 +27,13 @@ struct EventFormat {
   // its value comes from when that path itself is missing.
   std::string user_path;
   std::vector<std::string> user_fallback_paths;
+  // Paths of group (account, team) ids; each present, non-null one must be
+  // a string or an integer, like the id and the user (segment:
+  // "context.groupId"). Metrics address them as ordinary fields.
+  std::vector<std::string> group_paths;
 
   // Segment track/page/identify/group calls: event (or type), timestamp,
-  // messageId, userId falling back to anonymousId.
+  // messageId, userId falling back to anonymousId, context.groupId.
   static EventFormat Segment();
   // Amplitude HTTP API events: event_type, time (epoch ms), insert_id,
   // user_id falling back to device_id.

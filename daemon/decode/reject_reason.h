@@ -15,14 +15,15 @@ enum class RejectReason {
   kMissingName,       // no event name (or an empty / non-string one)
   kMissingTimestamp,  // no timestamp at any configured path
   kBadTimestamp,      // timestamp present but unparseable or out of range
-  kBadId,             // id present with the wrong type (object, array, bool)
+  kBadId,             // an id, user or group id of the wrong type (not string/integer)
+  kFutureTimestamp,   // timestamp too far ahead of the wall clock (events.max_future_skew)
 };
 
-inline constexpr std::array<RejectReason, 7> kAllRejectReasons = {
+inline constexpr std::array<RejectReason, 8> kAllRejectReasons = {
     RejectReason::kOversized,   RejectReason::kInvalidJson,
     RejectReason::kNotObject,   RejectReason::kMissingName,
     RejectReason::kMissingTimestamp, RejectReason::kBadTimestamp,
-    RejectReason::kBadId};
+    RejectReason::kBadId,       RejectReason::kFutureTimestamp};
 
 // The label value for `r`, e.g. "invalid_json".
 constexpr absl::string_view RejectReasonName(RejectReason r) {
@@ -34,6 +35,7 @@ constexpr absl::string_view RejectReasonName(RejectReason r) {
     case RejectReason::kMissingTimestamp: return "missing_timestamp";
     case RejectReason::kBadTimestamp: return "bad_timestamp";
     case RejectReason::kBadId: return "bad_id";
+    case RejectReason::kFutureTimestamp: return "future_timestamp";
   }
   return "unknown";
 }

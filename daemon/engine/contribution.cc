@@ -53,14 +53,19 @@ bool MakeContribution(const MeasureSpec& measure, const Event& event, Contributi
       const FieldValue& e = event.field(measure.entity);
       if (!e.IsKey()) return false;
       e.AppendKeyText(&c->entity);
+      // An event without the aggregate field still makes its entity exist
+      // (with nothing added), so "sum(F) < 1" or "distinct(F) == 0" can
+      // count an entity whose events all lack F.
       if (measure.aggregate == EntityAggregate::kDistinct) {
         const FieldValue& v = event.field(measure.aggregate_field);
-        if (!v.IsKey()) return false;
-        v.AppendKeyText(&c->member);
+        if (v.IsKey()) {
+          v.AppendKeyText(&c->member);
+        } else {
+          c->amount = 0;  // no member
+        }
       } else if (measure.aggregate == EntityAggregate::kSum) {
         const FieldValue& v = event.field(measure.aggregate_field);
-        if (v.kind != FieldValue::Kind::kNumber) return false;
-        c->amount = v.number;
+        c->amount = v.kind == FieldValue::Kind::kNumber ? v.number : 0;
       }
       return true;
     }

@@ -17,7 +17,10 @@ struct Contribution {
   std::string group;   // group-by key (GroupIndex), "" without group-by
   std::string entity;  // kEntities: the entity the event belongs to
   std::string member;  // kDistinct, or kEntities with a distinct aggregate
-  double amount = 1;   // kEvents: 1; kSum and sum aggregates: the value
+  // kEvents: 1; kSum and sum aggregates: the value (0 if the event lacks a
+  // numeric field); kEntities with a distinct aggregate: 1 if `member` is
+  // set, 0 if the event has no member (the entity exists, adds nothing).
+  double amount = 1;
 
   // Serialized form for pending rows: "amount\0entity\0member\0group".
   std::string Encode() const;
@@ -27,7 +30,8 @@ struct Contribution {
 
 // Fills *c (all but group) from `event` for `measure`. Returns false if the
 // event cannot contribute: the distinct/entity field is missing or not a
-// scalar, or the sum field is not a number.
+// scalar, or the sum field is not a number. For kEntities only a missing
+// entity fails: a missing aggregate field gives a zero contribution.
 bool MakeContribution(const MeasureSpec& measure, const Event& event, Contribution* c);
 
 }  // namespace nsmd

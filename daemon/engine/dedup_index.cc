@@ -1,46 +1,87 @@
 #include "daemon/engine/dedup_index.h"
 
 #include <algorithm>
+#include <cstring>
 
+#include "absl/base/internal/endian.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "daemon/engine/state_key.h"
+#include "xxhash.h"
 
 namespace nsmd {
+namespace {
+
+constexpr absl::string_view kFloorKey = "x/floor";
+constexpr size_t kEntryHeader = sizeof(uint64_t) + sizeof(uint32_t);
+
+// "x/<newest>/<seq>" with both numbers zero-padded to 20 digits, so rows
+// sort by newest time. Event times before 1970 are stored as 0 (they only
+// make a row expire earlier than it could: never later).
+std::string RowKey(int64_t newest, uint64_t seq) {
+  return absl::StrFormat("x/%020d/%020d", std::max<int64_t>(0, newest), seq);
+}
+
+absl::uint128 HashId(absl::string_view id) {
+  const XXH128_hash_t h = XXH3_128bits(id.data(), id.size());
+  return absl::MakeUint128(h.high64, h.low64);
+}
+
+}  // namespace
 
 bool DedupIndex::SeenOrAdd(absl::string_view id, int64_t time_ms) {
   if (!enabled() || id.empty()) return false;
-  auto [it, inserted] = times_.try_emplace(id, time_ms);
+  const absl::uint128 hash = HashId(id);
+  auto [it, inserted] = times_.try_emplace(hash, time_ms);
   if (!inserted) {
     if (it->second >= expired_before_) return true;
     it->second = time_ms;  // an expired id seen again: a new occurrence
   }
-  queue_.emplace_back(time_ms, it->first);
-  new_ids_.push_back(it->first);
+  queue_.emplace_back(time_ms, hash);
+  AppendToRow(id, time_ms);
   return false;
 }
 
+void DedupIndex::AppendToRow(absl::string_view id, int64_t time_ms) {
+  char header[kEntryHeader];
+  absl::little_endian::Store64(header, static_cast<uint64_t>(time_ms));
+  absl::little_endian::Store32(header + sizeof(uint64_t), static_cast<uint32_t>(id.size()));
+  row_.append(header, sizeof header);
+  row_.append(id.data(), id.size());
+  row_newest_ = std::max(row_newest_, time_ms);
+}
+
 void DedupIndex::TakeDelta(StateDelta* delta) {
-  std::string value;
-  for (absl::string_view id : new_ids_) {
-    auto it = times_.find(id);
-    if (it == times_.end()) continue;
-    delta->Put(absl::StrCat(kKeyPrefix, id), absl::StrCat(it->second));
-  }
-  new_ids_.clear();
+  if (row_.empty()) return;
+  std::string key = RowKey(row_newest_, next_row_seq_++);
+  delta->Put(key, row_);
+  rows_.emplace_back(row_newest_, std::move(key));
+  if (rows_.size() > 1 && rows_[rows_.size() - 2].first > row_newest_) rows_unsorted_ = true;
+  row_.clear();
+  row_newest_ = std::numeric_limits<int64_t>::min();
 }
 
 void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
   if (!enabled()) return;
-  // New ids' rows first, so a deletion below is the last word on them.
+  // The pending row first, so a deletion below is the last word on it.
   TakeDelta(delta);
   if (queue_unsorted_) {
     std::stable_sort(queue_.begin(), queue_.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     queue_unsorted_ = false;
   }
+  if (rows_unsorted_) {
+    std::stable_sort(rows_.begin(), rows_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    rows_unsorted_ = false;
+  }
   const int64_t oldest = now_ms - horizon_ms_;
-  expired_before_ = std::max(expired_before_, oldest);
+  if (oldest > expired_before_) {
+    expired_before_ = oldest;
+    delta->Put(kFloorKey, absl::StrCat(expired_before_));
+  }
   // Arrival order is nearly time order; an entry newer than `oldest` stops
   // the sweep, and older ones behind it wait for a later sweep (SeenOrAdd
   // treats them as expired meanwhile).
@@ -50,22 +91,49 @@ void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
     auto it = times_.find(id);
     // Only if this queue entry is the id's current occurrence.
     if (it == times_.end() || it->second != time) continue;
-    delta->Delete(absl::StrCat(kKeyPrefix, id));
     times_.erase(it);
+  }
+  while (!rows_.empty() && rows_.front().first < oldest) {
+    delta->Delete(rows_.front().second);
+    rows_.pop_front();
   }
 }
 
 absl::Status DedupIndex::Restore(absl::string_view key, absl::string_view value) {
-  int64_t t = 0;
-  if (!absl::StartsWith(key, kKeyPrefix) || !ParseInt64(value, &t)) {
-    return absl::DataLossError(absl::StrCat("malformed dedup row \"", key, "\""));
+  auto malformed = [&key](absl::string_view why) {
+    return absl::DataLossError(absl::StrCat("malformed dedup row \"", key, "\": ", why));
+  };
+  if (key == kFloorKey) {
+    int64_t floor = 0;
+    if (!absl::SimpleAtoi(value, &floor)) return malformed("not a number");
+    expired_before_ = std::max(expired_before_, floor);
+    return absl::OkStatus();
   }
-  key.remove_prefix(kKeyPrefix.size());
-  auto [it, inserted] = times_.try_emplace(key, t);
-  if (inserted) {
-    queue_.emplace_back(t, it->first);
+  // "x/<20 digits>/<20 digits>"
+  uint64_t newest = 0, seq = 0;
+  if (key.size() != 2 + 20 + 1 + 20 || !absl::StartsWith(key, kKeyPrefix) || key[22] != '/' ||
+      !absl::SimpleAtoi(key.substr(2, 20), &newest) ||
+      !absl::SimpleAtoi(key.substr(23, 20), &seq)) {
+    return malformed("not x/<time>/<sequence>");
+  }
+  while (!value.empty()) {
+    if (value.size() < kEntryHeader) return malformed("truncated entry");
+    const int64_t time = static_cast<int64_t>(absl::little_endian::Load64(value.data()));
+    const uint32_t length = absl::little_endian::Load32(value.data() + sizeof(uint64_t));
+    value.remove_prefix(kEntryHeader);
+    if (value.size() < length) return malformed("truncated id");
+    const absl::string_view id = value.substr(0, length);
+    value.remove_prefix(length);
+    const absl::uint128 hash = HashId(id);
+    auto [it, inserted] = times_.try_emplace(hash, time);
+    if (!inserted && it->second >= time) continue;
+    it->second = time;
+    queue_.emplace_back(time, hash);
     queue_unsorted_ = true;
   }
+  rows_.emplace_back(static_cast<int64_t>(newest), std::string(key));
+  rows_unsorted_ = true;
+  next_row_seq_ = std::max(next_row_seq_, seq + 1);
   return absl::OkStatus();
 }
 

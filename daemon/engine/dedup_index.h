@@ -3,14 +3,13 @@
 #define NSMD_DAEMON_ENGINE_DEDUP_INDEX_H_
 
 #include <cstdint>
+#include <deque>
+#include <limits>
 #include <string>
 #include <utility>
 
-#include <deque>
-#include <limits>
-#include <vector>
-
-#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -20,14 +19,28 @@ namespace nsmd {
 
 // Remembers the id (Segment messageId, Amplitude insert_id) and event time of
 // every applied event for `horizon` of event time, so a redelivered or
-// re-sent event is recognized and skipped. Ids persist as rows
-// "x/<id>" -> event time (ms), in the same checkpoint as the metric state.
-// A horizon of zero disables deduplication. Thread-compatible.
+// re-sent event is recognized and skipped. A horizon of zero disables
+// deduplication. Thread-compatible.
 //
-// The hot path (SeenOrAdd) does one hash lookup and, for a new id, one copy
-// of it: ids are written to the StateDelta only at TakeDelta (write-back at
-// checkpoints), and expire in arrival order from a queue of views into the
-// (node-stable) map.
+// Persistence (in the same checkpoint as the metric state): the ids added
+// between two checkpoints are written as ONE row, not a row each, so a
+// checkpoint costs one RocksDB write however many events it covers:
+//
+//   "x/" <newest event time in the row, 20 digits> "/" <sequence, 20 digits>
+//       -> repeated { fixed64 event time ms (little-endian), fixed32 id length,
+//                     id bytes }
+//   "x/floor" -> expiry floor (decimal ms): ids older than it are expired
+//
+// A row is deleted once the horizon has passed its newest event time (then
+// every id in it has expired). Restoring reads every row; an id found in
+// several rows (re-sent after it had expired) keeps its newest time, and the
+// floor makes ids that had expired before a restart stay expired.
+//
+// In memory an id is its 128-bit XXH3 hash (16 bytes in a flat table, one
+// probe per lookup; two different ids collide with a chance of about n^2 /
+// 2^129, i.e. never in practice); the rows keep the ids themselves. The hot
+// path (SeenOrAdd) does one hash of the id, one table lookup and, for a new
+// id, one append to the pending row.
 class DedupIndex {
  public:
   explicit DedupIndex(absl::Duration horizon)
@@ -40,29 +53,41 @@ class DedupIndex {
   // duplicates.
   bool SeenOrAdd(absl::string_view id, int64_t time_ms);
 
-  // Writes the ids recorded since the last call into *delta.
+  // Writes the ids recorded since the last call into *delta (one row).
   void TakeDelta(StateDelta* delta);
 
-  // Forgets ids whose event time is older than `now_ms` minus the horizon
-  // (recording their deletion in *delta).
+  // Forgets ids whose event time is older than `now_ms` minus the horizon,
+  // and records in *delta the deletion of rows that hold only such ids.
   void Expire(int64_t now_ms, StateDelta* delta);
 
-  // Restores one "x/" row.
+  // Restores one "x/" row (as written through TakeDelta/Expire). Returns
+  // DataLossError for a row that is not in the format above.
   absl::Status Restore(absl::string_view key, absl::string_view value);
 
+  // Ids currently remembered.
   size_t size() const { return times_.size(); }
 
   static constexpr absl::string_view kKeyPrefix = "x/";
 
  private:
+  // Appends one id to the row being built.
+  void AppendToRow(absl::string_view id, int64_t time_ms);
+
   int64_t horizon_ms_;
   // Ids older than this are expired even if Expire has not removed them yet.
   int64_t expired_before_ = std::numeric_limits<int64_t>::min();
-  absl::node_hash_map<std::string, int64_t> times_;
-  // (time, id) in arrival order; views into times_' keys.
-  std::deque<std::pair<int64_t, absl::string_view>> queue_;
+  // Hashed id -> event time of its current occurrence.
+  absl::flat_hash_map<absl::uint128, int64_t> times_;
+  // (time, hashed id) in arrival order.
+  std::deque<std::pair<int64_t, absl::uint128>> queue_;
   bool queue_unsorted_ = false;  // after Restore (rows come in key order)
-  std::vector<absl::string_view> new_ids_;
+  // The row being built: its encoded ids and newest time.
+  std::string row_;
+  int64_t row_newest_ = std::numeric_limits<int64_t>::min();
+  uint64_t next_row_seq_ = 0;
+  // Persisted rows by newest event time: (newest, key), oldest first.
+  std::deque<std::pair<int64_t, std::string>> rows_;
+  bool rows_unsorted_ = false;
 };
 
 }  // namespace nsmd

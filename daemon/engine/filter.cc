@@ -30,6 +30,15 @@ bool InList(const FieldValue& v, const std::vector<Literal>& values) {
   return false;
 }
 
+// True if some literal has the field's kind: only then can ne / not_in hold
+// (a field of the wrong type, missing or null makes them false).
+bool KindComparable(const FieldValue& v, const std::vector<Literal>& values) {
+  for (const Literal& lit : values) {
+    if (lit.kind == v.kind) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool Predicate::Evaluate(const Event& event) const {
@@ -54,12 +63,14 @@ bool Predicate::Evaluate(const Event& event) const {
     case Op::kEq:
       return !values.empty() && Equals(v, values.front());
     case Op::kNe:
-      // A missing field is not "not equal": it has no value to compare.
-      return v.kind != Kind::kMissing && !values.empty() && !Equals(v, values.front());
+      // Only a value of the literal's kind can be "not equal" to it: a
+      // missing, null or wrongly typed field makes the predicate false.
+      return !values.empty() && v.kind == values.front().kind && !Equals(v, values.front());
     case Op::kIn:
       return InList(v, values);
     case Op::kNotIn:
-      return v.kind != Kind::kMissing && !InList(v, values);
+      // The same rule: the field needs the kind of at least one listed value.
+      return KindComparable(v, values) && !InList(v, values);
     case Op::kGt:
     case Op::kGte:
     case Op::kLt:

@@ -25,8 +25,9 @@ struct Literal {
 };
 
 // A boolean expression over an event's fields. Comparisons of a field whose
-// type does not fit (a string against gt 5, a missing field against eq) are
-// false, never errors: bad data does not stop the pipeline.
+// type does not fit (a string against gt 5, a missing field against eq, a
+// number against ne "x") are false, never errors: bad data does not stop the
+// pipeline. ne / not_in hold only for a field of the (a) literal's kind.
 struct Predicate {
   enum class Op {
     kAll, kAny, kNot,                  // children

@@ -5,6 +5,37 @@
 
 namespace nsmd {
 
+namespace {
+
+// True for "__other__" or "__empty__" followed by zero or more '_'.
+bool IsReservedOrEscaped(absl::string_view value) {
+  for (absl::string_view reserved : {absl::string_view(GroupIndex::kOtherValue),
+                                     absl::string_view(GroupIndex::kEmptyValue)}) {
+    if (absl::StartsWith(value, reserved) &&
+        value.find_first_not_of('_', reserved.size()) == absl::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void GroupIndex::AppendLabelValue(absl::string_view value, std::string* key) {
+  const size_t start = key->size();
+  key->append(value.data(), value.size());
+  EscapeLabelValue(start, key);
+}
+
+void GroupIndex::EscapeLabelValue(size_t start, std::string* key) {
+  const absl::string_view value = absl::string_view(*key).substr(start);
+  if (value.empty()) {
+    key->append(kEmptyValue);
+  } else if (IsReservedOrEscaped(value)) {
+    key->push_back('_');
+  }
+}
+
 std::string GroupIndex::Resolve(const Event& event) {
   if (group_by_.empty()) return std::string();
   std::string key;
@@ -12,7 +43,9 @@ std::string GroupIndex::Resolve(const Event& event) {
     if (i > 0) key.push_back('\x1f');
     const FieldValue& v = event.field(group_by_[i].field);
     if (v.IsKey()) {
+      const size_t start = key.size();
       v.AppendKeyText(&key);
+      EscapeLabelValue(start, &key);
     } else {
       key.append("none");
     }
@@ -22,6 +55,10 @@ std::string GroupIndex::Resolve(const Event& event) {
     known_.insert(key);
     return key;
   }
+  return OtherKey();
+}
+
+std::string GroupIndex::OtherKey() const {
   std::string other;
   for (size_t i = 0; i < group_by_.size(); ++i) {
     if (i > 0) other.push_back('\x1f');
@@ -31,8 +68,9 @@ std::string GroupIndex::Resolve(const Event& event) {
 }
 
 void GroupIndex::Restore(const std::string& key) {
-  // The overflow key holds no slot under the cap.
-  if (absl::StartsWith(key, kOtherValue)) return;
+  // The overflow key holds no slot under the cap. (A real value "__other__"
+  // is stored escaped as "__other___", so it is not mistaken for it.)
+  if (key == OtherKey()) return;
   known_.insert(key);
 }
 

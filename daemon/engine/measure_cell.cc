@@ -24,7 +24,14 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
       auto [it, inserted] = entities_.try_emplace(c.entity);
       EntityState& e = it->second;
       const double before = inserted ? 0 : e.value;
-      if (m.aggregate == EntityAggregate::kDistinct) {
+      if (m.aggregate == EntityAggregate::kDistinct && c.amount == 0) {
+        // No member: the entity exists with what it has; an "e" row records
+        // a new one (its value is its "em" rows).
+        if (!inserted) return false;
+        e.has_row = true;
+        e.dirty = true;
+        dirty_entities_.push_back(c.entity);
+      } else if (m.aggregate == EntityAggregate::kDistinct) {
         if (!e.members.insert(c.member).second) return false;
         e.value += 1;
         new_entity_members_.emplace_back(c.entity, c.member);
@@ -121,7 +128,15 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
     EntityState& e = it->second;
     const bool was = !inserted && Compare(e.value, m.comparison, m.threshold);
     if (kind == "e") {
-      if (!ParseDouble(value, &e.value)) return malformed();
+      double v = 0;
+      if (!ParseDouble(value, &v)) return malformed();
+      // A distinct entity's value is its number of "em" rows; its "e" row
+      // only says it exists.
+      if (m.aggregate == EntityAggregate::kDistinct) {
+        e.has_row = true;
+      } else {
+        e.value = v;
+      }
     } else if (e.members.insert(rest[1]).second) {
       e.value += 1;
     }
@@ -151,6 +166,7 @@ void MeasureCell::DeleteRows(const MeasureSpec& m, const CellAddress& at,
           for (const std::string& member : e.members) {
             delta->Delete(at.key->Make({"em", at.window, at.group, entity, member}));
           }
+          if (e.has_row) delta->Delete(at.key->Make({"e", at.window, at.group, entity}));
         } else {
           delta->Delete(at.key->Make({"e", at.window, at.group, entity}));
         }

@@ -54,6 +54,7 @@ class MeasureCell {
   struct EntityState {
     double value = 0;
     bool dirty = false;  // "e" row not yet written
+    bool has_row = false;  // distinct aggregate: an "e" row exists (entity seen without member)
     absl::flat_hash_set<std::string> members;
   };
   double scalar_ = 0;

@@ -2,7 +2,7 @@
 //
 // Every engine key is one of
 //   "s/" <source>                                   stream time of a source
-//   "x/" <event id>                                 event time of an applied id (DedupIndex)
+//   "x/" ...                                        applied event ids (DedupIndex; see there)
 //   "m/" <metric> "/" <fingerprint> "/" <components> a metric's state
 // where <components> are NUL-separated, escaped strings (see EncodeComponent),
 // the first naming the row kind:

@@ -39,8 +39,7 @@ PipelineProbe::PipelineProbe(Clock clock)
       applied_(NewCounter(*registry_, "nsmd_events_applied_total",
                           "Events applied to the metric engine.")),
       late_(NewCounter(*registry_, "nsmd_events_late_total",
-                       "Events dropped because their window had closed (beyond the allowed "
-                       "lateness).")),
+                       "Events older than stream time minus allowed lateness, not applied.")),
       duplicate_(NewCounter(*registry_, "nsmd_events_duplicate_total",
                             "Events dropped because their id was already applied.")),
       dead_lettered_(NewCounter(*registry_, "nsmd_events_dead_lettered_total",
@@ -117,6 +116,11 @@ void PipelineProbe::OnDeadLettered() { dead_lettered_.Increment(); }
 void PipelineProbe::OnCheckpoint(absl::Duration duration, size_t keys) {
   checkpoint_duration_.Observe(absl::ToDoubleSeconds(duration));
   checkpoint_keys_.Set(static_cast<double>(keys));
+  last_checkpoint_.Set(NowSeconds());
+}
+
+void PipelineProbe::OnCheckpointUnchanged() {
+  checkpoint_keys_.Set(0);
   last_checkpoint_.Set(NowSeconds());
 }
 

@@ -68,7 +68,8 @@ class PipelineProbe {
   // One event was applied to the engine.
   void OnApplied();
 
-  // One event arrived after its window closed (allowed lateness exceeded).
+  // One event was older than its source's stream time minus the allowed
+  // lateness, and was not applied.
   void OnLate();
 
   // One event was dropped as a duplicate id.
@@ -81,6 +82,12 @@ class PipelineProbe {
   // duration histogram, sets nsmd_checkpoint_keys and stamps
   // nsmd_last_checkpoint_timestamp_seconds with clock().
   void OnCheckpoint(absl::Duration duration, size_t keys);
+
+  // A checkpoint found nothing to write (no state change, no new offset): it
+  // succeeded all the same. Sets nsmd_checkpoint_keys to 0 and stamps
+  // nsmd_last_checkpoint_timestamp_seconds with clock(); the duration
+  // histogram observes only checkpoints that wrote.
+  void OnCheckpointUnchanged();
 
   // A checkpoint failed; the timestamp and keys gauges keep their values.
   void OnCheckpointFailure();

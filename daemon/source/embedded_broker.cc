@@ -3,14 +3,34 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <cstdio>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace nsmd {
+namespace {
+
+// librdkafka's log lines of the handle that hosts the mock cluster. That
+// handle is never used as a client, so it has no bootstrap.servers on purpose
+// and librdkafka's warning about that (CONFWARN "No `bootstrap.servers`
+// configured") is dropped; anything else is printed with nsmd's prefix.
+void LogCallback(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  if (std::strcmp(facility, "CONFWARN") == 0 &&
+      std::strstr(message, "bootstrap.servers") != nullptr) {
+    return;
+  }
+  std::fprintf(stderr, "nsmd: embedded broker: librdkafka %s (level %d): %s\n", facility, level,
+               message);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(int brokers) {
   if (brokers < 1) return absl::InvalidArgumentError("an embedded cluster needs a broker");
   // The mock cluster lives on a (never used) client handle of its own.
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, LogCallback);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (rk == nullptr) {

@@ -1,5 +1,6 @@
 #include "daemon/source/event_generator.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/time/clock.h"
@@ -28,15 +29,17 @@ void EventGenerator::Stop() {
   }
 }
 
+absl::Time EventGenerator::EventTimeAt(absl::Time now) const {
+  return std::min(now, start_ - options_.history + (now - start_) * options_.time_scale);
+}
+
 void EventGenerator::Run() {
-  const absl::Time start = absl::Now();
-  SaasEventModel model(options_.teams, options_.seed, start);
+  SaasEventModel model(options_.teams, options_.seed, EventTimeAt(start_));
   uint64_t n = 0;
   absl::Time last_error_log = absl::InfinitePast();
   while (!stop_) {
-    const absl::Time now = absl::Now();
-    const absl::Time event_time = start + (now - start) * options_.time_scale;
-    SaasEventModel::GeneratedEvent e = model.Next(event_time);
+    const absl::Time now = options_.clock();
+    SaasEventModel::GeneratedEvent e = model.Next(EventTimeAt(now));
     if (absl::Status s = producer_->Produce(options_.topic, e.key, e.json); !s.ok()) {
       if (now - last_error_log > absl::Seconds(10)) {
         std::fprintf(stderr, "nsmd: generator: %s\n", s.ToString().c_str());
@@ -46,9 +49,9 @@ void EventGenerator::Run() {
     produced_ = ++n;
     if (options_.events_per_second > 0) {
       // Paced against the start, so the rate holds on average.
-      const absl::Time due = start + absl::Seconds(static_cast<double>(n) /
-                                                   options_.events_per_second);
-      const absl::Duration wait = due - absl::Now();
+      const absl::Time due = start_ + absl::Seconds(static_cast<double>(n) /
+                                                    options_.events_per_second);
+      const absl::Duration wait = due - options_.clock();
       if (wait > absl::ZeroDuration()) absl::SleepFor(std::min(wait, absl::Milliseconds(100)));
     }
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "daemon/source/kafka_secrets.h"
 #include "simdjson.h"
 
 namespace nsmd {
@@ -16,7 +17,8 @@ namespace {
 constexpr absl::Duration kLogInterval = absl::Seconds(10);
 
 // librdkafka's error text with `value` blanked out: "Invalid value "x" for
-// configuration property ..." must not leak a secret.
+// configuration property ..." must not leak a secret (even one set under a
+// misspelt, so unrecognised, property name).
 std::string Redact(const std::string& text, const std::string& value) {
   if (value.empty()) return text;
   return absl::StrReplaceAll(text, {{value, "<redacted>"}});
@@ -95,9 +97,8 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk == nullptr) {  // conf is still ours
     rd_kafka_conf_destroy(conf);
-    std::string message = err;
-    for (const auto& [name, value] : o.properties) message = Redact(message, value);
-    return absl::InvalidArgumentError(absl::StrCat("cannot create Kafka consumer: ", message));
+    return absl::InvalidArgumentError(absl::StrCat("cannot create Kafka consumer: ",
+                                                   RedactKafkaSecrets(err, o.properties)));
   }
   source->rk_ = rk;
   rd_kafka_poll_set_consumer(rk);
@@ -208,10 +209,11 @@ int KafkaSource::StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque
 void KafkaSource::LogCallback(const rd_kafka_t* rk, int level, const char* facility,
                               const char* message) {
   // librdkafka's own log lines (from its threads) may quote property values
-  // (e.g. CONFWARN): redact every configured value before printing.
+  // (e.g. "Unrecognized sasl.oauthbearer.config beginning at: ..."): redact
+  // the values of secret properties before printing.
   std::string text = message;
   if (auto* self = static_cast<KafkaSource*>(rd_kafka_opaque(rk)); self != nullptr) {
-    for (const auto& [name, value] : self->options_.properties) text = Redact(text, value);
+    text = RedactKafkaSecrets(text, self->options_.properties);
   }
   std::fprintf(stderr, "nsmd: kafka: librdkafka %s (level %d): %s\n", facility, level,
                text.c_str());
@@ -223,8 +225,7 @@ void KafkaSource::LogRateLimited(const std::string& message) {
     ++suppressed_logs_;
     return;
   }
-  std::string text = message;
-  for (const auto& [name, value] : options_.properties) text = Redact(text, value);
+  std::string text = RedactKafkaSecrets(message, options_.properties);
   if (suppressed_logs_ > 0) absl::StrAppend(&text, " (", suppressed_logs_, " more since the last)");
   std::fprintf(stderr, "nsmd: kafka: %s\n", text.c_str());
   last_log_ = now;

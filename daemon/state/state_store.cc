@@ -16,16 +16,22 @@
 //   "meta/identity"          -> <config identity>
 //       The config the state belongs to; Open() refuses a different one.
 //   "meta/format_version"    -> "1"
+//   "meta/setting/" <name>   -> <value>
+//       A config setting the state depends on ("time.zone", "time.week_start",
+//       "kafka.topics"); VerifySettings() records it when absent and refuses a
+//       different value.
 //
-// Both "meta/" rows are written together, fsync'ed, when a database is
-// created. A Commit() is one WriteBatch (engine Puts/Deletes, then offset
+// The identity and format version rows are written together, fsync'ed, when
+// a database is created. A Commit() is one WriteBatch (engine Puts/Deletes, then offset
 // Puts) written with sync=true, so a crash leaves all of a checkpoint or none.
 #include "daemon/state/state_store.h"
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -46,6 +52,7 @@ constexpr absl::string_view kMetaPrefix = "meta/";
 constexpr absl::string_view kIdentityKey = "meta/identity";
 constexpr absl::string_view kFormatVersionKey = "meta/format_version";
 constexpr absl::string_view kFormatVersion = "1";
+constexpr absl::string_view kSettingPrefix = "meta/setting/";
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
@@ -77,8 +84,9 @@ std::string OffsetKey(absl::string_view topic, int32_t partition) {
   return absl::StrCat(kOffsetPrefix, topic, "/", partition);
 }
 
-rocksdb::Options MakeOptions() {
+rocksdb::Options MakeOptions(rocksdb::Env* env) {
   rocksdb::Options options;
+  if (env != nullptr) options.env = env;
   options.create_if_missing = true;
   options.paranoid_checks = true;
   // A daemon sharing the machine: bounded files, threads and info logs.
@@ -155,8 +163,8 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what, const s
 
 }  // namespace
 
-StateStore::StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db)
-    : dir_(std::move(dir)), db_(std::move(db)) {}
+StateStore::StateStore(std::string dir, rocksdb::Env* env, std::unique_ptr<rocksdb::DB> db)
+    : dir_(std::move(dir)), env_(env), db_(std::move(db)) {}
 
 StateStore::~StateStore() {
   if (db_ != nullptr) {
@@ -168,11 +176,16 @@ StateStore::~StateStore() {
 
 absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
                                                              absl::string_view config_identity) {
+  return OpenWithEnv(dir, config_identity, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::OpenWithEnv(
+    const std::string& dir, absl::string_view config_identity, rocksdb::Env* env) {
   if (absl::Status s = PrepareDir(dir); !s.ok()) return s;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(MakeOptions(), dir, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(MakeOptions(env), dir, &raw);
   if (!s.ok()) return FromRocks(s, "cannot open RocksDB database", dir);
-  std::unique_ptr<StateStore> store(new StateStore(dir, std::unique_ptr<rocksdb::DB>(raw)));
+  std::unique_ptr<StateStore> store(new StateStore(dir, env, std::unique_ptr<rocksdb::DB>(raw)));
 
   std::string identity;
   s = store->db_->Get(rocksdb::ReadOptions(), ToSlice(kIdentityKey), &identity);
@@ -185,6 +198,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
     wo.sync = true;
     if (b.ok()) b = store->db_->Write(wo, &batch);
     if (!b.ok()) return FromRocks(b, "cannot record the config identity", dir);
+    store->created_ = true;
     return store;
   }
   if (!s.ok()) return FromRocks(s, "cannot read the config identity", dir);
@@ -208,12 +222,59 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
   return store;
 }
 
+absl::Status StateStore::VerifySettings(
+    const std::vector<std::pair<std::string, std::string>>& settings) {
+  if (db_ == nullptr) return absl::UnavailableError("the state store is being reopened");
+  rocksdb::WriteBatch missing;
+  bool any_missing = false;
+  std::string differences;
+  for (const auto& [name, value] : settings) {
+    const std::string key = absl::StrCat(kSettingPrefix, name);
+    std::string stored;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ToSlice(key), &stored);
+    if (s.IsNotFound()) {
+      s = missing.Put(ToSlice(key), ToSlice(value));
+      if (!s.ok()) return FromRocks(s, "cannot record config settings", dir_);
+      any_missing = true;
+      continue;
+    }
+    if (!s.ok()) return FromRocks(s, "cannot read config settings", dir_);
+    if (stored != value) {
+      absl::StrAppend(&differences, differences.empty() ? "" : "; ", name, " is \"", stored,
+                      "\" in the state dir but \"", value, "\" in the config");
+    }
+  }
+  if (!differences.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state dir \"", dir_, "\" was written with other settings: ", differences,
+        ". Its windows cannot be reused. To rebuild the state for this config (README "
+        "\"Rebuilding state\"), stop nsmd and delete \"", dir_,
+        "\" (or point state.dir elsewhere): nsmd then recomputes it from the earliest retained "
+        "offsets"));
+  }
+  if (!any_missing) return absl::OkStatus();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Write(wo, &missing);
+  if (!s.ok()) return FromRocks(s, "cannot record config settings", dir_);
+  return absl::OkStatus();
+}
+
 absl::Status StateStore::Commit(const StateDelta& delta,
                                 const std::vector<SourceOffset>& offsets) {
   if (delta.empty() && offsets.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
-  for (const auto& [key, value] : delta.entries()) {
+  // In key order: RocksDB's memtable inserts a sorted run much faster than
+  // random keys (each insert starts from where the previous one ended).
+  using Entry = std::pair<const std::string, std::optional<std::string>>;
+  std::vector<const Entry*> sorted;
+  sorted.reserve(delta.size());
+  for (const Entry& entry : delta.entries()) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Entry* a, const Entry* b) { return a->first < b->first; });
+  for (const Entry* entry : sorted) {
+    const auto& [key, value] = *entry;
     if (absl::StartsWith(key, kOffsetPrefix) || absl::StartsWith(key, kMetaPrefix)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "engine key \"", key, "\" is in the store's own namespace (\"o/\" or \"meta/\")"));
@@ -229,11 +290,15 @@ absl::Status StateStore::Commit(const StateDelta& delta,
     // After a failed write RocksDB holds a background error (and may be
     // stuck recovering while the disk is still full). Reopening replays the
     // WAL up to the last complete write, the same as after a crash, and
-    // clears the error once the disk takes writes again.
-    db_->Close().PermitUncheckedError();
-    db_.reset();
+    // clears the error once the disk takes writes again. A reopen that
+    // fails leaves db_ null and needs_resume_ set: the next Commit() tries
+    // again (the caller backs off between attempts).
+    if (db_ != nullptr) {
+      db_->Close().PermitUncheckedError();
+      db_.reset();
+    }
     rocksdb::DB* raw = nullptr;
-    s = rocksdb::DB::Open(MakeOptions(), dir_, &raw);
+    s = rocksdb::DB::Open(MakeOptions(env_), dir_, &raw);
     if (!s.ok()) {
       return absl::UnavailableError(absl::StrCat("state dir \"", dir_,
                                                  "\" is still failing writes: ", s.ToString()));

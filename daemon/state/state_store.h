@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include "absl/strings/string_view.h"
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,6 +16,7 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 }
 
 namespace nsmd {
@@ -47,6 +49,13 @@ class StateStore {
   // another open store) give Unavailable.
   static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir,
                                                            absl::string_view config_identity);
+
+  // The same, with every file access of RocksDB (this open and every reopen
+  // after a failed write) going through `env` instead of the default one.
+  // A test seam: tests inject an Env whose file system fails writes on
+  // demand. `env` must outlive the store; nullptr means the default Env.
+  static absl::StatusOr<std::unique_ptr<StateStore>> OpenWithEnv(
+      const std::string& dir, absl::string_view config_identity, rocksdb::Env* env);
   ~StateStore();
 
   // Atomically writes `delta` and `offsets` (one WriteBatch, fsync'ed WAL);
@@ -55,7 +64,11 @@ class StateStore {
   // "o/" or "meta/"; Unavailable (retryable) if RocksDB fails the write
   // (e.g. disk full): nothing of the batch is stored, and the next Commit()
   // first reopens the database (as after a crash), so a retry after the disk
-  // has room again succeeds.
+  // has room again succeeds. If that reopen fails too, Commit() returns
+  // Unavailable (nothing written) and the store stays closed: every later
+  // Commit() tries the reopen again (the caller retries with backoff), and
+  // until one succeeds ScanEngineState/LoadOffsets/DeletePrefix return
+  // Unavailable and ApproximateSizeBytes() 0. Never crashes.
   absl::Status Commit(const StateDelta& delta, const std::vector<SourceOffset>& offsets);
 
   // Calls fn(key, value) for every engine key (every key outside "o/" and
@@ -80,14 +93,30 @@ class StateStore {
   // (whose contents are in the WAL). Cheap; for a gauge.
   uint64_t ApproximateSizeBytes() const;
 
+  // Checks the config settings the state depends on (e.g. {"time.zone",
+  // "UTC"}, {"kafka.topics", "events"}) against those recorded in the state
+  // dir. A setting not yet recorded (new database, or one written by an
+  // older nsmd) is recorded now, durably. If any recorded value differs,
+  // returns FailedPrecondition naming each differing setting with both
+  // values and how to rebuild the state; nothing is recorded then.
+  // Unavailable if RocksDB fails a read or write.
+  absl::Status VerifySettings(const std::vector<std::pair<std::string, std::string>>& settings);
+
+  // True if Open() found no database and created a new, empty one.
+  bool created() const { return created_; }
+
   const std::string& dir() const { return dir_; }
 
  private:
-  StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db);
+  StateStore(std::string dir, rocksdb::Env* env, std::unique_ptr<rocksdb::DB> db);
   std::string dir_;
+  rocksdb::Env* env_;  // nullptr: RocksDB's default
+  // Null only while a reopen after a failed write has not yet succeeded.
   std::unique_ptr<rocksdb::DB> db_;
-  // Set when a write failed: the next Commit() reopens the database.
+  // Set when a write (or a reopen) failed: the next Commit() (re)opens the
+  // database before writing.
   bool needs_resume_ = false;
+  bool created_ = false;  // see created()
 };
 
 }  // namespace nsmd

@@ -1,7 +1,10 @@
 // `nsmd check` through the built binary: exit codes, the tree on stdout,
 // every diagnostic on stderr.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -46,6 +49,104 @@ metrics:
                                 ":6:24: window.tumbling must be hour, day, week or month, not "
                                 "\"fortnight\"\n"));
   std::filesystem::remove_all(dir);
+}
+
+// One broken file per kind of error, in tests/app/testdata/. Each expected
+// line is FILE:LINE:COL with LINE:COL counted by hand in that file (1-based,
+// at the offending key or value; the arithmetic is in the comments).
+struct BrokenFile {
+  const char* file;
+  std::vector<std::string> lines;  // messages after "FILE:"
+};
+
+std::string Testdata(const std::string& file) {
+  return absl::StrCat(NSMD_SOURCE_DIR, "/tests/app/testdata/", file);
+}
+
+TEST(CheckCommandTest, EachBrokenFileGivesItsLocatedMessagesAndExits1) {
+  const std::vector<BrokenFile> cases = {
+      // "    descripton" at line 4: the key is at column 5.
+      {"check_unknown_key.yaml",
+       {"4:5: unknown key \"descripton\" in metric; did you mean \"description\"?"}},
+      // "    max_series: " is 16 characters: "lots" at column 17.
+      {"check_wrong_type.yaml", {"6:17: expected an integer for max_series"}},
+      // "    inputs: [" is 13 characters: "signups" at column 14.
+      {"check_unknown_metric.yaml",
+       {"4:14: input \"signups\" is not a metric of this config"}},
+      // "    measure: " is 13 characters: x's measure at 7:14.
+      {"check_ratio_cycle.yaml", {"7:14: ratio cycle: x -> y -> x"}},
+      // The metrics list starts at "  - " of line 2: column 3.
+      {"check_no_north_star.yaml",
+       {"2:3: no metric has role north_star: exactly one must (the metric that measures the "
+        "value customers get)"}},
+      // "    role: " is 10 characters: dau's role value at 7:11.
+      {"check_two_north_stars.yaml",
+       {"7:11: a second north_star (\"dau\"; the first is \"wau\"): exactly one metric is the "
+        "north star; make this one a focus or input"}},
+      // "    window: {rolling: " is 22 characters: "week" at column 23.
+      {"check_bad_duration.yaml",
+       {"5:23: bad duration \"week\": expected a number and a unit, e.g. 90s, 72h, 7d"}},
+      // "  zone: " is 8 characters: the zone at 2:9.
+      {"check_unknown_time_zone.yaml",
+       {"2:9: unknown time zone \"Europe/Atlantis\" (an IANA name such as UTC or "
+        "Europe/Berlin)"}},
+      // The cohort mapping starts with "        entity" on line 8: column 9.
+      {"check_cohort_without_anchor.yaml",
+       {"8:9: a cohort window needs \"anchor\" (the event that opens an entity's window, e.g. "
+        "{event: team_created})"}},
+      // "    window: {" is 13 characters: "rollin" at 8:14; the error after it
+      // (line 12, "    ownr" at column 5) is still reported.
+      {"check_unknown_window_kind.yaml",
+       {"8:14: unknown window kind \"rollin\" (did you mean \"rolling\"?)",
+        "12:5: unknown key \"ownr\" in metric; did you mean \"owner\"?"}},
+      // The second "    measure" (line 6) is reported; the first is at 4:5.
+      {"check_duplicate_key.yaml",
+       {"6:5: duplicate key \"measure\" (first at line 4, column 5)"}},
+  };
+  for (const BrokenFile& c : cases) {
+    SCOPED_TRACE(c.file);
+    const std::string path = Testdata(c.file);
+    testing::CommandOutput o = testing::RunNsmdCommand(absl::StrCat("check --config ", path));
+    EXPECT_EQ(o.exit_code, 1);
+    EXPECT_EQ(o.out, "");
+    std::string expected;
+    for (const std::string& line : c.lines) absl::StrAppend(&expected, path, ":", line, "\n");
+    EXPECT_EQ(o.err, expected);
+  }
+}
+
+TEST(CheckCommandTest, BadRegexIsLocatedAtThePattern) {
+  // "    filter: {" (13) + "event: page_viewed, " (20) + "where: {" (8) +
+  // "field: properties.path, " (24) + "matches: " (9) = 74 characters: the
+  // quoted pattern starts at column 75. RE2's own explanation follows.
+  const std::string path = Testdata("check_bad_regex.yaml");
+  testing::CommandOutput o = testing::RunNsmdCommand(absl::StrCat("check --config ", path));
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.out, "");
+  EXPECT_TRUE(absl::StartsWith(o.err, absl::StrCat(path, ":4:75: bad regular expression \"[docs\": ")))
+      << o.err;
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+}
+
+TEST(CheckCommandTest, GroupByWithoutCapIsAWarningAndTheFileIsValid) {
+  // "    group_by: " is 14 characters: the mapping at 6:15.
+  const std::string path = Testdata("check_group_by_without_cap.yaml");
+  testing::CommandOutput o = testing::RunNsmdCommand(absl::StrCat("check --config ", path));
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(o.err, absl::StrCat(path,
+                                ":6:15: warning: high-cardinality risk: group_by without "
+                                "max_series in metric \"wau_by_plan\" (every distinct value "
+                                "becomes a series)\n"));
+  EXPECT_TRUE(absl::StartsWith(o.out, absl::StrCat(path, ": 1 metrics, valid\n"))) << o.out;
+}
+
+TEST(CheckCommandTest, HelpListsTheFlagsOfRunAndReplay) {
+  testing::CommandOutput o = testing::RunNsmdCommand("--help");
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(o.out, "[--enable-reload-endpoint]")) << o.out;
+  EXPECT_TRUE(absl::StrContains(
+      o.out, "replay  --config FILE --input FILE.ndjson|- [--series json] [--state-dir DIR]\n"))
+      << o.out;
 }
 
 TEST(CheckCommandTest, UsageError) {

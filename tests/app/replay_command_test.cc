@@ -108,12 +108,18 @@ TEST(ReplayCommandTest, SaasExamplePrometheusText) {
   ASSERT_EQ(o.exit_code, 0) << o.err;
   // Stream time is in the week of Jan 15: weekly metrics' current window is
   // empty (0), previous is the week of Jan 8. Cohort "previous" is the newest
-  // period whose members' 7-day windows all closed: the week of Jan 8 (t3's
-  // closed Jan 15 10:00, before stream time Jan 16 12:00).
+  // period whose every member window has closed: the week of Jan 8 can hold
+  // teams created up to Sun Jan 14 23:59, whose 7-day windows end as late as
+  // Jan 21, after stream time Jan 16 12:00; so it is still maturing and
+  // "previous" is the week of Jan 1 (t1 collaborates, t2 does not: 1), which
+  // starts 2024-01-01T00:00:00Z = 1704067200 s (54 years 1970-2023 with 13
+  // leap days: (54 * 365 + 13) * 86400).
   for (const std::string& line : {
            std::string(R"(nsm_metric_value{metric="weekly_active_users",window="current"} 0)"),
            std::string(R"(nsm_metric_value{metric="weekly_active_users",window="previous"} 6)"),
            std::string(R"(nsm_metric_value{metric="collaborating_teams",window="previous"} 1)"),
+           std::string(
+               R"(nsm_metric_window_start_seconds{metric="collaborating_teams",window="previous"} 1704067200)"),
            std::string(R"(nsm_metric_value{metric="project_builders",window="current"} 1)"),
            std::string(R"(nsm_metric_value{metric="daily_reading_ms",window="current"} 4000)"),
        }) {

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/config/metric_tree.h"
+#include "daemon/decode/event_decoder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -176,7 +177,7 @@ TEST(ConfigLoaderTest, MissingFile) {
   ConfigLoadResult r = LoadConfigFile("/nonexistent/nsmd.yaml");
   EXPECT_FALSE(r.config.has_value());
   ASSERT_EQ(r.diagnostics.size(), 1u);
-  EXPECT_EQ(r.diagnostics[0].ToString(), "/nonexistent/nsmd.yaml:0:0: cannot read the config file");
+  EXPECT_EQ(r.diagnostics[0].ToString(), "/nonexistent/nsmd.yaml:1:1: cannot read the config file");
 }
 
 TEST(ConfigLoaderTest, YamlSyntaxErrorIsLocated) {
@@ -238,6 +239,197 @@ TEST(ConfigLoaderTest, FingerprintIgnoresMetadataNotTheDefinition) {
   EXPECT_EQ(fingerprint("    description: people who edit\n    owner: growth\n", "file_edited"),
             base);
   EXPECT_NE(fingerprint("", "comment_added"), base);
+}
+
+TEST(ConfigLoaderTest, UnknownWindowKindIsReportedAtItsKeyAndLoadingGoesOn) {
+  // "    window: {" is 13 characters, so the kind starts at column 14; the
+  // error in the next metric (line 9) is still found.
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: wau
+    role: north_star
+    measure: {distinct: userId}
+    window: {tumblng: week}
+  - name: dau
+    measure: {distinct: userId}
+    window: {rollin: 7d}
+    ownr: growth
+)"),
+              ElementsAre("t.yaml:5:14: unknown window kind \"tumblng\" (did you mean "
+                          "\"tumbling\"?)",
+                          "t.yaml:8:14: unknown window kind \"rollin\" (did you mean "
+                          "\"rolling\"?)",
+                          "t.yaml:9:5: unknown key \"ownr\" in metric; did you mean \"owner\"?"));
+}
+
+TEST(ConfigLoaderTest, BrokenMetricsRaiseNoFollowOnErrors) {
+  // ns (the north star) and b fail; the ratio and the input that name them
+  // and the north-star rule stay quiet: only the two real errors remain.
+  // "    window: {tumbling: " is 23 characters, "    window: {rolling: " 22.
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: ns
+    role: north_star
+    measure: {distinct: userId}
+    window: {tumbling: fortnight}
+  - name: b
+    measure: {distinct: userId}
+    window: {rolling: 7days}
+  - name: rate
+    inputs: [b]
+    measure: {ratio: {numerator: ns, denominator: b}}
+)"),
+              ElementsAre("t.yaml:5:24: window.tumbling must be hour, day, week or month, not "
+                          "\"fortnight\"",
+                          "t.yaml:8:23: bad duration \"7days\": unit must be one of ms, s, m, "
+                          "h, d, w (e.g. 72h, 7d)"));
+}
+
+TEST(ConfigLoaderTest, UnknownRoleDoesNotAlsoReportAMissingNorthStar) {
+  // "    role: " is 10 characters: the value is at column 11.
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: wau
+    role: nort_star
+    measure: {distinct: userId}
+    window: {tumbling: week}
+)"),
+              ElementsAre("t.yaml:3:11: unknown role \"nort_star\": north_star, input, focus, "
+                          "guardrail or validation"));
+}
+
+TEST(ConfigLoaderTest, RatioOperandsWithDifferentGroupBy) {
+  // "    measure: " is 13 characters: the ratio's measure is at 12:14.
+  EXPECT_THAT(Messages(absl::StrCat(kWau, R"(  - name: wau_by_plan
+    measure: {distinct: userId}
+    window: {tumbling: week}
+    group_by: {plan: properties.plan}
+    max_series: 5
+  - name: share
+    measure: {ratio: {numerator: wau_by_plan, denominator: wau}}
+)")),
+              ElementsAre("t.yaml:12:14: ratio operands \"wau_by_plan\" and \"wau\" have "
+                          "different group_by ({plan: properties.plan} vs none); a ratio divides "
+                          "each numerator series by the denominator series with the same labels, "
+                          "so it would yield no sample"));
+}
+
+TEST(ConfigLoaderTest, RatioOfCohortsWithDifferentAnchors) {
+  EXPECT_THAT(
+      Messages(R"(metrics:
+  - name: created
+    role: north_star
+    filter: {event: team_created}
+    measure: {entities: context.groupId}
+    window: {cohort: {anchor: {event: team_created}, entity: context.groupId, length: 7d}}
+  - name: invited
+    filter: {event: user_invited}
+    measure: {entities: context.groupId}
+    window: {cohort: {anchor: {event: signed_up}, entity: context.groupId, length: 7d}}
+  - name: rate
+    measure: {ratio: {numerator: invited, denominator: created}}
+)"),
+      ElementsAre("t.yaml:12:14: ratio operands \"invited\" and \"created\" are cohorts with "
+                  "different anchors ({event: [signed_up]} vs {event: [team_created]}); their "
+                  "cohort periods hold different entities and do not line up, so the ratio "
+                  "would yield no sample"));
+}
+
+TEST(ConfigLoaderTest, RatioOfCohortsWithTheSameAnchorIsFine) {
+  ConfigLoadResult r = ParseConfig(R"(metrics:
+  - name: created
+    role: north_star
+    filter: {event: team_created}
+    measure: {entities: context.groupId}
+    window: {cohort: {anchor: {event: team_created}, entity: context.groupId, length: 7d}}
+  - name: invited
+    filter: {event: user_invited}
+    measure: {entities: context.groupId}
+    window: {cohort: {anchor: {event: [team_created]}, entity: context.groupId, length: 7d}}
+  - name: rate
+    measure: {ratio: {numerator: invited, denominator: created}}
+)",
+                                   "t.yaml");
+  EXPECT_TRUE(r.config.has_value());
+  EXPECT_TRUE(r.diagnostics.empty());
+}
+
+TEST(ConfigLoaderTest, EveryRatioCycleIsReportedOnce) {
+  // a -> b -> a and a -> c -> a share a (both at a's measure, 7:14; c names a
+  // twice but that is one cycle); d -> d is a third. Each is listed from its
+  // first metric in file order.
+  EXPECT_THAT(Messages(absl::StrCat(kWau, R"(  - name: a
+    measure: {ratio: {numerator: b, denominator: c}}
+  - name: b
+    measure: {ratio: {numerator: a, denominator: wau}}
+  - name: c
+    measure: {ratio: {numerator: a, denominator: a}}
+  - name: d
+    measure: {ratio: {numerator: d, denominator: wau}}
+)")),
+              ElementsAre("t.yaml:7:14: ratio cycle: a -> b -> a",
+                          "t.yaml:7:14: ratio cycle: a -> c -> a",
+                          "t.yaml:13:14: ratio cycle: d -> d"));
+}
+
+TEST(ConfigLoaderTest, DuplicateKeysAreErrorsAtTheSecondOne) {
+  // Line 4: "    filter: {" is 13 characters, so the first "event" is at column
+  // 14 and the second, after "event: a, " (10), at 24. Line 7: the second
+  // role, at column 5.
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: wau
+    role: north_star
+    filter: {event: a, event: b}
+    measure: {distinct: userId}
+    window: {tumbling: week}
+    role: input
+)"),
+              ElementsAre("t.yaml:4:24: duplicate key \"event\" (first at line 4, column 14)",
+                          "t.yaml:7:5: duplicate key \"role\" (first at line 3, column 5)"));
+}
+
+TEST(ConfigLoaderTest, ExplicitEventFormatDecodesThroughItsPaths) {
+  ConfigLoadResult r = ParseConfig(absl::StrCat(R"(events:
+  format: {name: action, timestamp: at, id: uuid, user: account.id, user_fallback: [device]}
+)",
+                                                kWau),
+                                   "t.yaml");
+  ASSERT_TRUE(r.config.has_value());
+  EXPECT_TRUE(r.diagnostics.empty());
+  const EventFormat& f = r.config->format;
+  EXPECT_EQ(f.format_name, "custom");
+  EXPECT_THAT(f.name_paths, ElementsAre("action"));
+  EXPECT_THAT(f.time_paths, ElementsAre("at"));
+  EXPECT_THAT(f.id_paths, ElementsAre("uuid"));
+  EXPECT_EQ(f.user_path, "account.id");
+  EXPECT_THAT(f.user_fallback_paths, ElementsAre("device"));
+
+  const FieldId user = r.config->catalog->Intern("account.id");
+  EventDecoder decoder(f, r.config->catalog.get());
+  const Event* e = nullptr;
+  RejectReason reason;
+  // 2024-01-01T00:00:00Z is 1704067200 s after the epoch (19723 days * 86400).
+  ASSERT_TRUE(decoder
+                  .Decode(R"({"action":"file_edited","at":"2024-01-01T00:00:00Z","uuid":"m-1",
+                             "account":{"id":"u-7"}})",
+                          &e, &reason)
+                  .ok());
+  EXPECT_EQ(e->name, "file_edited");
+  EXPECT_EQ(e->time_ms, 1704067200000);
+  EXPECT_EQ(e->id, "m-1");
+  EXPECT_EQ(e->field(user).str, "u-7");
+  // No account.id: the user comes from the fallback path.
+  ASSERT_TRUE(decoder.Decode(R"({"action":"x","at":1704067200000,"device":"d-3"})", &e, &reason)
+                  .ok());
+  EXPECT_EQ(e->field(user).str, "d-3");
+  EXPECT_EQ(e->id, "");
+  // Segment's "event" means nothing in this format: the name is missing.
+  EXPECT_FALSE(decoder.Decode(R"({"event":"x","at":1704067200000})", &e, &reason).ok());
+  EXPECT_EQ(reason, RejectReason::kMissingName);
+}
+
+TEST(ConfigLoaderTest, ExplicitEventFormatNeedsNameAndTimestamp) {
+  // "  format: " is 10 characters: the mapping is at 2:11.
+  EXPECT_THAT(Messages(absl::StrCat("events:\n  format: {name: action}\n", kWau)),
+              ElementsAre("t.yaml:2:11: a custom events.format needs at least \"name\" and "
+                          "\"timestamp\" paths"));
 }
 
 TEST(MetricTreeTest, NorthStarFirstInputsIndentedOthersLast) {

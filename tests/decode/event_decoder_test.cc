@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "daemon/decode/event.h"
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
@@ -36,7 +37,10 @@ class SegmentDecoderTest : public ::testing::Test {
     meta_ = catalog_.Intern("properties.meta");
     tags_ = catalog_.Intern("properties.tags");
     absent_ = catalog_.Intern("properties.absent");
-    decoder_ = std::make_unique<EventDecoder>(EventFormat::Segment(), &catalog_);
+    EventDecoderOptions options;
+    // The wall clock the future check compares with: now_, which tests move.
+    options.now = [this] { return now_; };
+    decoder_ = std::make_unique<EventDecoder>(EventFormat::Segment(), &catalog_, options);
   }
 
   // Decodes `json`, expecting success.
@@ -60,6 +64,7 @@ class SegmentDecoderTest : public ::testing::Test {
     return std::string(s.message());
   }
 
+  absl::Time now_ = absl::FromUnixMillis(kMar31At0130Utc);
   FieldCatalog catalog_;
   FieldId user_, plan_, group_, sku_, count_, price_, paid_, note_, meta_, tags_, absent_;
   std::unique_ptr<EventDecoder> decoder_;
@@ -156,7 +161,9 @@ TEST_F(SegmentDecoderTest, EpochMillisecondNumbers) {
   // A fraction of a millisecond is truncated.
   EXPECT_EQ(Ok(R"({"event":"e","timestamp":1711848600000.9})").time_ms, kMar31At0130Utc);
   EXPECT_EQ(Ok(R"({"event":"e","timestamp":0})").time_ms, 0);
-  // 253402300799999 is 9999-12-31T23:59:59.999Z (see iso_timestamp_test.cc).
+  // 253402300799999 is 9999-12-31T23:59:59.999Z (see iso_timestamp_test.cc),
+  // accepted when the wall clock is there too (not in the future).
+  now_ = absl::FromUnixMillis(253402300799999);
   EXPECT_EQ(Ok(R"({"event":"e","timestamp":253402300799999})").time_ms, 253402300799999);
 }
 
@@ -203,6 +210,98 @@ TEST_F(SegmentDecoderTest, Ids) {
   Rejected(R"({"event":"e","timestamp":0,"messageId":1.5})", RejectReason::kBadId);
   Rejected(R"({"event":"e","timestamp":0,"messageId":{"a":"b"}})", RejectReason::kBadId);
   Rejected(R"({"event":"e","timestamp":0,"messageId":["a"]})", RejectReason::kBadId);
+}
+
+TEST_F(SegmentDecoderTest, FutureTimestamps) {
+  // The clock is at 2024-03-31T01:30:00Z (kMar31At0130Utc); the default
+  // max_future_skew is 1h = 3600000 ms, so 2024-03-31T02:30:00Z
+  // (kMar31At0130Utc + 3600000 = 1711852200000) is the latest accepted time.
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":"2024-03-31T02:30:00Z"})").time_ms,
+            kMar31At0130Utc + 3600000);
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":1711852200000})").time_ms, 1711852200000);
+  // Same instant with an offset: 04:30 at +02:00 is 02:30Z.
+  Ok(R"({"event":"e","timestamp":"2024-03-31T04:30:00+02:00"})");
+  // One millisecond later is rejected, in either form. (absl::FormatDuration
+  // leaves out zero units: 1 h + 1 ms is "1h0.001s".)
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":1711852200001})",
+                     RejectReason::kFutureTimestamp),
+            "timestamp 1711852200001 is 1h0.001s ahead of the wall clock "
+            "(2024-03-31T01:30:00.000Z); events.max_future_skew allows 1h");
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":"2024-03-31T02:30:00.001Z"})",
+                     RejectReason::kFutureTimestamp),
+            "timestamp \"2024-03-31T02:30:00.001Z\" is 1h0.001s ahead of the wall clock "
+            "(2024-03-31T01:30:00.000Z); events.max_future_skew allows 1h");
+  // The year 9999 (valid, in range) is just far in the future.
+  Rejected(R"({"event":"e","timestamp":"9999-12-31T23:59:59Z"})", RejectReason::kFutureTimestamp);
+  // The past of any age is not the check's business (lateness is the engine's).
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0})").time_ms, 0);
+  // The clock is read per message: an hour later the same event is fine.
+  now_ += absl::Hours(1);
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":1711852200001})").time_ms, 1711852200001);
+}
+
+TEST(EventDecoderTest, MaxFutureSkewIsConfigurable) {
+  FieldCatalog catalog;
+  const absl::Time now = absl::FromUnixMillis(kMar31At0130Utc);
+  const Event* e = nullptr;
+  RejectReason reason = RejectReason::kOversized;
+  EventDecoderOptions options;
+  options.now = [now] { return now; };
+  options.max_future_skew = absl::Minutes(5);
+  EventDecoder five_minutes(EventFormat::Segment(), &catalog, options);
+  // 01:35:00Z is exactly 5 minutes ahead: accepted; 01:35:01Z is not.
+  EXPECT_TRUE(
+      five_minutes.Decode(R"({"event":"e","timestamp":"2024-03-31T01:35:00Z"})", &e, &reason).ok());
+  absl::Status s =
+      five_minutes.Decode(R"({"event":"e","timestamp":"2024-03-31T01:35:01Z"})", &e, &reason);
+  EXPECT_EQ(reason, RejectReason::kFutureTimestamp);
+  EXPECT_EQ(s.message(),
+            "timestamp \"2024-03-31T01:35:01Z\" is 5m1s ahead of the wall clock "
+            "(2024-03-31T01:30:00.000Z); events.max_future_skew allows 5m");
+  // An infinite skew turns the check off.
+  options.max_future_skew = absl::InfiniteDuration();
+  EventDecoder unlimited(EventFormat::Segment(), &catalog, options);
+  ASSERT_TRUE(unlimited.Decode(R"({"event":"e","timestamp":253402300799999})", &e, &reason).ok());
+  EXPECT_EQ(e->time_ms, 253402300799999);
+}
+
+TEST_F(SegmentDecoderTest, UserAndGroupIdsMustBeStringsOrIntegers) {
+  // Accepted: strings and integers (as any field, an integer user is a number).
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"userId":42})").field(user_).number, 42.0);
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"anonymousId":-3})").field(user_).number, -3.0);
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"context":{"groupId":7}})").field(group_).number,
+            7.0);
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"context":{"groupId":null}})").field(group_).kind,
+            Kind::kNull);
+  // A valid userId decides; a bad anonymousId behind it is never the user.
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"userId":"u1","anonymousId":{"x":1}})")
+                .field(user_)
+                .str,
+            "u1");
+  // Rejected: the user path itself...
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"userId":{"id":"u1"}})", RejectReason::kBadId),
+            "user id at \"userId\" is an object, not a string or an integer");
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"userId":true})", RejectReason::kBadId),
+            "user id at \"userId\" is a bool, not a string or an integer");
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"userId":1.5})", RejectReason::kBadId),
+            "user id at \"userId\" is a fractional number, not a string or an integer");
+  // ...or the fallback standing in for a missing or null userId...
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"anonymousId":["a"]})", RejectReason::kBadId),
+            "user id at \"anonymousId\" is an array, not a string or an integer");
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"userId":null,"anonymousId":false})",
+                     RejectReason::kBadId),
+            "user id at \"anonymousId\" is a bool, not a string or an integer");
+  // ...and the group id.
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"context":{"groupId":{"id":"g"}}})",
+                     RejectReason::kBadId),
+            "group id at \"context.groupId\" is an object, not a string or an integer");
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"userId":"u","context":{"groupId":[1]}})",
+                     RejectReason::kBadId),
+            "group id at \"context.groupId\" is an array, not a string or an integer");
+  // The message id is checked first.
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"messageId":true,"userId":true})",
+                     RejectReason::kBadId),
+            "id at \"messageId\" is a bool, not a string or an integer");
 }
 
 TEST_F(SegmentDecoderTest, MessageLevelRejections) {
@@ -325,6 +424,17 @@ TEST(EventDecoderTest, AmplitudeFormat) {
                   .ok());
   EXPECT_EQ(e->field(user).str, "u-1");
   EXPECT_EQ(e->id, "");
+
+  // user_id and device_id follow the same string-or-integer rule.
+  absl::Status bad = decoder.Decode(R"({"event_type":"x","time":0,"user_id":{"id":1}})", &e,
+                                    &reason);
+  EXPECT_EQ(reason, RejectReason::kBadId);
+  EXPECT_EQ(bad.message(), "user id at \"user_id\" is an object, not a string or an integer");
+  bad = decoder.Decode(R"({"event_type":"x","time":0,"device_id":true})", &e, &reason);
+  EXPECT_EQ(reason, RejectReason::kBadId);
+  EXPECT_EQ(bad.message(), "user id at \"device_id\" is a bool, not a string or an integer");
+  ASSERT_TRUE(decoder.Decode(R"({"event_type":"x","time":0,"user_id":12})", &e, &reason).ok());
+  EXPECT_EQ(e->field(user).number, 12.0);
 
   // Amplitude has no "type" fallback and no "track" rule.
   absl::Status s = decoder.Decode(R"({"type":"track","time":1})", &e, &reason);

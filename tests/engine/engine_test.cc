@@ -429,3 +429,156 @@ TEST_F(EngineTest, RestoreReportsStateOfRedefinedMetrics) {
 
 }  // namespace
 }  // namespace nsmd
+
+namespace nsmd {
+namespace {
+
+// Entity comparisons <, <= and ==, each way across the threshold.
+TEST_F(EngineTest, EntityComparisonsLessThanAtMostAndEqual) {
+  WindowSpec lifetime;
+  lifetime.kind = WindowKind::kLifetime;
+  auto count = [&](const char* name, Comparison cmp, double n) {
+    return Metric(name, {"project_created"},
+                  Entities("context.groupId", EntityAggregate::kCount, "", cmp, n), lifetime);
+  };
+  auto sum = [&](const char* name, Comparison cmp, double n) {
+    return Metric(name, {"order"},
+                  Entities("userId", EntityAggregate::kSum, "properties.seats", cmp, n), lifetime);
+  };
+  Build({count("lt2", Comparison::kLt, 2), count("lte2", Comparison::kLte, 2),
+         count("eq2", Comparison::kEq, 2), sum("sum_lt10", Comparison::kLt, 10),
+         sum("sum_lte10", Comparison::kLte, 10), sum("sum_eq10", Comparison::kEq, 10)});
+  int64_t t = kMon;
+  auto project = [&](const char* team) {
+    Apply(ev_.Make("project_created", t += 1000, {{"context.groupId", team}}));
+  };
+  // Counts a=1, b=2, c=3: < 2 is {a}; <= 2 is {a, b}; == 2 is {b}.
+  project("a");
+  project("b");
+  project("b");
+  for (int i = 0; i < 3; ++i) project("c");
+  EXPECT_EQ(Value("lt2", "current"), 1);
+  EXPECT_EQ(Value("lte2", "current"), 2);
+  EXPECT_EQ(Value("eq2", "current"), 1);
+  // a reaches 2: < 2 loses it (empty), <= 2 keeps it, == 2 gains it {a, b}.
+  project("a");
+  EXPECT_EQ(Value("lt2", "current"), 0);
+  EXPECT_EQ(Value("lte2", "current"), 2);
+  EXPECT_EQ(Value("eq2", "current"), 2);
+  // Sums u1 = 4 + 5 = 9, u2 = 10, u3 = 12.5: < 10 {u1}; <= 10 {u1, u2}; == 10 {u2}.
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u1"}}, {{"properties.seats", 4}}));
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u1"}}, {{"properties.seats", 5}}));
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u2"}}, {{"properties.seats", 10}}));
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u3"}}, {{"properties.seats", 12.5}}));
+  EXPECT_EQ(Value("sum_lt10", "current"), 1);
+  EXPECT_EQ(Value("sum_lte10", "current"), 2);
+  EXPECT_EQ(Value("sum_eq10", "current"), 1);
+}
+
+// An entity whose events lack the aggregate field exists with 0: "sum(F) < 1"
+// and "distinct(F) == 0" count it, and it survives a checkpoint and restore.
+TEST_F(EngineTest, EntitiesWithoutTheAggregateFieldCountWithZero) {
+  WindowSpec lifetime;
+  lifetime.kind = WindowKind::kLifetime;
+  auto defs = [&] {
+    return std::vector<MetricDefinition>{
+        Metric("no_spend", {"order"},
+               Entities("userId", EntityAggregate::kSum, "properties.revenue", Comparison::kLt, 1),
+               lifetime),
+        Metric("unreviewed", {"pr_opened"},
+               Entities("context.groupId", EntityAggregate::kDistinct, "properties.reviewer",
+                        Comparison::kEq, 0),
+               lifetime),
+        Metric("few_reviewers", {"pr_opened"},
+               Entities("context.groupId", EntityAggregate::kDistinct, "properties.reviewer",
+                        Comparison::kLte, 1),
+               lifetime)};
+  };
+  Build(defs());
+  int64_t t = kMon;
+  // u1: 5 (not < 1); u2: no revenue -> 0; u3: "x" is no number -> 0; u4: 0.5.
+  // An order without a userId has no entity and counts nowhere.
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u1"}}, {{"properties.revenue", 5}}));
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u2"}}));
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u3"}, {"properties.revenue", "x"}}));
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u4"}}, {{"properties.revenue", 0.5}}));
+  Apply(ev_.Make("order", t += 1000));
+  EXPECT_EQ(Value("no_spend", "current"), 3);  // u2, u3, u4
+  // Teams: a has reviewer r1; b has two PRs without one; c has r1 and r2.
+  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "a"}, {"properties.reviewer", "r1"}}));
+  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "b"}}));
+  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "b"}}));
+  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "c"}, {"properties.reviewer", "r1"}}));
+  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "c"}, {"properties.reviewer", "r2"}}));
+  EXPECT_EQ(Value("unreviewed", "current"), 1);     // b (0 reviewers)
+  EXPECT_EQ(Value("few_reviewers", "current"), 2);  // a (1), b (0)
+
+  // Checkpoint, restore into a new engine, go on.
+  StateDelta delta;
+  engine_->TakeDelta(&delta);
+  std::map<std::string, std::string> store;
+  for (const auto& [k, v] : delta.entries()) {
+    if (v) store[k] = *v; else store.erase(k);
+  }
+  Build(defs());
+  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  EXPECT_EQ(Value("no_spend", "current"), 3);
+  EXPECT_EQ(Value("unreviewed", "current"), 1);
+  EXPECT_EQ(Value("few_reviewers", "current"), 2);
+  // u2 now spends 2 (no longer < 1); b gets reviewer r3 (1: no longer == 0,
+  // still <= 1); a PR of b without a reviewer changes nothing.
+  Apply(ev_.Make("order", t += 1000, {{"userId", "u2"}}, {{"properties.revenue", 2}}));
+  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "b"}, {"properties.reviewer", "r3"}}));
+  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "b"}}));
+  EXPECT_EQ(Value("no_spend", "current"), 2);       // u3, u4
+  EXPECT_EQ(Value("unreviewed", "current"), 0);
+  EXPECT_EQ(Value("few_reviewers", "current"), 2);  // a, b
+}
+
+// Label values Prometheus would misread: "" (no label at all) becomes
+// "__empty__"; real values "__other__" and "__empty__" get one more "_" so
+// they do not merge with the overflow series or the empty placeholder.
+TEST_F(EngineTest, GroupByEmptyAndReservedValuesStayDistinct) {
+  MeasureSpec events;
+  auto defs = [&] {
+    MetricDefinition m = Metric("by_plan", {}, events, Tumbling(CalendarUnit::kWeek));
+    m.group_by = {GroupBy{"plan", F("properties.plan")}};
+    m.max_series = 3;
+    return std::vector<MetricDefinition>{m};
+  };
+  Build(defs());
+  auto plan = [&](int64_t at, const char* value) {
+    Apply(ev_.Make("x", kMon + at, {{"properties.plan", value}}));
+  };
+  // Three slots: "", "__other__", "__empty__". Then "free" and an event
+  // without a plan ("none") overflow.
+  plan(1, "");
+  plan(2, "__other__");
+  plan(3, "__empty__");
+  plan(4, "");
+  plan(5, "free");
+  Apply(ev_.Make("x", kMon + 6));
+  EXPECT_EQ(Value("by_plan", "current", {{"plan", "__empty__"}}), 2);
+  EXPECT_EQ(Value("by_plan", "current", {{"plan", "__other___"}}), 1);
+  EXPECT_EQ(Value("by_plan", "current", {{"plan", "__empty___"}}), 1);
+  EXPECT_EQ(Value("by_plan", "current", {{"plan", "__other__"}}), 2);
+  EXPECT_EQ(Value("by_plan", "current", {{"plan", ""}}), std::nullopt);
+
+  // After a restore the escaped "__other___" still holds one of the three
+  // slots: a new plan overflows.
+  StateDelta delta;
+  engine_->TakeDelta(&delta);
+  std::map<std::string, std::string> store;
+  for (const auto& [k, v] : delta.entries()) {
+    if (v) store[k] = *v; else store.erase(k);
+  }
+  Build(defs());
+  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  plan(7, "pro");
+  EXPECT_EQ(Value("by_plan", "current", {{"plan", "pro"}}), std::nullopt);
+  EXPECT_EQ(Value("by_plan", "current", {{"plan", "__other__"}}), 3);
+  EXPECT_EQ(Value("by_plan", "current", {{"plan", "__other___"}}), 1);
+}
+
+}  // namespace
+}  // namespace nsmd

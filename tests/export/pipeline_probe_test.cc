@@ -98,6 +98,24 @@ TEST_F(PipelineProbeTest, CheckpointMetrics) {
   EXPECT_THAT(after, Contains("nsmd_checkpoint_keys 42"));
 }
 
+TEST_F(PipelineProbeTest, CheckpointWithNothingToWriteStillCounts) {
+  now_ += absl::Seconds(10);  // 1700000010.25
+  probe_.OnCheckpoint(absl::Milliseconds(3), 42);
+  // An idle second later the checkpoint finds nothing to write: it succeeded,
+  // wrote 0 keys, and is not a sample of the write duration.
+  now_ += absl::Seconds(1);  // 1700000011.25
+  probe_.OnCheckpointUnchanged();
+  const auto lines = Scrape();
+  EXPECT_THAT(lines, Contains("nsmd_last_checkpoint_timestamp_seconds 1700000011.25"));
+  EXPECT_THAT(lines, Contains("nsmd_checkpoint_keys 0"));
+  EXPECT_THAT(lines, Contains("nsmd_checkpoint_duration_seconds_count 1"));
+}
+
+TEST_F(PipelineProbeTest, LateCounterHelpSaysWhatLateMeans) {
+  EXPECT_THAT(Scrape(), Contains("# HELP nsmd_events_late_total Events older than stream time "
+                                 "minus allowed lateness, not applied."));
+}
+
 TEST_F(PipelineProbeTest, StreamTimeReloadAndReadiness) {
   probe_.SetStreamTime(1704067200123);  // ms -> 1704067200.123 s
   probe_.SetReady(true);

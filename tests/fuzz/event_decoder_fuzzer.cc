@@ -7,11 +7,17 @@
 #include <cstdlib>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
 
 namespace {
+
+constexpr size_t kMaxMessageBytes = 1024;
+// 2024-03-31T01:30:00Z; with the default max_future_skew of 1 h nothing
+// after kNowMs + 3600000 is accepted.
+constexpr int64_t kNowMs = 1711848600000;
 
 struct Decoders {
   nsmd::FieldCatalog catalog;
@@ -24,9 +30,15 @@ struct Decoders {
                                    "groups.company", "a.b.c.d"}) {
       catalog.Intern(path);
     }
-    segment = std::make_unique<nsmd::EventDecoder>(nsmd::EventFormat::Segment(), &catalog, 4096);
+    // A limit well under the fuzzer's -max_len (4096), so the oversized
+    // branch is reached too; a fixed wall clock, so a crash reproduces
+    // whenever it is replayed.
+    nsmd::EventDecoderOptions options;
+    options.max_message_bytes = kMaxMessageBytes;
+    options.now = [] { return absl::FromUnixMillis(kNowMs); };
+    segment = std::make_unique<nsmd::EventDecoder>(nsmd::EventFormat::Segment(), &catalog, options);
     amplitude =
-        std::make_unique<nsmd::EventDecoder>(nsmd::EventFormat::Amplitude(), &catalog, 4096);
+        std::make_unique<nsmd::EventDecoder>(nsmd::EventFormat::Amplitude(), &catalog, options);
   }
 };
 
@@ -36,7 +48,8 @@ void Check(nsmd::EventDecoder& decoder, absl::string_view input) {
   if (decoder.Decode(input, &event, &reason).ok()) {
     // Accepted events have a name and a timestamp inside the accepted range.
     if (event == nullptr || event->name.empty()) std::abort();
-    if (event->time_ms < 0 || event->time_ms > 253402300799999) std::abort();
+    if (event->time_ms < 0 || event->time_ms > kNowMs + 3600000) std::abort();
+    if (input.size() > kMaxMessageBytes) std::abort();
   }
 }
 

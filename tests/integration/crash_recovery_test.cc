@@ -1,8 +1,12 @@
 // Exactly-once under SIGKILL: events stream into `nsmd broker` while nsmd is
 // killed with SIGKILL at random moments and restarted on the same state dir.
-// At the end every nsm_metric_value series must equal what `nsmd replay`
-// computes from the same events in one clean pass, and two lifetime totals
-// must equal counts this test makes itself from the events it sent.
+// Some kills are crash points inside the checkpoint (NSMD_TEST_CRASH_POINT),
+// so a mid-checkpoint crash is certain, not left to chance. It runs with
+// dedup on and off (off: a double application cannot hide). At the end every
+// nsm_metric_value series must equal what `nsmd replay` computes from the
+// same events in one clean pass, and the late, duplicate and rejected counts
+// and two lifetime totals must equal counts this test makes itself from the
+// events it sent.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -25,6 +29,7 @@
 #include "daemon/source/saas_event_model.h"
 #include "gtest/gtest.h"
 #include "simdjson.h"
+#include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/subprocess.h"
 
@@ -36,12 +41,24 @@ using testing::PrometheusValue;
 using testing::Subprocess;
 
 constexpr char kTopic[] = "events";
-constexpr int kEvents = 24000;
-constexpr int kKills = 6;
+// Two runs (dedup on and off) of kEvents events at kRate/s: about 33 s of
+// streaming each.
+constexpr int kEvents = 20000;
+constexpr int64_t kRate = 600;
 
 struct Message {
   std::string key;
   std::string payload;
+  bool late = false;  // stamped 3 h before its neighbours
+};
+
+// The dedup setting a run uses: with dedup on, a state-ahead-of-offsets or
+// seek-to-earliest bug would be absorbed silently (every event has a
+// messageId); with it off, any double application shows in the totals.
+struct CrashParam {
+  const char* name;
+  const char* dedup_horizon;  // events.dedup_horizon
+  bool dedup;
 };
 
 // The test's own reading of a generated event: a plain substring search, a
@@ -75,7 +92,7 @@ std::string ReadCommand(const std::string& command) {
   return out;
 }
 
-class CrashRecoveryTest : public ::testing::Test {
+class CrashRecoveryTest : public ::testing::TestWithParam<CrashParam> {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -97,14 +114,17 @@ kafka:
   group_id: crash-test
   properties:
     group.instance.id: crash-test-1
-    session.timeout.ms: "6000"
+    # The mock broker keeps a SIGKILLed member until its session times out
+    # and holds the next rebalance for it: short, so restarts are quick.
+    session.timeout.ms: "2000"
+    heartbeat.interval.ms: "500"
 state:
   dir: )", (dir_ / "state").string(), R"(
   checkpoint_interval: 50ms
 http:
   listen: 127.0.0.1:)", port_, R"(
 time: {zone: UTC, week_start: monday, allowed_lateness: 1h}
-events: {dedup_horizon: 24h}
+events: {dedup_horizon: )", GetParam().dedup_horizon, R"(}
 metrics:
   - name: collaborating_teams
     role: north_star
@@ -139,8 +159,9 @@ metrics:
     std::filesystem::remove_all(dir_);
   }
 
-  void StartNsmd() {
-    auto nsmd = Subprocess::Start({testing::NsmdBinary(), "run", "--config", config_});
+  // Starts `nsmd run` with its log appended to `log` and `env` added.
+  void StartNsmd(const std::string& log, const std::vector<std::string>& env = {}) {
+    auto nsmd = testing::StartNsmd(config_, log, {}, env);
     ASSERT_TRUE(nsmd.ok()) << nsmd.status();
     nsmd_ = std::move(*nsmd);
   }
@@ -179,43 +200,69 @@ metrics:
   std::unique_ptr<Subprocess> nsmd_;
 };
 
-TEST_F(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
-  // The event stream: realistic SaaS events 40 s apart (24,000 events span
-  // 11 days: two tumbling weeks, cohorts maturing), every 97th sent twice
-  // (a redelivery), every 1000th followed by a poison message.
+// One kill of the schedule: SIGKILL from the test at a moment spread over
+// the producer's run, or a crash point (daemon/app/crash_point.h) that makes
+// nsmd SIGKILL itself at an exact place inside a checkpoint.
+struct Kill {
+  const char* crash_point;  // nullptr: SIGKILL from the test
+};
+constexpr Kill kSchedule[] = {{nullptr},
+                              {"checkpoint_before_write"},
+                              {nullptr},
+                              {"checkpoint_after_write"},
+                              {nullptr},
+                              {"after_kafka_commit"},
+                              {nullptr}};
+constexpr int kKills = sizeof(kSchedule) / sizeof(kSchedule[0]);
+
+TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
+  const bool dedup = GetParam().dedup;
+  // The event stream: realistic SaaS events 40 s apart (kEvents events span
+  // about 9 days: two tumbling weeks, cohorts maturing); every 97th sent
+  // twice (a redelivery); every 500th stamped 3 h older than its neighbours
+  // (late: with allowed_lateness 1h its partition has delivered newer
+  // events by far, in the daemon and in the replay alike); every 1000th
+  // followed by a poison message. Late events are never the resent ones, so
+  // a late event is counted once, as late, with or without dedup.
   SaasEventModel model(/*teams=*/60, /*seed=*/20261124,
                        absl::FromCivil(absl::CivilSecond(2024, 1, 1, 0, 0, 0), absl::UTCTimeZone()));
   std::vector<Message> messages;
   absl::Time t = absl::FromCivil(absl::CivilSecond(2024, 1, 1, 0, 0, 0), absl::UTCTimeZone());
-  int duplicates = 0, poison = 0;
+  int duplicates = 0, poison = 0, late = 0;
   for (int i = 0; i < kEvents; ++i, t += absl::Seconds(40)) {
-    SaasEventModel::GeneratedEvent e = model.Next(t);
-    messages.push_back({e.key, e.json});
-    if (i % 97 == 0) {
-      messages.push_back({e.key, e.json});
+    const bool is_late = i % 500 == 499;
+    SaasEventModel::GeneratedEvent e = model.Next(is_late ? t - absl::Hours(3) : t);
+    messages.push_back({e.key, e.json, is_late});
+    late += is_late;
+    if (i % 97 == 0 && !is_late) {
+      messages.push_back({e.key, e.json, false});
       ++duplicates;
     }
     if (i % 1000 == 999) {
-      messages.push_back({"poison", absl::StrCat("{\"event\":\"broken\",\"timestamp\":", i)});
+      messages.push_back({"poison", absl::StrCat("{\"event\":\"broken\",\"timestamp\":", i), false});
       ++poison;
     }
   }
-  // Hand totals, by plain string search over the unique events.
+  // Hand totals, by plain string search over the messages. Late events are
+  // not applied. With dedup a resent message (same messageId) is skipped;
+  // without it, every file_edited message counts, the resent ones too.
   int64_t edits = 0;
   absl::flat_hash_set<std::string> users, ids;
   for (const Message& m : messages) {
-    if (absl::StartsWith(m.key, "poison")) continue;
-    if (!ids.insert(JsonStringField(m.payload, "messageId")).second) continue;
+    if (absl::StartsWith(m.key, "poison") || m.late) continue;
+    const bool first = ids.insert(JsonStringField(m.payload, "messageId")).second;
+    if (dedup && !first) continue;
     edits += JsonStringField(m.payload, "event") == "file_edited";
     users.insert(JsonStringField(m.payload, "userId"));
   }
+  const int expected_duplicates = dedup ? duplicates : 0;
   const std::string input = (dir_ / "events.ndjson").string();
   {
     std::ofstream out(input);
     for (const Message& m : messages) out << m.payload << '\n';
   }
 
-  // A producer thread streams the messages at about 400/s for the whole
+  // A producer thread streams the messages at about kRate/s for most of the
   // test, so kills land while nsmd is consuming and checkpointing (every
   // 50 ms).
   std::atomic<size_t> produced{0};
@@ -227,7 +274,8 @@ TEST_F(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
       ASSERT_TRUE((*producer)->Produce(kTopic, messages[i].key, messages[i].payload).ok());
       produced = i + 1;
       if (i % 40 == 39) {
-        absl::SleepFor(start + absl::Milliseconds(static_cast<int64_t>(i) * 5 / 2) - absl::Now());
+        absl::SleepFor(start + absl::Microseconds(static_cast<int64_t>(i) * 1000000 / kRate) -
+                       absl::Now());
       }
     }
     ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
@@ -237,30 +285,57 @@ TEST_F(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
   const unsigned seed = rd();
   std::cout << "kill schedule seed " << seed << "\n";
   std::mt19937 rng(seed);
+  const std::string log = (dir_ / "nsmd.log").string();
   int kills = 0;
+  size_t produced_at_last_kill = 0;
   for (int k = 0; k < kKills; ++k) {
-    StartNsmd();
-    // Wait until this process is consuming, then kill it a random moment
-    // later (0-700 ms: within batches, between them, inside checkpoints).
-    const double before = -1;
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    double consumed = before;
-    while (absl::Now() < deadline && (consumed = Consumed()) <= 0) {
-      absl::SleepFor(absl::Milliseconds(20));
+    const char* point = kSchedule[k].crash_point;
+    if (point != nullptr) {
+      // nsmd kills itself at the n-th checkpoint that writes something
+      // (at least n x 50 ms of consuming).
+      const int n = std::uniform_int_distribution<int>(3, 15)(rng);
+      StartNsmd(log, {absl::StrCat("NSMD_TEST_CRASH_POINT=", point, ":", n)});
+    } else {
+      StartNsmd(log);
+      // SIGKILL kill j of the schedule lands at a random moment of the j-th
+      // of kKills + 1 equal slices of the producer's run (so kills cover it
+      // from start to end), once this process is consuming, plus 0-700 ms
+      // (within batches, between them, inside checkpoints).
+      const size_t slice = messages.size() / (kKills + 1);
+      const size_t target = slice * static_cast<size_t>(k + 1) +
+                            std::uniform_int_distribution<size_t>(0, slice / 2)(rng);
+      const absl::Time deadline = absl::Now() + absl::Seconds(60);
+      while (absl::Now() < deadline && (produced < target || Consumed() <= 0)) {
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+      ASSERT_GT(Consumed(), 0) << "nsmd did not start consuming";
+      absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(0, 700)(rng)));
+      nsmd_->Signal(SIGKILL);
     }
-    ASSERT_GT(consumed, 0) << "nsmd did not start consuming";
-    absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(0, 700)(rng)));
-    nsmd_->Signal(SIGKILL);
-    auto status = nsmd_->Wait(absl::Seconds(10));
-    ASSERT_TRUE(status.ok());
-    ASSERT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL);
+    auto status = nsmd_->Wait(absl::Seconds(60));
+    ASSERT_TRUE(status.ok()) << (point ? point : "SIGKILL") << ": " << status.status();
+    ASSERT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL)
+        << "kill " << k << " (" << (point ? point : "SIGKILL") << "): status " << *status;
+    produced_at_last_kill = produced;
     nsmd_.reset();
     ++kills;
+  }
+  // Every kill fell while events were still streaming in.
+  EXPECT_LT(produced_at_last_kill, messages.size());
+  // Each crash point was reached (nsmd logs it just before SIGKILL).
+  const std::string log_text = testing::ReadFile(log);
+  int crash_points = 0;
+  for (const Kill& kill : kSchedule) {
+    if (kill.crash_point == nullptr) continue;
+    ++crash_points;
+    EXPECT_TRUE(absl::StrContains(log_text, absl::StrCat("crash point ", kill.crash_point,
+                                                         " reached; SIGKILL")))
+        << kill.crash_point;
   }
   producer_thread.join();
   ASSERT_EQ(produced.load(), messages.size());
 
-  StartNsmd();
+  StartNsmd(log);
   const absl::Time deadline = absl::Now() + absl::Seconds(120);
   while (absl::Now() < deadline &&
          CheckpointedTotal() != static_cast<int64_t>(messages.size())) {
@@ -290,22 +365,30 @@ TEST_F(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
   EXPECT_EQ(*live_edits, static_cast<double>(edits));
   EXPECT_EQ(*live_users, static_cast<double>(users.size()));
 
-  std::ifstream err(replay_err);
-  std::stringstream counts;
-  counts << err.rdbuf();
-  EXPECT_TRUE(absl::StrContains(counts.str(), absl::StrCat("duplicate ", duplicates, "\n")))
-      << counts.str();
-  EXPECT_TRUE(absl::StrContains(counts.str(), absl::StrCat("rejected ", poison, "\n")))
-      << counts.str();
-  std::cout << "events " << kEvents << ", messages " << messages.size() << ", kills " << kills
-            << ", duplicates " << duplicates << ", rejected " << poison << ", edits " << edits
-            << ", users " << users.size() << ", series compared " << live.size() << "\n";
+  const std::string counts = testing::ReadFile(replay_err);
+  EXPECT_TRUE(absl::StrContains(counts, absl::StrCat("duplicate ", expected_duplicates, "\n")))
+      << counts;
+  EXPECT_TRUE(absl::StrContains(counts, absl::StrCat("rejected ", poison, "\n"))) << counts;
+  EXPECT_TRUE(absl::StrContains(counts, absl::StrCat("late ", late, "\n"))) << counts;
+  std::cout << "dedup " << (dedup ? "on" : "off") << ": events " << kEvents << ", messages "
+            << messages.size() << ", kills " << kills << " (" << crash_points
+            << " at crash points), duplicates sent " << duplicates << " (counted "
+            << expected_duplicates << "), late " << late << ", rejected " << poison << ", edits "
+            << edits << ", users " << users.size() << ", series compared " << live.size()
+            << (live == expected ? " (all equal)" : " (DIFFER)") << "\n";
 
   nsmd_->Signal(SIGTERM);
   auto status = nsmd_->Wait(absl::Seconds(10));
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Dedup, CrashRecoveryTest,
+                         ::testing::Values(CrashParam{"On", "24h", true},
+                                           CrashParam{"Off", "0", false}),
+                         [](const ::testing::TestParamInfo<CrashParam>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace nsmd

@@ -120,20 +120,23 @@ TEST_F(FaultsTest, PoisonMessagesAreCountedAndDeadLetteredWithTheirOrigin) {
   // Valid JSON, but 3000 bytes: over the 2000-byte limit, rejected unparsed.
   Produce("big", absl::StrCat(R"({"event":"file_edited","userId":"u9","timestamp":)",
                               R"("2024-01-02T10:00:00Z","pad":")", std::string(2900, 'x'), "\"}"));
+  // Oversized and over 64 KiB: dead-lettered cut to its first 65536 bytes.
+  // {"pad":" (8 bytes) + 70000 'y' + "} (2 bytes) = 70010 bytes.
+  Produce("huge", absl::StrCat(R"({"pad":")", std::string(70000, 'y'), "\"}"));
   Produce("u2", Edit("u2", "2024-01-02T10:01:00Z"));
-  // 4 consumed; the two good ones applied: edits 2, editors 2.
-  ASSERT_TRUE(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 4},
+  // 5 consumed; the two good ones applied: edits 2, editors 2.
+  ASSERT_TRUE(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 5},
                                    {"nsmd_events_applied_total", 2},
                                    {R"(nsmd_events_rejected_total{reason="invalid_json"})", 1},
-                                   {R"(nsmd_events_rejected_total{reason="oversized"})", 1},
-                                   {"nsmd_events_dead_lettered_total", 2},
+                                   {R"(nsmd_events_rejected_total{reason="oversized"})", 2},
+                                   {"nsmd_events_dead_lettered_total", 3},
                                    {R"(nsm_metric_value{metric="edits",window="current"})", 2}})
                   .ok());
   StopNsmd();  // the final checkpoint flushes the dead letters
 
   // Read the dead-letter topic with kcat, an independent client.
   FILE* kcat = popen(absl::StrCat("kcat -C -b ", bootstrap_,
-                                  " -t dead-letters -o beginning -e -q -f '%h|%s\\n' 2>&1")
+                                  " -t dead-letters -o beginning -e -q -f '%k|%h|%s\\n' 2>&1")
                          .c_str(),
                      "r");
   ASSERT_NE(kcat, nullptr);
@@ -146,8 +149,19 @@ TEST_F(FaultsTest, PoisonMessagesAreCountedAndDeadLetteredWithTheirOrigin) {
   EXPECT_TRUE(absl::StrContains(lines, "nsmd-reject-reason=oversized")) << lines;
   EXPECT_TRUE(absl::StrContains(lines, "nsmd-source-topic=events")) << lines;
   EXPECT_TRUE(absl::StrContains(lines, "nsmd-source-offset=")) << lines;
+  // Each with the key it was produced with.
+  EXPECT_TRUE(absl::StrContains(lines, "\nbad|") || absl::StartsWith(lines, "bad|")) << lines;
   EXPECT_TRUE(absl::StrContains(lines, "|not json at all\n")) << lines;
   EXPECT_TRUE(absl::StrContains(lines, std::string(2900, 'x'))) << "oversized bytes not kept";
+  EXPECT_FALSE(absl::StrContains(lines, "nsmd-truncated-from=3")) << "3000 bytes were cut";
+  // The huge one: key, truncation header, and exactly its first 65536 bytes.
+  const size_t huge = lines.find("huge|");
+  ASSERT_NE(huge, std::string::npos) << "no dead letter keyed \"huge\"";
+  const size_t payload = lines.find('|', huge + 5) + 1;
+  const std::string huge_headers = lines.substr(huge + 5, payload - 1 - (huge + 5));
+  EXPECT_TRUE(absl::StrContains(huge_headers, "nsmd-truncated-from=70010")) << huge_headers;
+  EXPECT_EQ(lines.substr(payload, lines.find('\n', payload) - payload),
+            absl::StrCat(R"({"pad":")", std::string(65536 - 8, 'y')));
 }
 
 TEST_F(FaultsTest, BrokerOutageKeepsServingMarksNotReadyAndLosesNothing) {
@@ -181,6 +195,33 @@ TEST_F(FaultsTest, BrokerOutageKeepsServingMarksNotReadyAndLosesNothing) {
                                    {R"(nsm_metric_value{metric="editors",window="current"})", 3}})
                   .ok());
   EXPECT_TRUE(AwaitHttpStatus(port_, "/readyz", 200).ok());
+  StopNsmd();
+}
+
+// SIGTERM while no broker is reachable: the final checkpoint goes to
+// RocksDB (no broker needed) and leaving the group must not hang the stop.
+TEST_F(FaultsTest, SigtermWhileTheBrokerIsDownStillExitsCleanly) {
+  StartBroker("events");
+  const std::string config = WriteConfig("");
+  StartNsmd(config);
+  Produce("u1", Edit("u1", "2024-01-02T10:00:00Z"));
+  Produce("u2", Edit("u2", "2024-01-02T10:01:00Z"));
+  // 2 edits by 2 editors.
+  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 2},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 2}})
+                  .ok());
+  broker_->Signal(SIGUSR1);  // brokers down
+  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)).ok());
+  StopNsmd();  // exit 0 within 10 s
+  broker_->Signal(SIGUSR2);  // brokers up
+
+  // Nothing lost, nothing read twice: the restart reads only u3's edit.
+  StartNsmd(config);
+  Produce("u3", Edit("u3", "2024-01-02T10:02:00Z"));
+  EXPECT_TRUE(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 1},
+                                   {R"(nsm_metric_value{metric="edits",window="current"})", 3},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 3}})
+                  .ok());
   StopNsmd();
 }
 
@@ -274,6 +315,44 @@ TEST_F(FaultsTest, SecretsNeverReachLogsStatusOrErrors) {
   EXPECT_TRUE(absl::StrContains(bad, "no.such.property")) << bad;
   EXPECT_FALSE(absl::StrContains(bad, "s3cr3t")) << bad;
   EXPECT_FALSE(absl::StrContains(testing::ReadFile(log), "s3cr3t"));
+
+  // librdkafka quotes a malformed sasl.oauthbearer.config in its error
+  // ("Unrecognized sasl.oauthbearer.config beginning at: <value>"), from the
+  // consumer and from the dead-letter producer alike. Both redact the secret
+  // and only the secret: the mechanism's name (another property's value)
+  // stays readable.
+  const std::string oauth_log = (dir_ / "oauth.log").string();
+  StartNsmd(WriteConfig("  dead_letter_topic: dead-letters\n"
+                        "  properties:\n    security.protocol: SASL_PLAINTEXT\n"
+                        "    sasl.mechanism: OAUTHBEARER\n"
+                        "    enable.sasl.oauthbearer.unsecure.jwt: \"true\"\n"
+                        "    sasl.oauthbearer.config: s3cr3t-oauth\n",
+                        (dir_ / "state3").string(), "oauth"),
+            oauth_log);
+  const std::string kRedactedError =
+      "Failed to acquire SASL OAUTHBEARER token: Unrecognized sasl.oauthbearer.config beginning "
+      "at: <redacted>";
+  std::string text;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    text = testing::ReadFile(oauth_log);
+    // Both clients have reported the bad token (the producer's lines are
+    // "nsmd: kafka producer: ...").
+    if (absl::StrContains(text, "kafka producer: librdkafka") &&
+        absl::StrContains(text, "nsmd: kafka: _AUTHENTICATION: " + kRedactedError)) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  nsmd_->Signal(SIGKILL);  // it cannot authenticate, so it would not stop cleanly anyway
+  ASSERT_TRUE(nsmd_->Wait(absl::Seconds(10)).ok());
+  nsmd_.reset();
+  text = testing::ReadFile(oauth_log);
+  EXPECT_TRUE(absl::StrContains(text, "nsmd: kafka: _AUTHENTICATION: " + kRedactedError)) << text;
+  EXPECT_TRUE(absl::StrContains(text, "nsmd: kafka producer: librdkafka ERROR (level 3): "
+                                      "[thrd:app]: " + kRedactedError))
+      << text;
+  EXPECT_FALSE(absl::StrContains(text, "s3cr3t")) << text;
 }
 
 // Exit code 3 and a message saying what to do, for each unusable state dir.
@@ -288,12 +367,46 @@ TEST_F(FaultsTest, UnusableStateDirsFailClearlyWithExitCode3) {
     EXPECT_TRUE(absl::StrContains(testing::ReadFile(log), words)) << testing::ReadFile(log);
     nsmd_.reset();
   };
-  // A state dir written for consumer group "a" refuses group "b".
-  const std::string shared = (dir_ / "shared").string();
-  StartNsmd(WriteConfig("", shared, "a"));
+  // A missing state dir is created, and the log says what that means.
+  const std::string shared = (dir_ / "new" / "shared").string();
+  StartNsmd(WriteConfig("", shared, "a"), log);
   ASSERT_TRUE(AwaitHttpStatus(port_, "/healthz", 200).ok());
   StopNsmd();
-  expect_state_failure(WriteConfig("", shared, "b"), "rebuild");
+  EXPECT_TRUE(absl::StrContains(testing::ReadFile(log),
+                                absl::StrCat("created a new empty state in \"", shared,
+                                             "\": every partition starts from "
+                                             "kafka.start_offset (earliest)")))
+      << testing::ReadFile(log);
+  // The same dir again: nothing new is created.
+  std::filesystem::remove(log);
+  StartNsmd(WriteConfig("", shared, "a"), log);
+  ASSERT_TRUE(AwaitHttpStatus(port_, "/healthz", 200).ok());
+  StopNsmd();
+  EXPECT_FALSE(absl::StrContains(testing::ReadFile(log), "created a new empty state"));
+
+  // A state dir written for consumer group "a" refuses group "b".
+  expect_state_failure(WriteConfig("", shared, "b"),
+                       "holds state for config identity \"a\", not \"b\". To rebuild");
+  // ... and the same group with another calendar or other topics (the state
+  // was written with the defaults: UTC, weeks from Monday, [events]).
+  auto with = [&](const std::string& from, const std::string& to, const std::string& append) {
+    const std::string path = WriteConfig("", shared, "a");
+    std::string text = testing::ReadFile(path);
+    if (!from.empty()) text.replace(text.find(from), from.size(), to);
+    std::ofstream(path, std::ios::trunc) << text << append;
+    return path;
+  };
+  expect_state_failure(with("", "", "time: {zone: Europe/Berlin}\n"),
+                       "time.zone is \"UTC\" in the state dir but \"Europe/Berlin\" in the "
+                       "config");
+  expect_state_failure(with("", "", "time: {week_start: sunday}\n"),
+                       "time.week_start is \"monday\" in the state dir but \"sunday\" in the "
+                       "config");
+  expect_state_failure(with("topics: [events]", "topics: [events, clicks]", ""),
+                       "kafka.topics is \"events\" in the state dir but \"clicks,events\" in "
+                       "the config");
+  expect_state_failure(with("", "", "time: {zone: Europe/Berlin}\n"),
+                       "(README \"Rebuilding state\"), stop nsmd and delete");
   // A file where the dir should be.
   std::ofstream(dir_ / "a-file") << "x";
   expect_state_failure(WriteConfig("", (dir_ / "a-file").string(), "c"), "a-file");

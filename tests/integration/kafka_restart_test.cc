@@ -49,6 +49,14 @@ class KafkaRestartTest : public ::testing::Test {
     bootstrap_ = *line;
     port_ = testing::FreePort();
     config_ = (dir_ / "nsmd.yaml").string();
+    WriteConfig("200ms");
+    auto producer = KafkaProducer::Create(bootstrap_, {});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = std::move(*producer);
+  }
+
+  // (Re)writes the config with state.checkpoint_interval `interval`.
+  void WriteConfig(const std::string& interval) {
     std::ofstream(config_) << absl::StrCat(R"(
 kafka:
   brokers: )", bootstrap_, R"(
@@ -56,7 +64,7 @@ kafka:
   group_id: it-group
 state:
   dir: )", (dir_ / "state").string(), R"(
-  checkpoint_interval: 200ms
+  checkpoint_interval: )", interval, R"(
 http:
   listen: 127.0.0.1:)", port_, R"(
 time:
@@ -80,9 +88,6 @@ metrics:
     measure: events
     window: {tumbling: day}
 )");
-    auto producer = KafkaProducer::Create(bootstrap_, {});
-    ASSERT_TRUE(producer.ok()) << producer.status();
-    producer_ = std::move(*producer);
   }
 
   void TearDown() override {
@@ -189,6 +194,57 @@ TEST_F(KafkaRestartTest, SigtermAndRestartCountEveryEventExactlyOnce) {
       {R"(nsm_metric_value{metric="active_teams",window="current"})", 2},
       {R"(nsm_metric_value{metric="weekly_active_users",window="current"})", 8},
       {R"(nsm_metric_value{metric="edits",window="current"})", 6},
+  });
+  StopNsmd();
+}
+
+// Graceful stop: with periodic checkpoints out of the way (1h), only the
+// final checkpoint on SIGTERM can persist what was consumed. A restart must
+// then read nothing again.
+TEST_F(KafkaRestartTest, SigtermPersistsEverythingInTheFinalCheckpoint) {
+  WriteConfig("1h");
+  // a1..a4 edit on Tuesday 2024-01-02 (team A: 4 users > 3, active).
+  for (int i = 1; i <= 4; ++i) {
+    std::string u = absl::StrCat("a", i);
+    Produce(u, TrackEvent("file_edited", u, "A", absl::StrCat("2024-01-02T10:0", i, ":00Z")));
+  }
+  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  StartNsmd();
+  // 4 consumed and applied: active_teams 1, WAU 4, edits 4.
+  ExpectMetrics({
+      {"nsmd_events_consumed_total", 4},
+      {R"(nsm_metric_value{metric="active_teams",window="current"})", 1},
+      {R"(nsm_metric_value{metric="weekly_active_users",window="current"})", 4},
+      {R"(nsm_metric_value{metric="edits",window="current"})", 4},
+  });
+  StopNsmd();  // exit 0 within 10 s
+
+  StartNsmd();
+  // Ready (partitions assigned, connected) with the values from the state.
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    auto r = HttpRequest(port_, "GET", "/readyz");
+    if (r.ok() && r->status == 200) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  absl::SleepFor(absl::Seconds(1));
+  ExpectMetrics({
+      {"nsmd_events_consumed_total", 0},
+      {R"(nsm_metric_value{metric="active_teams",window="current"})", 1},
+      {R"(nsm_metric_value{metric="weekly_active_users",window="current"})", 4},
+      {R"(nsm_metric_value{metric="edits",window="current"})", 4},
+  });
+  // One more event (b1, team B): had the final checkpoint not persisted the
+  // first four, this process would read them again: consumed 5, not 1 (and
+  // with dedup the values would not show it).
+  Produce("b1", TrackEvent("file_edited", "b1", "B", "2024-01-02T11:00:00Z"));
+  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ExpectMetrics({
+      {"nsmd_events_consumed_total", 1},
+      {"nsmd_events_duplicate_total", 0},
+      {R"(nsm_metric_value{metric="active_teams",window="current"})", 1},
+      {R"(nsm_metric_value{metric="weekly_active_users",window="current"})", 5},
+      {R"(nsm_metric_value{metric="edits",window="current"})", 5},
   });
   StopNsmd();
 }

@@ -8,6 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <functional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -21,6 +24,9 @@
 namespace nsmd {
 namespace {
 
+constexpr int kPartitions = 4;
+
+using testing::AssignedPartition;
 using testing::AwaitHttpStatus;
 using testing::AwaitMetrics;
 using testing::Subprocess;
@@ -42,7 +48,7 @@ class RebalanceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("nsmd-rebalance");
-    auto broker = testing::StartBroker("events", 4, &bootstrap_);
+    auto broker = testing::StartBroker("events", kPartitions, &bootstrap_);
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(*broker);
     auto producer = KafkaProducer::Create(bootstrap_, {});
@@ -53,10 +59,15 @@ class RebalanceTest : public ::testing::Test {
     a_.process.reset();
     b_.process.reset();
     broker_.reset();
-    std::filesystem::remove_all(dir_);
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
   }
 
-  void Configure(const std::string& name, Instance* instance) {
+  // Writes NAME.yaml (state dir DIR/NAME) and starts nsmd with it.
+  // `properties` are the kafka.properties; `checkpoint_interval` the
+  // state.checkpoint_interval.
+  void Configure(const std::string& name, Instance* instance,
+                 const std::string& properties = R"({session.timeout.ms: "6000"})",
+                 const std::string& checkpoint_interval = "100ms") {
     instance->port = testing::FreePort();
     instance->config = (dir_ / (name + ".yaml")).string();
     std::ofstream(instance->config) << absl::StrCat(R"(
@@ -64,10 +75,10 @@ kafka:
   brokers: )", bootstrap_, R"(
   topics: [events]
   group_id: rebalance
-  properties: {session.timeout.ms: "6000"}
+  properties: )", properties, R"(
 state:
   dir: )", (dir_ / name).string(), R"(
-  checkpoint_interval: 100ms
+  checkpoint_interval: )", checkpoint_interval, R"(
 http:
   listen: 127.0.0.1:)", instance->port, R"(
 metrics:
@@ -81,9 +92,70 @@ metrics:
     measure: {distinct: userId}
     window: lifetime
 )");
-    auto process = testing::StartNsmd(instance->config);
+    Start(instance);
+  }
+
+  // (Re)starts nsmd with the instance's config.
+  void Start(Instance* instance) {
+    auto process = testing::StartNsmd(instance->config, instance->config + ".log");
     ASSERT_TRUE(process.ok()) << process.status();
     instance->process = std::move(*process);
+  }
+
+  // SIGTERM; expects exit 0 within 10 s.
+  void Stop(Instance* instance) {
+    instance->process->Signal(SIGTERM);
+    auto status = instance->process->Wait(absl::Seconds(10));
+    ASSERT_TRUE(status.ok()) << "nsmd did not stop within 10 s";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    instance->process.reset();
+  }
+
+  // Messages per partition of "events" so far (a fresh topic: its end
+  // offsets).
+  std::vector<int64_t> Counts() {
+    auto counts = testing::CountMessagesPerPartition(bootstrap_, "events", kPartitions);
+    EXPECT_TRUE(counts.ok()) << counts.status();
+    return counts.ok() ? *counts : std::vector<int64_t>(kPartitions, -1);
+  }
+
+  // Polls the instance's assignment until `done` accepts it (up to 60 s);
+  // returns the last one seen.
+  std::vector<AssignedPartition> AwaitAssignment(
+      const Instance& instance,
+      const std::function<bool(const std::vector<AssignedPartition>&)>& done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    std::vector<AssignedPartition> last;
+    while (true) {
+      auto a = testing::FetchAssignment(instance.port);
+      if (a.ok()) {
+        last = *a;
+        if (done(last)) break;
+      }
+      if (absl::Now() >= deadline) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return last;
+  }
+
+  // The sum of `counts` over the partitions in `assignment`.
+  static int64_t Sum(const std::vector<int64_t>& counts,
+                     const std::vector<AssignedPartition>& assignment) {
+    int64_t n = 0;
+    for (const AssignedPartition& p : assignment) n += counts[static_cast<size_t>(p.partition)];
+    return n;
+  }
+
+  static std::string Format(const std::vector<AssignedPartition>& assignment) {
+    std::string out;
+    for (const AssignedPartition& p : assignment) absl::StrAppend(&out, out.empty() ? "" : ",", p.partition);
+    return absl::StrCat("{", out, "}");
+  }
+
+  static std::vector<int32_t> Partitions(const std::vector<AssignedPartition>& assignment) {
+    std::vector<int32_t> out;
+    for (const AssignedPartition& p : assignment) out.push_back(p.partition);
+    return out;
   }
 
   void ProduceUsers(int first, int last) {
@@ -125,15 +197,213 @@ TEST_F(RebalanceTest, PartitionsComeBackAtTheInstancesOwnCheckpoint) {
   auto status = b_.process->Wait(absl::Seconds(10));
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
-  // Every one of the 16 events exactly once: 16 edits by 16 users.
+  // Every one of the 16 events exactly once: 16 edits by 16 users, and not
+  // one event read twice (dedup would hide a re-read from the values, not
+  // from nsmd_events_duplicate_total).
   EXPECT_TRUE(AwaitMetrics(a_.port,
                            {{R"(nsm_metric_value{metric="edits",window="current"})", 16},
-                            {R"(nsm_metric_value{metric="editors",window="current"})", 16}})
+                            {R"(nsm_metric_value{metric="editors",window="current"})", 16},
+                            {"nsmd_events_duplicate_total", 0}})
                   .ok());
   a_.process->Signal(SIGTERM);
   status = a_.process->Wait(absl::Seconds(10));
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}
+
+// With periodic checkpoints out of the way (1h), the only checkpoint before B
+// joins is the one A takes on revoke: right after the rebalance A's
+// checkpointed offsets must be exactly where it had read to.
+TEST_F(RebalanceTest, RevokeCheckpointsWhatWasProcessedBeforeThePartitionsGo) {
+  const std::string props = R"({session.timeout.ms: "6000"})";
+  Configure("a", &a_, props, "1h");
+  ProduceUsers(1, 8);
+  // A alone reads all 8 (one edit per user).
+  ASSERT_TRUE(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", 8},
+                                     {R"(nsm_metric_value{metric="edits",window="current"})", 8},
+                                     {R"(nsm_metric_value{metric="editors",window="current"})",
+                                      8}})
+                  .ok());
+  // All four partitions, none checkpointed yet (the interval is 1h).
+  std::vector<AssignedPartition> before = AwaitAssignment(a_, [](const auto& a) {
+    return a.size() == kPartitions;
+  });
+  ASSERT_EQ(before.size(), static_cast<size_t>(kPartitions));
+  for (const AssignedPartition& p : before) EXPECT_EQ(p.checkpointed_offset, -1) << p.partition;
+  const std::vector<int64_t> counts = Counts();
+
+  // B joins: A's partitions are revoked (A checkpoints), then split.
+  Configure("b", &b_, props, "1h");
+  std::vector<AssignedPartition> a_after = AwaitAssignment(a_, [](const auto& a) {
+    return !a.empty() && a.size() < kPartitions;
+  });
+  std::vector<AssignedPartition> b_after = AwaitAssignment(b_, [&](const auto& b) {
+    return b.size() + a_after.size() == kPartitions;
+  });
+  // The assignment shrank: two partitions each (4 over 2 members).
+  ASSERT_EQ(a_after.size(), 2u);
+  ASSERT_EQ(b_after.size(), 2u);
+  // A's offsets checkpointed on revoke = the end of each partition (it had
+  // read everything), i.e. the message counts kcat sees.
+  for (const AssignedPartition& p : a_after) {
+    EXPECT_EQ(p.checkpointed_offset, counts[static_cast<size_t>(p.partition)])
+        << "partition " << p.partition;
+  }
+  // Exact values: A keeps its 8 (lifetime); B starts its partitions from the
+  // earliest offset (no state of its own): one edit per user in them.
+  const int64_t in_b = Sum(counts, b_after);
+  ASSERT_TRUE(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8},
+                                     {R"(nsm_metric_value{metric="editors",window="current"})",
+                                      8}})
+                  .ok());
+  ASSERT_TRUE(AwaitMetrics(b_.port, {{"nsmd_events_consumed_total", static_cast<double>(in_b)},
+                                     {R"(nsm_metric_value{metric="edits",window="current"})",
+                                      static_cast<double>(in_b)},
+                                     {R"(nsm_metric_value{metric="editors",window="current"})",
+                                      static_cast<double>(in_b)}})
+                  .ok());
+
+  // More events: each instance counts those of its own partitions.
+  ProduceUsers(9, 16);
+  const std::vector<int64_t> later = Counts();
+  const double a_new = static_cast<double>(Sum(later, a_after) - Sum(counts, a_after));
+  const double b_total = static_cast<double>(Sum(later, b_after));
+  EXPECT_TRUE(AwaitMetrics(a_.port,
+                           {{R"(nsm_metric_value{metric="edits",window="current"})", 8 + a_new},
+                            {R"(nsm_metric_value{metric="editors",window="current"})", 8 + a_new},
+                            {"nsmd_events_duplicate_total", 0}})
+                  .ok());
+  EXPECT_TRUE(AwaitMetrics(b_.port,
+                           {{R"(nsm_metric_value{metric="edits",window="current"})", b_total},
+                            {R"(nsm_metric_value{metric="editors",window="current"})", b_total},
+                            {"nsmd_events_duplicate_total", 0}})
+                  .ok());
+  Stop(&b_);
+  Stop(&a_);
+}
+
+// Static membership (distinct group.instance.id values, session.timeout.ms
+// 6000): an instance that stops does not leave the group, so while it
+// restarts (within the session timeout) the other instance's partitions do
+// not move; afterwards both count every event exactly once from their own
+// state. A real broker also hands the returning member its old partitions
+// without a rebalance; the mock cluster of librdkafka 2.0 (`nsmd broker`)
+// cannot show that: it gives the returning member a new member id (a heap
+// address), rebalances, and the range assignor orders members by that id, so
+// the two instances may swap partitions. Which partitions each ends with is
+// therefore read from /api/v1/status, and the values derived from it.
+TEST_F(RebalanceTest, StaticMemberRestartMovesNoPartitionAndCountsExactlyOnce) {
+  Configure("a", &a_, R"({group.instance.id: static-a, session.timeout.ms: "6000"})");
+  Configure("b", &b_, R"({group.instance.id: static-b, session.timeout.ms: "6000"})");
+  std::vector<AssignedPartition> a_before, b_before;
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    auto a = testing::FetchAssignment(a_.port);
+    auto b = testing::FetchAssignment(b_.port);
+    if (a.ok() && b.ok() && a->size() == 2 && b->size() == 2) {
+      a_before = *a;
+      b_before = *b;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(a_before.size(), 2u);
+  ASSERT_EQ(b_before.size(), 2u);
+  ProduceUsers(1, 8);
+  const std::vector<int64_t> counts = Counts();
+  const int64_t in_a = Sum(counts, a_before);
+  const int64_t in_b = Sum(counts, b_before);
+  ASSERT_EQ(in_a + in_b, 8);
+  ASSERT_TRUE(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
+                                      static_cast<double>(in_a)}})
+                  .ok());
+  ASSERT_TRUE(AwaitMetrics(b_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
+                                      static_cast<double>(in_b)}})
+                  .ok());
+
+  // A stops (a static member does not leave the group) and stays away 3 s,
+  // half the session timeout: B's assignment must not change meanwhile. (A
+  // member that left would make the group give B all four partitions.)
+  Stop(&a_);
+  const absl::Time stopped = absl::Now();
+  while (absl::Now() < stopped + absl::Seconds(3)) {
+    auto b = testing::FetchAssignment(b_.port);
+    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_EQ(Partitions(*b), Partitions(b_before)) << "B's partitions moved while A was away";
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  Start(&a_);
+
+  // Wait past the session timeout of A's old membership and until the two
+  // assignments cover the four partitions and hold still for 2 s.
+  std::vector<AssignedPartition> a_after, b_after;
+  absl::Time stable_since = absl::InfiniteFuture();
+  deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    auto a = testing::FetchAssignment(a_.port);
+    auto b = testing::FetchAssignment(b_.port);
+    if (a.ok() && b.ok() && a->size() + b->size() == kPartitions && !a->empty() &&
+        !b->empty()) {
+      if (Partitions(*a) != Partitions(a_after) || Partitions(*b) != Partitions(b_after)) {
+        a_after = *a;
+        b_after = *b;
+        stable_since = absl::Now();
+      }
+      if (absl::Now() > stopped + absl::Seconds(8) &&
+          absl::Now() > stable_since + absl::Seconds(2)) {
+        break;
+      }
+    } else {
+      a_after.clear();
+      b_after.clear();
+      stable_since = absl::InfiniteFuture();
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(a_after.size() + b_after.size(), static_cast<size_t>(kPartitions));
+  std::cout << "A: partitions before restart " << Format(a_before)
+            << ", after " << Format(a_after) << "\n";
+  // A resumed its own partitions at its final checkpoint; any partition new
+  // to an instance starts from the earliest offset (no state for it).
+  auto own = [&](const std::vector<AssignedPartition>& before, int32_t partition) {
+    for (const AssignedPartition& p : before) {
+      if (p.partition == partition) return counts[static_cast<size_t>(partition)];
+    }
+    return int64_t{0};
+  };
+  for (const AssignedPartition& p : a_after) {
+    EXPECT_EQ(p.checkpointed_offset, own(a_before, p.partition) > 0
+                                         ? own(a_before, p.partition)
+                                         : int64_t{-1})
+        << "partition " << p.partition;
+  }
+
+  // Values exact afterwards: each instance holds its lifetime counts plus
+  // what it read since (from its state's offset, or the start).
+  ProduceUsers(9, 16);
+  const std::vector<int64_t> later = Counts();
+  int64_t a_read = 0, b_read = 0;
+  for (const AssignedPartition& p : a_after) {
+    a_read += later[static_cast<size_t>(p.partition)] - own(a_before, p.partition);
+  }
+  for (const AssignedPartition& p : b_after) {
+    b_read += later[static_cast<size_t>(p.partition)] - own(b_before, p.partition);
+  }
+  EXPECT_TRUE(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", static_cast<double>(a_read)},
+                                     {R"(nsm_metric_value{metric="edits",window="current"})",
+                                      static_cast<double>(in_a + a_read)},
+                                     {R"(nsm_metric_value{metric="editors",window="current"})",
+                                      static_cast<double>(in_a + a_read)},
+                                     {"nsmd_events_duplicate_total", 0}})
+                  .ok());
+  EXPECT_TRUE(AwaitMetrics(b_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
+                                      static_cast<double>(in_b + b_read)},
+                                     {R"(nsm_metric_value{metric="editors",window="current"})",
+                                      static_cast<double>(in_b + b_read)},
+                                     {"nsmd_events_duplicate_total", 0}})
+                  .ok());
+  Stop(&a_);
+  Stop(&b_);
 }
 
 }  // namespace

@@ -108,7 +108,7 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
   // `comments` now counts distinct commenters (a new definition: starts
   // empty); `viewers` is new; edits and editors are unchanged except for
   // their description (metadata does not reset state).
-  WriteConfig(absl::StrCat(kEdits, R"(    description: "people who edited, ever"
+  const std::string second = absl::StrCat(kEdits, R"(    description: "people who edited, ever"
   - name: comments
     filter: {event: comment_added}
     measure: {distinct: userId}
@@ -117,7 +117,8 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
     filter: {event: page_viewed}
     measure: {distinct: userId}
     window: lifetime
-)"));
+)");
+  WriteConfig(second);
   nsmd_->Signal(SIGHUP);
   ASSERT_TRUE(AwaitMetrics(port_, {{Value("edits"), 2}, {Value("editors"), 2},
                                    {Value("comments"), 0}, {Value("viewers"), 0},
@@ -134,18 +135,41 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
   EXPECT_TRUE(absl::StrContains(testing::ReadFile(log), "comments starts empty"))
       << testing::ReadFile(log);
 
-  // An invalid file (unknown measure) is refused: the old definitions keep
-  // running and the gauge says the reload failed. This time via HTTP.
+  // An invalid file (unknown key) is refused: the old definitions keep
+  // running and the gauge says the reload failed. This time via HTTP, which
+  // answers once the reload has run: 500 with the error's position. The
+  // file's line 1 is empty (WriteConfig starts with a newline), kafka takes
+  // lines 2-5, state 6-8, http 9-10, "metrics:" is line 11, kEdits lines
+  // 12-20, so the typo is on line 21, indented by 4: column 5.
   WriteConfig(absl::StrCat(kEdits, "    measure_typo: events\n"));
   auto reload = testing::HttpRequest(port_, "POST", "/-/reload");
   ASSERT_TRUE(reload.ok());
-  EXPECT_EQ(reload->status, 200);
-  ASSERT_TRUE(AwaitMetrics(port_, {{"nsmd_config_last_reload_successful", 0}}).ok());
+  EXPECT_EQ(reload->status, 500) << reload->body;
+  EXPECT_TRUE(absl::StrContains(reload->body, absl::StrCat(config_, ":21:5: ")))
+      << reload->body;
+  // The gauge was set before the answer.
+  auto metrics = testing::HttpRequest(port_, "GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(
+      testing::PrometheusValue(metrics->body, "nsmd_config_last_reload_successful").value_or(-1),
+      0);
   Produce("file_edited", "u4", 7);
   ASSERT_TRUE(AwaitMetrics(port_, {{Value("edits"), 4}, {Value("editors"), 4},
                                    {Value("comments"), 1}, {Value("viewers"), 1}})
                   .ok());
   EXPECT_TRUE(absl::StrContains(testing::ReadFile(log), "nsmd.yaml:")) << testing::ReadFile(log);
+
+  // The valid file again over HTTP: 200 once reloaded; nothing changed, so
+  // every metric keeps its value.
+  WriteConfig(second);
+  reload = testing::HttpRequest(port_, "POST", "/-/reload");
+  ASSERT_TRUE(reload.ok());
+  EXPECT_EQ(reload->status, 200) << reload->body;
+  EXPECT_EQ(reload->body, "reloaded\n");
+  ASSERT_TRUE(AwaitMetrics(port_, {{Value("edits"), 4}, {Value("editors"), 4},
+                                   {Value("comments"), 1}, {Value("viewers"), 1},
+                                   {"nsmd_config_last_reload_successful", 1}})
+                  .ok());
 
   nsmd_->Signal(SIGTERM);
   auto status = nsmd_->Wait(absl::Seconds(10));

@@ -3,8 +3,10 @@
 
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 
 namespace nsmd {
 namespace {
@@ -21,6 +25,67 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+// The default file system, except that while `fail` is set every write
+// (creating a writable file, appending, syncing) fails with an I/O error, as
+// on a full disk. Files opened before the switch fail too.
+class FailingFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  FailingFileSystem() : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "FailingFileSystem"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* dbg) override {
+    if (fail) return rocksdb::IOStatus::NoSpace("injected: no space left");
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = target()->NewWritableFile(f, options, &file, dbg);
+    if (s.ok()) *r = std::make_unique<File>(std::move(file), &fail);
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& options,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                       rocksdb::IODebugContext* dbg) override {
+    if (fail) return rocksdb::IOStatus::NoSpace("injected: no space left");
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = target()->ReopenWritableFile(f, options, &file, dbg);
+    if (s.ok()) *r = std::make_unique<File>(std::move(file), &fail);
+    return s;
+  }
+
+  std::atomic<bool> fail{false};
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> t, const std::atomic<bool>* fail)
+        : rocksdb::FSWritableFileOwnerWrapper(std::move(t)), fail_(fail) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (*fail_) return rocksdb::IOStatus::NoSpace("injected: no space left");
+      return target()->Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* dbg) override {
+      if (*fail_) return rocksdb::IOStatus::NoSpace("injected: no space left");
+      return target()->Append(data, options, info, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+      if (*fail_) return rocksdb::IOStatus::NoSpace("injected: no space left");
+      return target()->Sync(options, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                            rocksdb::IODebugContext* dbg) override {
+      if (*fail_) return rocksdb::IOStatus::NoSpace("injected: no space left");
+      return target()->Fsync(options, dbg);
+    }
+
+   private:
+    const std::atomic<bool>* fail_;
+  };
+};
 
 class StateStoreTest : public ::testing::Test {
  protected:
@@ -293,6 +358,75 @@ TEST_F(StateStoreTest, ApproximateSizeCountsCommittedBytes) {
   }
   ASSERT_TRUE(store->Commit(delta, {}).ok());
   EXPECT_GE(store->ApproximateSizeBytes(), 100000u);
+}
+
+TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
+  // A disk that stays full across the reopen a failed write triggers: the
+  // reopen fails too, and the next Commit() used to dereference the null DB.
+  auto fs = std::make_shared<FailingFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  {
+    absl::StatusOr<std::unique_ptr<StateStore>> opened =
+        StateStore::OpenWithEnv(dir_, "group-a", env.get());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    StateStore& store = **opened;
+    StateDelta first;
+    first.Put("m/a", "1");
+    ASSERT_TRUE(store.Commit(first, {{"events", 0, 10}}).ok());
+
+    fs->fail = true;
+    StateDelta lost;
+    lost.Put("m/b", "2");
+    // 1: the WAL write fails; 2: the reopen fails; 3 and 4: the reopen is
+    // tried again (and fails) instead of crashing.
+    for (int attempt = 1; attempt <= 4; ++attempt) {
+      absl::Status s = store.Commit(lost, {{"events", 0, 20}});
+      EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << "attempt " << attempt << ": " << s;
+      EXPECT_THAT(s.message(), HasSubstr(dir_));
+    }
+    // While closed, reads say so rather than crash.
+    EXPECT_EQ(store.LoadOffsets().status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(store.ScanEngineState([](absl::string_view, absl::string_view) {
+      return absl::OkStatus();
+    }).code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(store.DeletePrefix("m/").code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(store.ApproximateSizeBytes(), 0u);
+
+    // The disk takes writes again: the retry reopens and commits.
+    fs->fail = false;
+    StateDelta retried;
+    retried.Put("m/c", "3");
+    absl::Status s = store.Commit(retried, {{"events", 0, 30}});
+    ASSERT_TRUE(s.ok()) << s;
+    // Only the successful commits are there: m/a (first) and m/c (retry);
+    // m/b was never written.
+    EXPECT_THAT(Scan(store), ElementsAre(Pair("m/a", "1"), Pair("m/c", "3")));
+    std::vector<SourceOffset> offsets = Offsets(store);
+    ASSERT_EQ(offsets.size(), 1u);
+    EXPECT_EQ(offsets[0].next_offset, 30);
+  }
+  // And it is all durable: a plain reopen (default Env) reads the same.
+  std::unique_ptr<StateStore> again = MustOpen();
+  ASSERT_NE(again, nullptr);
+  EXPECT_THAT(Scan(*again), ElementsAre(Pair("m/a", "1"), Pair("m/c", "3")));
+}
+
+TEST_F(StateStoreTest, StoreClosedByAFailedReopenIsDestroyedCleanly) {
+  auto fs = std::make_shared<FailingFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  absl::StatusOr<std::unique_ptr<StateStore>> opened =
+      StateStore::OpenWithEnv(dir_, "group-a", env.get());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  fs->fail = true;
+  StateDelta delta;
+  delta.Put("m/a", "1");
+  EXPECT_EQ((*opened)->Commit(delta, {}).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*opened)->Commit(delta, {}).code(), absl::StatusCode::kUnavailable);
+  opened->reset();  // db_ is null here: the destructor must not touch it
+  fs->fail = false;
+  std::unique_ptr<StateStore> again = MustOpen();
+  ASSERT_NE(again, nullptr);
+  EXPECT_THAT(Scan(*again), ElementsAre());
 }
 
 }  // namespace

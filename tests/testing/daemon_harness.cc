@@ -4,12 +4,18 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+
+#include <algorithm>
+#include <string_view>
+#include <tuple>
 
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "simdjson.h"
 #include "tests/testing/http_client.h"
 
 namespace nsmd::testing {
@@ -60,15 +66,76 @@ absl::StatusOr<std::unique_ptr<Subprocess>> StartBroker(const std::string& topic
 
 absl::StatusOr<std::unique_ptr<Subprocess>> StartNsmd(const std::string& config,
                                                       const std::string& stderr_path,
-                                                      const std::vector<std::string>& extra_args) {
+                                                      const std::vector<std::string>& extra_args,
+                                                      const std::vector<std::string>& extra_env) {
   std::vector<std::string> argv = {NsmdBinary(), "run", "--config", config};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  if (stderr_path.empty()) return Subprocess::Start(argv);
+  if (stderr_path.empty()) return Subprocess::Start(argv, extra_env);
   // Through the shell, only to redirect stderr; arguments are quoted.
   std::string command = "exec";
   for (const std::string& arg : argv) absl::StrAppend(&command, " '", arg, "'");
   absl::StrAppend(&command, " 2>>'", stderr_path, "'");
-  return Subprocess::Start({"/bin/sh", "-c", command});
+  return Subprocess::Start({"/bin/sh", "-c", command}, extra_env);
+}
+
+absl::StatusOr<std::vector<AssignedPartition>> FetchAssignment(int port) {
+  auto r = HttpRequest(port, "GET", "/api/v1/status");
+  if (!r.ok()) return r.status();
+  if (r->status != 200) {
+    return absl::UnavailableError(absl::StrCat("/api/v1/status answered ", r->status));
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array assignment;
+  if (parser.parse(r->body).get(doc) || doc["assignment"].get_array().get(assignment)) {
+    return absl::InvalidArgumentError(absl::StrCat("no assignment array in ", r->body));
+  }
+  std::vector<AssignedPartition> out;
+  for (simdjson::dom::element p : assignment) {
+    AssignedPartition a;
+    std::string_view topic;
+    int64_t partition;
+    if (p["topic"].get_string().get(topic) || p["partition"].get_int64().get(partition)) {
+      return absl::InvalidArgumentError(absl::StrCat("malformed assignment in ", r->body));
+    }
+    a.topic = std::string(topic);
+    a.partition = static_cast<int32_t>(partition);
+    simdjson::dom::element offset = p["checkpointed_offset"];
+    if (!offset.is_null() && offset.get_int64().get(a.checkpointed_offset)) {
+      return absl::InvalidArgumentError(absl::StrCat("malformed checkpointed_offset in ", r->body));
+    }
+    out.push_back(std::move(a));
+  }
+  std::sort(out.begin(), out.end(), [](const AssignedPartition& x, const AssignedPartition& y) {
+    return std::tie(x.topic, x.partition) < std::tie(y.topic, y.partition);
+  });
+  return out;
+}
+
+absl::StatusOr<std::vector<int64_t>> CountMessagesPerPartition(const std::string& bootstrap,
+                                                               const std::string& topic,
+                                                               int partitions) {
+  FILE* kcat = popen(absl::StrCat("kcat -C -b ", bootstrap, " -t ", topic,
+                                  " -o beginning -e -q -f '%p\\n' 2>/dev/null")
+                         .c_str(),
+                     "r");
+  if (kcat == nullptr) return absl::InternalError("cannot run kcat");
+  std::vector<int64_t> counts(static_cast<size_t>(partitions), 0);
+  char line[64];
+  bool bad = false;
+  while (std::fgets(line, sizeof line, kcat) != nullptr) {
+    const int p = std::atoi(line);
+    if (p < 0 || p >= partitions) {
+      bad = true;
+    } else {
+      ++counts[static_cast<size_t>(p)];
+    }
+  }
+  const int status = pclose(kcat);
+  if (bad || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat("kcat could not read topic ", topic));
+  }
+  return counts;
 }
 
 absl::Status AwaitMetrics(int port, const std::map<std::string, double>& expected,

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <map>
+#include <compare>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,9 +42,31 @@ absl::StatusOr<std::unique_ptr<Subprocess>> StartBroker(const std::string& topic
 // `nsmd run --config CONFIG [extra_args...]` as a child. With a non-empty
 // `stderr_path` its log goes to that file (to assert on it) instead of the
 // test's stderr.
+// `extra_env` ("NAME=value") is added to its environment.
 absl::StatusOr<std::unique_ptr<Subprocess>> StartNsmd(
     const std::string& config, const std::string& stderr_path = "",
-    const std::vector<std::string>& extra_args = {});
+    const std::vector<std::string>& extra_args = {},
+    const std::vector<std::string>& extra_env = {});
+
+// One assigned partition as GET /api/v1/status reports it.
+struct AssignedPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t checkpointed_offset = -1;  // -1: null (no checkpoint for it)
+  friend bool operator==(const AssignedPartition&, const AssignedPartition&) = default;
+};
+
+// The "assignment" array of GET http://127.0.0.1:PORT/api/v1/status, sorted
+// by topic and partition. Unavailable if nsmd does not answer 200;
+// InvalidArgument if the JSON is not as documented.
+absl::StatusOr<std::vector<AssignedPartition>> FetchAssignment(int port);
+
+// The number of messages in each partition of `topic` (index = partition),
+// read from the beginning with kcat, an independent client. On a fresh topic
+// this is each partition's end offset.
+absl::StatusOr<std::vector<int64_t>> CountMessagesPerPartition(const std::string& bootstrap,
+                                                               const std::string& topic,
+                                                               int partitions);
 
 // Scrapes http://127.0.0.1:PORT/metrics until every `expected` series has
 // its value, up to `timeout`. On timeout, the error lists each series that

@@ -10,15 +10,32 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace nsmd::testing {
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
-    const std::vector<std::string>& argv) {
+    const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
+  // Built before fork: the child only calls async-signal-safe functions.
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> env;
+  for (const std::string& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
+  for (char** e = environ; *e != nullptr; ++e) {
+    const absl::string_view name(*e, std::strcspn(*e, "="));
+    bool overridden = false;
+    for (const std::string& x : extra_env) {
+      overridden |= absl::StartsWith(x, name) && x.size() > name.size() && x[name.size()] == '=';
+    }
+    if (!overridden) env.push_back(*e);
+  }
+  env.push_back(nullptr);
   int fds[2];
   if (pipe(fds) != 0) return absl::InternalError("pipe failed");
   pid_t pid = fork();
@@ -27,10 +44,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     dup2(fds[1], STDOUT_FILENO);
     close(fds[0]);
     close(fds[1]);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), env.data());
     _exit(127);
   }
   close(fds[1]);

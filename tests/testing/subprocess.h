@@ -17,8 +17,10 @@ namespace nsmd::testing {
 // if still running.
 class Subprocess {
  public:
-  // Starts `argv[0]` with `argv`.
-  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::vector<std::string>& argv);
+  // Starts `argv[0]` with `argv`, in this process's environment plus
+  // `extra_env` ("NAME=value" each; these win over inherited ones).
+  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
+      const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {});
   ~Subprocess();
 
   // Reads one line of stdout (without the newline), waiting up to `timeout`.

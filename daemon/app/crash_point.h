@@ -1,0 +1,35 @@
+// Test-only crash points, in the spirit of RocksDB's sync points: let an
+// integration test kill the daemon at an exact place (e.g. between writing a
+// checkpoint to RocksDB and committing the offsets to Kafka) instead of at a
+// random moment that may never land there.
+//
+// TEST ONLY. Set NSMD_TEST_CRASH_POINT=<name>:<n> in the environment of
+// `nsmd run`: the n-th time (1-based) the process passes the crash point
+// `name`, it kills itself with SIGKILL (no cleanup, like `kill -9`). When the
+// variable is unset (production) every crash point is a no-op: one atomic
+// load.
+//
+// Points in the daemon (see run_command.cc and pipeline.cc):
+//   checkpoint_before_write  a non-empty checkpoint's state + offsets batch is
+//                            built but not yet written to RocksDB;
+//   checkpoint_after_write   the batch is written (fsync'ed) but neither the
+//                            Kafka offset commit nor the in-memory bookkeeping
+//                            has happened;
+//   after_kafka_commit       a non-empty checkpoint's offsets were just
+//                            committed to Kafka.
+#ifndef NSMD_DAEMON_APP_CRASH_POINT_H_
+#define NSMD_DAEMON_APP_CRASH_POINT_H_
+
+namespace nsmd {
+
+// Reads NSMD_TEST_CRASH_POINT once; call at daemon start before any thread
+// passes a crash point. A malformed value is reported on stderr and ignored.
+void InitCrashPointFromEnv();
+
+// Passes the crash point `name`: SIGKILLs the process if this is the n-th
+// pass of the armed point; otherwise does nothing. Thread-safe.
+void CrashPoint(const char* name);
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_APP_CRASH_POINT_H_
