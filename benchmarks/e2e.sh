@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 metric() { # metric PORT NAME -> value or empty
-  curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1==n {print $2; exit}'
+  { curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } | awk -v n="$2" '$1==n {print $2; exit}'
 }
 peak_rss_mib() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -111,10 +111,6 @@ taskset -c 0 "$NSMD" replay --config "$WORK/replay.yaml" --input "$WORK/events.n
 REPLAY_RATE=$(sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p' "$WORK/replay.err")
 echo "replay rate=$REPLAY_RATE"
 
-echo "-- state size: RocksDB bytes per key after the catch-up run"
-KEYS=$(sed -n 's/.*"estimated_keys":\([0-9]*\).*/\1/p' "$WORK/nsmd-catchup.status" 2>/dev/null || true)
-du -sb "$WORK/state-nsmd-catchup" | awk -v k="${KEYS:-0}" '{ if (k>0) printf "state bytes=%d keys=%d bytes_per_key=%.1f\n", $1, k, $1/k; else printf "state bytes=%d\n", $1 }'
-
 echo "-- large state: $LARGE_MEMBERS distinct users, restart to ready, peak RSS, scrape of 10,000 series"
 python3 benchmarks/large_state_events.py "$LARGE_MEMBERS" > "$WORK/large.ndjson"
 PORT=$(free_port)
@@ -136,3 +132,6 @@ SCRAPE=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$PORT/metrics
 RUN_RSS=$(peak_rss_mib "$RPID")
 kill -TERM "$RPID"; wait "$RPID" || true
 echo "restart to ready ${READY}s (includes the consumer-group join); peak_rss_mib=$RUN_RSS; scrape of $SERIES nsm series ${SCRAPE}s"
+grep 'state loaded' "$WORK/large-run.log" || true
+ROWS=$(sed -n 's/.*state loaded: \([0-9]*\) rows.*/\1/p' "$WORK/large-run.log")
+du -sb "$WORK/state-large" | awk -v k="${ROWS:-0}" '{ if (k>0) printf "state: %d bytes on disk, %d rows, %.1f bytes per row\n", $1, k, $1/k; else printf "state: %d bytes on disk\n", $1 }'

@@ -29,7 +29,8 @@ void InitCrashPointFromEnv() {
   long long n = 0;
   if (colon == absl::string_view::npos || colon == 0 ||
       !absl::SimpleAtoi(v.substr(colon + 1), &n) || n < 1) {
-    std::fprintf(stderr, "nsmd: ignoring NSMD_TEST_CRASH_POINT=\"%s\" (expected <name>:<n>, n >= 1)\n",
+    std::fprintf(stderr,
+                 "nsmd: ignoring NSMD_TEST_CRASH_POINT=\"%s\" (expected <name>:<n>, n >= 1)\n",
                  value);
     return;
   }

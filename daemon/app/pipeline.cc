@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "daemon/app/crash_point.h"
 #include "daemon/export/pipeline_probe.h"
 
@@ -50,11 +51,18 @@ std::string Pipeline::PartitionName(absl::string_view topic, int32_t partition) 
 }
 
 absl::Status Pipeline::LoadState() {
+  const absl::Time start = absl::Now();
+  uint64_t rows = 0, bytes = 0;
   absl::Status s = store_->ScanEngineState(
-      [this](absl::string_view key, absl::string_view value) {
+      [this, &rows, &bytes](absl::string_view key, absl::string_view value) {
+        ++rows;
+        bytes += key.size() + value.size();
         return engine_->Restore(key, value);
       });
   if (!s.ok()) return s;
+  std::fprintf(stderr, "nsmd: state loaded: %llu rows (%llu bytes of keys and values) in %.3f s\n",
+               static_cast<unsigned long long>(rows), static_cast<unsigned long long>(bytes),
+               absl::ToDoubleSeconds(absl::Now() - start));
   for (const std::string& prefix : engine_->stale_prefixes()) {
     std::fprintf(stderr, "nsmd: dropping state of removed or redefined metric (%s)\n",
                  prefix.c_str());

@@ -41,10 +41,10 @@ using testing::PrometheusValue;
 using testing::Subprocess;
 
 constexpr char kTopic[] = "events";
-// Two runs (dedup on and off) of kEvents events at kRate/s: about 33 s of
+// Two runs (dedup on and off) of kEvents events at kRate/s: about 40 s of
 // streaming each.
 constexpr int kEvents = 20000;
-constexpr int64_t kRate = 600;
+constexpr int64_t kRate = 500;
 
 struct Message {
   std::string key;
@@ -60,6 +60,9 @@ struct CrashParam {
   const char* dedup_horizon;  // events.dedup_horizon
   bool dedup;
 };
+void PrintTo(const CrashParam& p, std::ostream* os) {
+  *os << "dedup_horizon " << p.dedup_horizon;
+}
 
 // The test's own reading of a generated event: a plain substring search, a
 // second computation independent of nsmd's decoder.
@@ -116,7 +119,7 @@ kafka:
     group.instance.id: crash-test-1
     # The mock broker keeps a SIGKILLed member until its session times out
     # and holds the next rebalance for it: short, so restarts are quick.
-    session.timeout.ms: "2000"
+    session.timeout.ms: "3000"
     heartbeat.interval.ms: "500"
 state:
   dir: )", (dir_ / "state").string(), R"(
@@ -206,13 +209,9 @@ metrics:
 struct Kill {
   const char* crash_point;  // nullptr: SIGKILL from the test
 };
-constexpr Kill kSchedule[] = {{nullptr},
-                              {"checkpoint_before_write"},
-                              {nullptr},
-                              {"checkpoint_after_write"},
-                              {nullptr},
-                              {"after_kafka_commit"},
-                              {nullptr}};
+constexpr Kill kSchedule[] = {{"checkpoint_before_write"}, {nullptr},
+                              {"checkpoint_after_write"},  {nullptr},
+                              {"after_kafka_commit"},      {nullptr}};
 constexpr int kKills = sizeof(kSchedule) / sizeof(kSchedule[0]);
 
 TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
@@ -239,7 +238,8 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
       ++duplicates;
     }
     if (i % 1000 == 999) {
-      messages.push_back({"poison", absl::StrCat("{\"event\":\"broken\",\"timestamp\":", i), false});
+      messages.push_back(
+          {"poison", absl::StrCat("{\"event\":\"broken\",\"timestamp\":", i), false});
       ++poison;
     }
   }

@@ -148,7 +148,9 @@ metrics:
 
   static std::string Format(const std::vector<AssignedPartition>& assignment) {
     std::string out;
-    for (const AssignedPartition& p : assignment) absl::StrAppend(&out, out.empty() ? "" : ",", p.partition);
+    for (const AssignedPartition& p : assignment) {
+      absl::StrAppend(&out, out.empty() ? "" : ",", p.partition);
+    }
     return absl::StrCat("{", out, "}");
   }
 
