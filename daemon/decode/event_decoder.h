@@ -30,9 +30,10 @@ struct EventDecoderOptions {
   std::function<absl::Time()> now;
 };
 
-// Decodes one JSON message at a time with simdjson, extracting the format's
-// name/time/id and every path in the catalog. Reuses its parser and Event, so
-// steady-state decoding allocates nothing. Not thread-safe: use one decoder
+// Decodes one JSON message at a time with simdjson On-Demand, extracting the
+// format's name/time/id and every path in the catalog in one pass over the
+// message. Reuses its buffers, parser and Event, so steady-state decoding
+// allocates nothing (rejections build their message). Not thread-safe: use one decoder
 // per thread. The catalog must outlive the decoder and not change after it is
 // constructed.
 class EventDecoder {

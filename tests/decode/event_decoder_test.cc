@@ -14,6 +14,7 @@
 #include "daemon/decode/reject_reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "simdjson.h"
 
 namespace nsmd {
 namespace {
@@ -317,6 +318,119 @@ TEST_F(SegmentDecoderTest, MessageLevelRejections) {
   Rejected("null", RejectReason::kNotObject);
 }
 
+// On-Demand parsing checks only what it reads; the decoder reads every value
+// so that a message is invalid_json exactly when it is not JSON, whatever
+// part of it is broken. None of these keys is a configured path.
+TEST_F(SegmentDecoderTest, MalformedSkippedValuesAreInvalidJson) {
+  const std::string head = R"({"event":"e","timestamp":0,"skipped":)";
+  for (const char* bad : {
+           R"({"x":[1,2,]})",       // trailing comma inside a nested array
+           R"({"x" 1})",            // missing colon
+           R"([1 2])",              // missing comma
+           R"({"x":1)",             // unclosed object (the outer brace closes it)
+           "tru",                   // broken atoms
+           "nul",
+           "falsey",
+           "01",                    // numbers: a leading zero, nothing after
+           "1.",                    // the point, a lone sign, overflow
+           "-",
+           "1e999",
+           "18446744073709551616",  // 2^64: beyond 64 bits
+           R"("\q")",               // invalid escape
+           R"("\ud800")",           // lone surrogate
+           R"("\u12")",             // short \u escape
+           "\"a\tb\"",              // raw control character (a tab) in a string
+       }) {
+    Rejected(head + bad + "}", RejectReason::kInvalidJson);
+  }
+  // A broken key, and a string followed by a colon instead of a comma.
+  Rejected(R"({"event":"e","timestamp":0,"\q":1})", RejectReason::kInvalidJson);
+  Rejected(R"({"event":"e","timestamp":0,"skipped":"a":1})", RejectReason::kInvalidJson);
+  // The same position with valid values decodes (the test's control).
+  EXPECT_EQ(Ok(head + R"({"x":[1,2]},"\u0041":"\ud83d\ude00"})").name, "e");
+}
+
+TEST_F(SegmentDecoderTest, TrailingContentIsInvalidJson) {
+  const std::string event = R"({"event":"e","timestamp":0})";
+  for (const char* tail : {" x", "}", "]", " {}", ",", " 1", " \"s\"", " null"}) {
+    Rejected(event + tail, RejectReason::kInvalidJson);
+  }
+  Rejected("42 43", RejectReason::kInvalidJson);
+  Rejected("[1] [2]", RejectReason::kInvalidJson);
+  // Trailing whitespace is fine.
+  EXPECT_EQ(Ok(event + " \n\t\r ").name, "e");
+}
+
+TEST_F(SegmentDecoderTest, EveryTruncationIsInvalidJson) {
+  // The only '}' at depth 0 of an object is its last byte, so every proper
+  // prefix of this message (including the empty one) is not JSON.
+  const std::string full =
+      R"({"event":"e","userId":"u","messageId":7,"timestamp":"2024-03-31T01:30:00Z",)"
+      R"("context":{"groupId":"g"},"properties":{"items":[{"sku":"s"}],"n":1.5,"t":true}})";
+  ASSERT_EQ(Ok(full).name, "e");
+  for (size_t n = 0; n < full.size(); ++n) {
+    Rejected(full.substr(0, n), RejectReason::kInvalidJson);
+  }
+}
+
+TEST_F(SegmentDecoderTest, NestingDepthLimit) {
+  // The root object is depth 1 and "d" depth 2, so n nested arrays put the
+  // innermost at depth n + 1: 1023 arrays reach the limit of 1024 (simdjson's
+  // default, as before), 1024 arrays exceed it.
+  const std::string head = R"({"event":"e","timestamp":0,"d":)";
+  EXPECT_EQ(Ok(head + std::string(1023, '[') + std::string(1023, ']') + "}").name, "e");
+  Rejected(head + std::string(1024, '[') + std::string(1024, ']') + "}",
+           RejectReason::kInvalidJson);
+}
+
+TEST_F(SegmentDecoderTest, FirstOfDuplicateKeysWins) {
+  const Event& e = Ok(R"({"event":"first","event":"second","timestamp":0,"timestamp":"bad",
+      "properties":{"plan":"a","plan":"b"},"properties":{"plan":"c","count":2}})");
+  EXPECT_EQ(e.name, "first");
+  EXPECT_EQ(e.time_ms, 0);
+  EXPECT_EQ(e.field(plan_).str, "a");
+  // count only appears in the second "properties": not seen.
+  EXPECT_EQ(e.field(count_).kind, Kind::kMissing);
+  // A first duplicate that is a scalar hides a later object.
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"context":1,"context":{"groupId":"g"}})")
+                .field(group_)
+                .kind,
+            Kind::kMissing);
+}
+
+TEST_F(SegmentDecoderTest, FieldsInAnyOrder) {
+  // Everything the format and catalog need, in reverse of the usual order.
+  const Event& e = Ok(R"({"properties":{"items":[{"sku":"a"},{"sku":"b"}],"plan":"pro"},
+      "context":{"groupId":"g"},"userId":"u","messageId":"m","timestamp":1,"event":"x"})");
+  EXPECT_EQ(e.name, "x");
+  EXPECT_EQ(e.time_ms, 1);
+  EXPECT_EQ(e.id, "m");
+  EXPECT_EQ(e.field(user_).str, "u");
+  EXPECT_EQ(e.field(group_).str, "g");
+  EXPECT_EQ(e.field(plan_).str, "pro");
+  EXPECT_EQ(e.field(sku_).str, "b");
+}
+
+TEST_F(SegmentDecoderTest, EscapedKeysAndValues) {
+  // \u0065 is 'e', \u0061 'a', \u005a 'Z': the keys are "event" and "plan",
+  // the timestamp is 2024-03-31T01:30:00Z.
+  const Event& e = Ok(R"({"\u0065vent":"e\"1","timestamp":"2024-03-31T01:30:00\u005a",)"
+                      R"("properties":{"pl\u0061n":"a\\b"}})");
+  EXPECT_EQ(e.name, "e\"1");
+  EXPECT_EQ(e.time_ms, kMar31At0130Utc);
+  EXPECT_EQ(e.field(plan_).str, "a\\b");
+}
+
+TEST_F(SegmentDecoderTest, NumbersWithManyDigits) {
+  // More than 19 significant digits take simdjson's slow path; the value is
+  // the nearest double, as the compiler rounds the same literal.
+  const Event& e = Ok(R"({"event":"e","timestamp":1711848600000.000000000001,"properties":)"
+                      R"({"count":1234567890.1234567890123,"price":-0.12345678901234567890123}})");
+  EXPECT_EQ(e.time_ms, kMar31At0130Utc);
+  EXPECT_EQ(e.field(count_).number, 1234567890.1234567890123);
+  EXPECT_EQ(e.field(price_).number, -0.12345678901234567890123);
+}
+
 TEST_F(SegmentDecoderTest, OversizedIsRejectedUnparsed) {
   // Not even JSON: the size check comes first.
   const std::string big(2000000, 'x');
@@ -457,6 +571,60 @@ TEST(EventDecoderTest, EmptyCatalogAndSmallLimit) {
   // "{}" (2 bytes) fits and parses, but has no name.
   s = decoder.Decode("{}", &e, &reason);
   EXPECT_EQ(reason, RejectReason::kMissingName);
+}
+
+TEST(EventDecoderTest, InvalidJsonExactlyWhenTheDomParserRejects) {
+  // The decoder walks messages with simdjson On-Demand, which validates only
+  // what it reads. The oracle is simdjson's DOM parser, which validates the
+  // whole document: over deterministic mutations of a valid message (bytes
+  // replaced by JSON punctuation or arbitrary bytes, inserted, deleted,
+  // truncations), a message must be invalid_json exactly when the DOM parser
+  // rejects it, and not_object exactly when it parses to a non-object.
+  FieldCatalog catalog;
+  catalog.Intern("userId");
+  catalog.Intern("properties.items.0.sku");
+  EventDecoder decoder(EventFormat::Segment(), &catalog);
+  simdjson::dom::parser oracle;
+  const std::string base =
+      R"({"event":"e","userId":"u\u0031","messageId":7,"timestamp":"2024-03-31T01:30:00.5+02:00",)"
+      R"("context":{"groupId":"g"},"properties":{"items":[{"sku":"s"},null],"n":-1.5e3,"t":true}})";
+  const std::string alphabet = "{}[],:\"\\ 0123456789-+.eEtrufalsn";
+  uint32_t x = 7;
+  auto next = [&x] {
+    x = x * 1103515245u + 12345u;
+    return x >> 8;
+  };
+  int invalid = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string msg = base;
+    const int edits = 1 + static_cast<int>(next() % 3);
+    for (int k = 0; k < edits && !msg.empty(); ++k) {
+      const size_t at = next() % msg.size();
+      const char c = next() % 4 == 0 ? static_cast<char>(next() & 0xff)
+                                     : alphabet[next() % alphabet.size()];
+      switch (next() % 3) {
+        case 0: msg[at] = c; break;
+        case 1: msg.insert(msg.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+        default: msg.erase(at, 1 + next() % 3); break;
+      }
+    }
+    if (next() % 8 == 0 && !msg.empty()) msg.resize(next() % msg.size());
+    simdjson::dom::element root;
+    const bool dom_ok = oracle.parse(msg).get(root) == simdjson::SUCCESS;
+    const Event* e = nullptr;
+    RejectReason reason = RejectReason::kOversized;
+    const absl::Status s = decoder.Decode(msg, &e, &reason);
+    const bool invalid_json = !s.ok() && reason == RejectReason::kInvalidJson;
+    ASSERT_EQ(invalid_json, !dom_ok) << msg << "\n" << s;
+    if (dom_ok) {
+      const bool not_object = !s.ok() && reason == RejectReason::kNotObject;
+      ASSERT_EQ(not_object, !root.is_object()) << msg;
+    }
+    invalid += invalid_json;
+  }
+  // Both outcomes are exercised: most mutations break the JSON, many don't.
+  EXPECT_GT(invalid, 5000);
+  EXPECT_LT(invalid, 19000);
 }
 
 TEST(EventDecoderTest, ArbitraryBytesNeverBreakTheDecoder) {
