@@ -1,10 +1,36 @@
 #include "daemon/engine/measure_cell.h"
 
+#include <algorithm>
 #include <type_traits>
 
+#include "absl/base/internal/endian.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "xxhash.h"
 
 namespace nsmd {
+namespace {
+
+constexpr size_t kHashBytes = 16;
+
+absl::uint128 HashMember(absl::string_view member) {
+  const XXH128_hash_t h = XXH3_128bits(member.data(), member.size());
+  return absl::MakeUint128(h.high64, h.low64);
+}
+
+// Appends the 16-byte little-endian form (low 64 bits first).
+void AppendHash(absl::uint128 hash, std::string* out) {
+  char buf[kHashBytes];
+  absl::little_endian::Store64(buf, absl::Uint128Low64(hash));
+  absl::little_endian::Store64(buf + 8, absl::Uint128High64(hash));
+  out->append(buf, sizeof buf);
+}
+
+absl::uint128 LoadHash(const char* p) {
+  return absl::MakeUint128(absl::little_endian::Load64(p + 8), absl::little_endian::Load64(p));
+}
+
+}  // namespace
 
 bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
   const bool was_clean = !dirty_;
@@ -14,27 +40,34 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
       scalar_ += c.amount;
       dirty_ = true;
       break;
-    case MeasureKind::kDistinct:
-      if (members_.insert(c.member).second) {
-        new_members_.push_back(c.member);
+    case MeasureKind::kDistinct: {
+      const absl::uint128 hash = HashMember(c.member);
+      if (members_.insert(hash).second) {
+        AppendHash(hash, &new_members_);
         dirty_ = true;
       }
       break;
+    }
     case MeasureKind::kEntities: {
       auto [it, inserted] = entities_.try_emplace(c.entity);
       EntityState& e = it->second;
       const double before = inserted ? 0 : e.value;
       if (m.aggregate == EntityAggregate::kDistinct && c.amount == 0) {
         // No member: the entity exists with what it has; an "e" row records
-        // a new one (its value is its "em" rows).
+        // a new one (its value is its members, in "emh" rows).
         if (!inserted) return false;
         e.has_row = true;
         e.dirty = true;
         dirty_entities_.push_back(c.entity);
       } else if (m.aggregate == EntityAggregate::kDistinct) {
-        if (!e.members.insert(c.member).second) return false;
+        const absl::uint128 hash = HashMember(c.member);
+        if (!e.members.insert(hash).second) return false;
         e.value += 1;
-        new_entity_members_.emplace_back(c.entity, c.member);
+        char length[sizeof(uint32_t)];
+        absl::little_endian::Store32(length, static_cast<uint32_t>(c.entity.size()));
+        new_entity_members_.append(length, sizeof length);
+        new_entity_members_.append(c.entity);
+        AppendHash(hash, &new_entity_members_);
       } else {
         e.value += c.amount;
         if (!e.dirty) {
@@ -66,13 +99,17 @@ void MeasureCell::WriteChanges(const MeasureSpec& m, const CellAddress& at, Stat
       delta->Put(at.key->Make({"c", at.window, at.group}), FormatDouble(scalar_));
       break;
     case MeasureKind::kDistinct:
-      for (const std::string& member : new_members_) {
-        delta->Put(at.key->Make({"d", at.window, at.group, member}), "");
+      if (!new_members_.empty()) {
+        delta->PutOwned(at.key->Make({"dh", at.window, at.group, absl::StrCat(next_blob_seq_++)}),
+                        std::move(new_members_));
+        new_members_ = std::string();
       }
       break;
     case MeasureKind::kEntities:
-      for (const auto& [entity, member] : new_entity_members_) {
-        delta->Put(at.key->Make({"em", at.window, at.group, entity, member}), "");
+      if (!new_entity_members_.empty()) {
+        delta->PutOwned(at.key->Make({"emh", at.window, at.group, absl::StrCat(next_blob_seq_++)}),
+                        std::move(new_entity_members_));
+        new_entity_members_ = std::string();
       }
       for (const std::string& entity : dirty_entities_) {
         auto it = entities_.find(entity);
@@ -91,8 +128,6 @@ void MeasureCell::WriteChanges(const MeasureSpec& m, const CellAddress& at, Stat
     v.clear();
     if (v.capacity() > 4096) std::remove_reference_t<decltype(v)>().swap(v);
   };
-  reset(new_members_);
-  reset(new_entity_members_);
   reset(dirty_entities_);
   dirty_ = false;
 }
@@ -119,26 +154,47 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
   };
   if (kind == "c") {
     if (!rest.empty() || !ParseDouble(value, &scalar_)) return malformed();
-  } else if (kind == "d") {
+  } else if (kind == "dh" || kind == "emh") {
+    uint64_t seq = 0;
+    if (rest.size() != 1 || !absl::SimpleAtoi(rest[0], &seq)) return malformed();
+    next_blob_seq_ = std::max(next_blob_seq_, seq + 1);
+    if (kind == "dh") {
+      if (value.size() % kHashBytes != 0) return malformed();
+      members_.reserve(members_.size() + value.size() / kHashBytes);
+      for (size_t i = 0; i < value.size(); i += kHashBytes) {
+        members_.insert(LoadHash(value.data() + i));
+      }
+      return absl::OkStatus();
+    }
+    while (!value.empty()) {
+      if (value.size() < sizeof(uint32_t)) return malformed();
+      const uint32_t length = absl::little_endian::Load32(value.data());
+      value.remove_prefix(sizeof(uint32_t));
+      if (value.size() < static_cast<size_t>(length) + kHashBytes) return malformed();
+      const absl::string_view entity = value.substr(0, length);
+      const absl::uint128 hash = LoadHash(value.data() + length);
+      value.remove_prefix(length + kHashBytes);
+      auto [it, inserted] = entities_.try_emplace(entity);
+      EntityState& e = it->second;
+      if (!e.members.insert(hash).second) continue;
+      const bool was = !inserted && Compare(e.value, m.comparison, m.threshold);
+      e.value += 1;
+      const bool is = Compare(e.value, m.comparison, m.threshold);
+      satisfied_ += static_cast<int>(is) - static_cast<int>(was);
+    }
+  } else if (kind == "e") {
     if (rest.size() != 1) return malformed();
-    members_.insert(rest[0]);
-  } else if (kind == "e" || kind == "em") {
-    if (rest.size() != (kind == "e" ? 1u : 2u)) return malformed();
     auto [it, inserted] = entities_.try_emplace(rest[0]);
     EntityState& e = it->second;
     const bool was = !inserted && Compare(e.value, m.comparison, m.threshold);
-    if (kind == "e") {
-      double v = 0;
-      if (!ParseDouble(value, &v)) return malformed();
-      // A distinct entity's value is its number of "em" rows; its "e" row
-      // only says it exists.
-      if (m.aggregate == EntityAggregate::kDistinct) {
-        e.has_row = true;
-      } else {
-        e.value = v;
-      }
-    } else if (e.members.insert(rest[1]).second) {
-      e.value += 1;
+    double v = 0;
+    if (!ParseDouble(value, &v)) return malformed();
+    // A distinct entity's value is its number of members (in "emh" rows); its
+    // "e" row only says it exists.
+    if (m.aggregate == EntityAggregate::kDistinct) {
+      e.has_row = true;
+    } else {
+      e.value = v;
     }
     const bool is = Compare(e.value, m.comparison, m.threshold);
     satisfied_ += static_cast<int>(is) - static_cast<int>(was);
@@ -156,20 +212,14 @@ void MeasureCell::DeleteRows(const MeasureSpec& m, const CellAddress& at,
       delta->Delete(at.key->Make({"c", at.window, at.group}));
       return;
     case MeasureKind::kDistinct:
-      for (const std::string& member : members_) {
-        delta->Delete(at.key->Make({"d", at.window, at.group, member}));
-      }
+      // Make({..., ""}) ends in the separator: the prefix covers exactly this
+      // window and group.
+      delta->DeletePrefix(at.key->Make({"dh", at.window, at.group, ""}));
       return;
     case MeasureKind::kEntities:
-      for (const auto& [entity, e] : entities_) {
-        if (m.aggregate == EntityAggregate::kDistinct) {
-          for (const std::string& member : e.members) {
-            delta->Delete(at.key->Make({"em", at.window, at.group, entity, member}));
-          }
-          if (e.has_row) delta->Delete(at.key->Make({"e", at.window, at.group, entity}));
-        } else {
-          delta->Delete(at.key->Make({"e", at.window, at.group, entity}));
-        }
+      delta->DeletePrefix(at.key->Make({"e", at.window, at.group, ""}));
+      if (m.aggregate == EntityAggregate::kDistinct) {
+        delta->DeletePrefix(at.key->Make({"emh", at.window, at.group, ""}));
       }
       return;
     case MeasureKind::kRatio:

@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "daemon/engine/contribution.h"
 #include "daemon/engine/metric_definition.h"
@@ -27,8 +28,23 @@ struct CellAddress {
 // Exact state of one (window, group) of an events, sum, distinct or entities
 // measure. Changes are tracked, not written per event: WriteChanges() turns
 // what changed since its last call into StateDelta rows (write-back at
-// checkpoints), so the hot path allocates only for new members and
-// entities. Thread-compatible.
+// checkpoints), so the hot path allocates only for new entities (and table
+// growth). Thread-compatible.
+//
+// Distinct members (of the cell, or of each entity for entities counted by
+// distinct members) are held as their 128-bit XXH3 hash, 16 bytes in a flat
+// table, never as strings: two different members collide with a chance of
+// about n^2 / 2^129 for n members (10^-20 for n = 10^9), i.e. never in
+// practice; a collision would undercount by one. The rows keep only hashes
+// too. The members added since the last checkpoint are persisted as ONE blob
+// row per cell and checkpoint (see state_key.h for the layout):
+//   "dh"  <window> <group> <seq> -> n x 16-byte little-endian hash (low 64
+//                                   bits first, then high 64 bits)
+//   "emh" <window> <group> <seq> -> repeated {fixed32 little-endian entity
+//                                   length, entity bytes, 16-byte hash}
+// <seq> is the cell's blob counter (decimal), restored as max + 1. Expiring
+// a cell deletes its rows by prefix (StateDelta::DeletePrefix), one per row
+// kind of the cell, without knowing any member.
 class MeasureCell {
  public:
   // Adds `c`. Returns true if the cell had no unwritten changes before (the
@@ -42,12 +58,15 @@ class MeasureCell {
   // The measure's value: count, sum, distinct members or satisfied entities.
   double Value(const MeasureSpec& measure) const;
 
-  // Re-applies one persisted row of kind `kind` ("c", "d", "e", "em") whose
-  // components after window and group are `rest`. DataLoss if malformed.
+  // Re-applies one persisted row of kind `kind` ("c", "dh", "e", "emh")
+  // whose components after window and group are `rest`. DataLoss if
+  // malformed (other kinds, including version 1's "d" and "em", too).
   absl::Status Restore(const MeasureSpec& measure, absl::string_view kind,
                        const std::vector<std::string>& rest, absl::string_view value);
 
-  // Records the deletion of every row of this cell (the window expired).
+  // Records the deletion of every row of this cell (the window expired): one
+  // prefix deletion per row kind ("c": a key deletion; "dh": one prefix;
+  // entities: the "e" prefix, plus the "emh" prefix for distinct members).
   void DeleteRows(const MeasureSpec& measure, const CellAddress& at, StateDelta* delta) const;
 
  private:
@@ -55,17 +74,18 @@ class MeasureCell {
     double value = 0;
     bool dirty = false;  // "e" row not yet written
     bool has_row = false;  // distinct aggregate: an "e" row exists (entity seen without member)
-    absl::flat_hash_set<std::string> members;
+    absl::flat_hash_set<absl::uint128> members;
   };
   double scalar_ = 0;
-  absl::flat_hash_set<std::string> members_;
+  absl::flat_hash_set<absl::uint128> members_;
   absl::flat_hash_map<std::string, EntityState> entities_;
   int64_t satisfied_ = 0;
+  uint64_t next_blob_seq_ = 0;  // <seq> of the next "dh"/"emh" row
   // Unwritten changes.
   bool dirty_ = false;
-  std::vector<std::string> new_members_;     // "d" rows
+  std::string new_members_;                  // pending "dh" blob
   std::vector<std::string> dirty_entities_;  // "e" rows
-  std::vector<std::pair<std::string, std::string>> new_entity_members_;  // "em" rows
+  std::string new_entity_members_;           // pending "emh" blob
 };
 
 }  // namespace nsmd

@@ -157,7 +157,7 @@ absl::Status MetricState::Restore(const std::vector<std::string>& parts,
   };
   if (parts.empty()) return malformed();
   const std::string& kind = parts[0];
-  if (kind == "c" || kind == "d" || kind == "e" || kind == "em") {
+  if (kind == "c" || kind == "dh" || kind == "e" || kind == "emh") {
     int64_t window = 0;
     if (parts.size() < 3 || !ParseInt64(parts[1], &window)) return malformed();
     groups_.Restore(parts[2]);

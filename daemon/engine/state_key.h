@@ -7,15 +7,23 @@
 // where <components> are NUL-separated, escaped strings (see EncodeComponent),
 // the first naming the row kind:
 //   c  <window> <group>                  -> scalar (count or sum) of a cell
-//   d  <window> <group> <member>         -> ""   (member of a distinct cell)
+//   dh <window> <group> <seq>            -> members a distinct cell gained in one
+//                                           checkpoint: n x 16-byte hash
 //   e  <window> <group> <entity>         -> aggregate (count or sum) of an entity
-//   em <window> <group> <entity> <member>-> ""   (member of an entity's distinct set)
+//   emh <window> <group> <seq>           -> entity members a cell gained in one
+//                                           checkpoint: repeated {fixed32 entity
+//                                           length, entity, 16-byte hash}
 //   rb <group> <second>                  -> scalar of a rolling bucket
 //   rd <group> <member>                  -> last second the member was seen (rolling)
 //   a  <entity>                          -> anchor time (ms) of a cohort entity
 //   p  <entity> <time_ms> <seq>          -> a pending contribution (see Contribution)
-// Windows and times are decimal int64 milliseconds; seconds decimal int64.
-// Values are decimal text (doubles in shortest round-trip form).
+// Windows and times are decimal int64 milliseconds; seconds decimal int64;
+// <seq> a cell's blob counter, decimal. Values are decimal text (doubles in
+// shortest round-trip form), except the binary dh/emh blobs: a member there
+// is its XXH3-128 hash, little-endian (low 64 bits, then high 64 bits),
+// fixed32 is little-endian; see MeasureCell. A cell's dh, e and emh rows are
+// deleted by prefix (kind, window, group) when its window expires.
+// (Format version 1 had a row per member: "d" and "em"; no longer read.)
 #ifndef NSMD_DAEMON_ENGINE_STATE_KEY_H_
 #define NSMD_DAEMON_ENGINE_STATE_KEY_H_
 

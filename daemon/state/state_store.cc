@@ -1,6 +1,6 @@
 // StateStore: nsmd's RocksDB database.
 //
-// On-disk format (format_version 1). One RocksDB database, default column
+// On-disk format (format_version 2). One RocksDB database, default column
 // family only; keys and values are raw bytes, ordered bytewise:
 //
 //   <engine key>            -> <engine value>
@@ -15,15 +15,15 @@
 //       partition is what follows the last '/'.
 //   "meta/identity"          -> <config identity>
 //       The config the state belongs to; Open() refuses a different one.
-//   "meta/format_version"    -> "1"
+//   "meta/format_version"    -> "2"   (a dir of another version is refused)
 //   "meta/setting/" <name>   -> <value>
 //       A config setting the state depends on ("time.zone", "time.week_start",
 //       "kafka.topics"); VerifySettings() records it when absent and refuses a
 //       different value.
 //
 // The identity and format version rows are written together, fsync'ed, when
-// a database is created. A Commit() is one WriteBatch (engine Puts/Deletes, then offset
-// Puts) written with sync=true, so a crash leaves all of a checkpoint or none.
+// a database is created. A Commit() is one WriteBatch (engine prefix
+// deletions as DeleteRange, then engine Puts/Deletes, then offset Puts) written with sync=true, so a crash leaves all of a checkpoint or none.
 #include "daemon/state/state_store.h"
 
 #include <algorithm>
@@ -51,7 +51,9 @@ constexpr absl::string_view kOffsetPrefix = "o/";
 constexpr absl::string_view kMetaPrefix = "meta/";
 constexpr absl::string_view kIdentityKey = "meta/identity";
 constexpr absl::string_view kFormatVersionKey = "meta/format_version";
-constexpr absl::string_view kFormatVersion = "1";
+// 2: distinct members persisted as hash blobs ("dh"/"emh" rows, see
+// daemon/engine/state_key.h); version 1 wrote a row per member.
+constexpr absl::string_view kFormatVersion = "2";
 constexpr absl::string_view kSettingPrefix = "meta/setting/";
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -216,8 +218,10 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::OpenWithEnv(
   if (version != kFormatVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         "state dir \"", dir, "\" has state format version \"", version, "\"; this nsmd reads ",
-        kFormatVersion, ". Delete \"", dir,
-        "\" to rebuild the state from the earliest retained offsets"));
+        kFormatVersion, " only (written by a different nsmd version). To rebuild the state "
+        "(README \"Rebuilding state\"), stop nsmd and delete \"", dir,
+        "\" (or point state.dir elsewhere): nsmd then recomputes it from the earliest retained "
+        "offsets"));
   }
   return store;
 }
@@ -265,22 +269,33 @@ absl::Status StateStore::Commit(const StateDelta& delta,
   if (delta.empty() && offsets.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
-  // In key order: RocksDB's memtable inserts a sorted run much faster than
-  // random keys (each insert starts from where the previous one ended).
-  using Entry = std::pair<const std::string, std::optional<std::string>>;
-  std::vector<const Entry*> sorted;
-  sorted.reserve(delta.size());
-  for (const Entry& entry : delta.entries()) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const Entry* a, const Entry* b) { return a->first < b->first; });
-  for (const Entry* entry : sorted) {
-    const auto& [key, value] = *entry;
+  auto build_error = [&s] {
+    return absl::InternalError(absl::StrCat("cannot build write batch: ", s.ToString()));
+  };
+  // Prefix deletions first (StateDelta's contract: an entry of the delta is
+  // newer than every prefix deletion covering it), each a range tombstone.
+  for (const std::string& prefix : delta.prefix_deletions()) {
+    if (OverlapsStoreRows(prefix)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "engine prefix \"", prefix, "\" could delete the store's own rows (\"o/\", \"meta/\")"));
+    }
+    const std::string end = PrefixSuccessor(prefix);
+    if (end.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("engine prefix \"", prefix, "\" has no successor (all 0xff)"));
+    }
+    s = batch.DeleteRange(ToSlice(prefix), end);
+    if (!s.ok()) return build_error();
+  }
+  // In key order (StateDelta keeps them sorted): RocksDB's memtable inserts
+  // a sorted run much faster than random keys.
+  for (const auto& [key, value] : delta.entries()) {
     if (absl::StartsWith(key, kOffsetPrefix) || absl::StartsWith(key, kMetaPrefix)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "engine key \"", key, "\" is in the store's own namespace (\"o/\" or \"meta/\")"));
     }
     s = value.has_value() ? batch.Put(ToSlice(key), ToSlice(*value)) : batch.Delete(ToSlice(key));
-    if (!s.ok()) return absl::InternalError(absl::StrCat("cannot build write batch: ", s.ToString()));
+    if (!s.ok()) return build_error();
   }
   for (const SourceOffset& o : offsets) {
     s = batch.Put(ToSlice(OffsetKey(o.topic, o.partition)), ToSlice(absl::StrCat(o.next_offset)));

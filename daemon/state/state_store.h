@@ -59,9 +59,11 @@ class StateStore {
   ~StateStore();
 
   // Atomically writes `delta` and `offsets` (one WriteBatch, fsync'ed WAL);
-  // an offset replaces the stored one of its topic/partition. Nothing to
-  // write is OK. InvalidArgument (nothing written) if a delta key starts with
-  // "o/" or "meta/"; Unavailable (retryable) if RocksDB fails the write
+  // an offset replaces the stored one of its topic/partition. The delta's
+  // prefix deletions are applied first (range deletions), then its entries
+  // (see StateDelta). Nothing to write is OK. InvalidArgument (nothing
+  // written) if a delta key starts with "o/" or "meta/", or a deleted prefix
+  // could match such keys ("", "o", "meta/...") or is all 0xff; Unavailable (retryable) if RocksDB fails the write
   // (e.g. disk full): nothing of the batch is stored, and the next Commit()
   // first reopens the database (as after a crash), so a retry after the disk
   // has room again succeeds. If that reopen fails too, Commit() returns

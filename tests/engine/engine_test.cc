@@ -3,6 +3,8 @@
 #include <map>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/engine/test_events.h"
 
@@ -578,6 +580,210 @@ TEST_F(EngineTest, GroupByEmptyAndReservedValuesStayDistinct) {
   EXPECT_EQ(Value("by_plan", "current", {{"plan", "pro"}}), std::nullopt);
   EXPECT_EQ(Value("by_plan", "current", {{"plan", "__other__"}}), 3);
   EXPECT_EQ(Value("by_plan", "current", {{"plan", "__other___"}}), 1);
+}
+
+// A metric key: "m/<metric>/f/" then the components joined by NUL (the
+// test components hold no NUL or \x01, so nothing is escaped).
+std::string RowKey(const std::string& metric, std::initializer_list<std::string> components) {
+  std::string key = "m/" + metric + "/f/";
+  bool first = true;
+  for (const std::string& c : components) {
+    if (!first) key.push_back('\0');
+    first = false;
+    key += c;
+  }
+  return key;
+}
+
+// Applies a delta to a map standing in for the store, as StateStore::Commit
+// does: prefix deletions first, then the entries.
+void CommitTo(const StateDelta& delta, std::map<std::string, std::string>* store) {
+  for (const std::string& prefix : delta.prefix_deletions()) {
+    for (auto it = store->lower_bound(prefix);
+         it != store->end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+      it = store->erase(it);
+    }
+  }
+  for (const auto& [k, v] : delta.entries()) {
+    if (v) (*store)[k] = *v; else store->erase(k);
+  }
+}
+
+// The rows of `store` whose key starts with `prefix`.
+std::map<std::string, std::string> RowsUnder(const std::map<std::string, std::string>& store,
+                                             const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : store) {
+    if (k.compare(0, prefix.size(), prefix) == 0) out.emplace(k, v);
+  }
+  return out;
+}
+
+TEST_F(EngineTest, DistinctMembersPersistAsOneHashBlobPerCellAndCheckpoint) {
+  WindowSpec lifetime;
+  lifetime.kind = WindowKind::kLifetime;
+  auto defs = [&] {
+    return std::vector<MetricDefinition>{Metric("users", {}, Distinct("userId"), lifetime)};
+  };
+  Build(defs());
+  int64_t t = kMon;
+  auto seen = [&](const char* user) { Apply(ev_.Make("x", t += 1000, {{"userId", user}})); };
+  std::map<std::string, std::string> store;
+  StateDelta delta;
+  // Checkpoint 1: u1, u2, u1 -> 2 members, one row of 2 x 16 bytes, seq 0
+  // (lifetime window 0, no group: "").
+  seen("u1");
+  seen("u2");
+  seen("u1");
+  engine_->TakeDelta(&delta);
+  CommitTo(delta, &store);
+  delta.Clear();
+  auto rows = RowsUnder(store, RowKey("users", {"dh"}));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.begin()->first, RowKey("users", {"dh", "0", "", "0"}));
+  EXPECT_EQ(rows.begin()->second.size(), 32u);
+  // Checkpoint 2: u3 new, u2 known -> one more row (seq 1) of 16 bytes.
+  seen("u3");
+  seen("u2");
+  engine_->TakeDelta(&delta);
+  CommitTo(delta, &store);
+  delta.Clear();
+  rows = RowsUnder(store, RowKey("users", {"dh"}));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[RowKey("users", {"dh", "0", "", "1"})].size(), 16u);
+  // No row per member.
+  for (const auto& [k, v] : store) EXPECT_EQ(k.find("u1"), std::string::npos) << k;
+  EXPECT_EQ(Value("users", "current"), 3);
+
+  // Restore: {u1, u2, u3} = 3; u2 again is no new member; u4 is.
+  Build(defs());
+  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  EXPECT_EQ(Value("users", "current"), 3);
+  seen("u2");
+  EXPECT_EQ(Value("users", "current"), 3);
+  seen("u4");
+  EXPECT_EQ(Value("users", "current"), 4);
+  // The restored cell continues the sequence: the next row is seq 2.
+  engine_->TakeDelta(&delta);
+  CommitTo(delta, &store);
+  rows = RowsUnder(store, RowKey("users", {"dh"}));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[RowKey("users", {"dh", "0", "", "2"})].size(), 16u);
+
+  // A blob whose length is no multiple of 16 is malformed.
+  Build(defs());
+  EXPECT_EQ(engine_->Restore(RowKey("users", {"dh", "0", "", "0"}), std::string(17, 'a')).code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST_F(EngineTest, EntityMembersPersistAsOneHashBlobPerCellAndCheckpoint) {
+  WindowSpec lifetime;
+  lifetime.kind = WindowKind::kLifetime;
+  auto defs = [&] {
+    return std::vector<MetricDefinition>{Metric(
+        "teams", {}, Entities("context.groupId", EntityAggregate::kDistinct, "userId",
+                              Comparison::kGt, 1),
+        lifetime)};
+  };
+  Build(defs());
+  int64_t t = kMon;
+  auto seen = [&](const char* team, const char* user) {
+    Apply(ev_.Make("x", t += 1000, {{"context.groupId", team}, {"userId", user}}));
+  };
+  // a {u1}; b {u1, u2} (u1 twice): teams with > 1 member = 1 (b).
+  seen("a", "u1");
+  seen("b", "u1");
+  seen("b", "u2");
+  seen("b", "u1");
+  EXPECT_EQ(Value("teams", "current"), 1);
+  StateDelta delta;
+  engine_->TakeDelta(&delta);
+  std::map<std::string, std::string> store;
+  CommitTo(delta, &store);
+  // One row: 3 entries of {4-byte length, 1-byte team, 16-byte hash} = 63.
+  auto rows = RowsUnder(store, RowKey("teams", {"emh"}));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.begin()->first, RowKey("teams", {"emh", "0", "", "0"}));
+  EXPECT_EQ(rows.begin()->second.size(), 63u);
+
+  Build(defs());
+  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  EXPECT_EQ(Value("teams", "current"), 1);
+  seen("a", "u1");  // known member of a: a stays at 1
+  EXPECT_EQ(Value("teams", "current"), 1);
+  seen("a", "u2");  // a now has 2 > 1
+  EXPECT_EQ(Value("teams", "current"), 2);
+
+  // Truncated entry (length says 5 bytes of entity, fewer follow).
+  Build(defs());
+  std::string bad("\x05\x00\x00\x00" "ab", 6);
+  EXPECT_EQ(engine_->Restore(RowKey("teams", {"emh", "0", "", "0"}), bad).code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST_F(EngineTest, ExpiringADistinctCellDeletesItsRowsByOnePrefix) {
+  auto defs = [&] {
+    MetricDefinition m = Metric("wau", {}, Distinct("userId"), Tumbling(CalendarUnit::kWeek));
+    m.group_by = {GroupBy{"plan", F("properties.plan")}};
+    return std::vector<MetricDefinition>{m};
+  };
+  Build(defs());
+  auto seen = [&](int64_t at, const char* user, const char* plan) {
+    Apply(ev_.Make("x", at, {{"userId", user}, {"properties.plan", plan}}));
+  };
+  // Week 1 (window 1704067200000 = kMon): two groups, "free" and "pro".
+  seen(kMon + kHour, "u1", "free");
+  seen(kMon + 2 * kHour, "u2", "free");
+  seen(kMon + 3 * kHour, "u3", "pro");
+  StateDelta delta;
+  engine_->TakeDelta(&delta);
+  std::map<std::string, std::string> store;
+  CommitTo(delta, &store);
+  delta.Clear();
+  ASSERT_EQ(RowsUnder(store, RowKey("wau", {"dh"})).size(), 2u);
+  EXPECT_TRUE(delta.prefix_deletions().empty());
+  // Week 3 + 2 h: week 2 is "previous", week 1 has ended more than the
+  // allowed lateness (1 h) ago, so it expires; its two cells go by prefix.
+  seen(kMon + 14 * kDay + 2 * kHour, "u4", "free");
+  engine_->TakeDelta(&delta);
+  EXPECT_THAT(delta.prefix_deletions(),
+              ::testing::ElementsAre(RowKey("wau", {"dh", "1704067200000", "free", ""}),
+                                     RowKey("wau", {"dh", "1704067200000", "pro", ""})));
+  CommitTo(delta, &store);
+  // Left: only week 3's row of "free".
+  auto rows = RowsUnder(store, RowKey("wau", {"dh"}));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.begin()->first, RowKey("wau", {"dh", absl::StrCat(kMon + 14 * kDay), "free", "0"}));
+}
+
+TEST_F(EngineTest, ExpiringAnEntityCellDeletesItsRowsByPrefix) {
+  Build({Metric("active_teams", {},
+                Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt,
+                         0),
+                Tumbling(CalendarUnit::kWeek))});
+  // Week 1: team a with u1, team b without a member ("e" row only).
+  Apply(ev_.Make("x", kMon + kHour, {{"context.groupId", "a"}, {"userId", "u1"}}));
+  Apply(ev_.Make("x", kMon + 2 * kHour, {{"context.groupId", "b"}}));
+  StateDelta delta;
+  engine_->TakeDelta(&delta);
+  std::map<std::string, std::string> store;
+  CommitTo(delta, &store);
+  delta.Clear();
+  EXPECT_EQ(RowsUnder(store, RowKey("active_teams", {"e", ""})).size(), 1u);    // b
+  EXPECT_EQ(RowsUnder(store, RowKey("active_teams", {"emh"})).size(), 1u);  // a's u1
+  // Week 3 + 2 h: week 1 expires: one prefix per row kind of the cell.
+  Apply(ev_.Make("x", kMon + 14 * kDay + 2 * kHour, {{"context.groupId", "c"}}));
+  engine_->TakeDelta(&delta);
+  EXPECT_THAT(delta.prefix_deletions(),
+              ::testing::ElementsAre(RowKey("active_teams", {"e", "1704067200000", "", ""}),
+                                     RowKey("active_teams", {"emh", "1704067200000", "", ""})));
+  CommitTo(delta, &store);
+  EXPECT_EQ(RowsUnder(store, RowKey("active_teams", {"emh"})).size(), 0u);
+  // Only week 3's "e" row of c is left.
+  auto rows = RowsUnder(store, RowKey("active_teams", {"e", ""}));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.begin()->first,
+            RowKey("active_teams", {"e", absl::StrCat(kMon + 14 * kDay), "", "c"}));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 
@@ -427,6 +429,106 @@ TEST_F(StateStoreTest, StoreClosedByAFailedReopenIsDestroyedCleanly) {
   std::unique_ptr<StateStore> again = MustOpen();
   ASSERT_NE(again, nullptr);
   EXPECT_THAT(Scan(*again), ElementsAre());
+}
+
+}  // namespace
+}  // namespace nsmd
+
+namespace nsmd {
+namespace {
+
+// StateDelta's prefix semantics (no store involved): a prefix deletion drops
+// entries put before it under the prefix and keeps later ones; Absorb treats
+// the absorbed delta as the newer one.
+TEST(StateDeltaTest, PrefixDeletionDropsEarlierEntriesAndKeepsLaterOnes) {
+  StateDelta delta;
+  delta.Put("m/a/1", "old");
+  delta.Put("m/ab", "x");  // not under "m/a/"
+  delta.Delete("m/a/2");
+  delta.DeletePrefix("m/a/");
+  delta.Put("m/a/3", "new");
+  // Left: "m/ab" (outside) and "m/a/3" (after the deletion), in key order.
+  std::vector<std::pair<std::string, std::optional<std::string>>> entries(
+      delta.entries().begin(), delta.entries().end());
+  EXPECT_THAT(entries, ElementsAre(Pair("m/a/3", std::optional<std::string>("new")),
+                                   Pair("m/ab", std::optional<std::string>("x"))));
+  EXPECT_THAT(delta.prefix_deletions(), ElementsAre("m/a/"));
+  EXPECT_EQ(delta.size(), 3u);  // two entries + one prefix
+  EXPECT_FALSE(delta.empty());
+}
+
+TEST(StateDeltaTest, AbsorbAppliesTheNewerPrefixesToTheOlderEntries) {
+  StateDelta older;
+  older.Put("m/a/1", "1");
+  older.Put("m/b/1", "1");
+  older.DeletePrefix("m/c/");
+  StateDelta newer;
+  newer.Put("m/c/1", "kept");  // newer than older's prefix deletion
+  newer.DeletePrefix("m/a/");  // drops older's m/a/1
+  older.Absorb(&newer);
+  EXPECT_TRUE(newer.empty());
+  std::vector<std::pair<std::string, std::optional<std::string>>> entries(
+      older.entries().begin(), older.entries().end());
+  EXPECT_THAT(entries, ElementsAre(Pair("m/b/1", std::optional<std::string>("1")),
+                                   Pair("m/c/1", std::optional<std::string>("kept"))));
+  EXPECT_THAT(older.prefix_deletions(), ElementsAre("m/a/", "m/c/"));
+  // Into an empty delta: everything moves, prefixes included.
+  StateDelta empty;
+  empty.Absorb(&older);
+  EXPECT_TRUE(older.empty());
+  EXPECT_EQ(empty.size(), 4u);
+}
+
+TEST_F(StateStoreTest, CommitAppliesPrefixDeletionsBeforeEntries) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  StateDelta first;
+  for (const char* key : {"m/a/1", "m/a/2", "m/a", "m/ab/1", "m/b/1"}) first.Put(key, "v");
+  ASSERT_TRUE(store->Commit(first, {}).ok());
+  // Deletes m/a/1 and m/a/2 (stored), then writes m/a/3 (put after the
+  // deletion); "m/a" and "m/ab/1" are not under "m/a/".
+  StateDelta second;
+  second.DeletePrefix("m/a/");
+  second.Put("m/a/3", "w");
+  ASSERT_TRUE(store->Commit(second, {{"events", 0, 7}}).ok());
+  EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/a/3", "w"),
+                                        Pair("m/ab/1", "v"), Pair("m/b/1", "v")));
+  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 7}));
+}
+
+TEST_F(StateStoreTest, CommitRefusesPrefixDeletionsOfStoreRows) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Commit({}, {{"events", 1, 9}}).ok());
+  for (const char* prefix : {"", "o", "o/", "meta/x", "m"}) {
+    StateDelta delta;
+    delta.Put("m/a/1", "v");
+    delta.DeletePrefix(prefix);
+    absl::Status s = store->Commit(delta, {});
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << prefix;
+  }
+  // Nothing of the refused batches was written; the offset is intact.
+  EXPECT_TRUE(Scan(*store).empty());
+  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 1, 9}));
+}
+
+TEST_F(StateStoreTest, OldFormatVersionIsRefusedWithHowToRebuild) {
+  ASSERT_NE(MustOpen(), nullptr);
+  {
+    // Make it a version 1 dir, as written by an nsmd before member hashes.
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Options options;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir_, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "meta/format_version", "1").ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(dir_, "group-a");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("format version \"1\""));
+  EXPECT_THAT(store.status().message(), HasSubstr("Rebuilding state"));
+  EXPECT_THAT(store.status().message(), HasSubstr(dir_));
 }
 
 }  // namespace
