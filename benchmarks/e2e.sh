@@ -99,8 +99,9 @@ RAWPID=$!; sleep 4  # let it join its group first
 "$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-raw --events "$LIVE" --seed 7 --teams "$TEAMS" >/dev/null
 wait $RAWPID; RAW_LIVE=$(sed 's/.*rate=//' "$WORK/raw-live.out")
 ( sleep 4; "$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-nsmd --events "$LIVE" --seed 7 --teams "$TEAMS" >/dev/null ) &
+LOADPID=$!
 read -r NSMD_LIVE _ < <(time_nsmd nsmd-live live-nsmd "$LIVE")
-wait
+wait $LOADPID
 LIVE_RATIO=$(python3 -c "print(f'{$NSMD_LIVE/$RAW_LIVE:.2f}')")
 echo "concurrent: raw rate=$RAW_LIVE nsmd rate=$NSMD_LIVE ratio $LIVE_RATIO"
 

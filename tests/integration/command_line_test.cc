@@ -20,15 +20,6 @@
 namespace nsmd {
 namespace {
 
-constexpr char kMetrics[] = R"(
-metrics:
-  - name: edits
-    role: north_star
-    filter: {event: file_edited}
-    measure: events
-    window: lifetime
-)";
-
 class CommandLineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -60,7 +51,7 @@ state:
   dir: )", state_dir, R"(
   checkpoint_interval: 100ms
 http:
-  listen: )", listen, "\n", kMetrics);
+  listen: )", listen, "\nmetrics:", testing::kEditsAndEditorsMetrics);
   }
 
   // Produces one file_edited event and waits until `edits` counts 1.
@@ -80,11 +71,10 @@ http:
                     .ok());
   }
 
+  // SIGTERM; expects exit 0 within 15 s.
   void Stop() {
-    nsmd_->Signal(SIGTERM);
-    auto status = nsmd_->Wait(absl::Seconds(15));
-    ASSERT_TRUE(status.ok()) << status.status();
-    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+    const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(15));
+    EXPECT_TRUE(stopped.ok()) << stopped;
     nsmd_.reset();
   }
 

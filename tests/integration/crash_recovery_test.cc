@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -213,6 +214,10 @@ constexpr Kill kSchedule[] = {{"checkpoint_before_write"}, {nullptr},
                               {"checkpoint_after_write"},  {nullptr},
                               {"after_kafka_commit"},      {nullptr}};
 constexpr int kKills = sizeof(kSchedule) / sizeof(kSchedule[0]);
+// The producer holds back the last messages until the last kill (see
+// below); a crash point waits for checkpoints that write something, which
+// could not come while it waits, so the last kill is the test's SIGKILL.
+static_assert(kSchedule[kKills - 1].crash_point == nullptr);
 
 TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
   const bool dedup = GetParam().dedup;
@@ -264,13 +269,19 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
 
   // A producer thread streams the messages at about kRate/s for most of the
   // test, so kills land while nsmd is consuming and checkpointing (every
-  // 50 ms).
+  // 50 ms). The last quarter slice (see the kills below) waits until every
+  // kill is done: however slowly nsmd restarts (ASan), no kill falls after
+  // the stream has ended.
+  const size_t slice = messages.size() / (kKills + 1);
+  const size_t hold_at = messages.size() - slice / 4;
   std::atomic<size_t> produced{0};
+  std::atomic<bool> kills_done{false};
   std::thread producer_thread([&] {
     auto producer = KafkaProducer::Create(bootstrap_, {});
     ASSERT_TRUE(producer.ok()) << producer.status();
     const absl::Time start = absl::Now();
     for (size_t i = 0; i < messages.size(); ++i) {
+      while (i == hold_at && !kills_done) absl::SleepFor(absl::Milliseconds(10));
       ASSERT_TRUE((*producer)->Produce(kTopic, messages[i].key, messages[i].payload).ok());
       produced = i + 1;
       if (i % 40 == 39) {
@@ -280,6 +291,12 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
     }
     ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
   });
+  // However the test ends (a failed ASSERT too), the producer is released
+  // and joined.
+  absl::Cleanup join_producer = [&] {
+    kills_done = true;
+    if (producer_thread.joinable()) producer_thread.join();
+  };
 
   std::random_device rd;
   const unsigned seed = rd();
@@ -300,8 +317,9 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
       // SIGKILL kill j of the schedule lands at a random moment of the j-th
       // of kKills + 1 equal slices of the producer's run (so kills cover it
       // from start to end), once this process is consuming, plus 0-700 ms
-      // (within batches, between them, inside checkpoints).
-      const size_t slice = messages.size() / (kKills + 1);
+      // (within batches, between them, inside checkpoints). The latest
+      // target, half a slice before the end, comes before hold_at (a
+      // quarter slice before it).
       const size_t target = slice * static_cast<size_t>(k + 1) +
                             std::uniform_int_distribution<size_t>(0, slice / 2)(rng);
       const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -322,6 +340,7 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
   }
   // Every kill fell while events were still streaming in.
   EXPECT_LT(produced_at_last_kill, messages.size());
+  kills_done = true;
   // Each crash point was reached (nsmd logs it just before SIGKILL).
   const std::string log_text = testing::ReadFile(log);
   int crash_points = 0;
@@ -377,10 +396,8 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
             << edits << ", users " << users.size() << ", series compared " << live.size()
             << (live == expected ? " (all equal)" : " (DIFFER)") << "\n";
 
-  nsmd_->Signal(SIGTERM);
-  auto status = nsmd_->Wait(absl::Seconds(10));
-  ASSERT_TRUE(status.ok());
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(10));
+  EXPECT_TRUE(stopped.ok()) << stopped;
 }
 
 INSTANTIATE_TEST_SUITE_P(Dedup, CrashRecoveryTest,

@@ -95,11 +95,10 @@ class DemoTest : public ::testing::Test {
     EXPECT_TRUE(moved) << "active_teams stayed at " << value << "\n" << testing::ReadFile(log);
   }
 
+  // SIGTERM; expects exit 0 within 15 s.
   void StopDemo() {
-    nsmd_->Signal(SIGTERM);
-    auto status = nsmd_->Wait(absl::Seconds(15));
-    ASSERT_TRUE(status.ok()) << status.status();
-    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+    const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(15));
+    EXPECT_TRUE(stopped.ok()) << stopped;
     nsmd_.reset();
   }
 

@@ -35,20 +35,6 @@ std::string Edit(const std::string& user, const std::string& time) {
                       "-", time, R"(","timestamp":")", time, R"(","context":{"groupId":"t1"}})");
 }
 
-// The metrics every test here uses: lifetime counts, easy to derive.
-constexpr char kMetrics[] = R"(
-metrics:
-  - name: edits
-    role: north_star
-    filter: {event: file_edited}
-    measure: events
-    window: lifetime
-  - name: editors
-    filter: {event: file_edited}
-    measure: {distinct: userId}
-    window: lifetime
-)";
-
 class FaultsTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = testing::MakeTempDir("nsmd-faults"); }
@@ -79,7 +65,9 @@ class FaultsTest : public ::testing::Test {
         "kafka:\n  brokers: ", bootstrap_.empty() ? "127.0.0.1:1" : bootstrap_,
         "\n  topics: [events]\n  group_id: ", group, "\n", extra_kafka,
         "state:\n  dir: ", state_dir.empty() ? (dir_ / "state").string() : state_dir,
-        "\n  checkpoint_interval: 100ms\nhttp:\n  listen: 127.0.0.1:", port_, "\n", kMetrics);
+        "\n  checkpoint_interval: 100ms\nhttp:\n  listen: 127.0.0.1:", port_,
+        // Lifetime counts, easy to derive.
+        "\nmetrics:", testing::kEditsAndEditorsMetrics);
     return path;
   }
 
@@ -91,10 +79,8 @@ class FaultsTest : public ::testing::Test {
 
   // SIGTERM; expects exit 0 within 10 s.
   void StopNsmd() {
-    nsmd_->Signal(SIGTERM);
-    auto status = nsmd_->Wait(absl::Seconds(10));
-    ASSERT_TRUE(status.ok()) << "nsmd did not stop within 10 s";
-    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(10));
+    EXPECT_TRUE(stopped.ok()) << stopped;
     nsmd_.reset();
   }
 
@@ -252,13 +238,14 @@ TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
     while (fill.write(byte.data(), 1).flush()) {
     }
   }
-  // 60 more editors: enough checkpoint data to need new pages of the
-  // write-ahead log, which the full disk refuses.
-  for (int i = 2; i <= 61; ++i) {
+  // 200 more editors: enough checkpoint data to need new pages of the
+  // write-ahead log, which the full disk refuses (distinct members are
+  // checkpointed as 16-byte hashes, so it takes more than a page's worth).
+  for (int i = 2; i <= 201; ++i) {
     const std::string u = absl::StrCat("u", i);
-    ASSERT_TRUE(producer_->Produce("events", u, Edit(u, absl::StrCat("2024-01-02T11:",
-                                                                     absl::StrFormat("%02d", i - 2),
-                                                                     ":00Z")))
+    ASSERT_TRUE(producer_->Produce("events", u,
+                                   Edit(u, absl::StrFormat("2024-01-02T11:%02d:%02dZ",
+                                                           (i - 2) / 60, (i - 2) % 60)))
                     .ok());
   }
   ASSERT_TRUE(producer_->Flush(absl::Seconds(30)).ok());
@@ -271,16 +258,16 @@ TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
   // Free the space: checkpoints resume, everything is there.
   std::filesystem::remove(filler);
   ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(90)).ok());
-  Produce("u62", Edit("u62", "2024-01-02T12:00:00Z"));
-  // u1, u2..u61, u62: 62 edits by 62 editors.
-  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 62},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 62}})
+  Produce("u202", Edit("u202", "2024-01-02T12:00:00Z"));
+  // u1, u2..u201, u202: 202 edits by 202 editors.
+  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 202},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 202}})
                   .ok());
   StopNsmd();
   // A restart finds exactly the same numbers in the state.
   StartNsmd(config);
-  EXPECT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 62},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 62},
+  EXPECT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 202},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 202},
                                    {"nsmd_events_consumed_total", 0}})
                   .ok());
   StopNsmd();

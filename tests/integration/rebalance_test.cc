@@ -80,18 +80,7 @@ state:
   dir: )", (dir_ / name).string(), R"(
   checkpoint_interval: )", checkpoint_interval, R"(
 http:
-  listen: 127.0.0.1:)", instance->port, R"(
-metrics:
-  - name: edits
-    role: north_star
-    filter: {event: file_edited}
-    measure: events
-    window: lifetime
-  - name: editors
-    filter: {event: file_edited}
-    measure: {distinct: userId}
-    window: lifetime
-)");
+  listen: 127.0.0.1:)", instance->port, "\nmetrics:", testing::kEditsAndEditorsMetrics);
     Start(instance);
   }
 
@@ -104,10 +93,8 @@ metrics:
 
   // SIGTERM; expects exit 0 within 10 s.
   void Stop(Instance* instance) {
-    instance->process->Signal(SIGTERM);
-    auto status = instance->process->Wait(absl::Seconds(10));
-    ASSERT_TRUE(status.ok()) << "nsmd did not stop within 10 s";
-    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    const absl::Status stopped = testing::StopGracefully(*instance->process, absl::Seconds(10));
+    EXPECT_TRUE(stopped.ok()) << stopped;
     instance->process.reset();
   }
 
@@ -195,10 +182,7 @@ TEST_F(RebalanceTest, PartitionsComeBackAtTheInstancesOwnCheckpoint) {
 
   // B leaves the group (SIGTERM: final checkpoint, leave); A gets all four
   // partitions back and resumes each at its own checkpoint.
-  b_.process->Signal(SIGTERM);
-  auto status = b_.process->Wait(absl::Seconds(10));
-  ASSERT_TRUE(status.ok());
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  Stop(&b_);
   // Every one of the 16 events exactly once: 16 edits by 16 users, and not
   // one event read twice (dedup would hide a re-read from the values, not
   // from nsmd_events_duplicate_total).
@@ -207,10 +191,7 @@ TEST_F(RebalanceTest, PartitionsComeBackAtTheInstancesOwnCheckpoint) {
                             {R"(nsm_metric_value{metric="editors",window="current"})", 16},
                             {"nsmd_events_duplicate_total", 0}})
                   .ok());
-  a_.process->Signal(SIGTERM);
-  status = a_.process->Wait(absl::Seconds(10));
-  ASSERT_TRUE(status.ok());
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  Stop(&a_);
 }
 
 // With periodic checkpoints out of the way (1h), the only checkpoint before B

@@ -26,17 +26,7 @@ std::string Track(const std::string& event, const std::string& user, int second)
                       absl::StrFormat("%02d", second), R"(Z"})");
 }
 
-constexpr char kEdits[] = R"(
-  - name: edits
-    role: north_star
-    filter: {event: file_edited}
-    measure: events
-    window: lifetime
-  - name: editors
-    filter: {event: file_edited}
-    measure: {distinct: userId}
-    window: lifetime
-)";
+constexpr const char* kEdits = testing::kEditsAndEditorsMetrics;
 
 std::string Value(const std::string& metric) {
   return absl::StrCat(R"(nsm_metric_value{metric=")", metric, R"(",window="current"})");
@@ -171,10 +161,8 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
                                    {"nsmd_config_last_reload_successful", 1}})
                   .ok());
 
-  nsmd_->Signal(SIGTERM);
-  auto status = nsmd_->Wait(absl::Seconds(10));
-  ASSERT_TRUE(status.ok());
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(10));
+  EXPECT_TRUE(stopped.ok()) << stopped;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "tests/testing/daemon_harness.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +77,21 @@ absl::StatusOr<std::unique_ptr<Subprocess>> StartNsmd(const std::string& config,
   for (const std::string& arg : argv) absl::StrAppend(&command, " '", arg, "'");
   absl::StrAppend(&command, " 2>>'", stderr_path, "'");
   return Subprocess::Start({"/bin/sh", "-c", command}, extra_env);
+}
+
+absl::Status StopGracefully(Subprocess& process, absl::Duration timeout) {
+  process.Signal(SIGTERM);
+  auto status = process.Wait(timeout);
+  if (!status.ok()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("pid ", process.pid(), " did not exit within ", absl::FormatDuration(timeout),
+                     " of SIGTERM"));
+  }
+  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+    return absl::InternalError(
+        absl::StrCat("pid ", process.pid(), " did not exit with code 0: wait status ", *status));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<AssignedPartition>> FetchAssignment(int port) {

@@ -48,6 +48,27 @@ absl::StatusOr<std::unique_ptr<Subprocess>> StartNsmd(
     const std::vector<std::string>& extra_args = {},
     const std::vector<std::string>& extra_env = {});
 
+// Sends SIGTERM to `process` and waits up to `timeout` for it to exit. OK if
+// it exited with code 0; DeadlineExceeded if it is still running (it stays
+// running: destroying the Subprocess kills it); Internal, with the wait
+// status, if it exited otherwise.
+absl::Status StopGracefully(Subprocess& process, absl::Duration timeout);
+
+// Two lifetime metrics over `file_edited` events, as items of a `metrics:`
+// list: a newline, then 9 lines: "edits" (the north star, counts events)
+// and "editors" (distinct userId).
+inline constexpr char kEditsAndEditorsMetrics[] = R"(
+  - name: edits
+    role: north_star
+    filter: {event: file_edited}
+    measure: events
+    window: lifetime
+  - name: editors
+    filter: {event: file_edited}
+    measure: {distinct: userId}
+    window: lifetime
+)";
+
 // One assigned partition as GET /api/v1/status reports it.
 struct AssignedPartition {
   std::string topic;

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,9 +39,17 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   env.push_back(nullptr);
   int fds[2];
   if (pipe(fds) != 0) return absl::InternalError("pipe failed");
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // Die with the test: a test killed by a ctest timeout or a crash never
+    // runs the destructor, and its broker or nsmd would run on forever. The
+    // death signal survives execve (also through `sh -c 'exec ...'`). It is
+    // tied to the forking thread, so Start is called from the test's thread.
+    // If the parent died before prctl, the child was already re-parented
+    // and no signal will come: exit now.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
     dup2(fds[1], STDOUT_FILENO);
     close(fds[0]);
     close(fds[1]);

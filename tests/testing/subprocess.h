@@ -14,7 +14,10 @@ namespace nsmd::testing {
 
 // A child process with its stdout piped to the test (stderr is inherited,
 // so its log shows in the test output). Killed with SIGKILL on destruction
-// if still running.
+// if still running, and also when the test process dies without destroying
+// it (a ctest timeout, a crash): the child gets SIGKILL when the thread that
+// started it exits (PR_SET_PDEATHSIG), so start children from the test's own
+// thread, not from a thread that ends before the test does.
 class Subprocess {
  public:
   // Starts `argv[0]` with `argv`, in this process's environment plus
