@@ -100,13 +100,19 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
                        absl::string_view payload, absl::string_view key) {
   ++counts_.consumed;
   if (probe_) probe_->OnConsumed(1);
-  // Whatever happens to the message, it has been dealt with: advance.
-  SourceOffset& next = next_offsets_[PartitionName(topic, partition)];
-  if (next.topic.empty()) {
-    next.topic = std::string(topic);
-    next.partition = partition;
+  if (partition != current_.partition || topic != current_.topic) {
+    SourceOffset& next = next_offsets_[PartitionName(topic, partition)];
+    if (next.topic.empty()) {
+      next.topic = std::string(topic);
+      next.partition = partition;
+    }
+    current_.topic = std::string(topic);
+    current_.partition = partition;
+    current_.next = &next;
+    current_.source = SourceIndex(topic, partition);
   }
-  next.next_offset = offset + 1;
+  // Whatever happens to the message, it has been dealt with: advance.
+  current_.next->next_offset = offset + 1;
   offsets_dirty_ = true;
 
   const Event* event = nullptr;
@@ -119,7 +125,7 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
     if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, s);
     return;
   }
-  switch (engine_->Apply(*event, SourceIndex(topic, partition))) {
+  switch (engine_->Apply(*event, current_.source)) {
     case Engine::Outcome::kApplied:
       ++counts_.applied;
       if (probe_) probe_->OnApplied();
@@ -235,6 +241,7 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
   catalog_ = config.catalog;
   decoder_ = std::make_unique<EventDecoder>(config.format, catalog_.get(), DecoderOptions(config));
   sources_.clear();
+  current_ = CurrentPartition();
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -121,7 +122,18 @@ class Pipeline {
   std::shared_ptr<FieldCatalog> catalog_;
   StateDelta delta_;  // changes taken from the engine not yet committed
   absl::flat_hash_map<std::string, int> sources_;
-  absl::flat_hash_map<std::string, SourceOffset> next_offsets_;
+  // Node-stable: current_ points into it.
+  absl::node_hash_map<std::string, SourceOffset> next_offsets_;
+  // The partition of the previous message (consecutive messages mostly come
+  // from one partition's fetch): saves building its name and two lookups
+  // per message. Reset whenever sources_ is.
+  struct CurrentPartition {
+    std::string topic;
+    int32_t partition = -1;
+    SourceOffset* next = nullptr;
+    int source = -1;
+  };
+  CurrentPartition current_;
   absl::flat_hash_map<std::string, int64_t> checkpointed_;
   bool offsets_dirty_ = false;
   Counts counts_;

@@ -237,7 +237,15 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
   if (closed_) return absl::FailedPreconditionError("the Kafka consumer is closed");
   int delivered = 0;
   int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  // Positions reached, recorded once per run of messages from one partition
+  // (a fetch delivers a partition's messages together), not per message.
   std::map<TopicPartitionId, int64_t> seen;
+  std::string run_topic;
+  int32_t run_partition = -1;
+  int64_t run_next = -1;
+  auto end_run = [&] {
+    if (run_partition >= 0) seen[{run_topic, run_partition}] = run_next;
+  };
   while (delivered < max_messages) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
     if (m == nullptr) break;
@@ -258,10 +266,16 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
     message.key = absl::string_view(static_cast<const char*>(m->key), m->key_len);
     message.payload = absl::string_view(static_cast<const char*>(m->payload), m->len);
     fn(message);
-    seen[{topic, m->partition}] = m->offset + 1;
+    if (m->partition != run_partition || run_topic != topic) {
+      end_run();
+      run_topic = topic;
+      run_partition = m->partition;
+    }
+    run_next = m->offset + 1;
     rd_kafka_message_destroy(m);
     ++delivered;
   }
+  end_run();
   if (!seen.empty()) {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, next] : seen) {
