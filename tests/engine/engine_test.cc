@@ -16,6 +16,20 @@ const int64_t kMon = UtcMs(2024, 1, 1);
 constexpr int64_t kHour = 3600000;
 constexpr int64_t kDay = 24 * kHour;
 
+// Applies a delta to a map standing in for the store, as StateStore::Commit
+// does: prefix deletions first, then the entries.
+void CommitTo(const StateDelta& delta, std::map<std::string, std::string>* store) {
+  for (const std::string& prefix : delta.prefix_deletions()) {
+    for (auto it = store->lower_bound(prefix);
+         it != store->end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+      it = store->erase(it);
+    }
+  }
+  for (const auto& [k, v] : delta.entries()) {
+    if (v) (*store)[k] = *v; else store->erase(k);
+  }
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   FieldId F(const std::string& path) { return ev_.catalog().Intern(path); }
@@ -62,6 +76,17 @@ class EngineTest : public ::testing::Test {
   }
 
   Engine::Outcome Apply(const Event& e) { return engine_->Apply(e, source_); }
+
+  // Checkpoints the engine into *store (as StateStore::Commit would) and
+  // restarts: a new engine of `metrics` restored from every row of *store.
+  void CheckpointAndRestart(std::vector<MetricDefinition> metrics,
+                            std::map<std::string, std::string>* store) {
+    StateDelta delta;
+    engine_->TakeDelta(&delta);
+    CommitTo(delta, store);
+    Build(std::move(metrics));
+    for (const auto& [k, v] : *store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  }
 
   // The value of metric/window (no labels), or nullopt if absent.
   std::optional<double> Value(const std::string& metric, const std::string& window,
@@ -372,14 +397,8 @@ TEST_F(EngineTest, RestoreGivesTheSameNumbersAsAnUninterruptedRun) {
   // Interrupted: checkpoint after `first` into a map, restore into a new engine.
   Build(defs());
   for (auto& e : first) Apply(e);
-  StateDelta delta;
-  engine_->TakeDelta(&delta);
   std::map<std::string, std::string> store;
-  for (const auto& [k, v] : delta.entries()) {
-    if (v) store[k] = *v; else store.erase(k);
-  }
-  Build(defs());
-  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  CheckpointAndRestart(defs(), &store);
   EXPECT_TRUE(engine_->stale_prefixes().empty());
   for (auto& e : second) Apply(e);
   const auto actual = engine_->Snapshot().samples;
@@ -516,14 +535,8 @@ TEST_F(EngineTest, EntitiesWithoutTheAggregateFieldCountWithZero) {
   EXPECT_EQ(Value("few_reviewers", "current"), 2);  // a (1), b (0)
 
   // Checkpoint, restore into a new engine, go on.
-  StateDelta delta;
-  engine_->TakeDelta(&delta);
   std::map<std::string, std::string> store;
-  for (const auto& [k, v] : delta.entries()) {
-    if (v) store[k] = *v; else store.erase(k);
-  }
-  Build(defs());
-  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  CheckpointAndRestart(defs(), &store);
   EXPECT_EQ(Value("no_spend", "current"), 3);
   EXPECT_EQ(Value("unreviewed", "current"), 1);
   EXPECT_EQ(Value("few_reviewers", "current"), 2);
@@ -568,14 +581,8 @@ TEST_F(EngineTest, GroupByEmptyAndReservedValuesStayDistinct) {
 
   // After a restore the escaped "__other___" still holds one of the three
   // slots: a new plan overflows.
-  StateDelta delta;
-  engine_->TakeDelta(&delta);
   std::map<std::string, std::string> store;
-  for (const auto& [k, v] : delta.entries()) {
-    if (v) store[k] = *v; else store.erase(k);
-  }
-  Build(defs());
-  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  CheckpointAndRestart(defs(), &store);
   plan(7, "pro");
   EXPECT_EQ(Value("by_plan", "current", {{"plan", "pro"}}), std::nullopt);
   EXPECT_EQ(Value("by_plan", "current", {{"plan", "__other__"}}), 3);
@@ -595,19 +602,6 @@ std::string RowKey(const std::string& metric, std::initializer_list<std::string>
   return key;
 }
 
-// Applies a delta to a map standing in for the store, as StateStore::Commit
-// does: prefix deletions first, then the entries.
-void CommitTo(const StateDelta& delta, std::map<std::string, std::string>* store) {
-  for (const std::string& prefix : delta.prefix_deletions()) {
-    for (auto it = store->lower_bound(prefix);
-         it != store->end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
-      it = store->erase(it);
-    }
-  }
-  for (const auto& [k, v] : delta.entries()) {
-    if (v) (*store)[k] = *v; else store->erase(k);
-  }
-}
 
 // The rows of `store` whose key starts with `prefix`.
 std::map<std::string, std::string> RowsUnder(const std::map<std::string, std::string>& store,
