@@ -4,6 +4,11 @@
 // this one's on the same backlog in the same run.
 //
 //   raw_consumer --brokers HOST:PORT --topic T --group G --expect N [--timeout-s 300]
+//                [--work-ns NS] [-X property=value ...]
+//
+// --work-ns spins NS nanoseconds per message (a stand-in for an
+// application's processing, to see how the fetcher behaves behind a slower
+// consumer); -X passes a librdkafka property, as kcat does.
 //
 // Prints one line: "raw_consumer messages=N bytes=B seconds=S rate=R".
 #include <librdkafka/rdkafka.h>
@@ -42,6 +47,7 @@ int main(int argc, char** argv) {
   const char* group = Flag(argc, argv, "--group", "raw-consumer");
   const long long expect = std::atoll(Flag(argc, argv, "--expect", "0"));
   const double timeout_s = std::atof(Flag(argc, argv, "--timeout-s", "300"));
+  const absl::Duration work = absl::Nanoseconds(std::atoll(Flag(argc, argv, "--work-ns", "0")));
   if (brokers == nullptr || expect <= 0) {
     std::fprintf(stderr, "usage: raw_consumer --brokers HOST:PORT --topic T --group G --expect N\n");
     return 2;
@@ -51,6 +57,14 @@ int main(int argc, char** argv) {
       !Set(conf, "auto.offset.reset", "earliest") || !Set(conf, "enable.auto.commit", "false") ||
       !Set(conf, "session.timeout.ms", "6000")) {
     return 1;
+  }
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "-X") != 0) continue;
+    const std::string kv = argv[i + 1];
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || !Set(conf, kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str())) {
+      return 2;
+    }
   }
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -74,6 +88,11 @@ int main(int argc, char** argv) {
       if (messages == 0) first = absl::Now();
       ++messages;
       bytes += static_cast<long long>(m->len);
+      if (work > absl::ZeroDuration()) {
+        const absl::Time until = absl::Now() + work;
+        while (absl::Now() < until) {
+        }
+      }
       last = absl::Now();
     }
     rd_kafka_message_destroy(m);
