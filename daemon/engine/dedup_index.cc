@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/base/internal/endian.h"
+#include "daemon/engine/fixed_encoding.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -46,8 +46,8 @@ bool DedupIndex::SeenOrAdd(absl::string_view id, int64_t time_ms) {
 
 void DedupIndex::AppendToRow(absl::string_view id, int64_t time_ms) {
   char header[kEntryHeader];
-  absl::little_endian::Store64(header, static_cast<uint64_t>(time_ms));
-  absl::little_endian::Store32(header + sizeof(uint64_t), static_cast<uint32_t>(id.size()));
+  EncodeFixed64(header, static_cast<uint64_t>(time_ms));
+  EncodeFixed32(header + sizeof(uint64_t), static_cast<uint32_t>(id.size()));
   row_.append(header, sizeof header);
   row_.append(id.data(), id.size());
   row_newest_ = std::max(row_newest_, time_ms);
@@ -118,8 +118,8 @@ absl::Status DedupIndex::Restore(absl::string_view key, absl::string_view value)
   }
   while (!value.empty()) {
     if (value.size() < kEntryHeader) return malformed("truncated entry");
-    const int64_t time = static_cast<int64_t>(absl::little_endian::Load64(value.data()));
-    const uint32_t length = absl::little_endian::Load32(value.data() + sizeof(uint64_t));
+    const int64_t time = static_cast<int64_t>(DecodeFixed64(value.data()));
+    const uint32_t length = DecodeFixed32(value.data() + sizeof(uint64_t));
     value.remove_prefix(kEntryHeader);
     if (value.size() < length) return malformed("truncated id");
     const absl::string_view id = value.substr(0, length);

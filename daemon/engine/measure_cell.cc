@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "absl/base/internal/endian.h"
+#include "daemon/engine/fixed_encoding.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "xxhash.h"
@@ -21,13 +21,13 @@ absl::uint128 HashMember(absl::string_view member) {
 // Appends the 16-byte little-endian form (low 64 bits first).
 void AppendHash(absl::uint128 hash, std::string* out) {
   char buf[kHashBytes];
-  absl::little_endian::Store64(buf, absl::Uint128Low64(hash));
-  absl::little_endian::Store64(buf + 8, absl::Uint128High64(hash));
+  EncodeFixed64(buf, absl::Uint128Low64(hash));
+  EncodeFixed64(buf + 8, absl::Uint128High64(hash));
   out->append(buf, sizeof buf);
 }
 
 absl::uint128 LoadHash(const char* p) {
-  return absl::MakeUint128(absl::little_endian::Load64(p + 8), absl::little_endian::Load64(p));
+  return absl::MakeUint128(DecodeFixed64(p + 8), DecodeFixed64(p));
 }
 
 }  // namespace
@@ -64,7 +64,7 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
         if (!e.members.insert(hash).second) return false;
         e.value += 1;
         char length[sizeof(uint32_t)];
-        absl::little_endian::Store32(length, static_cast<uint32_t>(c.entity.size()));
+        EncodeFixed32(length, static_cast<uint32_t>(c.entity.size()));
         new_entity_members_.append(length, sizeof length);
         new_entity_members_.append(c.entity);
         AppendHash(hash, &new_entity_members_);
@@ -168,7 +168,7 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
     }
     while (!value.empty()) {
       if (value.size() < sizeof(uint32_t)) return malformed();
-      const uint32_t length = absl::little_endian::Load32(value.data());
+      const uint32_t length = DecodeFixed32(value.data());
       value.remove_prefix(sizeof(uint32_t));
       if (value.size() < static_cast<size_t>(length) + kHashBytes) return malformed();
       const absl::string_view entity = value.substr(0, length);
