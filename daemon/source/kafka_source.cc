@@ -48,7 +48,9 @@ KafkaSource::KafkaSource(Options options) : options_(std::move(options)) {}
 
 KafkaSource::~KafkaSource() {
   Close();
-  if (rk_ != nullptr) rd_kafka_destroy(rk_);
+  if (rk_ != nullptr) {
+    rd_kafka_destroy_flags(rk_, close_abandoned_ ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
+  }
 }
 
 absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options) {
@@ -350,9 +352,38 @@ std::vector<std::pair<TopicPartitionId, int64_t>> KafkaSource::Lag() const {
   return out;
 }
 
-void KafkaSource::Close() {
+void KafkaSource::Close(absl::Duration timeout) {
   if (closed_ || rk_ == nullptr) return;
-  rd_kafka_consumer_close(rk_);
+  // rd_kafka_consumer_close() blocks until the group is left, which never
+  // happens while the coordinator is unreachable; the queue form lets the
+  // wait have a deadline. Rebalance events come back on that queue as
+  // events (the rebalance callback is not called for them).
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_);
+  rd_kafka_error_t* error = rd_kafka_consumer_close_queue(rk_, queue);
+  if (error != nullptr) {
+    std::fprintf(stderr, "nsmd: kafka: cannot close the consumer: %s\n",
+                 rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    close_abandoned_ = true;
+  } else {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!rd_kafka_consumer_closed(rk_) && absl::Now() < deadline) {
+      rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 100);
+      if (event == nullptr) continue;
+      if (rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE) {
+        OnRebalance(rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event));
+      }
+      rd_kafka_event_destroy(event);
+    }
+    if (!rd_kafka_consumer_closed(rk_)) {
+      std::fprintf(stderr,
+                   "nsmd: kafka: could not leave the consumer group within %s (no broker "
+                   "reachable?); the group drops this member after session.timeout.ms\n",
+                   absl::FormatDuration(timeout).c_str());
+      close_abandoned_ = true;
+    }
+  }
+  rd_kafka_queue_destroy(queue);
   closed_ = true;
   connected_ = false;
 }

@@ -88,9 +88,12 @@ class KafkaSource {
   // statistics, refreshed every second).
   bool Connected() const { return connected_.load(); }
 
-  // Leaves the group (on_revoke runs first) and closes the consumer.
-  // Idempotent; the destructor calls it.
-  void Close();
+  // Leaves the group (on_revoke runs first) and closes the consumer, waiting
+  // at most `timeout`: with no broker reachable librdkafka would wait for the
+  // group coordinator indefinitely, so past the deadline the consumer is
+  // abandoned without leaving (the group drops it after session.timeout.ms)
+  // and the log says so. Idempotent; the destructor calls it.
+  void Close(absl::Duration timeout = absl::Seconds(5));
 
  private:
   explicit KafkaSource(Options options);
@@ -106,6 +109,7 @@ class KafkaSource {
   Options options_;
   rd_kafka_t* rk_ = nullptr;
   bool closed_ = false;
+  bool close_abandoned_ = false;  // Close() timed out: destroy without closing
   bool paused_ = false;
   std::atomic<bool> connected_{false};
   absl::Time last_log_ = absl::InfinitePast();

@@ -8,6 +8,7 @@
 #include <compare>
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,10 @@ struct AssignedPartition {
   int32_t partition = 0;
   int64_t checkpointed_offset = -1;  // -1: null (no checkpoint for it)
   friend bool operator==(const AssignedPartition&, const AssignedPartition&) = default;
+  // "topic/partition@offset" in test failure messages.
+  friend std::ostream& operator<<(std::ostream& os, const AssignedPartition& p) {
+    return os << p.topic << "/" << p.partition << "@" << p.checkpointed_offset;
+  }
 };
 
 // The "assignment" array of GET http://127.0.0.1:PORT/api/v1/status, sorted
