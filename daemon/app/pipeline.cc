@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "daemon/app/crash_point.h"
+#include "daemon/app/checkpoint_writer.h"
 #include "daemon/export/pipeline_probe.h"
 
 namespace nsmd {
@@ -29,7 +29,8 @@ uint64_t Pipeline::Counts::rejected_total() const {
   return n;
 }
 
-Pipeline::Pipeline(StateStore* store, PipelineProbe* probe) : store_(store), probe_(probe) {}
+Pipeline::Pipeline(StateStore* store, PipelineProbe* probe)
+    : store_(store), probe_(probe), writer_(std::make_unique<CheckpointWriter>(store)) {}
 
 Pipeline::~Pipeline() = default;
 
@@ -160,7 +161,14 @@ void Pipeline::LogRejection(RejectReason reason, const absl::Status& status,
 }
 
 absl::Status Pipeline::Checkpoint() {
-  const absl::Time start = absl::Now();
+  // A write in flight first; if it failed, its changes are pending again and
+  // the write below retries them.
+  FinishCheckpoint(/*wait=*/true);
+  StartCheckpoint();
+  return FinishCheckpoint(/*wait=*/true).value_or(absl::OkStatus());
+}
+
+void Pipeline::StartCheckpoint() {
   // Changes taken from the engine accumulate in delta_ until a commit
   // succeeds, so a failed commit loses nothing.
   engine_->TakeDelta(&delta_);
@@ -168,30 +176,38 @@ absl::Status Pipeline::Checkpoint() {
     // Nothing to write: the stored checkpoint is current, which is a success.
     last_checkpoint_ = absl::Now();
     if (probe_) probe_->OnCheckpointUnchanged();
-    return absl::OkStatus();
+    return;
   }
-  std::vector<SourceOffset> offsets = NextOffsets();
-  CrashPoint("checkpoint_before_write");  // test only; see crash_point.h
-  absl::Status s = store_->Commit(delta_, offsets);
-  if (!s.ok()) {
-    if (probe_) probe_->OnCheckpointFailure();
-    return s;
-  }
-  CrashPoint("checkpoint_after_write");  // test only; see crash_point.h
-  const size_t keys = delta_.size();
+  writer_->Start(std::move(delta_), NextOffsets());
   delta_.Clear();
   offsets_dirty_ = false;
-  for (const SourceOffset& o : offsets) {
+}
+
+std::optional<absl::Status> Pipeline::FinishCheckpoint(bool wait) {
+  std::optional<CheckpointWriter::Result> done = writer_->Finish(wait);
+  if (!done) return std::nullopt;
+  if (!done->status.ok()) {
+    // Its changes are older than anything taken since: newer ones win.
+    done->delta.Absorb(&delta_);
+    delta_ = std::move(done->delta);
+    offsets_dirty_ = true;
+    if (probe_) probe_->OnCheckpointFailure();
+    return done->status;
+  }
+  for (const SourceOffset& o : done->offsets) {
     checkpointed_[PartitionName(o.topic, o.partition)] = o.next_offset;
   }
+  checkpointed_offsets_ = std::move(done->offsets);
   last_checkpoint_ = absl::Now();
   ++checkpoints_written_;
   if (probe_) {
-    probe_->OnCheckpoint(last_checkpoint_ - start, keys);
+    probe_->OnCheckpoint(done->elapsed, done->keys);
     probe_->SetStreamTime(engine_->stream_time_ms());
   }
   return absl::OkStatus();
 }
+
+bool Pipeline::checkpoint_in_flight() const { return writer_->busy(); }
 
 int64_t Pipeline::CheckpointedOffset(absl::string_view topic, int32_t partition) const {
   auto it = checkpointed_.find(PartitionName(topic, partition));

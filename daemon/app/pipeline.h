@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -25,13 +26,15 @@
 
 namespace nsmd {
 
+class CheckpointWriter;
 class PipelineProbe;
 
 // The stages every message goes through, whatever its source (a Kafka
 // partition or a replayed file): decode, apply to the engine, remember the
 // next offset; and the checkpoint that persists engine changes and offsets in
-// one atomic StateStore commit. The source-specific loop (Kafka, file) drives
-// it. Not thread-safe: one thread owns it.
+// one atomic StateStore commit, written on a background thread. The
+// source-specific loop (Kafka, file) drives it. Not thread-safe: one thread
+// owns it.
 class Pipeline {
  public:
   // Counts since start, by outcome.
@@ -76,9 +79,32 @@ class Pipeline {
                absl::string_view payload, absl::string_view key = {});
 
   // Persists every engine change and the next offsets since the last
-  // checkpoint, atomically. On error nothing is lost: the changes stay
-  // pending and the next Checkpoint() retries them.
+  // checkpoint, atomically, and waits for it (and first for a write still in
+  // flight). On error nothing is lost: the changes stay pending and the next
+  // checkpoint retries them.
   absl::Status Checkpoint();
+
+  // The same without waiting: takes the engine's changes and the next
+  // offsets now and hands them to a background thread that writes them
+  // (CheckpointWriter), while Process() goes on. Requires
+  // !checkpoint_in_flight(). With nothing to write it succeeds at once and
+  // nothing is in flight afterwards.
+  void StartCheckpoint();
+
+  // The outcome of the write StartCheckpoint() started, once it is done (at
+  // once, or with `wait` after waiting for it): OK when the batch is durable
+  // (then CheckpointedOffset() and checkpointed_offsets() include it), or
+  // the store's error, in which case its changes are pending again for the
+  // next checkpoint. Nullopt while it is still being written, or if no write
+  // is in flight.
+  std::optional<absl::Status> FinishCheckpoint(bool wait);
+
+  // True from StartCheckpoint() until FinishCheckpoint() has returned.
+  bool checkpoint_in_flight() const;
+
+  // The offsets written by the last successful checkpoint that wrote a batch
+  // (what the state reflects: to commit to Kafka for lag tools).
+  const std::vector<SourceOffset>& checkpointed_offsets() const { return checkpointed_offsets_; }
 
   // The checkpointed next offset of topic/partition, or -1 if none.
   int64_t CheckpointedOffset(absl::string_view topic, int32_t partition) const;
@@ -116,6 +142,8 @@ class Pipeline {
 
   StateStore* store_;
   PipelineProbe* probe_;
+  // Owns store_ while a checkpoint is in flight (see CheckpointWriter).
+  std::unique_ptr<CheckpointWriter> writer_;
   RejectSink reject_sink_;
   std::unique_ptr<EventDecoder> decoder_;
   std::unique_ptr<Engine> engine_;
@@ -135,6 +163,7 @@ class Pipeline {
   };
   CurrentPartition current_;
   absl::flat_hash_map<std::string, int64_t> checkpointed_;
+  std::vector<SourceOffset> checkpointed_offsets_;
   bool offsets_dirty_ = false;
   Counts counts_;
   absl::Time last_checkpoint_ = absl::InfinitePast();

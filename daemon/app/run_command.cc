@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -168,7 +169,19 @@ class Daemon {
   absl::Status RequestReloadAndWait();
   void Publish();
   absl::Status StartDeadLetters();
+  // Delivers the dead letters produced so far (before any checkpoint that
+  // stores offsets past them).
+  absl::Status FlushDeadLetters();
+  // After a checkpoint: commits its offsets to Kafka (for lag tools) if it
+  // wrote a batch, i.e. checkpoints_written() moved past `previous_written`.
+  void CommitCheckpointedOffsets(uint64_t previous_written);
+  // A synchronous checkpoint (on revoke, reload, stop): waits for a write
+  // in flight, then writes and waits.
   absl::Status Checkpoint();
+  // The outcome of an interval checkpoint: resumes or pauses consumption and
+  // sets the next one (after `backoff`, doubled on failure).
+  void OnIntervalCheckpoint(const absl::Status& s, absl::Time* next_checkpoint,
+                            absl::Duration* backoff);
   bool Ready(std::string* reason) const;
 
   const std::string config_path_;
@@ -380,23 +393,29 @@ absl::Status Daemon::StartDeadLetters() {
   return absl::OkStatus();
 }
 
-absl::Status Daemon::Checkpoint() {
+absl::Status Daemon::FlushDeadLetters() {
   // Dead letters are delivered before the offsets past them are stored, so a
   // crash re-sends rather than drops them (at least once).
-  if (dead_letters_pending_) {
-    if (absl::Status s = dead_letters_->Flush(absl::Seconds(5)); !s.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("dead-letter topic not yet written: ", s.message()));
-    }
-    dead_letters_pending_ = false;
+  if (!dead_letters_pending_) return absl::OkStatus();
+  if (absl::Status s = dead_letters_->Flush(absl::Seconds(5)); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat("dead-letter topic not yet written: ", s.message()));
   }
+  dead_letters_pending_ = false;
+  return absl::OkStatus();
+}
+
+void Daemon::CommitCheckpointedOffsets(uint64_t previous_written) {
+  if (!source_ || pipeline_->checkpoints_written() == previous_written) return;
+  source_->CommitOffsets(pipeline_->checkpointed_offsets()).IgnoreError();
+  // Test only (see crash_point.h): passed by checkpoints that wrote something.
+  CrashPoint("after_kafka_commit");
+}
+
+absl::Status Daemon::Checkpoint() {
+  if (absl::Status s = FlushDeadLetters(); !s.ok()) return s;
   const uint64_t previous_written = pipeline_->checkpoints_written();
   absl::Status s = pipeline_->Checkpoint();
-  if (s.ok() && source_) {
-    source_->CommitOffsets(pipeline_->NextOffsets()).IgnoreError();
-    // Test only (see crash_point.h): passed by checkpoints that wrote something.
-    if (pipeline_->checkpoints_written() != previous_written) CrashPoint("after_kafka_commit");
-  }
+  if (s.ok()) CommitCheckpointedOffsets(previous_written);
   return s;
 }
 
@@ -500,10 +519,32 @@ absl::Status Daemon::Reload() {
   return absl::OkStatus();
 }
 
+void Daemon::OnIntervalCheckpoint(const absl::Status& s, absl::Time* next_checkpoint,
+                                  absl::Duration* backoff) {
+  if (s.ok()) {
+    if (checkpoint_failing_) {
+      std::fprintf(stderr, "nsmd: checkpoints succeed again; resuming consumption\n");
+      source_->Pause(false);
+    }
+    checkpoint_failing_ = false;
+    *backoff = config_.state.checkpoint_interval;
+    return;
+  }
+  // Nothing is lost: the changes stay pending and offsets do not advance.
+  // Pause consuming and retry with backoff.
+  std::fprintf(stderr, "nsmd: checkpoint failed (retrying in %s): %s\n",
+               absl::FormatDuration(*backoff).c_str(), s.ToString().c_str());
+  checkpoint_failing_ = true;
+  source_->Pause(true);
+  *next_checkpoint = absl::Now() + *backoff;
+  *backoff = std::min(*backoff * 2, kMaxCheckpointBackoff);
+}
+
 void Daemon::Loop() {
   absl::Time next_checkpoint = absl::Now() + config_.state.checkpoint_interval;
   absl::Duration backoff = config_.state.checkpoint_interval;
   absl::Time last_publish = absl::InfinitePast();
+  uint64_t interval_written = 0;  // checkpoints_written() when the last one started
   while (!signals_.stop_requested) {
     if (signals_.reload_requested.exchange(false)) RunRequestedReload();
     // While checkpoints fail the partitions are paused (memory stays
@@ -520,26 +561,25 @@ void Daemon::Loop() {
     } else {
       consumed = *n;
     }
+    // Interval checkpoints are written in the background (the next batch of
+    // messages is processed meanwhile); one at a time.
     const absl::Time now = absl::Now();
-    if (now >= next_checkpoint) {
-      absl::Status s = Checkpoint();
-      if (s.ok()) {
-        if (checkpoint_failing_) {
-          std::fprintf(stderr, "nsmd: checkpoints succeed again; resuming consumption\n");
-          source_->Pause(false);
-        }
-        checkpoint_failing_ = false;
-        backoff = config_.state.checkpoint_interval;
-      } else {
-        // Nothing is lost: the changes stay pending and offsets do not
-        // advance. Pause consuming and retry with backoff.
-        std::fprintf(stderr, "nsmd: checkpoint failed (retrying in %s): %s\n",
-                     absl::FormatDuration(backoff).c_str(), s.ToString().c_str());
-        checkpoint_failing_ = true;
-        source_->Pause(true);
-        backoff = std::min(backoff * 2, kMaxCheckpointBackoff);
-      }
+    if (now >= next_checkpoint && !pipeline_->checkpoint_in_flight()) {
       next_checkpoint = now + backoff;
+      interval_written = pipeline_->checkpoints_written();
+      if (absl::Status s = FlushDeadLetters(); !s.ok()) {
+        OnIntervalCheckpoint(s, &next_checkpoint, &backoff);
+      } else {
+        pipeline_->StartCheckpoint();
+        // Nothing to write: done at once.
+        if (!pipeline_->checkpoint_in_flight()) {
+          OnIntervalCheckpoint(absl::OkStatus(), &next_checkpoint, &backoff);
+        }
+      }
+    }
+    if (std::optional<absl::Status> s = pipeline_->FinishCheckpoint(/*wait=*/false)) {
+      if (s->ok()) CommitCheckpointedOffsets(interval_written);
+      OnIntervalCheckpoint(*s, &next_checkpoint, &backoff);
     }
     probe_.SetReady([this] {
       std::string reason;

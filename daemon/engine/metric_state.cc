@@ -17,7 +17,9 @@ MetricState::MetricState(const MetricDefinition* definition, const Calendar* cal
       key_(MetricKeyPrefix(definition->name, definition->fingerprint)),
       groups_(definition->group_by, definition->max_series),
       cohort_length_ms_(absl::ToInt64Milliseconds(definition->window.length)),
-      rolling_length_s_(absl::ToInt64Seconds(definition->window.length)) {}
+      rolling_length_s_(absl::ToInt64Seconds(definition->window.length)),
+      window_start_(definition->window.kind == WindowKind::kCohort ? definition->window.period
+                                                                   : definition->window.unit) {}
 
 void MetricState::Apply(const Event& event, StateDelta* delta) {
   const WindowSpec& w = def_->window;
@@ -30,7 +32,7 @@ void MetricState::Apply(const Event& event, StateDelta* delta) {
   scratch_.group = groups_.Resolve(event);
   switch (w.kind) {
     case WindowKind::kTumbling:
-      AddToCell(calendar_->WindowStart(w.unit, event.time_ms), scratch_);
+      AddToCell(window_start_.Get(*calendar_, event.time_ms), scratch_);
       return;
     case WindowKind::kLifetime:
       AddToCell(0, scratch_);
@@ -129,7 +131,7 @@ void MetricState::ApplyCohort(const Event& event, StateDelta* delta) {
   }
   const int64_t start = anchor->second;
   if (event.time_ms < start || event.time_ms >= start + cohort_length_ms_) return;
-  AddToCell(calendar_->WindowStart(w.period, start), scratch_);
+  AddToCell(window_start_.Get(*calendar_, start), scratch_);
 }
 
 void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta) {
@@ -138,7 +140,7 @@ void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDel
   delta->Put(key_.Make({"a", entity}), absl::StrCat(time_ms));
   auto it = pending_.find(entity);
   if (it == pending_.end()) return;
-  const int64_t period = calendar_->WindowStart(def_->window.period, time_ms);
+  const int64_t period = window_start_.Get(*calendar_, time_ms);
   for (const Pending& p : it->second) {
     const Contribution& c = p.contribution;
     delta->Delete(key_.Make({"p", entity, absl::StrCat(c.time_ms), absl::StrCat(p.seq)}));

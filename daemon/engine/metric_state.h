@@ -18,6 +18,7 @@
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/metric_snapshot.h"
 #include "daemon/engine/state_key.h"
+#include "daemon/engine/window_start_cache.h"
 #include "daemon/state/state_delta.h"
 
 namespace nsmd {
@@ -91,6 +92,8 @@ class MetricState {
   GroupIndex groups_;
   int64_t cohort_length_ms_ = 0;
   int64_t rolling_length_s_ = 0;
+  // Tumbling windows: of the window unit; cohorts: of the cohort period.
+  WindowStartCache window_start_;
 
   absl::btree_map<int64_t, Cells> windows_;
   // Cells and rolling groups with unwritten changes: (window, group), group.
