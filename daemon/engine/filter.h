@@ -53,7 +53,9 @@ class Filter {
   Filter() = default;
 
   // Adds an accepted event name.
-  void AddName(std::string name) { names_.insert(std::move(name)); }
+  void AddName(std::string name) {
+    if (names_.insert(name).second) name_list_.push_back(std::move(name));
+  }
   // Sets the predicate that must also hold.
   void SetPredicate(Predicate predicate) {
     predicate_ = std::move(predicate);
@@ -62,7 +64,7 @@ class Filter {
 
   // True if `event` has an accepted name and satisfies the predicate.
   bool Matches(const Event& event) const {
-    if (!names_.empty() && !names_.contains(event.name)) return false;
+    if (!names_.empty() && !HasName(event.name)) return false;
     return !has_predicate_ || predicate_.Evaluate(event);
   }
 
@@ -71,7 +73,19 @@ class Filter {
   const Predicate& predicate() const { return predicate_; }
 
  private:
+  // A few names (the usual case) are compared in turn, which is cheaper
+  // than hashing the event's name once per metric; many use the set.
+  bool HasName(absl::string_view name) const {
+    if (name_list_.size() > kNamesComparedInTurn) return names_.contains(name);
+    for (const std::string& n : name_list_) {
+      if (n == name) return true;
+    }
+    return false;
+  }
+  static constexpr size_t kNamesComparedInTurn = 4;
+
   absl::flat_hash_set<std::string> names_;
+  std::vector<std::string> name_list_;  // names_ in the order added
   Predicate predicate_;
   bool has_predicate_ = false;
 };

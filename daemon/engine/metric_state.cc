@@ -46,7 +46,15 @@ void MetricState::Apply(const Event& event, StateDelta* delta) {
 }
 
 void MetricState::AddToCell(int64_t window, const Contribution& c) {
-  if (windows_[window][c.group].Add(def_->measure, c)) dirty_cells_.emplace_back(window, c.group);
+  // Consecutive events mostly land in the same cell: skip both lookups then.
+  // Any insertion below may move other cells (btree nodes, table growth), so
+  // the cache only ever holds the cell just found or inserted.
+  if (last_cell_ == nullptr || window != last_cell_window_ || c.group != last_cell_group_) {
+    last_cell_ = &windows_[window][c.group];
+    last_cell_window_ = window;
+    last_cell_group_ = c.group;
+  }
+  if (last_cell_->Add(def_->measure, c)) dirty_cells_.emplace_back(window, c.group);
 }
 
 void MetricState::AddRolling(const Contribution& c) {
@@ -55,10 +63,14 @@ void MetricState::AddRolling(const Contribution& c) {
   const int64_t second = FloorDiv(c.time_ms, 1000);
   bool changed = false;
   if (def_->measure.kind == MeasureKind::kDistinct) {
-    auto [it, inserted] = g.last_seen.try_emplace(c.member, second);
-    if (!inserted && it->second >= second) return;
-    it->second = second;
-    if (g.dirty_member_set.insert(c.member).second) g.dirty_members.push_back(c.member);
+    auto [it, inserted] = g.last_seen.try_emplace(c.member);
+    RollingGroup::LastSeen& seen = it->second;
+    if (!inserted && seen.second >= second) return;
+    seen.second = second;
+    if (!seen.dirty) {
+      seen.dirty = true;
+      g.dirty_members.push_back(c.member);
+    }
     changed = true;
   } else {
     auto [it, inserted] = g.buckets.try_emplace(second, 0.0);
@@ -96,11 +108,11 @@ void MetricState::TakeDelta(StateDelta* delta) {
     for (const std::string& member : g.dirty_members) {
       auto m = g.last_seen.find(member);
       if (m == g.last_seen.end()) continue;
-      delta->Put(key_.Make({"rd", group, member}), absl::StrCat(m->second));
+      m->second.dirty = false;
+      delta->Put(key_.Make({"rd", group, member}), absl::StrCat(m->second.second));
     }
     g.dirty_seconds.clear();
     g.dirty_members.clear();
-    g.dirty_member_set.clear();
     g.dirty = false;
   }
   dirty_rolling_.clear();
@@ -110,16 +122,18 @@ void MetricState::ApplyCohort(const Event& event, StateDelta* delta) {
   const WindowSpec& w = def_->window;
   // The anchor first: an anchor event that also passes the filter counts in
   // the window it opens.
-  if (w.anchor.Matches(event)) {
-    const FieldValue& e = event.field(w.cohort_entity);
-    if (e.IsKey()) SetAnchor(e.KeyText(), event.time_ms, delta);
-  }
-  if (!def_->filter.Matches(event)) return;
   const FieldValue& e = event.field(w.cohort_entity);
-  if (!e.IsKey()) return;
+  if (!e.IsKey()) return;  // neither an anchor nor a contribution
+  const bool anchors = w.anchor.Matches(event);
+  const bool contributes = def_->filter.Matches(event);
+  if (!anchors && !contributes) return;
+  std::string& entity = entity_scratch_;
+  entity.clear();
+  e.AppendKeyText(&entity);
+  if (anchors) SetAnchor(entity, event.time_ms, delta);
+  if (!contributes) return;
   if (!MakeContribution(def_->measure, event, &scratch_)) return;
   scratch_.group = groups_.Resolve(event);
-  std::string entity = e.KeyText();
   auto anchor = anchors_.find(entity);
   if (anchor == anchors_.end()) {
     // Out of order: hold it until the anchor arrives (or lateness passes).
@@ -164,6 +178,7 @@ absl::Status MetricState::Restore(const std::vector<std::string>& parts,
     if (parts.size() < 3 || !ParseInt64(parts[1], &window)) return malformed();
     groups_.Restore(parts[2]);
     std::vector<std::string> rest(parts.begin() + 3, parts.end());
+    last_cell_ = nullptr;  // the insertion may move cells
     return windows_[window][parts[2]].Restore(def_->measure, kind, rest, value);
   }
   if (kind == "rb" || kind == "rd") {
@@ -178,7 +193,7 @@ absl::Status MetricState::Restore(const std::vector<std::string>& parts,
     } else {
       int64_t second = 0;
       if (!ParseInt64(value, &second)) return malformed();
-      g.last_seen[parts[2]] = second;
+      g.last_seen[parts[2]].second = second;
     }
     return absl::OkStatus();
   }
@@ -228,6 +243,7 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
         cell.DeleteRows(def_->measure, CellAddress{&key_, window, group}, delta);
       }
       windows_.erase(it);
+      last_cell_ = nullptr;
     }
   };
   switch (w.kind) {
@@ -264,7 +280,7 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
           g.buckets.erase(g.buckets.begin());
         }
         for (auto it = g.last_seen.begin(); it != g.last_seen.end();) {
-          if (it->second < oldest_kept) {
+          if (it->second.second < oldest_kept) {
             delta->Delete(key_.Make({"rd", group, it->first}));
             g.last_seen.erase(it++);
           } else {
@@ -312,8 +328,8 @@ double MetricState::RollingValue(const RollingGroup& g, int64_t now_ms) const {
   const int64_t newest = FloorDiv(now_ms, 1000);
   if (def_->measure.kind == MeasureKind::kDistinct) {
     int64_t n = 0;
-    for (const auto& [member, second] : g.last_seen) {
-      n += (second >= oldest && second <= newest) ? 1 : 0;
+    for (const auto& [member, seen] : g.last_seen) {
+      n += (seen.second >= oldest && seen.second <= newest) ? 1 : 0;
     }
     return static_cast<double>(n);
   }

@@ -63,12 +63,15 @@ class MetricState {
   using Cells = absl::flat_hash_map<std::string, MeasureCell>;
   struct RollingGroup {
     absl::btree_map<int64_t, double> buckets;              // second -> scalar
-    absl::flat_hash_map<std::string, int64_t> last_seen;   // member -> second
+    struct LastSeen {
+      int64_t second = 0;
+      bool dirty = false;  // listed in dirty_members
+    };
+    absl::flat_hash_map<std::string, LastSeen> last_seen;  // by member
     // Unwritten changes.
     bool dirty = false;
     std::vector<int64_t> dirty_seconds;
     std::vector<std::string> dirty_members;
-    absl::flat_hash_set<std::string> dirty_member_set;
   };
   struct Pending {
     Contribution contribution;
@@ -96,6 +99,11 @@ class MetricState {
   WindowStartCache window_start_;
 
   absl::btree_map<int64_t, Cells> windows_;
+  // The cell AddToCell used last (null when unknown): windows_ holds it
+  // until the next insertion into or erasure from windows_.
+  MeasureCell* last_cell_ = nullptr;
+  int64_t last_cell_window_ = 0;
+  std::string last_cell_group_;
   // Cells and rolling groups with unwritten changes: (window, group), group.
   std::vector<std::pair<int64_t, std::string>> dirty_cells_;
   std::vector<std::string> dirty_rolling_;
@@ -104,6 +112,7 @@ class MetricState {
   absl::flat_hash_map<std::string, std::vector<Pending>> pending_;
   uint64_t next_pending_seq_ = 0;
   Contribution scratch_;
+  std::string entity_scratch_;  // the cohort entity of the event being applied
 };
 
 }  // namespace nsmd

@@ -68,6 +68,25 @@ class FilterTest : public ::testing::Test {
   FieldId x_;
 };
 
+TEST_F(FilterTest, EventNamesFewAndMany) {
+  // Up to four names are compared in turn, more go through a set: both must
+  // accept exactly the names added (a prefix or a longer name is another).
+  for (int n : {1, 2, 4, 5, 9}) {
+    Filter f;
+    for (int i = 0; i < n; ++i) f.AddName("event_" + std::to_string(i));
+    f.AddName("event_0");  // a repeat changes nothing
+    for (int i = 0; i < n; ++i) {
+      EXPECT_TRUE(f.Matches(ev_.Make("event_" + std::to_string(i), 0))) << n << " names, " << i;
+    }
+    EXPECT_FALSE(f.Matches(ev_.Make("event_" + std::to_string(n), 0))) << n;
+    EXPECT_FALSE(f.Matches(ev_.Make("event_", 0))) << n;
+    EXPECT_FALSE(f.Matches(ev_.Make("event_00", 0))) << n;
+    EXPECT_EQ(f.names().size(), static_cast<size_t>(n));
+  }
+  // No names: every event.
+  EXPECT_TRUE(Filter().Matches(ev_.Make("anything", 0)));
+}
+
 TEST_F(FilterTest, Eq) {
   const Predicate team = On(Op::kEq, {Str("team")});
   EXPECT_TRUE(team.Evaluate(WithString("team")));
