@@ -100,7 +100,6 @@ void Pipeline::UpdateSources(
 void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
                        absl::string_view payload, absl::string_view key) {
   ++counts_.consumed;
-  if (probe_) probe_->OnConsumed(1);
   if (partition != current_.partition || topic != current_.topic) {
     SourceOffset& next = next_offsets_[PartitionName(topic, partition)];
     if (next.topic.empty()) {
@@ -121,7 +120,6 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
   absl::Status s = decoder_->Decode(payload, &event, &reason);
   if (!s.ok()) {
     ++counts_.rejected[static_cast<size_t>(reason)];
-    if (probe_) probe_->OnRejected(reason);
     LogRejection(reason, s, topic, partition, offset);
     if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, s);
     return;
@@ -129,15 +127,12 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
   switch (engine_->Apply(*event, current_.source)) {
     case Engine::Outcome::kApplied:
       ++counts_.applied;
-      if (probe_) probe_->OnApplied();
       break;
     case Engine::Outcome::kLate:
       ++counts_.late;
-      if (probe_) probe_->OnLate();
       break;
     case Engine::Outcome::kDuplicate:
       ++counts_.duplicate;
-      if (probe_) probe_->OnDuplicate();
       break;
   }
 }
@@ -158,6 +153,21 @@ void Pipeline::LogRejection(RejectReason reason, const absl::Status& status,
   std::fputc('\n', stderr);
   last_reject_log_ = now;
   rejects_since_log_ = 0;
+}
+
+void Pipeline::ReportCounts() {
+  if (probe_ == nullptr) return;
+  const Counts& now = counts_;
+  Counts& was = reported_;
+  if (now.consumed != was.consumed) probe_->OnConsumed(now.consumed - was.consumed);
+  if (now.applied != was.applied) probe_->OnApplied(now.applied - was.applied);
+  if (now.late != was.late) probe_->OnLate(now.late - was.late);
+  if (now.duplicate != was.duplicate) probe_->OnDuplicate(now.duplicate - was.duplicate);
+  for (RejectReason r : kAllRejectReasons) {
+    const auto i = static_cast<size_t>(r);
+    if (now.rejected[i] != was.rejected[i]) probe_->OnRejected(r, now.rejected[i] - was.rejected[i]);
+  }
+  was = now;
 }
 
 absl::Status Pipeline::Checkpoint() {

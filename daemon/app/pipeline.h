@@ -78,6 +78,11 @@ class Pipeline {
   void Process(absl::string_view topic, int32_t partition, int64_t offset,
                absl::string_view payload, absl::string_view key = {});
 
+  // Adds the counts since the last call to the probe's counters
+  // (nsmd_events_*_total). Process() only counts, so the hot path touches
+  // no shared counter: call this after each batch of messages.
+  void ReportCounts();
+
   // Persists every engine change and the next offsets since the last
   // checkpoint, atomically, and waits for it (and first for a write still in
   // flight). On error nothing is lost: the changes stay pending and the next
@@ -166,6 +171,7 @@ class Pipeline {
   std::vector<SourceOffset> checkpointed_offsets_;
   bool offsets_dirty_ = false;
   Counts counts_;
+  Counts reported_;  // counts_ at the last ReportCounts()
   absl::Time last_checkpoint_ = absl::InfinitePast();
   uint64_t checkpoints_written_ = 0;
   absl::Time last_reject_log_ = absl::InfinitePast();

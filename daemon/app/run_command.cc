@@ -555,6 +555,7 @@ void Daemon::Loop() {
     auto n = source_->Poll(kPollBatch, kPollTimeout, [this](const SourceMessage& m) {
       pipeline_->Process(m.topic, m.partition, m.offset, m.payload, m.key);
     });
+    pipeline_->ReportCounts();
     if (!n.ok()) {
       std::fprintf(stderr, "nsmd: kafka: %s\n", n.status().ToString().c_str());
       absl::SleepFor(kPollTimeout);

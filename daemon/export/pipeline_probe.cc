@@ -100,16 +100,16 @@ double PipelineProbe::NowSeconds() const {
 
 void PipelineProbe::OnConsumed(uint64_t n) { consumed_.Increment(static_cast<double>(n)); }
 
-void PipelineProbe::OnRejected(RejectReason reason) {
+void PipelineProbe::OnRejected(RejectReason reason, uint64_t n) {
   const auto i = static_cast<size_t>(reason);
-  if (i < rejected_.size()) rejected_[i]->Increment();
+  if (i < rejected_.size()) rejected_[i]->Increment(static_cast<double>(n));
 }
 
-void PipelineProbe::OnApplied() { applied_.Increment(); }
+void PipelineProbe::OnApplied(uint64_t n) { applied_.Increment(static_cast<double>(n)); }
 
-void PipelineProbe::OnLate() { late_.Increment(); }
+void PipelineProbe::OnLate(uint64_t n) { late_.Increment(static_cast<double>(n)); }
 
-void PipelineProbe::OnDuplicate() { duplicate_.Increment(); }
+void PipelineProbe::OnDuplicate(uint64_t n) { duplicate_.Increment(static_cast<double>(n)); }
 
 void PipelineProbe::OnDeadLettered() { dead_lettered_.Increment(); }
 

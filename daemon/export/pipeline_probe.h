@@ -62,18 +62,18 @@ class PipelineProbe {
   // `n` messages were taken from the source (decoded or not).
   void OnConsumed(uint64_t n);
 
-  // One message was rejected by the decoder for `reason`.
-  void OnRejected(RejectReason reason);
+  // `n` messages were rejected by the decoder for `reason`.
+  void OnRejected(RejectReason reason, uint64_t n = 1);
 
-  // One event was applied to the engine.
-  void OnApplied();
+  // `n` events were applied to the engine.
+  void OnApplied(uint64_t n = 1);
 
-  // One event was older than its source's stream time minus the allowed
-  // lateness, and was not applied.
-  void OnLate();
+  // `n` events were older than their source's stream time minus the allowed
+  // lateness, and were not applied.
+  void OnLate(uint64_t n = 1);
 
-  // One event was dropped as a duplicate id.
-  void OnDuplicate();
+  // `n` events were dropped as duplicate ids.
+  void OnDuplicate(uint64_t n = 1);
 
   // One message was written to the dead-letter topic.
   void OnDeadLettered();
