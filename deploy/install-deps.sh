@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev libyaml-cpp-dev
   libre2-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev
-  kcat prometheus curl python3
+  kcat prometheus curl python3 time
 )
 
 missing=()

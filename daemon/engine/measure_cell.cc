@@ -4,34 +4,11 @@
 #include <type_traits>
 
 #include "daemon/engine/fixed_encoding.h"
+#include "daemon/engine/member_hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "xxhash.h"
 
 namespace nsmd {
-namespace {
-
-constexpr size_t kHashBytes = 16;
-
-absl::uint128 HashMember(absl::string_view member) {
-  const XXH128_hash_t h = XXH3_128bits(member.data(), member.size());
-  return absl::MakeUint128(h.high64, h.low64);
-}
-
-// Appends the 16-byte little-endian form (low 64 bits first).
-void AppendHash(absl::uint128 hash, std::string* out) {
-  char buf[kHashBytes];
-  EncodeFixed64(buf, absl::Uint128Low64(hash));
-  EncodeFixed64(buf + 8, absl::Uint128High64(hash));
-  out->append(buf, sizeof buf);
-}
-
-absl::uint128 LoadHash(const char* p) {
-  return absl::MakeUint128(DecodeFixed64(p + 8), DecodeFixed64(p));
-}
-
-}  // namespace
-
 bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
   const bool was_clean = !dirty_;
   switch (m.kind) {
@@ -43,7 +20,7 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
     case MeasureKind::kDistinct: {
       const absl::uint128 hash = HashMember(c.member);
       if (members_.insert(hash).second) {
-        AppendHash(hash, &new_members_);
+        AppendMemberHash(hash, &new_members_);
         dirty_ = true;
       }
       break;
@@ -67,7 +44,7 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
         EncodeFixed32(length, static_cast<uint32_t>(c.entity.size()));
         new_entity_members_.append(length, sizeof length);
         new_entity_members_.append(c.entity);
-        AppendHash(hash, &new_entity_members_);
+        AppendMemberHash(hash, &new_entity_members_);
       } else {
         e.value += c.amount;
         if (!e.dirty) {
@@ -159,10 +136,10 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
     if (rest.size() != 1 || !absl::SimpleAtoi(rest[0], &seq)) return malformed();
     next_blob_seq_ = std::max(next_blob_seq_, seq + 1);
     if (kind == "dh") {
-      if (value.size() % kHashBytes != 0) return malformed();
-      members_.reserve(members_.size() + value.size() / kHashBytes);
-      for (size_t i = 0; i < value.size(); i += kHashBytes) {
-        members_.insert(LoadHash(value.data() + i));
+      if (value.size() % kMemberHashBytes != 0) return malformed();
+      members_.reserve(members_.size() + value.size() / kMemberHashBytes);
+      for (size_t i = 0; i < value.size(); i += kMemberHashBytes) {
+        members_.insert(LoadMemberHash(value.data() + i));
       }
       return absl::OkStatus();
     }
@@ -170,10 +147,10 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
       if (value.size() < sizeof(uint32_t)) return malformed();
       const uint32_t length = DecodeFixed32(value.data());
       value.remove_prefix(sizeof(uint32_t));
-      if (value.size() < static_cast<size_t>(length) + kHashBytes) return malformed();
+      if (value.size() < static_cast<size_t>(length) + kMemberHashBytes) return malformed();
       const absl::string_view entity = value.substr(0, length);
-      const absl::uint128 hash = LoadHash(value.data() + length);
-      value.remove_prefix(length + kHashBytes);
+      const absl::uint128 hash = LoadMemberHash(value.data() + length);
+      value.remove_prefix(length + kMemberHashBytes);
       auto [it, inserted] = entities_.try_emplace(entity);
       EntityState& e = it->second;
       if (!e.members.insert(hash).second) continue;

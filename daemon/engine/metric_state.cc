@@ -63,14 +63,7 @@ void MetricState::AddRolling(const Contribution& c) {
   const int64_t second = FloorDiv(c.time_ms, 1000);
   bool changed = false;
   if (def_->measure.kind == MeasureKind::kDistinct) {
-    auto [it, inserted] = g.last_seen.try_emplace(c.member);
-    RollingGroup::LastSeen& seen = it->second;
-    if (!inserted && seen.second >= second) return;
-    seen.second = second;
-    if (!seen.dirty) {
-      seen.dirty = true;
-      g.dirty_members.push_back(c.member);
-    }
+    if (!g.members.Add(c.member, second)) return;
     changed = true;
   } else {
     auto [it, inserted] = g.buckets.try_emplace(second, 0.0);
@@ -105,14 +98,8 @@ void MetricState::TakeDelta(StateDelta* delta) {
       if (b == g.buckets.end()) continue;
       delta->Put(key_.Make({"rb", group, absl::StrCat(second)}), FormatDouble(b->second));
     }
-    for (const std::string& member : g.dirty_members) {
-      auto m = g.last_seen.find(member);
-      if (m == g.last_seen.end()) continue;
-      m->second.dirty = false;
-      delta->Put(key_.Make({"rd", group, member}), absl::StrCat(m->second.second));
-    }
+    g.members.WriteChanges(key_, group, delta);
     g.dirty_seconds.clear();
-    g.dirty_members.clear();
     g.dirty = false;
   }
   dirty_rolling_.clear();
@@ -181,20 +168,15 @@ absl::Status MetricState::Restore(const std::vector<std::string>& parts,
     last_cell_ = nullptr;  // the insertion may move cells
     return windows_[window][parts[2]].Restore(def_->measure, kind, rest, value);
   }
-  if (kind == "rb" || kind == "rd") {
+  if (kind == "rb" || kind == "rdh") {
     if (parts.size() != 3) return malformed();
     groups_.Restore(parts[1]);
     RollingGroup& g = rolling_[parts[1]];
-    if (kind == "rb") {
-      int64_t second = 0;
-      double v = 0;
-      if (!ParseInt64(parts[2], &second) || !ParseDouble(value, &v)) return malformed();
-      g.buckets[second] = v;
-    } else {
-      int64_t second = 0;
-      if (!ParseInt64(value, &second)) return malformed();
-      g.last_seen[parts[2]].second = second;
-    }
+    if (kind == "rdh") return g.members.Restore(parts[2], value);
+    int64_t second = 0;
+    double v = 0;
+    if (!ParseInt64(parts[2], &second) || !ParseDouble(value, &v)) return malformed();
+    g.buckets[second] = v;
     return absl::OkStatus();
   }
   if (kind == "a") {
@@ -279,14 +261,7 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
           delta->Delete(key_.Make({"rb", group, absl::StrCat(g.buckets.begin()->first)}));
           g.buckets.erase(g.buckets.begin());
         }
-        for (auto it = g.last_seen.begin(); it != g.last_seen.end();) {
-          if (it->second.second < oldest_kept) {
-            delta->Delete(key_.Make({"rd", group, it->first}));
-            g.last_seen.erase(it++);
-          } else {
-            ++it;
-          }
-        }
+        g.members.Expire(oldest_kept, key_, group, delta);
       }
       return;
     }
@@ -327,11 +302,7 @@ double MetricState::RollingValue(const RollingGroup& g, int64_t now_ms) const {
   const int64_t oldest = FloorDiv(now_ms, 1000) - rolling_length_s_ + 1;
   const int64_t newest = FloorDiv(now_ms, 1000);
   if (def_->measure.kind == MeasureKind::kDistinct) {
-    int64_t n = 0;
-    for (const auto& [member, seen] : g.last_seen) {
-      n += (seen.second >= oldest && seen.second <= newest) ? 1 : 0;
-    }
-    return static_cast<double>(n);
+    return static_cast<double>(g.members.CountBetween(oldest, newest));
   }
   double sum = 0;
   for (auto it = g.buckets.lower_bound(oldest); it != g.buckets.end() && it->first <= newest;

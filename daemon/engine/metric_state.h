@@ -17,6 +17,7 @@
 #include "daemon/engine/measure_cell.h"
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/metric_snapshot.h"
+#include "daemon/engine/rolling_members.h"
 #include "daemon/engine/state_key.h"
 #include "daemon/engine/window_start_cache.h"
 #include "daemon/state/state_delta.h"
@@ -27,7 +28,8 @@ namespace nsmd {
 //  - tumbling, lifetime and cohort metrics keep MeasureCells per window start
 //    (cohorts: per anchor period) and group;
 //  - rolling metrics keep per-second buckets (events, sum) or each member's
-//    last-seen second (distinct), and count those inside (T - length, T];
+//    last-seen second (distinct: RollingMembers), and count those inside
+//    (T - length, T];
 //  - cohort metrics also keep each entity's anchor time and the
 //    contributions of entities whose anchor has not arrived yet.
 // Thread-compatible; owned by the Engine.
@@ -62,16 +64,11 @@ class MetricState {
  private:
   using Cells = absl::flat_hash_map<std::string, MeasureCell>;
   struct RollingGroup {
-    absl::btree_map<int64_t, double> buckets;              // second -> scalar
-    struct LastSeen {
-      int64_t second = 0;
-      bool dirty = false;  // listed in dirty_members
-    };
-    absl::flat_hash_map<std::string, LastSeen> last_seen;  // by member
+    absl::btree_map<int64_t, double> buckets;  // second -> scalar (events, sum)
+    RollingMembers members;                     // distinct
     // Unwritten changes.
     bool dirty = false;
     std::vector<int64_t> dirty_seconds;
-    std::vector<std::string> dirty_members;
   };
   struct Pending {
     Contribution contribution;

@@ -14,16 +14,20 @@
 //                                           checkpoint: repeated {fixed32 entity
 //                                           length, entity, 16-byte hash}
 //   rb <group> <second>                  -> scalar of a rolling bucket
-//   rd <group> <member>                  -> last second the member was seen (rolling)
+//   rdh <group> <seq>                    -> members of a rolling distinct count
+//                                           whose last-seen second moved in one
+//                                           checkpoint: repeated {16-byte hash,
+//                                           fixed64 second} (RollingMembers)
 //   a  <entity>                          -> anchor time (ms) of a cohort entity
 //   p  <entity> <time_ms> <seq>          -> a pending contribution (see Contribution)
 // Windows and times are decimal int64 milliseconds; seconds decimal int64;
 // <seq> a cell's blob counter, decimal. Values are decimal text (doubles in
-// shortest round-trip form), except the binary dh/emh blobs: a member there
+// shortest round-trip form), except the binary dh/emh/rdh blobs: a member there
 // is its XXH3-128 hash, little-endian (low 64 bits, then high 64 bits),
 // fixed32 is little-endian; see MeasureCell. A cell's dh, e and emh rows are
 // deleted by prefix (kind, window, group) when its window expires.
-// (Format version 1 had a row per member: "d" and "em"; no longer read.)
+// (Format version 1 had a row per member: "d" and "em"; version 2 a row per
+// rolling member, "rd". Neither is read any more.)
 #ifndef NSMD_DAEMON_ENGINE_STATE_KEY_H_
 #define NSMD_DAEMON_ENGINE_STATE_KEY_H_
 

@@ -1,6 +1,6 @@
 // StateStore: nsmd's RocksDB database.
 //
-// On-disk format (format_version 2). One RocksDB database, default column
+// On-disk format (format_version 3). One RocksDB database, default column
 // family only; keys and values are raw bytes, ordered bytewise:
 //
 //   <engine key>            -> <engine value>
@@ -15,7 +15,7 @@
 //       partition is what follows the last '/'.
 //   "meta/identity"          -> <config identity>
 //       The config the state belongs to; Open() refuses a different one.
-//   "meta/format_version"    -> "2"   (a dir of another version is refused)
+//   "meta/format_version"    -> "3"   (a dir of another version is refused)
 //   "meta/setting/" <name>   -> <value>
 //       A config setting the state depends on ("time.zone", "time.week_start",
 //       "kafka.topics"); VerifySettings() records it when absent and refuses a
@@ -51,9 +51,10 @@ constexpr absl::string_view kOffsetPrefix = "o/";
 constexpr absl::string_view kMetaPrefix = "meta/";
 constexpr absl::string_view kIdentityKey = "meta/identity";
 constexpr absl::string_view kFormatVersionKey = "meta/format_version";
-// 2: distinct members persisted as hash blobs ("dh"/"emh" rows, see
-// daemon/engine/state_key.h); version 1 wrote a row per member.
-constexpr absl::string_view kFormatVersion = "2";
+// 3: rolling distinct members persisted as hash blobs ("rdh" rows, see
+// daemon/engine/state_key.h); version 2 wrote a row per rolling member
+// ("rd"), version 1 also a row per member of every distinct cell.
+constexpr absl::string_view kFormatVersion = "3";
 constexpr absl::string_view kSettingPrefix = "meta/setting/";
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }

@@ -513,22 +513,27 @@ TEST_F(StateStoreTest, CommitRefusesPrefixDeletionsOfStoreRows) {
 }
 
 TEST_F(StateStoreTest, OldFormatVersionIsRefusedWithHowToRebuild) {
-  ASSERT_NE(MustOpen(), nullptr);
-  {
-    // Make it a version 1 dir, as written by an nsmd before member hashes.
-    rocksdb::DB* raw = nullptr;
-    rocksdb::Options options;
-    ASSERT_TRUE(rocksdb::DB::Open(options, dir_, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "meta/format_version", "1").ok());
-    ASSERT_TRUE(db->Close().ok());
+  // Version 1: a row per member (before member hashes); version 2: a row per
+  // rolling member (before rolling member blobs).
+  for (const char* old_version : {"1", "2"}) {
+    const std::string version = old_version;
+    ASSERT_NE(MustOpen(), nullptr);
+    {
+      rocksdb::DB* raw = nullptr;
+      rocksdb::Options options;
+      ASSERT_TRUE(rocksdb::DB::Open(options, dir_, &raw).ok());
+      std::unique_ptr<rocksdb::DB> db(raw);
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "meta/format_version", version).ok());
+      ASSERT_TRUE(db->Close().ok());
+    }
+    absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(dir_, "group-a");
+    ASSERT_FALSE(store.ok()) << version;
+    EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(store.status().message(), HasSubstr("format version \"" + version + "\""));
+    EXPECT_THAT(store.status().message(), HasSubstr("Rebuilding state"));
+    EXPECT_THAT(store.status().message(), HasSubstr(dir_));
+    std::filesystem::remove_all(dir_);  // the next version starts from a new dir
   }
-  absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(dir_, "group-a");
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(store.status().message(), HasSubstr("format version \"1\""));
-  EXPECT_THAT(store.status().message(), HasSubstr("Rebuilding state"));
-  EXPECT_THAT(store.status().message(), HasSubstr(dir_));
 }
 
 }  // namespace

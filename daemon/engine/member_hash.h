@@ -1,0 +1,41 @@
+// MemberHash: how distinct members are held in memory and in state blobs.
+#ifndef NSMD_DAEMON_ENGINE_MEMBER_HASH_H_
+#define NSMD_DAEMON_ENGINE_MEMBER_HASH_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/numeric/int128.h"
+#include "absl/strings/string_view.h"
+#include "daemon/engine/fixed_encoding.h"
+#include "xxhash.h"
+
+namespace nsmd {
+
+// A distinct member (a user id, ...) is its 128-bit XXH3 hash: two different
+// members collide with a chance of about n^2 / 2^129 for n members (10^-20
+// for n = 10^9), i.e. never in practice; a collision would undercount by one.
+inline absl::uint128 HashMember(absl::string_view member) {
+  const XXH128_hash_t h = XXH3_128bits(member.data(), member.size());
+  return absl::MakeUint128(h.high64, h.low64);
+}
+
+// Bytes of a hash in a blob.
+inline constexpr size_t kMemberHashBytes = 16;
+
+// Appends the 16-byte little-endian form (low 64 bits first, then high).
+inline void AppendMemberHash(absl::uint128 hash, std::string* out) {
+  char buf[kMemberHashBytes];
+  EncodeFixed64(buf, absl::Uint128Low64(hash));
+  EncodeFixed64(buf + 8, absl::Uint128High64(hash));
+  out->append(buf, sizeof buf);
+}
+
+// Reads what AppendMemberHash wrote at `p` (16 bytes).
+inline absl::uint128 LoadMemberHash(const char* p) {
+  return absl::MakeUint128(DecodeFixed64(p + 8), DecodeFixed64(p));
+}
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_ENGINE_MEMBER_HASH_H_
