@@ -16,7 +16,12 @@ LARGE_MEMBERS=${LARGE_MEMBERS:-10000000}
 NSMD=$BUILD/nsmd
 WORK=$(mktemp -d /tmp/nsmd-e2e.XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+# E2E_LOGS=DIR keeps every process's log there (the work dir is removed).
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  if [[ -n ${E2E_LOGS:-} ]]; then mkdir -p "$E2E_LOGS" && cp "$WORK"/*.log "$E2E_LOGS"/ 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 now() { date +%s.%N; }
