@@ -172,9 +172,9 @@ class Daemon {
   // Delivers the dead letters produced so far (before any checkpoint that
   // stores offsets past them).
   absl::Status FlushDeadLetters();
-  // After a checkpoint: commits its offsets to Kafka (for lag tools) if it
-  // wrote a batch, i.e. checkpoints_written() moved past `previous_written`.
-  void CommitCheckpointedOffsets(uint64_t previous_written);
+  // After a checkpoint that wrote a batch: commits its offsets to Kafka (for
+  // lag tools).
+  void CommitCheckpointedOffsets();
   // A synchronous checkpoint (on revoke, reload, stop): waits for a write
   // in flight, then writes and waits.
   absl::Status Checkpoint();
@@ -398,14 +398,15 @@ absl::Status Daemon::FlushDeadLetters() {
   // crash re-sends rather than drops them (at least once).
   if (!dead_letters_pending_) return absl::OkStatus();
   if (absl::Status s = dead_letters_->Flush(absl::Seconds(5)); !s.ok()) {
-    return absl::UnavailableError(absl::StrCat("dead-letter topic not yet written: ", s.message()));
+    return absl::UnavailableError(
+        absl::StrCat("dead-letter topic not yet written: ", s.message()));
   }
   dead_letters_pending_ = false;
   return absl::OkStatus();
 }
 
-void Daemon::CommitCheckpointedOffsets(uint64_t previous_written) {
-  if (!source_ || pipeline_->checkpoints_written() == previous_written) return;
+void Daemon::CommitCheckpointedOffsets() {
+  if (!source_) return;
   source_->CommitOffsets(pipeline_->checkpointed_offsets()).IgnoreError();
   // Test only (see crash_point.h): passed by checkpoints that wrote something.
   CrashPoint("after_kafka_commit");
@@ -415,7 +416,8 @@ absl::Status Daemon::Checkpoint() {
   if (absl::Status s = FlushDeadLetters(); !s.ok()) return s;
   const uint64_t previous_written = pipeline_->checkpoints_written();
   absl::Status s = pipeline_->Checkpoint();
-  if (s.ok()) CommitCheckpointedOffsets(previous_written);
+  // Nothing to write (no batch) commits nothing.
+  if (s.ok() && pipeline_->checkpoints_written() != previous_written) CommitCheckpointedOffsets();
   return s;
 }
 
@@ -544,7 +546,6 @@ void Daemon::Loop() {
   absl::Time next_checkpoint = absl::Now() + config_.state.checkpoint_interval;
   absl::Duration backoff = config_.state.checkpoint_interval;
   absl::Time last_publish = absl::InfinitePast();
-  uint64_t interval_written = 0;  // checkpoints_written() when the last one started
   while (!signals_.stop_requested) {
     if (signals_.reload_requested.exchange(false)) RunRequestedReload();
     // While checkpoints fail the partitions are paused (memory stays
@@ -567,7 +568,6 @@ void Daemon::Loop() {
     const absl::Time now = absl::Now();
     if (now >= next_checkpoint && !pipeline_->checkpoint_in_flight()) {
       next_checkpoint = now + backoff;
-      interval_written = pipeline_->checkpoints_written();
       if (absl::Status s = FlushDeadLetters(); !s.ok()) {
         OnIntervalCheckpoint(s, &next_checkpoint, &backoff);
       } else {
@@ -578,8 +578,9 @@ void Daemon::Loop() {
         }
       }
     }
+    // A result means a batch was in flight, so a success wrote one.
     if (std::optional<absl::Status> s = pipeline_->FinishCheckpoint(/*wait=*/false)) {
-      if (s->ok()) CommitCheckpointedOffsets(interval_written);
+      if (s->ok()) CommitCheckpointedOffsets();
       OnIntervalCheckpoint(*s, &next_checkpoint, &backoff);
     }
     probe_.SetReady([this] {

@@ -4,12 +4,12 @@
 #include <cstring>
 
 #include "daemon/engine/fixed_encoding.h"
+#include "daemon/engine/member_hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "daemon/engine/state_key.h"
-#include "xxhash.h"
 
 namespace nsmd {
 namespace {
@@ -24,16 +24,11 @@ std::string RowKey(int64_t newest, uint64_t seq) {
   return absl::StrFormat("x/%020d/%020d", std::max<int64_t>(0, newest), seq);
 }
 
-absl::uint128 HashId(absl::string_view id) {
-  const XXH128_hash_t h = XXH3_128bits(id.data(), id.size());
-  return absl::MakeUint128(h.high64, h.low64);
-}
-
 }  // namespace
 
 bool DedupIndex::SeenOrAdd(absl::string_view id, int64_t time_ms) {
   if (!enabled() || id.empty()) return false;
-  const absl::uint128 hash = HashId(id);
+  const absl::uint128 hash = HashMember(id);
   auto [it, inserted] = times_.try_emplace(hash, time_ms);
   if (!inserted) {
     if (it->second >= expired_before_) return true;
@@ -124,7 +119,7 @@ absl::Status DedupIndex::Restore(absl::string_view key, absl::string_view value)
     if (value.size() < length) return malformed("truncated id");
     const absl::string_view id = value.substr(0, length);
     value.remove_prefix(length);
-    const absl::uint128 hash = HashId(id);
+    const absl::uint128 hash = HashMember(id);
     auto [it, inserted] = times_.try_emplace(hash, time);
     if (!inserted && it->second >= time) continue;
     it->second = time;

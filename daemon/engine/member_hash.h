@@ -12,9 +12,10 @@
 
 namespace nsmd {
 
-// A distinct member (a user id, ...) is its 128-bit XXH3 hash: two different
-// members collide with a chance of about n^2 / 2^129 for n members (10^-20
-// for n = 10^9), i.e. never in practice; a collision would undercount by one.
+// A distinct member (a user id, ...) is its 128-bit XXH3 hash, and so is an
+// event id in DedupIndex: two different members (or ids) collide with a
+// chance of about n^2 / 2^129 for n of them (10^-20 for n = 10^9), i.e. never
+// in practice; a collision would undercount by one.
 inline absl::uint128 HashMember(absl::string_view member) {
   const XXH128_hash_t h = XXH3_128bits(member.data(), member.size());
   return absl::MakeUint128(h.high64, h.low64);
