@@ -42,9 +42,15 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const DaemonConfig& c
   if (!engine.ok()) return engine.status();
   p->engine_ = std::move(*engine);
   p->catalog_ = config.catalog;
-  p->decoder_ =
-      std::make_unique<EventDecoder>(config.format, p->catalog_.get(), DecoderOptions(config));
+  p->MakeDecoders(config);
   return p;
+}
+
+void Pipeline::MakeDecoders(const DaemonConfig& config) {
+  for (std::unique_ptr<EventDecoder>& decoder : decoders_) {
+    decoder = std::make_unique<EventDecoder>(config.format, catalog_.get(), DecoderOptions(config));
+  }
+  next_decoder_ = 0;
 }
 
 std::string Pipeline::PartitionName(absl::string_view topic, int32_t partition) {
@@ -117,14 +123,24 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
 
   const Event* event = nullptr;
   RejectReason reason;
-  absl::Status s = decoder_->Decode(payload, &event, &reason);
+  absl::Status s = decoders_[next_decoder_]->Decode(payload, &event, &reason);
   if (!s.ok()) {
     ++counts_.rejected[static_cast<size_t>(reason)];
     LogRejection(reason, s, topic, partition, offset);
     if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, s);
     return;
   }
-  switch (engine_->Apply(*event, current_.source)) {
+  engine_->Prefetch(*event);
+  Flush();
+  held_ = HeldEvent{event, current_.source};
+  next_decoder_ ^= 1;
+}
+
+void Pipeline::Flush() {
+  if (held_.event == nullptr) return;
+  const HeldEvent held = held_;
+  held_ = HeldEvent();
+  switch (engine_->Apply(*held.event, held.source)) {
     case Engine::Outcome::kApplied:
       ++counts_.applied;
       break;
@@ -156,6 +172,7 @@ void Pipeline::LogRejection(RejectReason reason, const absl::Status& status,
 }
 
 void Pipeline::ReportCounts() {
+  Flush();
   if (probe_ == nullptr) return;
   const Counts& now = counts_;
   Counts& was = reported_;
@@ -179,6 +196,7 @@ absl::Status Pipeline::Checkpoint() {
 }
 
 void Pipeline::StartCheckpoint() {
+  Flush();
   // Changes taken from the engine accumulate in delta_ until a commit
   // succeeds, so a failed commit loses nothing.
   engine_->TakeDelta(&delta_);
@@ -265,7 +283,7 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
     if (!existed) std::fprintf(stderr, "nsmd: reload: metric %s starts empty\n", m.name.c_str());
   }
   catalog_ = config.catalog;
-  decoder_ = std::make_unique<EventDecoder>(config.format, catalog_.get(), DecoderOptions(config));
+  MakeDecoders(config);
   sources_.clear();
   current_ = CurrentPartition();
   return absl::OkStatus();

@@ -25,8 +25,11 @@ struct EventDecoderOptions {
   // otherwise move its partition's stream time there and make every later
   // event late. InfiniteDuration() turns the check off.
   absl::Duration max_future_skew = absl::Hours(1);
-  // The wall clock, read once per message whose timestamp decoded; null
-  // means absl::Now. Tests inject a fixed clock.
+  // The wall clock; null means absl::Now. It is read only for an event
+  // stamped more than max_future_skew after the previous reading: wall time
+  // moves forward, so that reading bounds the check for every earlier stamp
+  // (a wall clock set back can make the check up to that step lenient).
+  // Tests inject a fixed clock.
   std::function<absl::Time()> now;
 };
 

@@ -39,6 +39,11 @@ bool DedupIndex::SeenOrAdd(absl::string_view id, int64_t time_ms) {
   return false;
 }
 
+void DedupIndex::Prefetch(absl::string_view id) const {
+  if (!enabled() || id.empty()) return;
+  times_.prefetch(HashMember(id));
+}
+
 void DedupIndex::AppendToRow(absl::string_view id, int64_t time_ms) {
   char header[kEntryHeader];
   EncodeFixed64(header, static_cast<uint64_t>(time_ms));

@@ -53,6 +53,11 @@ class DedupIndex {
   // duplicates.
   bool SeenOrAdd(absl::string_view id, int64_t time_ms);
 
+  // Starts loading the table slot SeenOrAdd(id, ...) will probe, so that
+  // the caller can overlap that cache miss with other work. No effect on
+  // results.
+  void Prefetch(absl::string_view id) const;
+
   // Writes the ids recorded since the last call into *delta (one row).
   void TakeDelta(StateDelta* delta);
 

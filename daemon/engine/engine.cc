@@ -113,6 +113,13 @@ Engine::Outcome Engine::Apply(const Event& event, int source) {
   return Outcome::kApplied;
 }
 
+void Engine::Prefetch(const Event& event) {
+  dedup_->Prefetch(event.id);
+  for (auto& state : states_) {
+    if (state) state->Prefetch(event);
+  }
+}
+
 absl::Status Engine::Restore(absl::string_view key, absl::string_view value) {
   if (absl::StartsWith(key, "s/")) return clock_->Restore(key, value);
   if (absl::StartsWith(key, DedupIndex::kKeyPrefix)) return dedup_->Restore(key, value);

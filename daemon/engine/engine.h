@@ -68,6 +68,13 @@ class Engine {
   // be gone) is late, whatever its source's own stream time.
   Outcome Apply(const Event& event, int source);
 
+  // Says that `event` is the next one to be applied: starts loading memory
+  // its Apply() will touch (its id's slot in the dedup table, its member's
+  // slot in distinct counts: MetricState::Prefetch), so that applying the
+  // event before it overlaps those cache misses. Results do not depend on
+  // it.
+  void Prefetch(const Event& event);
+
   // Restores one persisted key/value (as written through TakeDelta) when
   // loading state at start. Keys of metrics not in this engine's definitions
   // (removed, or changed since: another fingerprint) are skipped and their

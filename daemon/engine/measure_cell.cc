@@ -68,6 +68,10 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
   return was_clean && dirty_;
 }
 
+void MeasureCell::Prefetch(const MeasureSpec& m, absl::string_view member) const {
+  if (m.kind == MeasureKind::kDistinct) members_.prefetch(HashMember(member));
+}
+
 void MeasureCell::WriteChanges(const MeasureSpec& m, const CellAddress& at, StateDelta* delta) {
   if (!dirty_) return;
   switch (m.kind) {

@@ -51,6 +51,10 @@ class MeasureCell {
   // caller then remembers to write it back).
   bool Add(const MeasureSpec& measure, const Contribution& c);
 
+  // Starts loading the slot Add() will probe for distinct member `member`
+  // (a distinct measure; otherwise nothing). Results do not depend on it.
+  void Prefetch(const MeasureSpec& measure, absl::string_view member) const;
+
   // Records the rows changed since the last call in *delta; afterwards the
   // cell has no unwritten changes.
   void WriteChanges(const MeasureSpec& measure, const CellAddress& at, StateDelta* delta);

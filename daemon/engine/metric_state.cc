@@ -45,6 +45,28 @@ void MetricState::Apply(const Event& event, StateDelta* delta) {
   }
 }
 
+void MetricState::Prefetch(const Event& event) {
+  const WindowSpec& w = def_->window;
+  if (def_->measure.kind != MeasureKind::kDistinct || !def_->group_by.empty() ||
+      w.kind == WindowKind::kCohort || !def_->filter.Matches(event)) {
+    return;
+  }
+  const FieldValue& v = event.field(def_->measure.field);
+  if (!v.IsKey()) return;
+  prefetch_scratch_.clear();
+  v.AppendKeyText(&prefetch_scratch_);
+  if (w.kind == WindowKind::kRolling) {
+    auto it = rolling_.find("");
+    if (it != rolling_.end()) it->second.members.Prefetch(prefetch_scratch_);
+    return;
+  }
+  const int64_t window =
+      w.kind == WindowKind::kTumbling ? window_start_.Get(*calendar_, event.time_ms) : 0;
+  if (last_cell_ != nullptr && window == last_cell_window_ && last_cell_group_.empty()) {
+    last_cell_->Prefetch(def_->measure, prefetch_scratch_);
+  }
+}
+
 void MetricState::AddToCell(int64_t window, const Contribution& c) {
   // Consecutive events mostly land in the same cell: skip both lookups then.
   // Any insertion below may move other cells (btree nodes, table growth), so

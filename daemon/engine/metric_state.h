@@ -42,6 +42,12 @@ class MetricState {
   // contributions) are recorded in *delta at once.
   void Apply(const Event& event, StateDelta* delta);
 
+  // Starts loading the table slot Apply(event) will probe for the event's
+  // distinct member, where that is cheap to know: a distinct measure
+  // without group-by whose event falls in the window used last (tumbling,
+  // lifetime) or in the rolling series. Results do not depend on it.
+  void Prefetch(const Event& event);
+
   // Records every row changed since the last call in *delta.
   void TakeDelta(StateDelta* delta);
 
@@ -110,6 +116,7 @@ class MetricState {
   uint64_t next_pending_seq_ = 0;
   Contribution scratch_;
   std::string entity_scratch_;  // the cohort entity of the event being applied
+  std::string prefetch_scratch_;  // the member of the event being prefetched
 };
 
 }  // namespace nsmd

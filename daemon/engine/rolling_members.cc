@@ -15,6 +15,10 @@ constexpr size_t kEntryBytes = kMemberHashBytes + sizeof(uint64_t);
 
 }  // namespace
 
+void RollingMembers::Prefetch(absl::string_view member) const {
+  last_seen_.prefetch(HashMember(member));
+}
+
 bool RollingMembers::Add(absl::string_view member, int64_t second) {
   const absl::uint128 hash = HashMember(member);
   auto [it, inserted] = last_seen_.try_emplace(hash);

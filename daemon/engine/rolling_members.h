@@ -43,6 +43,10 @@ class RollingMembers {
   // seen at `second` or later already.
   bool Add(absl::string_view member, int64_t second);
 
+  // Starts loading the slot Add(member, ...) will probe. Results do not
+  // depend on it.
+  void Prefetch(absl::string_view member) const;
+
   // Members last seen in [oldest, newest] (seconds).
   int64_t CountBetween(int64_t oldest, int64_t newest) const;
 

@@ -266,6 +266,37 @@ TEST(EventDecoderTest, MaxFutureSkewIsConfigurable) {
   EXPECT_EQ(e->time_ms, 253402300799999);
 }
 
+TEST(EventDecoderTest, WallClockIsReadOnlyPastThePreviousReadingPlusTheSkew) {
+  FieldCatalog catalog;
+  absl::Time now = absl::FromUnixMillis(kMar31At0130Utc);
+  int reads = 0;
+  EventDecoderOptions options;
+  options.now = [&now, &reads] {
+    ++reads;
+    return now;
+  };
+  options.max_future_skew = absl::Minutes(5);
+  EventDecoder decoder(EventFormat::Segment(), &catalog, options);
+  const Event* e = nullptr;
+  RejectReason reason = RejectReason::kOversized;
+  auto decode = [&](absl::string_view json) { return decoder.Decode(json, &e, &reason).ok(); };
+  // The first event reads the clock (01:30:00); the bound is then 01:35:00.
+  EXPECT_TRUE(decode(R"({"event":"e","timestamp":"2024-03-31T01:00:00Z"})"));
+  EXPECT_EQ(reads, 1);
+  // Events up to the bound need no reading, even though the clock has moved.
+  now += absl::Minutes(10);
+  EXPECT_TRUE(decode(R"({"event":"e","timestamp":"2024-03-31T01:29:00Z"})"));
+  EXPECT_TRUE(decode(R"({"event":"e","timestamp":"2024-03-31T01:35:00Z"})"));
+  EXPECT_EQ(reads, 1);
+  // Past it, the clock is read again (01:40:00): 01:45:00 is within 5 min
+  // of it, 01:45:01 is not (and reads again, since it is past the new bound).
+  EXPECT_TRUE(decode(R"({"event":"e","timestamp":"2024-03-31T01:45:00Z"})"));
+  EXPECT_EQ(reads, 2);
+  EXPECT_FALSE(decode(R"({"event":"e","timestamp":"2024-03-31T01:45:01Z"})"));
+  EXPECT_EQ(reason, RejectReason::kFutureTimestamp);
+  EXPECT_EQ(reads, 3);
+}
+
 TEST_F(SegmentDecoderTest, UserAndGroupIdsMustBeStringsOrIntegers) {
   // Accepted: strings and integers (as any field, an integer user is a number).
   EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"userId":42})").field(user_).number, 42.0);

@@ -245,6 +245,47 @@ TEST_F(EngineTest, RollingDistinctEdges) {
   EXPECT_EQ(Value("active_1h", "current"), 1);
 }
 
+TEST_F(EngineTest, PrefetchingChangesNoResult) {
+  options_.dedup_horizon = absl::Hours(24);
+  WindowSpec rolling;
+  rolling.kind = WindowKind::kRolling;
+  rolling.length = absl::Hours(1);
+  Build({Metric("wau", {}, Distinct("userId"), Tumbling(CalendarUnit::kWeek)),
+         Metric("active_1h", {}, Distinct("userId"), rolling)});
+  auto with_id = [](Event e, absl::string_view id) {
+    e.id = id;
+    return e;
+  };
+  const std::vector<Event> events = {
+      with_id(ev_.Make("x", kMon + kHour, {{"userId", "u1"}}), "a"),
+      with_id(ev_.Make("x", kMon + 2 * kHour, {{"userId", "u2"}}), "b"),
+      with_id(ev_.Make("x", kMon + 2 * kHour, {{"userId", "u2"}}), "b"),  // a duplicate
+      with_id(ev_.Make("x", kMon + 3 * kHour, {{"userId", "u1"}}), "c"),
+      with_id(ev_.Make("x", kMon + 7 * kDay, {{"userId", "u3"}}), "d"),  // week 2
+      with_id(ev_.Make("x", kMon + 7 * kDay + 1000, {{"userId", "u1"}}), "e"),
+  };
+  // As the pipeline does: the next event is prefetched before each apply;
+  // an event prefetched but never applied (u9) leaves no trace either.
+  std::vector<Engine::Outcome> outcomes;
+  for (size_t i = 0; i < events.size(); ++i) {
+    engine_->Prefetch(i + 1 < events.size()
+                          ? events[i + 1]
+                          : with_id(ev_.Make("x", kMon + 7 * kDay + 2000, {{"userId", "u9"}}),
+                                    "f"));
+    outcomes.push_back(Apply(events[i]));
+  }
+  const auto kApplied = Engine::Outcome::kApplied;
+  EXPECT_THAT(outcomes, ::testing::ElementsAre(kApplied, kApplied, Engine::Outcome::kDuplicate,
+                                               kApplied, kApplied, kApplied));
+  // Week 1: u1, u2; week 2: u3, u1. The last hour: u3 and u1.
+  EXPECT_EQ(Value("wau", "current"), 2);
+  EXPECT_EQ(Value("wau", "previous"), 2);
+  EXPECT_EQ(Value("active_1h", "current"), 2);
+  // The never-applied "f" is no duplicate.
+  EXPECT_EQ(Apply(with_id(ev_.Make("x", kMon + 7 * kDay + 2000, {{"userId", "u1"}}), "f")),
+            kApplied);
+}
+
 TEST_F(EngineTest, GroupByFoldsOverflowIntoOther) {
   MetricDefinition m = Metric("wau_by_plan", {}, Distinct("userId"), Tumbling(CalendarUnit::kWeek));
   m.group_by = {GroupBy{"plan", F("properties.plan")}};
