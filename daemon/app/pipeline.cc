@@ -67,6 +67,7 @@ absl::Status Pipeline::LoadState() {
         return engine_->Restore(key, value);
       });
   if (!s.ok()) return s;
+  engine_->FinishRestore();
   std::fprintf(stderr, "nsmd: state loaded: %llu rows (%llu bytes of keys and values) in %.3f s\n",
                static_cast<unsigned long long>(rows), static_cast<unsigned long long>(bytes),
                absl::ToDoubleSeconds(absl::Now() - start));
@@ -270,6 +271,7 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
     engine_ = std::move(old);
     return s;
   }
+  engine_->FinishRestore();
   for (const std::string& prefix : engine_->stale_prefixes()) {
     std::fprintf(stderr, "nsmd: reload drops state of removed or redefined metric (%s)\n",
                  prefix.c_str());

@@ -262,36 +262,9 @@ absl::Status Daemon::Start() {
   auto pipeline = Pipeline::Create(config_, store_.get(), &probe_);
   if (!pipeline.ok()) return pipeline.status();
   pipeline_ = std::move(*pipeline);
-  if (absl::Status s = pipeline_->LoadState(); !s.ok()) {
-    exit_code_ = kExitStateUnusable;
-    return s;
-  }
-  state_loaded_ = true;
-  if (absl::Status s = StartDeadLetters(); !s.ok()) return s;
-  publisher_->SetDefinitions(
-      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
-  Publish();
-
-  HttpServer::Handlers handlers;
-  handlers.collectables = {probe_.registry(), std::make_shared<NsmCollectable>(publisher_)};
-  handlers.ready = [this](std::string* reason) { return Ready(reason); };
-  handlers.status_json = [this] {
-    absl::MutexLock lock(&status_mu_);
-    return status_json_;
-  };
-  handlers.metrics_json = [this] {
-    return MetricsJson(*publisher_->definitions(), *publisher_->snapshot());
-  };
-  if (reload_endpoint_) {
-    handlers.reload = [this] { return RequestReloadAndWait(); };
-  }
-  HttpServer::Options http_options;
-  http_options.listen = config_.http.listen;
-  auto http = HttpServer::Start(http_options, std::move(handlers));
-  if (!http.ok()) return http.status();
-  http_ = std::move(*http);
-  std::fprintf(stderr, "nsmd: serving /metrics on %s\n", config_.http.listen.c_str());
-
+  // Join the consumer group before loading the state: librdkafka's threads
+  // run the group join (seconds on some brokers) while the state loads, and
+  // the assignment is only handled in Poll(), once the state is there.
   KafkaSource::Options options;
   options.brokers = config_.kafka.brokers;
   options.group_id = config_.kafka.group_id;
@@ -328,6 +301,35 @@ absl::Status Daemon::Start() {
   auto source = KafkaSource::Create(std::move(options));
   if (!source.ok()) return source.status();
   source_ = std::move(*source);
+  if (absl::Status s = pipeline_->LoadState(); !s.ok()) {
+    exit_code_ = kExitStateUnusable;
+    return s;
+  }
+  state_loaded_ = true;
+  if (absl::Status s = StartDeadLetters(); !s.ok()) return s;
+  publisher_->SetDefinitions(
+      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
+  Publish();
+
+  HttpServer::Handlers handlers;
+  handlers.collectables = {probe_.registry(), std::make_shared<NsmCollectable>(publisher_)};
+  handlers.ready = [this](std::string* reason) { return Ready(reason); };
+  handlers.status_json = [this] {
+    absl::MutexLock lock(&status_mu_);
+    return status_json_;
+  };
+  handlers.metrics_json = [this] {
+    return MetricsJson(*publisher_->definitions(), *publisher_->snapshot());
+  };
+  if (reload_endpoint_) {
+    handlers.reload = [this] { return RequestReloadAndWait(); };
+  }
+  HttpServer::Options http_options;
+  http_options.listen = config_.http.listen;
+  auto http = HttpServer::Start(http_options, std::move(handlers));
+  if (!http.ok()) return http.status();
+  http_ = std::move(*http);
+  std::fprintf(stderr, "nsmd: serving /metrics on %s\n", config_.http.listen.c_str());
 
   if (config_.generator.enabled) {
     EventGenerator::Options g;

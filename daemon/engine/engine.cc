@@ -104,6 +104,7 @@ void Engine::SetSourceActivity(const absl::flat_hash_map<std::string, bool>& act
 }
 
 Engine::Outcome Engine::Apply(const Event& event, int source) {
+  if (restore_unfinished_) FinishRestore();
   if (event.time_ms < expire_floor_) return Outcome::kLate;
   if (clock_->ObserveOrLate(source, event.time_ms)) return Outcome::kLate;
   if (dedup_->SeenOrAdd(event.id, event.time_ms)) return Outcome::kDuplicate;
@@ -120,7 +121,15 @@ void Engine::Prefetch(const Event& event) {
   }
 }
 
+void Engine::FinishRestore() {
+  for (auto& state : states_) {
+    if (state) state->FinishRestore();
+  }
+  restore_unfinished_ = false;
+}
+
 absl::Status Engine::Restore(absl::string_view key, absl::string_view value) {
+  restore_unfinished_ = true;
   if (absl::StartsWith(key, "s/")) return clock_->Restore(key, value);
   if (absl::StartsWith(key, DedupIndex::kKeyPrefix)) return dedup_->Restore(key, value);
   if (!absl::StartsWith(key, "m/")) {
@@ -144,6 +153,7 @@ absl::Status Engine::Restore(absl::string_view key, absl::string_view value) {
 }
 
 void Engine::Expire() {
+  if (restore_unfinished_) FinishRestore();
   const int64_t now = clock_->now_ms();
   for (auto& state : states_) {
     if (state) state->TakeDelta(&pending_);
@@ -159,6 +169,7 @@ void Engine::Expire() {
 }
 
 void Engine::TakeDelta(StateDelta* delta) {
+  if (restore_unfinished_) FinishRestore();
   Expire();
   dedup_->TakeDelta(&pending_);  // also when deduplication expires nothing
   clock_->TakeDelta(delta);

@@ -82,6 +82,13 @@ class Engine {
   // them. Returns DataLoss on an undecodable row.
   absl::Status Restore(absl::string_view key, absl::string_view value);
 
+  // Completes a restore: the distinct members read by Restore() are
+  // inserted in bulk now (into tables sized once, with prefetching), so
+  // loading 10 million members does not rehash as it grows. Call after the
+  // last Restore() and before Snapshot() or AllWindows(); Apply(), Expire()
+  // and TakeDelta() call it themselves.
+  void FinishRestore();
+
   // Metric key prefixes ("m/<name>/<fingerprint>/") seen by Restore that no
   // current definition owns.
   const std::vector<std::string>& stale_prefixes() const { return stale_prefixes_; }
@@ -125,6 +132,7 @@ class Engine {
   StateDelta pending_;
   std::vector<std::string> stale_prefixes_;
   bool retain_all_windows_ = false;
+  bool restore_unfinished_ = false;  // Restore() since the last FinishRestore()
   // The horizon of the last Expire(): state older than it may be dropped.
   int64_t expire_floor_ = 0;
 };

@@ -141,9 +141,8 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
     next_blob_seq_ = std::max(next_blob_seq_, seq + 1);
     if (kind == "dh") {
       if (value.size() % kMemberHashBytes != 0) return malformed();
-      members_.reserve(members_.size() + value.size() / kMemberHashBytes);
       for (size_t i = 0; i < value.size(); i += kMemberHashBytes) {
-        members_.insert(LoadMemberHash(value.data() + i));
+        restored_members_.push_back(LoadMemberHash(value.data() + i));
       }
       return absl::OkStatus();
     }
@@ -183,6 +182,20 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
     return malformed();
   }
   return absl::OkStatus();
+}
+
+void MeasureCell::FinishRestore() {
+  if (restored_members_.empty()) return;
+  const std::vector<absl::uint128>& add = restored_members_;
+  members_.reserve(members_.size() + add.size());
+  // Each insert probes a random slot of a table of up to hundreds of MiB:
+  // start loading the slot kAhead inserts ahead, so the misses overlap.
+  constexpr size_t kAhead = 8;
+  for (size_t i = 0; i < add.size(); ++i) {
+    if (i + kAhead < add.size()) members_.prefetch(add[i + kAhead]);
+    members_.insert(add[i]);
+  }
+  std::vector<absl::uint128>().swap(restored_members_);
 }
 
 void MeasureCell::DeleteRows(const MeasureSpec& m, const CellAddress& at,

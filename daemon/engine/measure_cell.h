@@ -68,6 +68,11 @@ class MeasureCell {
   absl::Status Restore(const MeasureSpec& measure, absl::string_view kind,
                        const std::vector<std::string>& rest, absl::string_view value);
 
+  // Inserts the members of the "dh" rows Restore() has read (collected
+  // until now, so the table is sized once for all of them and filled with
+  // prefetching). Value() and Add() need it done.
+  void FinishRestore();
+
   // Records the deletion of every row of this cell (the window expired): one
   // prefix deletion per row kind ("c": a key deletion; "dh": one prefix;
   // entities: the "e" prefix, plus the "emh" prefix for distinct members).
@@ -85,6 +90,7 @@ class MeasureCell {
   absl::flat_hash_map<std::string, EntityState> entities_;
   int64_t satisfied_ = 0;
   uint64_t next_blob_seq_ = 0;  // <seq> of the next "dh"/"emh" row
+  std::vector<absl::uint128> restored_members_;  // read by Restore, not inserted yet
   // Unwritten changes.
   bool dirty_ = false;
   std::string new_members_;                  // pending "dh" blob

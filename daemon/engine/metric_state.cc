@@ -174,6 +174,12 @@ void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDel
   pending_.erase(it);
 }
 
+void MetricState::FinishRestore() {
+  for (auto& [window, cells] : windows_) {
+    for (auto& [group, cell] : cells) cell.FinishRestore();
+  }
+}
+
 absl::Status MetricState::Restore(const std::vector<std::string>& parts,
                                   absl::string_view value) {
   auto malformed = [&] {

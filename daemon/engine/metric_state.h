@@ -54,6 +54,9 @@ class MetricState {
   // Restores one row whose components (after the metric prefix) are `parts`.
   absl::Status Restore(const std::vector<std::string>& parts, absl::string_view value);
 
+  // Completes the restore of every cell (MeasureCell::FinishRestore).
+  void FinishRestore();
+
   // Drops windows that are no longer shown and can no longer change: stream
   // time `now_ms`, and no source can apply events older than `horizon_ms`.
   void Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta);

@@ -86,6 +86,7 @@ class EngineTest : public ::testing::Test {
     CommitTo(delta, store);
     Build(std::move(metrics));
     for (const auto& [k, v] : *store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+    engine_->FinishRestore();
   }
 
   // The value of metric/window (no labels), or nullopt if absent.
@@ -470,6 +471,7 @@ TEST_F(EngineTest, DuplicateIdsAreSkippedAcrossRestartsWithinHorizon) {
   engine_->TakeDelta(&delta);
   Build(defs());
   for (const auto& [k, v] : delta.entries()) ASSERT_TRUE(engine_->Restore(k, *v).ok());
+  engine_->FinishRestore();
   EXPECT_EQ(Apply(first), Engine::Outcome::kDuplicate);
 
   // Once every source is 24 h + 1 h (lateness) past it, the id is forgotten:
@@ -693,6 +695,7 @@ TEST_F(EngineTest, DistinctMembersPersistAsOneHashBlobPerCellAndCheckpoint) {
   // Restore: {u1, u2, u3} = 3; u2 again is no new member; u4 is.
   Build(defs());
   for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  engine_->FinishRestore();
   EXPECT_EQ(Value("users", "current"), 3);
   seen("u2");
   EXPECT_EQ(Value("users", "current"), 3);
@@ -743,6 +746,7 @@ TEST_F(EngineTest, EntityMembersPersistAsOneHashBlobPerCellAndCheckpoint) {
 
   Build(defs());
   for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  engine_->FinishRestore();
   EXPECT_EQ(Value("teams", "current"), 1);
   seen("a", "u1");  // known member of a: a stays at 1
   EXPECT_EQ(Value("teams", "current"), 1);
