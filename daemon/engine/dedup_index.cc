@@ -26,22 +26,25 @@ std::string RowKey(int64_t newest, uint64_t seq) {
 
 }  // namespace
 
+DedupIndex::IdHash DedupIndex::HashId(absl::string_view id) {
+  const absl::uint128 hash = HashMember(id);
+  return IdHash{absl::Uint128Low64(hash), absl::Uint128High64(hash)};
+}
+
 bool DedupIndex::SeenOrAdd(absl::string_view id, int64_t time_ms) {
   if (!enabled() || id.empty()) return false;
-  const absl::uint128 hash = HashMember(id);
-  auto [it, inserted] = times_.try_emplace(hash, time_ms);
+  auto [it, inserted] = times_.try_emplace(HashId(id), time_ms);
   if (!inserted) {
     if (it->second >= expired_before_) return true;
     it->second = time_ms;  // an expired id seen again: a new occurrence
   }
-  queue_.emplace_back(time_ms, hash);
   AppendToRow(id, time_ms);
   return false;
 }
 
 void DedupIndex::Prefetch(absl::string_view id) const {
   if (!enabled() || id.empty()) return;
-  times_.prefetch(HashMember(id));
+  times_.prefetch(HashId(id));
 }
 
 void DedupIndex::AppendToRow(absl::string_view id, int64_t time_ms) {
@@ -67,11 +70,6 @@ void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
   if (!enabled()) return;
   // The pending row first, so a deletion below is the last word on it.
   TakeDelta(delta);
-  if (queue_unsorted_) {
-    std::stable_sort(queue_.begin(), queue_.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    queue_unsorted_ = false;
-  }
   if (rows_unsorted_) {
     std::stable_sort(rows_.begin(), rows_.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -82,16 +80,13 @@ void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
     expired_before_ = oldest;
     delta->Put(kFloorKey, absl::StrCat(expired_before_));
   }
-  // Arrival order is nearly time order; an entry newer than `oldest` stops
-  // the sweep, and older ones behind it wait for a later sweep (SeenOrAdd
-  // treats them as expired meanwhile).
-  while (!queue_.empty() && queue_.front().first < oldest) {
-    const auto [time, id] = queue_.front();
-    queue_.pop_front();
-    auto it = times_.find(id);
-    // Only if this queue entry is the id's current occurrence.
-    if (it == times_.end() || it->second != time) continue;
-    times_.erase(it);
+  // Sweep the table once the floor has moved by an eighth of the horizon
+  // since the last sweep (or has come from nowhere: the first Expire).
+  if (swept_floor_ == std::numeric_limits<int64_t>::min() ||
+      expired_before_ - swept_floor_ >= horizon_ms_ / 8) {
+    const int64_t floor = expired_before_;
+    absl::erase_if(times_, [floor](const auto& entry) { return entry.second < floor; });
+    swept_floor_ = expired_before_;
   }
   while (!rows_.empty() && rows_.front().first < oldest) {
     delta->Delete(rows_.front().second);
@@ -124,12 +119,9 @@ absl::Status DedupIndex::Restore(absl::string_view key, absl::string_view value)
     if (value.size() < length) return malformed("truncated id");
     const absl::string_view id = value.substr(0, length);
     value.remove_prefix(length);
-    const absl::uint128 hash = HashMember(id);
-    auto [it, inserted] = times_.try_emplace(hash, time);
+    auto [it, inserted] = times_.try_emplace(HashId(id), time);
     if (!inserted && it->second >= time) continue;
     it->second = time;
-    queue_.emplace_back(time, hash);
-    queue_unsorted_ = true;
   }
   rows_.emplace_back(static_cast<int64_t>(newest), std::string(key));
   rows_unsorted_ = true;

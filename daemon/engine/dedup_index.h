@@ -36,11 +36,15 @@ namespace nsmd {
 // several rows (re-sent after it had expired) keeps its newest time, and the
 // floor makes ids that had expired before a restart stay expired.
 //
-// In memory an id is its 128-bit XXH3 hash (16 bytes in a flat table, one
-// probe per lookup; two different ids collide with a chance of about n^2 /
-// 2^129, i.e. never in practice); the rows keep the ids themselves. The hot
-// path (SeenOrAdd) does one hash of the id, one table lookup and, for a new
-// id, one append to the pending row.
+// In memory an id is its 128-bit XXH3 hash with its event time (24 bytes in a
+// flat table, one probe per lookup; two different ids collide with a chance
+// of about n^2 / 2^129, i.e. never in practice); the rows keep the ids
+// themselves. The hot path (SeenOrAdd) does one hash of the id, one table
+// lookup and, for a new id, one append to the pending row. Expired ids are
+// dropped from the table by a sequential sweep each time the expiry floor
+// has moved by an eighth of the horizon (until then the floor alone makes
+// them expired), so the table holds at most 9/8 of the horizon's ids and
+// expiry costs no lookup per id.
 class DedupIndex {
  public:
   explicit DedupIndex(absl::Duration horizon)
@@ -69,7 +73,8 @@ class DedupIndex {
   // DataLossError for a row that is not in the format above.
   absl::Status Restore(absl::string_view key, absl::string_view value);
 
-  // Ids currently remembered.
+  // Ids in the table: those within the horizon, plus expired ones not swept
+  // yet (at most an eighth of the horizon's worth).
   size_t size() const { return times_.size(); }
 
   static constexpr absl::string_view kKeyPrefix = "x/";
@@ -81,11 +86,24 @@ class DedupIndex {
   int64_t horizon_ms_;
   // Ids older than this are expired even if Expire has not removed them yet.
   int64_t expired_before_ = std::numeric_limits<int64_t>::min();
+  // A hashed id: 16 bytes of 8-byte alignment (an absl::uint128 would make
+  // the table's slots 32 bytes instead of 24). The hash is already uniform,
+  // so the table hashes its low half only.
+  struct IdHash {
+    uint64_t low = 0;
+    uint64_t high = 0;
+    bool operator==(const IdHash& o) const { return low == o.low && high == o.high; }
+    template <typename H>
+    friend H AbslHashValue(H h, const IdHash& id) {
+      return H::combine(std::move(h), id.low);
+    }
+  };
+  static IdHash HashId(absl::string_view id);
+
   // Hashed id -> event time of its current occurrence.
-  absl::flat_hash_map<absl::uint128, int64_t> times_;
-  // (time, hashed id) in arrival order.
-  std::deque<std::pair<int64_t, absl::uint128>> queue_;
-  bool queue_unsorted_ = false;  // after Restore (rows come in key order)
+  absl::flat_hash_map<IdHash, int64_t> times_;
+  // The expiry floor at the last sweep of times_.
+  int64_t swept_floor_ = std::numeric_limits<int64_t>::min();
   // The row being built: its encoded ids and newest time.
   std::string row_;
   int64_t row_newest_ = std::numeric_limits<int64_t>::min();

@@ -110,6 +110,25 @@ TEST(DedupIndexTest, ExpiryForgetsIdsAndDeletesRowsWhoseNewestIdExpired) {
   EXPECT_FALSE(index.SeenOrAdd("later", 2 * kHour));
 }
 
+TEST(DedupIndexTest, ExpiredIdsAreSweptOnceTheFloorMovesAnEighthOfTheHorizon) {
+  DedupIndex index(absl::Hours(8));  // an eighth: 1 h
+  index.SeenOrAdd("a", 0);
+  index.SeenOrAdd("b", kHour);
+  index.SeenOrAdd("c", 2 * kHour);
+  StateDelta delta;
+  index.Expire(8 * kHour, &delta);  // floor 0: nothing older
+  EXPECT_EQ(index.size(), 3u);
+  index.Expire(8 * kHour + 30 * kMinute, &delta);  // floor 30 min: "a" expired, not swept
+  EXPECT_EQ(index.size(), 3u);
+  index.Expire(9 * kHour, &delta);  // floor 1 h, moved by 1 h: swept, "a" goes
+  EXPECT_EQ(index.size(), 2u);
+  index.Expire(10 * kHour + 1, &delta);  // floor 2 h + 1 ms: "b" and "c" go
+  EXPECT_EQ(index.size(), 0u);
+  // Expired and swept ids are new again.
+  EXPECT_FALSE(index.SeenOrAdd("c", 10 * kHour));
+  EXPECT_TRUE(index.SeenOrAdd("c", 10 * kHour));
+}
+
 TEST(DedupIndexTest, RestoreKeepsIdsAndTheExpiryFloor) {
   DedupIndex before(absl::Hours(1));
   before.SeenOrAdd("old", 0);
