@@ -38,7 +38,7 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
         dirty_entities_.push_back(c.entity);
       } else if (m.aggregate == EntityAggregate::kDistinct) {
         const absl::uint128 hash = HashMember(c.member);
-        if (!e.members.insert(hash).second) return false;
+        if (!entity_members_.insert(EntityMemberKey(c.entity, hash)).second) return false;
         e.value += 1;
         char length[sizeof(uint32_t)];
         EncodeFixed32(length, static_cast<uint32_t>(c.entity.size()));
@@ -68,8 +68,14 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
   return was_clean && dirty_;
 }
 
-void MeasureCell::Prefetch(const MeasureSpec& m, absl::string_view member) const {
-  if (m.kind == MeasureKind::kDistinct) members_.prefetch(HashMember(member));
+void MeasureCell::Prefetch(const MeasureSpec& m, absl::string_view key,
+                           absl::string_view member) const {
+  if (m.kind == MeasureKind::kDistinct) members_.prefetch(HashMember(key));
+  if (m.kind != MeasureKind::kEntities) return;
+  entities_.prefetch(key);
+  if (!member.empty() && m.aggregate == EntityAggregate::kDistinct) {
+    entity_members_.prefetch(EntityMemberKey(key, HashMember(member)));
+  }
 }
 
 void MeasureCell::WriteChanges(const MeasureSpec& m, const CellAddress& at, StateDelta* delta) {
@@ -156,7 +162,7 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
       value.remove_prefix(length + kMemberHashBytes);
       auto [it, inserted] = entities_.try_emplace(entity);
       EntityState& e = it->second;
-      if (!e.members.insert(hash).second) continue;
+      if (!entity_members_.insert(EntityMemberKey(entity, hash)).second) continue;
       const bool was = !inserted && Compare(e.value, m.comparison, m.threshold);
       e.value += 1;
       const bool is = Compare(e.value, m.comparison, m.threshold);

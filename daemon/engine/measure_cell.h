@@ -32,8 +32,9 @@ struct CellAddress {
 // growth). Thread-compatible.
 //
 // Distinct members (of the cell, or of each entity for entities counted by
-// distinct members) are held as their 128-bit XXH3 hash, 16 bytes in a flat
-// table, never as strings: two different members collide with a chance of
+// distinct members: then one table per cell holds every entity's members,
+// keyed by EntityMemberKey) are held as their 128-bit XXH3 hash, 16 bytes in
+// a flat table, never as strings: two different members collide with a chance of
 // about n^2 / 2^129 for n members (10^-20 for n = 10^9), i.e. never in
 // practice; a collision would undercount by one. The rows keep only hashes
 // too. The members added since the last checkpoint are persisted as ONE blob
@@ -51,9 +52,12 @@ class MeasureCell {
   // caller then remembers to write it back).
   bool Add(const MeasureSpec& measure, const Contribution& c);
 
-  // Starts loading the slot Add() will probe for distinct member `member`
-  // (a distinct measure; otherwise nothing). Results do not depend on it.
-  void Prefetch(const MeasureSpec& measure, absl::string_view member) const;
+  // Starts loading the slots Add() will probe for `key`: a distinct
+  // measure's member, an entities measure's entity and, with a distinct
+  // aggregate, that entity's `member` if not empty (other measures: none).
+  // Results do not depend on it.
+  void Prefetch(const MeasureSpec& measure, absl::string_view key,
+                absl::string_view member = {}) const;
 
   // Records the rows changed since the last call in *delta; afterwards the
   // cell has no unwritten changes.
@@ -83,11 +87,12 @@ class MeasureCell {
     double value = 0;
     bool dirty = false;  // "e" row not yet written
     bool has_row = false;  // distinct aggregate: an "e" row exists (entity seen without member)
-    absl::flat_hash_set<absl::uint128> members;
   };
   double scalar_ = 0;
   absl::flat_hash_set<absl::uint128> members_;
   absl::flat_hash_map<std::string, EntityState> entities_;
+  // Distinct aggregate: every entity's members, by EntityMemberKey.
+  absl::flat_hash_set<absl::uint128> entity_members_;
   int64_t satisfied_ = 0;
   uint64_t next_blob_seq_ = 0;  // <seq> of the next "dh"/"emh" row
   std::vector<absl::uint128> restored_members_;  // read by Restore, not inserted yet

@@ -21,6 +21,17 @@ inline absl::uint128 HashMember(absl::string_view member) {
   return absl::MakeUint128(h.high64, h.low64);
 }
 
+// The key of member `member_hash` (a HashMember) of entity `entity` in the
+// one table an entities cell keeps for the members of all its entities: the
+// entity's hash under another seed, XORed with the member's. The two hash
+// functions differ, so (entity, member) pairs collide only by chance, as
+// members do (team "a" with user "b" and team "b" with user "a" differ).
+inline absl::uint128 EntityMemberKey(absl::string_view entity, absl::uint128 member_hash) {
+  constexpr XXH64_hash_t kEntitySeed = 0x6e736d64;  // "nsmd"
+  const XXH128_hash_t h = XXH3_128bits_withSeed(entity.data(), entity.size(), kEntitySeed);
+  return absl::MakeUint128(h.high64, h.low64) ^ member_hash;
+}
+
 // Bytes of a hash in a blob.
 inline constexpr size_t kMemberHashBytes = 16;
 

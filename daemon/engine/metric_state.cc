@@ -47,24 +47,42 @@ void MetricState::Apply(const Event& event, StateDelta* delta) {
 
 void MetricState::Prefetch(const Event& event) {
   const WindowSpec& w = def_->window;
-  if (def_->measure.kind != MeasureKind::kDistinct || !def_->group_by.empty() ||
-      w.kind == WindowKind::kCohort || !def_->filter.Matches(event)) {
-    return;
+  const MeasureSpec& m = def_->measure;
+  // The key the cell's table is probed with: the member or the entity.
+  const FieldId key_field = m.kind == MeasureKind::kDistinct   ? m.field
+                            : m.kind == MeasureKind::kEntities ? m.entity
+                                                               : kNoField;
+  if (key_field == kNoField || !def_->group_by.empty() || !def_->filter.Matches(event)) return;
+  if (w.kind == WindowKind::kCohort) {
+    // The anchor lookup comes first; the cell is the one used last (which
+    // cohort the event belongs to is known only from its anchor).
+    const FieldValue& e = event.field(w.cohort_entity);
+    if (!e.IsKey()) return;
+    prefetch_scratch_.clear();
+    e.AppendKeyText(&prefetch_scratch_);
+    anchors_.prefetch(prefetch_scratch_);
   }
-  const FieldValue& v = event.field(def_->measure.field);
+  const FieldValue& v = event.field(key_field);
   if (!v.IsKey()) return;
   prefetch_scratch_.clear();
   v.AppendKeyText(&prefetch_scratch_);
   if (w.kind == WindowKind::kRolling) {
+    if (m.kind != MeasureKind::kDistinct) return;
     auto it = rolling_.find("");
     if (it != rolling_.end()) it->second.members.Prefetch(prefetch_scratch_);
     return;
   }
-  const int64_t window =
-      w.kind == WindowKind::kTumbling ? window_start_.Get(*calendar_, event.time_ms) : 0;
-  if (last_cell_ != nullptr && window == last_cell_window_ && last_cell_group_.empty()) {
-    last_cell_->Prefetch(def_->measure, prefetch_scratch_);
+  if (last_cell_ == nullptr) return;
+  if (w.kind == WindowKind::kTumbling &&
+      window_start_.Get(*calendar_, event.time_ms) != last_cell_window_) {
+    return;
   }
+  prefetch_member_scratch_.clear();
+  if (m.kind == MeasureKind::kEntities && m.aggregate == EntityAggregate::kDistinct) {
+    const FieldValue& member = event.field(m.aggregate_field);
+    if (member.IsKey()) member.AppendKeyText(&prefetch_member_scratch_);
+  }
+  last_cell_->Prefetch(m, prefetch_scratch_, prefetch_member_scratch_);
 }
 
 void MetricState::AddToCell(int64_t window, const Contribution& c) {

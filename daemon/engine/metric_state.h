@@ -42,10 +42,11 @@ class MetricState {
   // contributions) are recorded in *delta at once.
   void Apply(const Event& event, StateDelta* delta);
 
-  // Starts loading the table slot Apply(event) will probe for the event's
-  // distinct member, where that is cheap to know: a distinct measure
-  // without group-by whose event falls in the window used last (tumbling,
-  // lifetime) or in the rolling series. Results do not depend on it.
+  // Starts loading the table slots Apply(event) will probe, where they are
+  // cheap to know: for a distinct or entities measure without group-by, the
+  // event's member or entity in the cell used last (if the event falls in
+  // its window) or in the rolling series, and a cohort's anchor of the
+  // event's entity. Results do not depend on it.
   void Prefetch(const Event& event);
 
   // Records every row changed since the last call in *delta.
@@ -119,7 +120,8 @@ class MetricState {
   uint64_t next_pending_seq_ = 0;
   Contribution scratch_;
   std::string entity_scratch_;  // the cohort entity of the event being applied
-  std::string prefetch_scratch_;  // the member of the event being prefetched
+  std::string prefetch_scratch_;         // a key of the event being prefetched
+  std::string prefetch_member_scratch_;  // its entity's member (distinct aggregate)
 };
 
 }  // namespace nsmd

@@ -152,6 +152,33 @@ TEST_F(EngineTest, TeamsWithMoreThanThreeActiveUsers) {
   EXPECT_EQ(Value("active_teams", "current"), 2);
 }
 
+TEST_F(EngineTest, MembersOfDifferentEntitiesStayApartAcrossARestart) {
+  auto defs = [this] {
+    return std::vector<MetricDefinition>{
+        Metric("pairs", {}, Entities("context.groupId", EntityAggregate::kDistinct, "userId",
+                                     Comparison::kGte, 2),
+               Tumbling(CalendarUnit::kWeek))};
+  };
+  Build(defs());
+  auto edit = [this](const std::string& team, const std::string& user, int minute) {
+    Apply(ev_.Make("x", kMon + minute * 60000, {{"context.groupId", team}, {"userId", user}}));
+  };
+  // Team a: users b and a (2: counts); team b: user a (1), although "b"
+  // with "a" is "a" with "b" mirrored.
+  edit("a", "b", 1);
+  edit("b", "a", 2);
+  edit("a", "a", 3);
+  edit("a", "b", 4);  // known
+  EXPECT_EQ(Value("pairs", "current"), 1);
+  std::map<std::string, std::string> store;
+  CheckpointAndRestart(defs(), &store);
+  EXPECT_EQ(Value("pairs", "current"), 1);
+  edit("b", "a", 5);  // still known after the restart
+  EXPECT_EQ(Value("pairs", "current"), 1);
+  edit("b", "b", 6);  // team b's second user
+  EXPECT_EQ(Value("pairs", "current"), 2);
+}
+
 TEST_F(EngineTest, EntitiesByCountAndSum) {
   // Teams with at least 3 projects (lifetime); customers with revenue > 100.
   WindowSpec lifetime;
