@@ -69,10 +69,10 @@ class Engine {
   Outcome Apply(const Event& event, int source);
 
   // Says that `event` is the next one to be applied: starts loading memory
-  // its Apply() will touch (its id's slot in the dedup table, its member's
-  // slot in distinct counts: MetricState::Prefetch), so that applying the
-  // event before it overlaps those cache misses. Results do not depend on
-  // it.
+  // its Apply() will touch (its id's slot in the dedup table; its member's,
+  // entity's and cohort anchor's slots: MetricState::Prefetch), so that
+  // applying the event before it overlaps those cache misses. Results do
+  // not depend on it.
   void Prefetch(const Event& event);
 
   // Restores one persisted key/value (as written through TakeDelta) when
