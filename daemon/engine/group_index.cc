@@ -36,20 +36,25 @@ void GroupIndex::EscapeLabelValue(size_t start, std::string* key) {
   }
 }
 
+void GroupIndex::KeyOf(const Event& event, std::string* key) const {
+  key->clear();
+  for (size_t i = 0; i < group_by_.size(); ++i) {
+    if (i > 0) key->push_back('\x1f');
+    const FieldValue& v = event.field(group_by_[i].field);
+    if (v.IsKey()) {
+      const size_t start = key->size();
+      v.AppendKeyText(key);
+      EscapeLabelValue(start, key);
+    } else {
+      key->append("none");
+    }
+  }
+}
+
 std::string GroupIndex::Resolve(const Event& event) {
   if (group_by_.empty()) return std::string();
   std::string key;
-  for (size_t i = 0; i < group_by_.size(); ++i) {
-    if (i > 0) key.push_back('\x1f');
-    const FieldValue& v = event.field(group_by_[i].field);
-    if (v.IsKey()) {
-      const size_t start = key.size();
-      v.AppendKeyText(&key);
-      EscapeLabelValue(start, &key);
-    } else {
-      key.append("none");
-    }
-  }
+  KeyOf(event, &key);
   if (known_.contains(key)) return key;
   if (max_series_ <= 0 || static_cast<int>(known_.size()) < max_series_) {
     known_.insert(key);

@@ -29,6 +29,10 @@ class GroupIndex {
   // The group key of `event`, registering it if there is room.
   std::string Resolve(const Event& event);
 
+  // Sets *key to the key Resolve(event) gives while that key is registered
+  // (before the cap folds it into "__other__"), registering nothing.
+  void KeyOf(const Event& event, std::string* key) const;
+
   // Registers a key read back from state (always accepted: it was admitted
   // under the cap when it was first seen).
   void Restore(const std::string& key);

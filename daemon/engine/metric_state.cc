@@ -52,10 +52,10 @@ void MetricState::Prefetch(const Event& event) {
   const FieldId key_field = m.kind == MeasureKind::kDistinct   ? m.field
                             : m.kind == MeasureKind::kEntities ? m.entity
                                                                : kNoField;
-  if (key_field == kNoField || !def_->group_by.empty() || !def_->filter.Matches(event)) return;
+  if (key_field == kNoField || !def_->filter.Matches(event)) return;
   if (w.kind == WindowKind::kCohort) {
-    // The anchor lookup comes first; the cell is the one used last (which
-    // cohort the event belongs to is known only from its anchor).
+    // The anchor lookup comes first (it tells which cohort, so which cell,
+    // the event belongs to).
     const FieldValue& e = event.field(w.cohort_entity);
     if (!e.IsKey()) return;
     prefetch_scratch_.clear();
@@ -66,23 +66,38 @@ void MetricState::Prefetch(const Event& event) {
   if (!v.IsKey()) return;
   prefetch_scratch_.clear();
   v.AppendKeyText(&prefetch_scratch_);
+  groups_.KeyOf(event, &prefetch_group_);
   if (w.kind == WindowKind::kRolling) {
     if (m.kind != MeasureKind::kDistinct) return;
-    auto it = rolling_.find("");
+    auto it = rolling_.find(prefetch_group_);
     if (it != rolling_.end()) it->second.members.Prefetch(prefetch_scratch_);
     return;
   }
-  if (last_cell_ == nullptr) return;
-  if (w.kind == WindowKind::kTumbling &&
-      window_start_.Get(*calendar_, event.time_ms) != last_cell_window_) {
-    return;
-  }
+  const MeasureCell* cell = PrefetchedCell(event);
+  if (cell == nullptr) return;
   prefetch_member_scratch_.clear();
   if (m.kind == MeasureKind::kEntities && m.aggregate == EntityAggregate::kDistinct) {
     const FieldValue& member = event.field(m.aggregate_field);
     if (member.IsKey()) member.AppendKeyText(&prefetch_member_scratch_);
   }
-  last_cell_->Prefetch(m, prefetch_scratch_, prefetch_member_scratch_);
+  cell->Prefetch(m, prefetch_scratch_, prefetch_member_scratch_);
+}
+
+const MeasureCell* MetricState::PrefetchedCell(const Event& event) {
+  const WindowSpec& w = def_->window;
+  if (w.kind == WindowKind::kCohort) {
+    // Which cohort is known only from the anchor: guess the cell used last.
+    return last_cell_ != nullptr && prefetch_group_ == last_cell_group_ ? last_cell_ : nullptr;
+  }
+  const int64_t window =
+      w.kind == WindowKind::kTumbling ? window_start_.Get(*calendar_, event.time_ms) : 0;
+  if (last_cell_ != nullptr && window == last_cell_window_ && prefetch_group_ == last_cell_group_) {
+    return last_cell_;
+  }
+  auto cells = windows_.find(window);
+  if (cells == windows_.end()) return nullptr;
+  auto cell = cells->second.find(prefetch_group_);
+  return cell == cells->second.end() ? nullptr : &cell->second;
 }
 
 void MetricState::AddToCell(int64_t window, const Contribution& c) {

@@ -43,10 +43,11 @@ class MetricState {
   void Apply(const Event& event, StateDelta* delta);
 
   // Starts loading the table slots Apply(event) will probe, where they are
-  // cheap to know: for a distinct or entities measure without group-by, the
-  // event's member or entity in the cell used last (if the event falls in
-  // its window) or in the rolling series, and a cohort's anchor of the
-  // event's entity. Results do not depend on it.
+  // cheap to know: for a distinct or entities measure, the event's member or
+  // entity in its cell (a cohort's: the cell used last, as the cohort is
+  // only known from the anchor) or rolling series, if that exists already,
+  // and a cohort's anchor of the event's entity. Results do not depend on
+  // it.
   void Prefetch(const Event& event);
 
   // Records every row changed since the last call in *delta.
@@ -86,6 +87,9 @@ class MetricState {
   };
 
   void AddToCell(int64_t window, const Contribution& c);
+  // The existing cell Prefetch(event) probes (its group key in
+  // prefetch_group_), or null.
+  const MeasureCell* PrefetchedCell(const Event& event);
   void AddRolling(const Contribution& c);
   void ApplyCohort(const Event& event, StateDelta* delta);
   void SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta);
@@ -122,6 +126,7 @@ class MetricState {
   std::string entity_scratch_;  // the cohort entity of the event being applied
   std::string prefetch_scratch_;         // a key of the event being prefetched
   std::string prefetch_member_scratch_;  // its entity's member (distinct aggregate)
+  std::string prefetch_group_;           // its group key (GroupIndex::KeyOf)
 };
 
 }  // namespace nsmd

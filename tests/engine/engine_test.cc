@@ -278,40 +278,48 @@ TEST_F(EngineTest, PrefetchingChangesNoResult) {
   WindowSpec rolling;
   rolling.kind = WindowKind::kRolling;
   rolling.length = absl::Hours(1);
+  MetricDefinition by_plan =
+      Metric("wau_by_plan", {}, Distinct("userId"), Tumbling(CalendarUnit::kWeek));
+  by_plan.group_by = {GroupBy{"plan", F("properties.plan")}};
   Build({Metric("wau", {}, Distinct("userId"), Tumbling(CalendarUnit::kWeek)),
-         Metric("active_1h", {}, Distinct("userId"), rolling)});
-  auto with_id = [](Event e, absl::string_view id) {
+         Metric("active_1h", {}, Distinct("userId"), rolling), by_plan});
+  auto make = [this](int64_t time, const std::string& user, const std::string& plan,
+                     absl::string_view id) {
+    Event e = ev_.Make("x", time, {{"userId", user}, {"properties.plan", plan}});
     e.id = id;
     return e;
   };
   const std::vector<Event> events = {
-      with_id(ev_.Make("x", kMon + kHour, {{"userId", "u1"}}), "a"),
-      with_id(ev_.Make("x", kMon + 2 * kHour, {{"userId", "u2"}}), "b"),
-      with_id(ev_.Make("x", kMon + 2 * kHour, {{"userId", "u2"}}), "b"),  // a duplicate
-      with_id(ev_.Make("x", kMon + 3 * kHour, {{"userId", "u1"}}), "c"),
-      with_id(ev_.Make("x", kMon + 7 * kDay, {{"userId", "u3"}}), "d"),  // week 2
-      with_id(ev_.Make("x", kMon + 7 * kDay + 1000, {{"userId", "u1"}}), "e"),
+      make(kMon + kHour, "u1", "free", "a"),
+      make(kMon + 2 * kHour, "u2", "team", "b"),
+      make(kMon + 2 * kHour, "u2", "team", "b"),  // a duplicate
+      make(kMon + 3 * kHour, "u1", "free", "c"),
+      make(kMon + 7 * kDay, "u3", "team", "d"),  // week 2
+      make(kMon + 7 * kDay + 1000, "u1", "free", "e"),
   };
   // As the pipeline does: the next event is prefetched before each apply;
   // an event prefetched but never applied (u9) leaves no trace either.
   std::vector<Engine::Outcome> outcomes;
   for (size_t i = 0; i < events.size(); ++i) {
-    engine_->Prefetch(i + 1 < events.size()
-                          ? events[i + 1]
-                          : with_id(ev_.Make("x", kMon + 7 * kDay + 2000, {{"userId", "u9"}}),
-                                    "f"));
+    engine_->Prefetch(i + 1 < events.size() ? events[i + 1]
+                                            : make(kMon + 7 * kDay + 2000, "u9", "pro", "f"));
     outcomes.push_back(Apply(events[i]));
   }
   const auto kApplied = Engine::Outcome::kApplied;
   EXPECT_THAT(outcomes, ::testing::ElementsAre(kApplied, kApplied, Engine::Outcome::kDuplicate,
                                                kApplied, kApplied, kApplied));
-  // Week 1: u1, u2; week 2: u3, u1. The last hour: u3 and u1.
+  // Week 1: u1, u2; week 2: u3, u1. The last hour: u3 and u1. By plan:
+  // free {u1} in both weeks, team {u2} then {u3}, no "pro".
   EXPECT_EQ(Value("wau", "current"), 2);
   EXPECT_EQ(Value("wau", "previous"), 2);
   EXPECT_EQ(Value("active_1h", "current"), 2);
+  for (const char* window : {"current", "previous"}) {
+    EXPECT_EQ(Value("wau_by_plan", window, {{"plan", "free"}}), 1) << window;
+    EXPECT_EQ(Value("wau_by_plan", window, {{"plan", "team"}}), 1) << window;
+    EXPECT_EQ(Value("wau_by_plan", window, {{"plan", "pro"}}), std::nullopt) << window;
+  }
   // The never-applied "f" is no duplicate.
-  EXPECT_EQ(Apply(with_id(ev_.Make("x", kMon + 7 * kDay + 2000, {{"userId", "u1"}}), "f")),
-            kApplied);
+  EXPECT_EQ(Apply(make(kMon + 7 * kDay + 2000, "u1", "free", "f")), kApplied);
 }
 
 TEST_F(EngineTest, GroupByFoldsOverflowIntoOther) {
