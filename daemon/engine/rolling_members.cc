@@ -84,13 +84,8 @@ void RollingMembers::WriteChanges(const StateKey& key, const std::string& group,
 
 void RollingMembers::Expire(int64_t oldest_second, const StateKey& key, const std::string& group,
                             StateDelta* delta) {
-  for (auto it = last_seen_.begin(); it != last_seen_.end();) {
-    if (it->second.second < oldest_second) {
-      last_seen_.erase(it++);
-    } else {
-      ++it;
-    }
-  }
+  absl::erase_if(last_seen_,
+                 [oldest_second](const auto& entry) { return entry.second.second < oldest_second; });
   auto gone = std::remove_if(blobs_.begin(), blobs_.end(), [&](const Blob& b) {
     if (b.newest >= oldest_second) return false;
     delta->Delete(key.Make({"rdh", group, absl::StrCat(b.seq)}));
