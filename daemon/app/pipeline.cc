@@ -47,10 +47,14 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const DaemonConfig& c
 }
 
 void Pipeline::MakeDecoders(const DaemonConfig& config) {
-  for (std::unique_ptr<EventDecoder>& decoder : decoders_) {
-    decoder = std::make_unique<EventDecoder>(config.format, catalog_.get(), DecoderOptions(config));
-  }
+  format_ = config.format;
+  decoder_options_ = DecoderOptions(config);
+  for (std::unique_ptr<EventDecoder>& decoder : decoders_) decoder = NewDecoder();
   next_decoder_ = 0;
+}
+
+std::unique_ptr<EventDecoder> Pipeline::NewDecoder() const {
+  return std::make_unique<EventDecoder>(format_, catalog_.get(), decoder_options_);
 }
 
 std::string Pipeline::PartitionName(absl::string_view topic, int32_t partition) {
@@ -104,8 +108,7 @@ void Pipeline::UpdateSources(
   engine_->SetSourceActivity(active_idle, others_idle);
 }
 
-void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
-                       absl::string_view payload, absl::string_view key) {
+int Pipeline::Advance(absl::string_view topic, int32_t partition, int64_t offset) {
   ++counts_.consumed;
   if (partition != current_.partition || topic != current_.topic) {
     SourceOffset& next = next_offsets_[PartitionName(topic, partition)];
@@ -121,20 +124,49 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
   // Whatever happens to the message, it has been dealt with: advance.
   current_.next->next_offset = offset + 1;
   offsets_dirty_ = true;
+  return current_.source;
+}
 
+void Pipeline::Reject(RejectReason reason, const absl::Status& error, absl::string_view topic,
+                      int32_t partition, int64_t offset, absl::string_view key,
+                      absl::string_view payload) {
+  ++counts_.rejected[static_cast<size_t>(reason)];
+  LogRejection(reason, error, topic, partition, offset);
+  if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, error);
+}
+
+void Pipeline::Hold(const Event& event, int source) {
+  engine_->Prefetch(event);
+  Flush();
+  held_ = HeldEvent{&event, source};
+}
+
+void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
+                       absl::string_view payload, absl::string_view key) {
+  const int source = Advance(topic, partition, offset);
   const Event* event = nullptr;
   RejectReason reason;
   absl::Status s = decoders_[next_decoder_]->Decode(payload, &event, &reason);
   if (!s.ok()) {
-    ++counts_.rejected[static_cast<size_t>(reason)];
-    LogRejection(reason, s, topic, partition, offset);
-    if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, s);
+    Reject(reason, s, topic, partition, offset, key, payload);
     return;
   }
-  engine_->Prefetch(*event);
-  Flush();
-  held_ = HeldEvent{event, current_.source};
+  Hold(*event, source);
   next_decoder_ ^= 1;
+}
+
+void Pipeline::ProcessBatch(const DecodedBatch& batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const DecodedBatch::Message& m = batch[i];
+    const SourceMessage& at = m.source;
+    const int source = Advance(at.topic, at.partition, at.offset);
+    if (m.event == nullptr) {
+      Reject(m.reason, m.error, at.topic, at.partition, at.offset, at.key, at.payload);
+    } else {
+      Hold(*m.event, source);
+    }
+  }
+  Flush();  // the held event lives in the batch
 }
 
 void Pipeline::Flush() {

@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "daemon/config/daemon_config.h"
+#include "daemon/decode/decoded_batch.h"
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/reject_reason.h"
 #include "daemon/engine/engine.h"
@@ -81,6 +82,16 @@ class Pipeline {
   // cache miss per event with useful work.
   void Process(absl::string_view topic, int32_t partition, int64_t offset,
                absl::string_view payload, absl::string_view key = {});
+
+  // Processes each message of `batch` in order as Process() would, with the
+  // outcome of decoding that the batch holds (decoded ahead, e.g. by a
+  // DecodeWorker), and flushes: the batch may be reused once this returns.
+  void ProcessBatch(const DecodedBatch& batch);
+
+  // A decoder for the current event format and fields, for decoding ahead
+  // of ProcessBatch() on another thread; Reload() may change both, so make
+  // a new one after it.
+  std::unique_ptr<EventDecoder> NewDecoder() const;
 
   // Applies the event Process() holds back, if any: afterwards the engine
   // and counts() reflect every message processed. ReportCounts() and the
@@ -153,6 +164,17 @@ class Pipeline {
   static std::string PartitionName(absl::string_view topic, int32_t partition);
   // (Re)creates decoders_ for `config`'s format and catalog_.
   void MakeDecoders(const DaemonConfig& config);
+  // Counts a message of topic/partition and moves its next offset past
+  // `offset`; returns the engine's index of the partition.
+  int Advance(absl::string_view topic, int32_t partition, int64_t offset);
+  // Counts, logs and hands to the reject sink a message that did not decode.
+  void Reject(RejectReason reason, const absl::Status& error, absl::string_view topic,
+              int32_t partition, int64_t offset, absl::string_view key,
+              absl::string_view payload);
+  // Prefetches `event`'s state, applies the event held back, and holds
+  // `event` back in its place (it must stay valid until the next Hold() or
+  // Flush()).
+  void Hold(const Event& event, int source);
   void LogRejection(RejectReason reason, const absl::Status& status, absl::string_view topic,
                     int32_t partition, int64_t offset);
 
@@ -165,6 +187,8 @@ class Pipeline {
   // (it points into its decoder's buffers) while the next one is decoded.
   std::array<std::unique_ptr<EventDecoder>, 2> decoders_;
   int next_decoder_ = 0;
+  EventFormat format_;
+  EventDecoderOptions decoder_options_;
   struct HeldEvent {
     const Event* event = nullptr;  // null: none held
     int source = -1;

@@ -25,6 +25,7 @@
 #include "daemon/app/command_line.h"
 #include "daemon/app/commands.h"
 #include "daemon/app/crash_point.h"
+#include "daemon/app/decode_worker.h"
 #include "daemon/app/pipeline.h"
 #include "daemon/app/status_json.h"
 #include "daemon/config/config_loader.h"
@@ -42,7 +43,9 @@ namespace nsmd {
 namespace {
 
 constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
-constexpr int kPollBatch = 10000;
+// Messages per poll, and so per batch decoded ahead: small enough that a
+// batch and the one before it stay in the cores' caches (~1 MiB).
+constexpr int kPollBatch = 1000;
 constexpr absl::Duration kPublishInterval = absl::Milliseconds(200);
 constexpr absl::Duration kMaxCheckpointBackoff = absl::Seconds(30);
 // How long POST /-/reload waits for the pipeline thread to run the reload.
@@ -178,6 +181,12 @@ class Daemon {
   // A synchronous checkpoint (on revoke, reload, stop): waits for a write
   // in flight, then writes and waits.
   absl::Status Checkpoint();
+  // Applies the batches the decode worker holds until at most `keep` are
+  // left in flight.
+  void ApplyDecoded(size_t keep);
+  // Submits the batch being filled and applies every batch: afterwards the
+  // pipeline has processed every message polled.
+  void DrainDecoding();
   // The outcome of an interval checkpoint: resumes or pauses consumption and
   // sets the next one (after `backoff`, doubled on failure).
   void OnIntervalCheckpoint(const absl::Status& s, absl::Time* next_checkpoint,
@@ -197,6 +206,9 @@ class Daemon {
   std::shared_ptr<SnapshotPublisher> publisher_ = std::make_shared<SnapshotPublisher>();
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<KafkaSource> source_;
+  // Decodes polled messages on a second core ahead of the pipeline thread.
+  // Destroyed before source_: its batches may hold messages lent by it.
+  std::unique_ptr<DecodeWorker> decode_worker_;
   std::unique_ptr<KafkaProducer> dead_letters_;  // null without a dead-letter topic
   bool dead_letters_pending_ = false;
   std::unique_ptr<HttpServer> http_;
@@ -262,6 +274,7 @@ absl::Status Daemon::Start() {
   auto pipeline = Pipeline::Create(config_, store_.get(), &probe_);
   if (!pipeline.ok()) return pipeline.status();
   pipeline_ = std::move(*pipeline);
+  decode_worker_ = std::make_unique<DecodeWorker>(pipeline_->NewDecoder());
   // Join the consumer group before loading the state: librdkafka's threads
   // run the group join (seconds on some brokers) while the state loads, and
   // the assignment is only handled in Poll(), once the state is there.
@@ -283,6 +296,7 @@ absl::Status Daemon::Start() {
     pipeline_->UpdateSources(revoked, /*others_idle=*/false);
   };
   options.on_assign = [this](const std::vector<TopicPartitionId>& partitions) {
+    DrainDecoding();  // NextOffset() below counts every message polled
     // Until they are seen to be caught up, the new partitions may hold old
     // events: windows must not expire past them.
     std::vector<std::tuple<std::string, int32_t, bool>> assigned;
@@ -414,7 +428,22 @@ void Daemon::CommitCheckpointedOffsets() {
   CrashPoint("after_kafka_commit");
 }
 
+void Daemon::ApplyDecoded(size_t keep) {
+  while (decode_worker_->in_flight() > keep) {
+    decode_worker_->TakeOldest(
+        [this](const DecodedBatch& batch) { pipeline_->ProcessBatch(batch); });
+  }
+}
+
+void Daemon::DrainDecoding() {
+  decode_worker_->Submit();
+  ApplyDecoded(0);
+}
+
 absl::Status Daemon::Checkpoint() {
+  // Everything polled (e.g. before a revoke, in the middle of a poll) is in
+  // the checkpoint.
+  DrainDecoding();
   if (absl::Status s = FlushDeadLetters(); !s.ok()) return s;
   const uint64_t previous_written = pipeline_->checkpoints_written();
   absl::Status s = pipeline_->Checkpoint();
@@ -506,11 +535,13 @@ absl::Status Daemon::Reload() {
     probe_.OnReload(false);
     return absl::InvalidArgumentError(errors);
   }
+  DrainDecoding();  // the batches polled so far belong to the old definitions
   if (absl::Status s = pipeline_->Reload(*fresh); !s.ok()) {
     std::fprintf(stderr, "nsmd: reload failed: %s\n", s.ToString().c_str());
     probe_.OnReload(false);
     return s;
   }
+  decode_worker_->set_decoder(pipeline_->NewDecoder());
   // Only the definitions change; Kafka, state and HTTP settings need a restart.
   config_.metrics = fresh->metrics;
   config_.catalog = fresh->catalog;
@@ -555,9 +586,14 @@ void Daemon::Loop() {
     // callbacks stay alive; whatever still arrives is processed normally and
     // committed with the next successful checkpoint.
     int consumed = 0;
-    auto n = source_->Poll(kPollBatch, kPollTimeout, [this](const SourceMessage& m) {
-      pipeline_->Process(m.topic, m.partition, m.offset, m.payload, m.key);
+    auto n = source_->Poll(kPollBatch, kPollTimeout, [this](SourceMessage& m) {
+      decode_worker_->filling()->Add(m);
     });
+    decode_worker_->Submit();
+    // While polls come back full (a backlog), the worker decodes this batch
+    // while the one before it is applied. A poll with less is caught up:
+    // everything is applied now, so no event waits for the next poll.
+    ApplyDecoded(n.ok() && *n == kPollBatch ? 1 : 0);
     pipeline_->ReportCounts();
     if (!n.ok()) {
       std::fprintf(stderr, "nsmd: kafka: %s\n", n.status().ToString().c_str());

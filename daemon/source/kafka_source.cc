@@ -241,7 +241,7 @@ void KafkaSource::LogRateLimited(const std::string& message) {
 }
 
 absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
-                                      absl::FunctionRef<void(const SourceMessage&)> fn) {
+                                      absl::FunctionRef<void(SourceMessage&)> fn) {
   if (closed_) return absl::FailedPreconditionError("the Kafka consumer is closed");
   int delivered = 0;
   int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
@@ -267,20 +267,24 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
     }
     connected_ = true;
     const char* topic = rd_kafka_topic_name(m->rkt);
-    SourceMessage message;
-    message.topic = topic;
-    message.partition = m->partition;
-    message.offset = m->offset;
-    message.key = absl::string_view(static_cast<const char*>(m->key), m->key_len);
-    message.payload = absl::string_view(static_cast<const char*>(m->payload), m->len);
-    fn(message);
     if (m->partition != run_partition || run_topic != topic) {
       end_run();
       run_topic = topic;
       run_partition = m->partition;
     }
     run_next = m->offset + 1;
-    rd_kafka_message_destroy(m);
+    SourceMessage message;
+    message.topic = topic;
+    message.partition = m->partition;
+    message.offset = m->offset;
+    message.key = absl::string_view(static_cast<const char*>(m->key), m->key_len);
+    message.payload = absl::string_view(static_cast<const char*>(m->payload), m->len);
+    // The message (and its topic, which it references) lives until the
+    // lease is destroyed: here, unless `fn` takes it.
+    message.lease = MessageLease(m, [](void* p) {
+      rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(p));
+    });
+    fn(message);
     ++delivered;
   }
   end_run();

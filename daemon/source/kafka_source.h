@@ -63,11 +63,11 @@ class KafkaSource {
   KafkaSource& operator=(const KafkaSource&) = delete;
 
   // Waits up to `timeout` for a message, then hands `fn` that message and
-  // every other one already fetched, up to `max_messages`. Returns how many
-  // were delivered. Transient errors (broker down, partition EOF) are logged
+  // every other one already fetched, up to `max_messages`; each lends its
+  // bytes (SourceMessage::lease). Returns how many were delivered. Transient errors (broker down, partition EOF) are logged
   // at a bounded rate, not returned: the consumer keeps retrying.
   absl::StatusOr<int> Poll(int max_messages, absl::Duration timeout,
-                           absl::FunctionRef<void(const SourceMessage&)> fn);
+                           absl::FunctionRef<void(SourceMessage&)> fn);
 
   // Commits `next_offsets` of the assigned partitions to the group,
   // asynchronously (for lag tools; nsmd's own resume point is its state).

@@ -3,19 +3,29 @@
 #define NSMD_DAEMON_SOURCE_SOURCE_MESSAGE_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/strings/string_view.h"
 
 namespace nsmd {
 
-// A message and where it came from. The views are valid only during the
-// callback that receives it.
+// Frees the bytes a source lent with a message when destroyed; from any
+// thread.
+using MessageLease = std::unique_ptr<void, void (*)(void*)>;
+
+// A message and where it came from. The views are valid during the callback
+// that receives it, and afterwards for as long as whoever moved `lease` out
+// keeps it.
 struct SourceMessage {
   absl::string_view topic;
   int32_t partition = 0;
   int64_t offset = 0;
   absl::string_view key;
   absl::string_view payload;
+  // The source's hold on the bytes the views point into; empty if the
+  // source does not lend them. Left in place, the source frees the bytes
+  // when the callback returns.
+  MessageLease lease{nullptr, nullptr};
 };
 
 }  // namespace nsmd
