@@ -93,7 +93,41 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<MetricDefinit
                                   ? nullptr
                                   : std::make_unique<MetricState>(&m, engine->calendar_.get()));
   }
+  engine->IndexStatesByEventName();
   return engine;
+}
+
+void Engine::IndexStatesByEventName() {
+  // A filter or anchor without names accepts every event.
+  auto any_name = [](const MetricDefinition& m) {
+    return m.filter.names().empty() ||
+           (m.window.kind == WindowKind::kCohort && m.window.anchor.names().empty());
+  };
+  auto names = [](const MetricDefinition& m) {
+    std::vector<std::string> out(m.filter.names().begin(), m.filter.names().end());
+    if (m.window.kind == WindowKind::kCohort) {
+      out.insert(out.end(), m.window.anchor.names().begin(), m.window.anchor.names().end());
+    }
+    return out;
+  };
+  for (size_t i = 0; i < states_.size(); ++i) {
+    if (!states_[i]) continue;
+    if (any_name(metrics_[i])) {
+      states_for_other_names_.push_back(states_[i].get());
+      continue;
+    }
+    for (const std::string& name : names(metrics_[i])) states_by_name_.try_emplace(name);
+  }
+  for (auto& [name, list] : states_by_name_) {
+    for (size_t i = 0; i < states_.size(); ++i) {
+      if (!states_[i]) continue;
+      const std::vector<std::string> accepted = names(metrics_[i]);
+      if (any_name(metrics_[i]) ||
+          std::find(accepted.begin(), accepted.end(), name) != accepted.end()) {
+        list.push_back(states_[i].get());
+      }
+    }
+  }
 }
 
 int Engine::RegisterSource(absl::string_view name) { return clock_->Register(name); }
@@ -108,17 +142,13 @@ Engine::Outcome Engine::Apply(const Event& event, int source) {
   if (event.time_ms < expire_floor_) return Outcome::kLate;
   if (clock_->ObserveOrLate(source, event.time_ms)) return Outcome::kLate;
   if (dedup_->SeenOrAdd(event.id, event.time_ms)) return Outcome::kDuplicate;
-  for (auto& state : states_) {
-    if (state) state->Apply(event, &pending_);
-  }
+  for (MetricState* state : StatesFor(event.name)) state->Apply(event, &pending_);
   return Outcome::kApplied;
 }
 
 void Engine::Prefetch(const Event& event) {
   dedup_->Prefetch(event.id);
-  for (auto& state : states_) {
-    if (state) state->Prefetch(event);
-  }
+  for (MetricState* state : StatesFor(event.name)) state->Prefetch(event);
 }
 
 void Engine::FinishRestore() {

@@ -121,6 +121,8 @@ class Engine {
 
  private:
   Engine(std::vector<MetricDefinition> metrics, EngineOptions options);
+  // Fills states_by_name_ and states_for_other_names_ from states_.
+  void IndexStatesByEventName();
 
   std::vector<MetricDefinition> metrics_;
   EngineOptions options_;
@@ -129,6 +131,17 @@ class Engine {
   std::unique_ptr<DedupIndex> dedup_;
   // One per metric, same order as metrics_; null for ratio metrics.
   std::vector<std::unique_ptr<MetricState>> states_;
+  // The states an event may change, by its name, in metrics_ order: those
+  // whose filter (or cohort anchor) names it, and those whose filter or
+  // anchor names no event (any event). An event no filter names may change
+  // only the latter (states_for_other_names_). One lookup per event instead
+  // of every metric comparing the name against its filter.
+  absl::flat_hash_map<std::string, std::vector<MetricState*>> states_by_name_;
+  std::vector<MetricState*> states_for_other_names_;
+  const std::vector<MetricState*>& StatesFor(absl::string_view event_name) const {
+    auto it = states_by_name_.find(event_name);
+    return it == states_by_name_.end() ? states_for_other_names_ : it->second;
+  }
   StateDelta pending_;
   std::vector<std::string> stale_prefixes_;
   bool retain_all_windows_ = false;

@@ -116,6 +116,21 @@ TEST_F(EngineTest, EventsPerDayCurrentAndPrevious) {
   EXPECT_EQ(Value("edits", "previous"), 2);
 }
 
+TEST_F(EngineTest, EachEventReachesTheMetricsNamingItAndThoseNamingNone) {
+  MeasureSpec events;
+  const WindowSpec day = Tumbling(CalendarUnit::kDay);
+  Build({Metric("edits", {"file_edited"}, events, day), Metric("everything", {}, events, day),
+         Metric("reads", {"page_viewed"}, events, day)});
+  // signed_up is named by no filter: only "everything" counts it.
+  Apply(ev_.Make("file_edited", kMon + 1 * kHour));
+  Apply(ev_.Make("page_viewed", kMon + 2 * kHour));
+  Apply(ev_.Make("signed_up", kMon + 3 * kHour));
+  Apply(ev_.Make("file_edited", kMon + 4 * kHour));
+  EXPECT_EQ(Value("edits", "current"), 2);
+  EXPECT_EQ(Value("everything", "current"), 4);
+  EXPECT_EQ(Value("reads", "current"), 1);
+}
+
 TEST_F(EngineTest, DistinctUsersPerWeek) {
   Build({Metric("wau", {"file_edited", "comment_added"}, Distinct("userId"),
                 Tumbling(CalendarUnit::kWeek))});
