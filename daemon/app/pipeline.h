@@ -84,8 +84,9 @@ class Pipeline {
                absl::string_view payload, absl::string_view key = {});
 
   // Processes each message of `batch` in order as Process() would, with the
-  // outcome of decoding that the batch holds (decoded ahead, e.g. by a
-  // DecodeWorker), and flushes: the batch may be reused once this returns.
+  // outcome of decoding that the batch holds (DecodedBatch::Decode() must
+  // have run, e.g. on a DecodeWorker), and flushes: the batch may be reused
+  // once this returns.
   void ProcessBatch(const DecodedBatch& batch);
 
   // A decoder for the current event format and fields, for decoding ahead

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/engine/calendar.h"
@@ -98,33 +100,32 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<MetricDefinit
 }
 
 void Engine::IndexStatesByEventName() {
-  // A filter or anchor without names accepts every event.
-  auto any_name = [](const MetricDefinition& m) {
-    return m.filter.names().empty() ||
-           (m.window.kind == WindowKind::kCohort && m.window.anchor.names().empty());
-  };
-  auto names = [](const MetricDefinition& m) {
-    std::vector<std::string> out(m.filter.names().begin(), m.filter.names().end());
-    if (m.window.kind == WindowKind::kCohort) {
-      out.insert(out.end(), m.window.anchor.names().begin(), m.window.anchor.names().end());
+  // The names metric `i`'s filter and cohort anchor accept; nullopt: any
+  // name (a filter or anchor without names accepts every event).
+  auto accepted = [this](size_t i) -> std::optional<absl::flat_hash_set<std::string>> {
+    const MetricDefinition& m = metrics_[i];
+    const bool cohort = m.window.kind == WindowKind::kCohort;
+    if (m.filter.names().empty() || (cohort && m.window.anchor.names().empty())) {
+      return std::nullopt;
     }
-    return out;
+    absl::flat_hash_set<std::string> names = m.filter.names();
+    if (cohort) names.insert(m.window.anchor.names().begin(), m.window.anchor.names().end());
+    return names;
   };
+  std::vector<std::optional<absl::flat_hash_set<std::string>>> by_state;
   for (size_t i = 0; i < states_.size(); ++i) {
+    by_state.push_back(accepted(i));
     if (!states_[i]) continue;
-    if (any_name(metrics_[i])) {
+    if (!by_state[i]) {
       states_for_other_names_.push_back(states_[i].get());
-      continue;
+    } else {
+      for (const std::string& name : *by_state[i]) states_by_name_.try_emplace(name);
     }
-    for (const std::string& name : names(metrics_[i])) states_by_name_.try_emplace(name);
   }
-  for (auto& [name, list] : states_by_name_) {
+  for (auto& [name, states] : states_by_name_) {
     for (size_t i = 0; i < states_.size(); ++i) {
-      if (!states_[i]) continue;
-      const std::vector<std::string> accepted = names(metrics_[i]);
-      if (any_name(metrics_[i]) ||
-          std::find(accepted.begin(), accepted.end(), name) != accepted.end()) {
-        list.push_back(states_[i].get());
+      if (states_[i] && (!by_state[i] || by_state[i]->contains(name))) {
+        states.push_back(states_[i].get());
       }
     }
   }

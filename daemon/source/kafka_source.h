@@ -64,8 +64,9 @@ class KafkaSource {
 
   // Waits up to `timeout` for a message, then hands `fn` that message and
   // every other one already fetched, up to `max_messages`; each lends its
-  // bytes (SourceMessage::lease). Returns how many were delivered. Transient errors (broker down, partition EOF) are logged
-  // at a bounded rate, not returned: the consumer keeps retrying.
+  // bytes (SourceMessage::lease). Returns how many were delivered.
+  // Transient errors (broker down, partition EOF) are logged at a bounded
+  // rate, not returned: the consumer keeps retrying.
   absl::StatusOr<int> Poll(int max_messages, absl::Duration timeout,
                            absl::FunctionRef<void(SourceMessage&)> fn);
 
