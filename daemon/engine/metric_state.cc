@@ -158,6 +158,20 @@ void MetricState::TakeDelta(StateDelta* delta) {
     g.dirty = false;
   }
   dirty_rolling_.clear();
+  for (const std::string& entity : unwritten_pending_) {
+    auto it = pending_.find(entity);
+    if (it == pending_.end()) continue;  // its anchor arrived: nothing to write
+    for (Pending& p : it->second) {
+      if (p.persisted) continue;
+      delta->Put(PendingKey(entity, p), p.contribution.Encode());
+      p.persisted = true;
+    }
+  }
+  unwritten_pending_.clear();
+}
+
+std::string MetricState::PendingKey(const std::string& entity, const Pending& p) const {
+  return key_.Make({"p", entity, absl::StrCat(p.contribution.time_ms), absl::StrCat(p.seq)});
 }
 
 void MetricState::ApplyCohort(const Event& event, StateDelta* delta) {
@@ -179,10 +193,10 @@ void MetricState::ApplyCohort(const Event& event, StateDelta* delta) {
   auto anchor = anchors_.find(entity);
   if (anchor == anchors_.end()) {
     // Out of order: hold it until the anchor arrives (or lateness passes).
-    Pending p{scratch_, next_pending_seq_++};
-    delta->Put(key_.Make({"p", entity, absl::StrCat(event.time_ms), absl::StrCat(p.seq)}),
-               p.contribution.Encode());
-    pending_[entity].push_back(std::move(p));
+    // Its row is written at the next TakeDelta if it is still pending then.
+    std::vector<Pending>& items = pending_[entity];
+    if (items.empty() || items.back().persisted) unwritten_pending_.push_back(entity);
+    items.push_back(Pending{scratch_, next_pending_seq_++});
     return;
   }
   const int64_t start = anchor->second;
@@ -199,7 +213,7 @@ void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDel
   const int64_t period = window_start_.Get(*calendar_, time_ms);
   for (const Pending& p : it->second) {
     const Contribution& c = p.contribution;
-    delta->Delete(key_.Make({"p", entity, absl::StrCat(c.time_ms), absl::StrCat(p.seq)}));
+    if (p.persisted) delta->Delete(PendingKey(entity, p));
     if (c.time_ms >= time_ms && c.time_ms < time_ms + cohort_length_ms_) {
       AddToCell(period, c);
     }
@@ -255,6 +269,7 @@ absl::Status MetricState::Restore(const std::vector<std::string>& parts,
     if (!p.contribution.Decode(std::string(value))) return malformed();
     p.contribution.time_ms = t;
     p.seq = static_cast<uint64_t>(seq);
+    p.persisted = true;
     next_pending_seq_ = std::max(next_pending_seq_, p.seq + 1);
     groups_.Restore(p.contribution.group);
     pending_[parts[1]].push_back(std::move(p));
@@ -302,8 +317,7 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
           return p.contribution.time_ms >= horizon_ms;
         });
         for (auto p = keep; p != items.end(); ++p) {
-          delta->Delete(key_.Make({"p", it->first, absl::StrCat(p->contribution.time_ms),
-                                   absl::StrCat(p->seq)}));
+          if (p->persisted) delta->Delete(PendingKey(it->first, *p));
         }
         items.erase(keep, items.end());
         if (items.empty()) {

@@ -37,9 +37,10 @@ class MetricState {
  public:
   MetricState(const MetricDefinition* definition, const Calendar* calendar);
 
-  // Applies a non-late event. Changes of windows and rolling buckets are
-  // written back by TakeDelta; the rare ones (cohort anchors, pending
-  // contributions) are recorded in *delta at once.
+  // Applies a non-late event. Changes of windows, rolling buckets and
+  // pending cohort contributions are written back by TakeDelta (a
+  // contribution whose anchor arrives before it writes no row at all); cohort
+  // anchors are recorded in *delta at once.
   void Apply(const Event& event, StateDelta* delta);
 
   // Starts loading the table slots Apply(event) will probe, where they are
@@ -84,7 +85,10 @@ class MetricState {
   struct Pending {
     Contribution contribution;
     uint64_t seq = 0;
+    bool persisted = false;  // its "p" row was written (by TakeDelta or before a restart)
   };
+  // The row key of pending contribution `p` of `entity`.
+  std::string PendingKey(const std::string& entity, const Pending& p) const;
 
   void AddToCell(int64_t window, const Contribution& c);
   // The existing cell Prefetch(event) probes (its group key in
@@ -121,6 +125,9 @@ class MetricState {
   absl::flat_hash_map<std::string, RollingGroup> rolling_;
   absl::flat_hash_map<std::string, int64_t> anchors_;
   absl::flat_hash_map<std::string, std::vector<Pending>> pending_;
+  // Entities given pending contributions since the last TakeDelta (their
+  // rows are unwritten); an entity may repeat, or be resolved since.
+  std::vector<std::string> unwritten_pending_;
   uint64_t next_pending_seq_ = 0;
   Contribution scratch_;
   std::string entity_scratch_;  // the cohort entity of the event being applied

@@ -377,17 +377,20 @@ TEST_F(EngineTest, RatioSkipsZeroDenominator) {
 class CohortTest : public EngineTest {
  protected:
   void SetUp() override {
+    options_.allowed_lateness = absl::Hours(1);
+    Build(Defs());
+  }
+  std::vector<MetricDefinition> Defs() {
     WindowSpec cohort;
     cohort.kind = WindowKind::kCohort;
     cohort.anchor.AddName("team_created");
     cohort.cohort_entity = F("context.groupId");
     cohort.length = absl::Hours(24 * 7);
     cohort.period = CalendarUnit::kWeek;
-    options_.allowed_lateness = absl::Hours(1);
-    Build({Metric("collaborating_teams", {"file_edited"},
-                  Entities("context.groupId", EntityAggregate::kDistinct, "userId",
-                           Comparison::kGt, 3),
-                  cohort)});
+    return {Metric("collaborating_teams", {"file_edited"},
+                   Entities("context.groupId", EntityAggregate::kDistinct, "userId",
+                            Comparison::kGt, 3),
+                   cohort)};
   }
   void Edit(const std::string& team, const std::string& user, int64_t t) {
     Apply(ev_.Make("file_edited", t, {{"context.groupId", team}, {"userId", user}}));
@@ -873,6 +876,37 @@ TEST_F(EngineTest, ExpiringAnEntityCellDeletesItsRowsByPrefix) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows.begin()->first,
             RowKey("active_teams", {"e", absl::StrCat(kMon + 14 * kDay), "", "c"}));
+}
+
+TEST_F(CohortTest, PendingContributionsGetRowsOnlyIfStillPendingAtACheckpoint) {
+  const int64_t created = kMon + 2 * kDay + 10 * kHour;  // Wednesday 10:00
+  std::map<std::string, std::string> store;
+  StateDelta delta;
+  const std::string pending_rows = RowKey("collaborating_teams", {"p"});
+  // Team a's edit waits for its anchor, which arrives before the checkpoint:
+  // the checkpoint neither puts nor deletes a pending row; it puts the anchor.
+  Edit("a", "1", created + 60000);
+  Create("a", created);
+  engine_->TakeDelta(&delta);
+  for (const auto& [k, v] : delta.entries()) {
+    EXPECT_NE(k.compare(0, pending_rows.size(), pending_rows), 0) << k;
+  }
+  CommitTo(delta, &store);
+  delta.Clear();
+  EXPECT_TRUE(RowsUnder(store, pending_rows).empty());
+  EXPECT_EQ(store.count(RowKey("collaborating_teams", {"a", "a"})), 1u);
+  // Team b's 4 edits are still waiting at the checkpoint: 4 rows, which a
+  // restart reads back.
+  for (std::string u : {"1", "2", "3", "4"}) Edit("b", u, created + 120000);
+  CheckpointAndRestart(Defs(), &store);
+  EXPECT_EQ(RowsUnder(store, pending_rows).size(), 4u);
+  EXPECT_EQ(Value("collaborating_teams", "current"), 0);
+  // b's anchor: its 4 users (> 3) count, and the rows go.
+  Create("b", created);
+  EXPECT_EQ(Value("collaborating_teams", "current"), 1);
+  engine_->TakeDelta(&delta);
+  CommitTo(delta, &store);
+  EXPECT_TRUE(RowsUnder(store, pending_rows).empty());
 }
 
 }  // namespace
