@@ -12,6 +12,10 @@ namespace {
 
 // How often (at most) a rejected message is logged; the rest are counted.
 constexpr absl::Duration kRejectLogInterval = absl::Seconds(10);
+// How many events ahead ProcessBatch starts loading an event's dedup slot:
+// in a 2 M event catch-up, 4 to 16 ahead all gave 10-25 % more events/s
+// than 1 ahead (benchmarks/RESULTS.md).
+constexpr size_t kIdPrefetchDistance = 8;
 
 // The decoder's limits from the config (the wall clock is the real one).
 EventDecoderOptions DecoderOptions(const DaemonConfig& config) {
@@ -151,12 +155,18 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
     Reject(reason, s, topic, partition, offset, key, payload);
     return;
   }
+  engine_->PrefetchId(*event);
   Hold(*event, source);
   next_decoder_ ^= 1;
 }
 
 void Pipeline::ProcessBatch(const DecodedBatch& batch) {
+  auto prefetch_id = [&](size_t i) {
+    if (i < batch.size() && batch[i].event != nullptr) engine_->PrefetchId(*batch[i].event);
+  };
+  for (size_t i = 0; i < kIdPrefetchDistance; ++i) prefetch_id(i);
   for (size_t i = 0; i < batch.size(); ++i) {
+    prefetch_id(i + kIdPrefetchDistance);
     const DecodedBatch::Message& m = batch[i];
     const SourceMessage& at = m.source;
     const int source = Advance(at.topic, at.partition, at.offset);

@@ -86,7 +86,8 @@ class Pipeline {
   // Processes each message of `batch` in order as Process() would, with the
   // outcome of decoding that the batch holds (DecodedBatch::Decode() must
   // have run, e.g. on a DecodeWorker), and flushes: the batch may be reused
-  // once this returns.
+  // once this returns. Each event's dedup slot is prefetched several events
+  // ahead (Engine::PrefetchId), the rest of its state one event ahead.
   void ProcessBatch(const DecodedBatch& batch);
 
   // A decoder for the current event format and fields, for decoding ahead

@@ -147,8 +147,9 @@ Engine::Outcome Engine::Apply(const Event& event, int source) {
   return Outcome::kApplied;
 }
 
+void Engine::PrefetchId(const Event& event) { dedup_->Prefetch(event.id); }
+
 void Engine::Prefetch(const Event& event) {
-  dedup_->Prefetch(event.id);
   for (MetricState* state : StatesFor(event.name)) state->Prefetch(event);
 }
 

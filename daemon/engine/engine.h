@@ -69,11 +69,16 @@ class Engine {
   Outcome Apply(const Event& event, int source);
 
   // Says that `event` is the next one to be applied: starts loading memory
-  // its Apply() will touch (its id's slot in the dedup table; its member's,
-  // entity's and cohort anchor's slots: MetricState::Prefetch), so that
-  // applying the event before it overlaps those cache misses. Results do
-  // not depend on it.
+  // its Apply() will touch (its member's, entity's and cohort anchor's
+  // slots: MetricState::Prefetch), so that applying the event before it
+  // overlaps those cache misses. Results do not depend on it.
   void Prefetch(const Event& event);
+
+  // Starts loading `event`'s slot in the dedup table, which depends on
+  // nothing but its id: callers that hold a batch do it several events ahead
+  // (a random probe of a table of every id within the horizon takes longer
+  // than applying one event). Results do not depend on it.
+  void PrefetchId(const Event& event);
 
   // Restores one persisted key/value (as written through TakeDelta) when
   // loading state at start. Keys of metrics not in this engine's definitions
