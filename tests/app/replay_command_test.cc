@@ -209,6 +209,43 @@ TEST(ReplayCommandTest, ServicesExampleWithAmplitudeEvents) {
   EXPECT_TRUE(absl::StrContains(o.err, "duplicate 1\n")) << o.err;
 }
 
+// The input is read in blocks of 1 MiB: lines cross block boundaries, a line
+// longer than a block grows the buffer (and is rejected as oversized, > 1 MiB
+// by default), an empty line is skipped and the last line has no newline.
+// Page views on Jan 1: 3,000 of 1 ms, the long one (7 ms, rejected), one of
+// 1,000 ms, 3,000 more of 1 ms, the last of 5 ms: 6,002 accepted of 6,003
+// non-empty lines, daily_reading_ms = 3,000 + 1,000 + 3,000 + 5 = 7,005.
+TEST(ReplayCommandTest, LinesAcrossReadBlocksLongLinesAndNoFinalNewline) {
+  const std::filesystem::path dir = testing::MakeTempDir("nsmd-replay-blocks");
+  const std::string input = (dir / "events.ndjson").string();
+  auto view = [](int i, int ms, const std::string& pad) {
+    return absl::StrCat(R"({"type":"track","event":"page_viewed","userId":"u1","messageId":"m)", i,
+                        R"(","timestamp":"2024-01-01T09:00:00Z","properties":{"duration_ms":)", ms,
+                        pad.empty() ? "" : absl::StrCat(R"(,"pad":")", pad, "\""), "}}");
+  };
+  std::string text;
+  for (int i = 0; i < 3000; ++i) absl::StrAppend(&text, view(i, 1, ""), "\n");
+  absl::StrAppend(&text, "\n", view(-1, 7, std::string(3 << 20, 'x')), "\n");
+  absl::StrAppend(&text, view(3000, 1000, ""), "\n");
+  for (int i = 3001; i < 6001; ++i) absl::StrAppend(&text, view(i, 1, ""), "\n");
+  absl::StrAppend(&text, view(6001, 5, ""));
+  ASSERT_GT(text.size(), 3u << 20);
+  std::FILE* f = std::fopen(input.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(std::fwrite(text.data(), 1, text.size(), f), text.size());
+  std::fclose(f);
+  Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
+                                  " --input ", input));
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(absl::StrContains(o.err, "accepted 6002\n")) << o.err;
+  EXPECT_TRUE(absl::StrContains(o.err, "rejected oversized 1\n")) << o.err;
+  EXPECT_TRUE(absl::StrContains(o.err, "replayed 6003 events")) << o.err;
+  EXPECT_TRUE(absl::StrContains(
+      o.out, R"(nsm_metric_value{metric="daily_reading_ms",window="current"} 7005)" "\n"))
+      << o.out;
+}
+
 TEST(ReplayCommandTest, UsageAndConfigErrors) {
   EXPECT_EQ(RunNsmd("replay --config x.yaml").exit_code, 2);
   EXPECT_EQ(RunNsmd("replay --config x.yaml --input - --series csv").exit_code, 2);
