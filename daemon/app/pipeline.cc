@@ -22,6 +22,7 @@ EventDecoderOptions DecoderOptions(const DaemonConfig& config) {
   EventDecoderOptions options;
   options.max_message_bytes = static_cast<size_t>(config.kafka.max_message_bytes);
   options.max_future_skew = config.max_future_skew;
+  options.hashed_fields = MemberFields(config.metrics);
   return options;
 }
 

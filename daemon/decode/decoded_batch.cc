@@ -56,6 +56,8 @@ void DecodedBatch::CopyEvent(const Event& event, Slot* slot) {
   copy.name = keep(event.name);
   copy.time_ms = event.time_ms;
   copy.id = keep(event.id);
+  copy.id_hash = event.id_hash;
+  copy.id_hashed = event.id_hashed;
   copy.fields = event.fields;  // same size every time: no allocation once sized
   for (FieldValue& f : copy.fields) f.str = f.str.empty() ? absl::string_view() : keep(f.str);
 }

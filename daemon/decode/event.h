@@ -3,11 +3,13 @@
 #define NSMD_DAEMON_DECODE_EVENT_H_
 
 #include <cstdint>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/numeric/int128.h"
+#include "absl/strings/string_view.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/decode/field_value.h"
+#include "daemon/decode/key_hash.h"
 
 namespace nsmd {
 
@@ -18,8 +20,15 @@ struct Event {
   absl::string_view name;   // "file_edited"; never empty after a successful decode
   int64_t time_ms = 0;     // event time, milliseconds since the Unix epoch (UTC)
   absl::string_view id;     // dedup id (Segment messageId); empty if absent
+  // HashKeyText(id), set by the decoder for a non-empty id (id_hashed);
+  // read through IdHash().
+  absl::uint128 id_hash = 0;
+  bool id_hashed = false;
   // fields[id] is the value at catalog path `id`; size() == catalog.size().
   std::vector<FieldValue> fields;
+
+  // HashKeyText(id): the decoder's, if it computed it, else computed now.
+  absl::uint128 IdHash() const { return id_hashed ? id_hash : HashKeyText(id); }
 
   // The value of field `id`; Missing for kNoField or an id out of range.
   const FieldValue& field(FieldId id) const {

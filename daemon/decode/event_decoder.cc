@@ -270,7 +270,12 @@ struct EventDecoder::Impl {
         catalog(c),
         max_message_bytes(o.max_message_bytes),
         max_future_skew(o.max_future_skew),
-        now(o.now ? std::move(o.now) : std::function<absl::Time()>(absl::Now)) {}
+        now(o.now ? std::move(o.now) : std::function<absl::Time()>(absl::Now)) {
+    const int n = c == nullptr ? 0 : c->size();
+    for (FieldId id : o.hashed_fields) {
+      if (id >= 0 && id < n) hashed_fields.push_back(id);
+    }
+  }
 
   // Adds `dotted` to the path tree and returns its slot.
   int AddPath(absl::string_view dotted);
@@ -305,6 +310,8 @@ struct EventDecoder::Impl {
   absl::Status DecodeId(RejectReason* reason);
   absl::Status CheckUserAndGroup(RejectReason* reason) const;
   void DecodeFields();
+  // Sets the id's hash and the key hashes of hashed_fields.
+  void HashKeys();
 
   // Constant after construction.
   const EventFormat format;
@@ -321,12 +328,14 @@ struct EventDecoder::Impl {
   std::vector<int> group_slots;
   std::vector<int> field_slots;  // indexed by FieldId
   FieldId user_field = kNoField;
+  std::vector<FieldId> hashed_fields;  // in the catalog's range
 
   // Reused by every Decode().
   std::unique_ptr<char[]> buffer;  // the message, then SIMDJSON_PADDING bytes
   size_t buffer_capacity = 0;
   ondemand::parser parser;
   std::vector<JsonValue> slots;
+  std::string key_text;  // the text of a number or bool being hashed
   uint64_t generation = 0;
   bool has_backslash = false;  // the current message holds a backslash somewhere
   Event event;
@@ -726,6 +735,12 @@ void EventDecoder::Impl::DecodeFields() {
   }
 }
 
+void EventDecoder::Impl::HashKeys() {
+  event.id_hashed = !event.id.empty();
+  event.id_hash = event.id_hashed ? HashKeyText(event.id) : 0;
+  for (FieldId id : hashed_fields) event.fields[id].SetKeyHash(&key_text);
+}
+
 EventDecoder::EventDecoder(EventFormat format, const FieldCatalog* catalog,
                            size_t max_message_bytes)
     : EventDecoder(std::move(format), catalog, [max_message_bytes] {
@@ -801,6 +816,7 @@ absl::Status EventDecoder::Decode(absl::string_view json, const Event** event,
   if (absl::Status s = d.DecodeId(reason); !s.ok()) return s;
   if (absl::Status s = d.CheckUserAndGroup(reason); !s.ok()) return s;
   d.DecodeFields();
+  d.HashKeys();
   *event = &d.event;
   return absl::OkStatus();
 }

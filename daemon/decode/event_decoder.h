@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -31,6 +32,11 @@ struct EventDecoderOptions {
   // (a wall clock set back can make the check up to that step lenient).
   // Tests inject a fixed clock.
   std::function<absl::Time()> now;
+  // Fields whose key values get their FieldValue::key_hash computed here,
+  // once per event: those the engine counts as distinct members
+  // (MemberFields in metric_definition.h). Ids out of the catalog's range
+  // are ignored.
+  std::vector<FieldId> hashed_fields;
 };
 
 // Decodes one JSON message at a time with simdjson On-Demand, extracting the
@@ -75,7 +81,9 @@ class EventDecoder {
   //     and each present non-null format.group_paths value must be a string
   //     or an integer, else kBadId (the message names the path);
   //   - fields: fields[id] is the value at catalog path `id`; the user path,
-  //     when missing or null, takes the user value found above.
+  //     when missing or null, takes the user value found above;
+  //   - hashes: the event id's (Event::id_hash, when not empty) and the
+  //     key_hash of each of options.hashed_fields holding a key value.
   absl::Status Decode(absl::string_view json, const Event** event, RejectReason* reason);
 
  private:

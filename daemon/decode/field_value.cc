@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "daemon/decode/key_hash.h"
+
 namespace nsmd {
 
 std::string FieldValue::KeyText() const {
@@ -26,6 +28,25 @@ void FieldValue::AppendKeyText(std::string* out) const {
     }
     default:
       return;
+  }
+}
+
+absl::uint128 FieldValue::KeyHash() const {
+  if (key_hashed) return key_hash;
+  if (kind == Kind::kString) return HashKeyText(str);
+  return HashKeyText(KeyText());
+}
+
+void FieldValue::SetKeyHash(std::string* scratch) {
+  key_hashed = IsKey();
+  if (!key_hashed) {
+    key_hash = 0;
+  } else if (kind == Kind::kString) {
+    key_hash = HashKeyText(str);
+  } else {
+    scratch->clear();
+    AppendKeyText(scratch);
+    key_hash = HashKeyText(*scratch);
   }
 }
 

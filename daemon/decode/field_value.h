@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+
+#include "absl/numeric/int128.h"
 #include "absl/strings/string_view.h"
 
 namespace nsmd {
@@ -23,17 +25,21 @@ struct FieldValue {
 
   Kind kind = Kind::kMissing;
   bool boolean = false;
+  bool key_hashed = false;  // key_hash holds HashKeyText(KeyText())
   double number = 0;
   absl::string_view str;
+  // Set by the decoder for the fields it is told to hash
+  // (EventDecoderOptions::hashed_fields) when IsKey(); read through KeyHash().
+  absl::uint128 key_hash = 0;
 
   static FieldValue Missing() { return FieldValue{}; }
-  static FieldValue Null() { return FieldValue{Kind::kNull, false, 0, {}}; }
-  static FieldValue Bool(bool b) { return FieldValue{Kind::kBool, b, 0, {}}; }
-  static FieldValue Number(double d) { return FieldValue{Kind::kNumber, false, d, {}}; }
+  static FieldValue Null() { return FieldValue{Kind::kNull, false, false, 0, {}, 0}; }
+  static FieldValue Bool(bool b) { return FieldValue{Kind::kBool, b, false, 0, {}, 0}; }
+  static FieldValue Number(double d) { return FieldValue{Kind::kNumber, false, false, d, {}, 0}; }
   static FieldValue String(absl::string_view s) {
-    return FieldValue{Kind::kString, false, 0, s};
+    return FieldValue{Kind::kString, false, false, 0, s, 0};
   }
-  static FieldValue Composite() { return FieldValue{Kind::kComposite, false, 0, {}}; }
+  static FieldValue Composite() { return FieldValue{Kind::kComposite, false, false, 0, {}, 0}; }
 
   // True for a value that can name a member or entity (string, number, bool).
   bool IsKey() const {
@@ -46,6 +52,14 @@ struct FieldValue {
 
   // Appends KeyText() to *out without a temporary.
   void AppendKeyText(std::string* out) const;
+
+  // HashKeyText(KeyText()) (key_hash.h): the decoder's, if it computed it,
+  // else computed now. For a key value (IsKey()).
+  absl::uint128 KeyHash() const;
+
+  // Computes key_hash (for a key value; otherwise clears it), using
+  // *scratch for the text of a number or bool.
+  void SetKeyHash(std::string* scratch);
 };
 
 }  // namespace nsmd

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "daemon/engine/member_hash.h"
 #include "daemon/engine/state_key.h"
 
 namespace nsmd {
@@ -25,6 +26,7 @@ bool Contribution::Decode(const std::string& text) {
   if (parts.size() != 4 || !ParseDouble(parts[0], &amount)) return false;
   entity = std::move(parts[1]);
   member = std::move(parts[2]);
+  member_hash = HashMember(member);
   group = std::move(parts[3]);
   return true;
 }
@@ -34,13 +36,14 @@ bool MakeContribution(const MeasureSpec& measure, const Event& event, Contributi
   c->amount = 1;
   c->entity.clear();
   c->member.clear();
+  c->member_hash = 0;
   switch (measure.kind) {
     case MeasureKind::kEvents:
       return true;
     case MeasureKind::kDistinct: {
       const FieldValue& v = event.field(measure.field);
       if (!v.IsKey()) return false;
-      v.AppendKeyText(&c->member);
+      c->member_hash = v.KeyHash();
       return true;
     }
     case MeasureKind::kSum: {
@@ -59,7 +62,7 @@ bool MakeContribution(const MeasureSpec& measure, const Event& event, Contributi
       if (measure.aggregate == EntityAggregate::kDistinct) {
         const FieldValue& v = event.field(measure.aggregate_field);
         if (v.IsKey()) {
-          v.AppendKeyText(&c->member);
+          c->member_hash = v.KeyHash();
         } else {
           c->amount = 0;  // no member
         }
@@ -73,6 +76,17 @@ bool MakeContribution(const MeasureSpec& measure, const Event& event, Contributi
       return false;
   }
   return false;
+}
+
+void KeepMemberText(const MeasureSpec& measure, const Event& event, Contribution* c) {
+  c->member.clear();
+  const FieldId field = measure.kind == MeasureKind::kDistinct ? measure.field
+                        : measure.kind == MeasureKind::kEntities &&
+                                measure.aggregate == EntityAggregate::kDistinct
+                            ? measure.aggregate_field
+                            : kNoField;
+  const FieldValue& v = event.field(field);
+  if (v.IsKey()) v.AppendKeyText(&c->member);
 }
 
 }  // namespace nsmd

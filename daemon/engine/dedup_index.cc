@@ -26,14 +26,9 @@ std::string RowKey(int64_t newest, uint64_t seq) {
 
 }  // namespace
 
-DedupIndex::IdHash DedupIndex::HashId(absl::string_view id) {
-  const absl::uint128 hash = HashMember(id);
-  return IdHash{absl::Uint128Low64(hash), absl::Uint128High64(hash)};
-}
-
-bool DedupIndex::SeenOrAdd(absl::string_view id, int64_t time_ms) {
+bool DedupIndex::SeenOrAdd(absl::string_view id, absl::uint128 id_hash, int64_t time_ms) {
   if (!enabled() || id.empty()) return false;
-  auto [it, inserted] = times_.try_emplace(HashId(id), time_ms);
+  auto [it, inserted] = times_.try_emplace(Split(id_hash), time_ms);
   if (!inserted) {
     if (it->second >= expired_before_) return true;
     it->second = time_ms;  // an expired id seen again: a new occurrence
@@ -42,9 +37,9 @@ bool DedupIndex::SeenOrAdd(absl::string_view id, int64_t time_ms) {
   return false;
 }
 
-void DedupIndex::Prefetch(absl::string_view id) const {
+void DedupIndex::Prefetch(absl::string_view id, absl::uint128 id_hash) const {
   if (!enabled() || id.empty()) return;
-  times_.prefetch(HashId(id));
+  times_.prefetch(Split(id_hash));
 }
 
 void DedupIndex::AppendToRow(absl::string_view id, int64_t time_ms) {
@@ -119,7 +114,7 @@ absl::Status DedupIndex::Restore(absl::string_view key, absl::string_view value)
     if (value.size() < length) return malformed("truncated id");
     const absl::string_view id = value.substr(0, length);
     value.remove_prefix(length);
-    auto [it, inserted] = times_.try_emplace(HashId(id), time);
+    auto [it, inserted] = times_.try_emplace(Split(HashMember(id)), time);
     if (!inserted && it->second >= time) continue;
     it->second = time;
   }

@@ -39,8 +39,9 @@ namespace nsmd {
 // In memory an id is its 128-bit XXH3 hash with its event time (24 bytes in a
 // flat table, one probe per lookup; two different ids collide with a chance
 // of about n^2 / 2^129, i.e. never in practice); the rows keep the ids
-// themselves. The hot path (SeenOrAdd) does one hash of the id, one table
-// lookup and, for a new id, one append to the pending row. Expired ids are
+// themselves. The hot path (SeenOrAdd) gets the id's hash from the decoder
+// (Event::IdHash) and does one table lookup and, for a new id, one append
+// to the pending row. Expired ids are
 // dropped from the table by a sequential sweep each time the expiry floor
 // has moved by an eighth of the horizon (until then the floor alone makes
 // them expired), so the table holds at most 9/8 of the horizon's ids and
@@ -52,15 +53,15 @@ class DedupIndex {
 
   bool enabled() const { return horizon_ms_ > 0; }
 
-  // Returns true if `id` was applied within the horizon; otherwise records
-  // it (with its event time) and returns false. Empty ids are never
-  // duplicates.
-  bool SeenOrAdd(absl::string_view id, int64_t time_ms);
+  // Returns true if `id` (whose HashKeyText is `id_hash`: Event::IdHash)
+  // was applied within the horizon; otherwise records it (with its event
+  // time) and returns false. Empty ids are never duplicates.
+  bool SeenOrAdd(absl::string_view id, absl::uint128 id_hash, int64_t time_ms);
 
-  // Starts loading the table slot SeenOrAdd(id, ...) will probe, so that
-  // the caller can overlap that cache miss with other work. No effect on
-  // results.
-  void Prefetch(absl::string_view id) const;
+  // Starts loading the table slot SeenOrAdd(id, id_hash, ...) will probe,
+  // so that the caller can overlap that cache miss with other work. No
+  // effect on results.
+  void Prefetch(absl::string_view id, absl::uint128 id_hash) const;
 
   // Writes the ids recorded since the last call into *delta (one row).
   void TakeDelta(StateDelta* delta);
@@ -98,7 +99,9 @@ class DedupIndex {
       return H::combine(std::move(h), id.low);
     }
   };
-  static IdHash HashId(absl::string_view id);
+  static IdHash Split(absl::uint128 hash) {
+    return IdHash{absl::Uint128Low64(hash), absl::Uint128High64(hash)};
+  }
 
   // Hashed id -> event time of its current occurrence.
   absl::flat_hash_map<IdHash, int64_t> times_;

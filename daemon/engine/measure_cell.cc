@@ -18,9 +18,8 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
       dirty_ = true;
       break;
     case MeasureKind::kDistinct: {
-      const absl::uint128 hash = HashMember(c.member);
-      if (members_.insert(hash).second) {
-        AppendMemberHash(hash, &new_members_);
+      if (members_.insert(c.member_hash).second) {
+        AppendMemberHash(c.member_hash, &new_members_);
         dirty_ = true;
       }
       break;
@@ -37,7 +36,7 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
         e.dirty = true;
         dirty_entities_.push_back(c.entity);
       } else if (m.aggregate == EntityAggregate::kDistinct) {
-        const absl::uint128 hash = HashMember(c.member);
+        const absl::uint128 hash = c.member_hash;
         if (!entity_members_.insert(EntityMemberKey(c.entity, hash)).second) return false;
         e.value += 1;
         char length[sizeof(uint32_t)];
@@ -68,13 +67,13 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
   return was_clean && dirty_;
 }
 
-void MeasureCell::Prefetch(const MeasureSpec& m, absl::string_view key,
-                           absl::string_view member) const {
-  if (m.kind == MeasureKind::kDistinct) members_.prefetch(HashMember(key));
+void MeasureCell::Prefetch(const MeasureSpec& m, absl::string_view entity,
+                           std::optional<absl::uint128> member_hash) const {
+  if (m.kind == MeasureKind::kDistinct && member_hash) members_.prefetch(*member_hash);
   if (m.kind != MeasureKind::kEntities) return;
-  entities_.prefetch(key);
-  if (!member.empty() && m.aggregate == EntityAggregate::kDistinct) {
-    entity_members_.prefetch(EntityMemberKey(key, HashMember(member)));
+  entities_.prefetch(entity);
+  if (member_hash && m.aggregate == EntityAggregate::kDistinct) {
+    entity_members_.prefetch(EntityMemberKey(entity, *member_hash));
   }
 }
 

@@ -3,6 +3,7 @@
 #define NSMD_DAEMON_ENGINE_MEASURE_CELL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,12 +53,12 @@ class MeasureCell {
   // caller then remembers to write it back).
   bool Add(const MeasureSpec& measure, const Contribution& c);
 
-  // Starts loading the slots Add() will probe for `key`: a distinct
-  // measure's member, an entities measure's entity and, with a distinct
-  // aggregate, that entity's `member` if not empty (other measures: none).
+  // Starts loading the slots Add() will probe: a distinct measure's member
+  // (by its hash), an entities measure's `entity` and, with a distinct
+  // aggregate, that entity's member if given (other measures: none).
   // Results do not depend on it.
-  void Prefetch(const MeasureSpec& measure, absl::string_view key,
-                absl::string_view member = {}) const;
+  void Prefetch(const MeasureSpec& measure, absl::string_view entity,
+                std::optional<absl::uint128> member_hash) const;
 
   // Records the rows changed since the last call in *delta; afterwards the
   // cell has no unwritten changes.

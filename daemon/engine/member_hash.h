@@ -7,23 +7,16 @@
 
 #include "absl/numeric/int128.h"
 #include "absl/strings/string_view.h"
+#include "daemon/decode/key_hash.h"
 #include "daemon/engine/fixed_encoding.h"
-// XXH3 compiled inline (the same functions as libxxhash's, so the same
-// hashes): members are short, and a call into the shared library cost more
-// than hashing one (it ran ~12 times per event on the hot path).
-#define XXH_INLINE_ALL
-#include "xxhash.h"
 
 namespace nsmd {
 
 // A distinct member (a user id, ...) is its 128-bit XXH3 hash, and so is an
-// event id in DedupIndex: two different members (or ids) collide with a
-// chance of about n^2 / 2^129 for n of them (10^-20 for n = 10^9), i.e. never
-// in practice; a collision would undercount by one.
-inline absl::uint128 HashMember(absl::string_view member) {
-  const XXH128_hash_t h = XXH3_128bits(member.data(), member.size());
-  return absl::MakeUint128(h.high64, h.low64);
-}
+// event id in DedupIndex: HashKeyText (key_hash.h), which the decoder has
+// usually computed already (FieldValue::KeyHash, Event::IdHash). A collision
+// (about n^2 / 2^129 for n members: never in practice) would undercount by one.
+inline absl::uint128 HashMember(absl::string_view member) { return HashKeyText(member); }
 
 // The key of member `member_hash` (a HashMember) of entity `entity` in the
 // one table an entities cell keeps for the members of all its entities: the

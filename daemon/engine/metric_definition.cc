@@ -1,5 +1,7 @@
 #include "daemon/engine/metric_definition.h"
 
+#include <algorithm>
+
 namespace nsmd {
 
 absl::string_view MetricRoleName(MetricRole role) {
@@ -32,6 +34,23 @@ bool Compare(double lhs, Comparison cmp, double rhs) {
     case Comparison::kEq: return lhs == rhs;
   }
   return false;
+}
+
+std::vector<FieldId> MemberFields(const std::vector<MetricDefinition>& metrics) {
+  std::vector<FieldId> fields;
+  auto add = [&fields](FieldId id) {
+    if (id != kNoField && std::find(fields.begin(), fields.end(), id) == fields.end()) {
+      fields.push_back(id);
+    }
+  };
+  for (const MetricDefinition& m : metrics) {
+    if (m.measure.kind == MeasureKind::kDistinct) add(m.measure.field);
+    if (m.measure.kind == MeasureKind::kEntities &&
+        m.measure.aggregate == EntityAggregate::kDistinct) {
+      add(m.measure.aggregate_field);
+    }
+  }
+  return fields;
 }
 
 }  // namespace nsmd

@@ -114,6 +114,11 @@ struct EngineOptions {
   absl::Duration dedup_horizon = absl::Hours(24);
 };
 
+// The fields whose values `metrics` count as distinct members (a distinct
+// measure's field, an entities measure's distinct aggregate field), once
+// each: the decoder hashes these (EventDecoderOptions::hashed_fields).
+std::vector<FieldId> MemberFields(const std::vector<MetricDefinition>& metrics);
+
 }  // namespace nsmd
 
 #endif  // NSMD_DAEMON_ENGINE_METRIC_DEFINITION_H_

@@ -48,11 +48,9 @@ void MetricState::Apply(const Event& event, StateDelta* delta) {
 void MetricState::Prefetch(const Event& event) {
   const WindowSpec& w = def_->window;
   const MeasureSpec& m = def_->measure;
-  // The key the cell's table is probed with: the member or the entity.
-  const FieldId key_field = m.kind == MeasureKind::kDistinct   ? m.field
-                            : m.kind == MeasureKind::kEntities ? m.entity
-                                                               : kNoField;
-  if (key_field == kNoField || !def_->filter.Matches(event)) return;
+  const bool distinct = m.kind == MeasureKind::kDistinct;
+  // Only distinct and entities measures probe tables by the event's keys.
+  if ((!distinct && m.kind != MeasureKind::kEntities) || !def_->filter.Matches(event)) return;
   if (w.kind == WindowKind::kCohort) {
     // The anchor lookup comes first (it tells which cohort, so which cell,
     // the event belongs to).
@@ -62,25 +60,30 @@ void MetricState::Prefetch(const Event& event) {
     e.AppendKeyText(&prefetch_scratch_);
     anchors_.prefetch(prefetch_scratch_);
   }
-  const FieldValue& v = event.field(key_field);
+  // The member of a distinct measure; the entity of an entities measure
+  // (in prefetch_scratch_) and its distinct member, if any.
+  const FieldValue& v = event.field(distinct ? m.field : m.entity);
   if (!v.IsKey()) return;
-  prefetch_scratch_.clear();
-  v.AppendKeyText(&prefetch_scratch_);
+  std::optional<absl::uint128> member;
+  if (distinct) {
+    member = v.KeyHash();
+  } else {
+    prefetch_scratch_.clear();
+    v.AppendKeyText(&prefetch_scratch_);
+    if (m.aggregate == EntityAggregate::kDistinct) {
+      const FieldValue& aggregate = event.field(m.aggregate_field);
+      if (aggregate.IsKey()) member = aggregate.KeyHash();
+    }
+  }
   groups_.KeyOf(event, &prefetch_group_);
   if (w.kind == WindowKind::kRolling) {
-    if (m.kind != MeasureKind::kDistinct) return;
+    if (!distinct) return;
     auto it = rolling_.find(prefetch_group_);
-    if (it != rolling_.end()) it->second.members.Prefetch(prefetch_scratch_);
+    if (it != rolling_.end()) it->second.members.Prefetch(*member);
     return;
   }
   const MeasureCell* cell = PrefetchedCell(event);
-  if (cell == nullptr) return;
-  prefetch_member_scratch_.clear();
-  if (m.kind == MeasureKind::kEntities && m.aggregate == EntityAggregate::kDistinct) {
-    const FieldValue& member = event.field(m.aggregate_field);
-    if (member.IsKey()) member.AppendKeyText(&prefetch_member_scratch_);
-  }
-  cell->Prefetch(m, prefetch_scratch_, prefetch_member_scratch_);
+  if (cell != nullptr) cell->Prefetch(m, prefetch_scratch_, member);
 }
 
 const MeasureCell* MetricState::PrefetchedCell(const Event& event) {
@@ -118,7 +121,7 @@ void MetricState::AddRolling(const Contribution& c) {
   const int64_t second = FloorDiv(c.time_ms, 1000);
   bool changed = false;
   if (def_->measure.kind == MeasureKind::kDistinct) {
-    if (!g.members.Add(c.member, second)) return;
+    if (!g.members.Add(c.member_hash, second)) return;
     changed = true;
   } else {
     auto [it, inserted] = g.buckets.try_emplace(second, 0.0);
@@ -193,7 +196,9 @@ void MetricState::ApplyCohort(const Event& event, StateDelta* delta) {
   auto anchor = anchors_.find(entity);
   if (anchor == anchors_.end()) {
     // Out of order: hold it until the anchor arrives (or lateness passes).
-    // Its row is written at the next TakeDelta if it is still pending then.
+    // Its row is written at the next TakeDelta if it is still pending then,
+    // with the member's text.
+    KeepMemberText(def_->measure, event, &scratch_);
     std::vector<Pending>& items = pending_[entity];
     if (items.empty() || items.back().persisted) unwritten_pending_.push_back(entity);
     items.push_back(Pending{scratch_, next_pending_seq_++});

@@ -3,6 +3,7 @@
 #define NSMD_DAEMON_ENGINE_METRIC_STATE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -131,9 +132,8 @@ class MetricState {
   uint64_t next_pending_seq_ = 0;
   Contribution scratch_;
   std::string entity_scratch_;  // the cohort entity of the event being applied
-  std::string prefetch_scratch_;         // a key of the event being prefetched
-  std::string prefetch_member_scratch_;  // its entity's member (distinct aggregate)
-  std::string prefetch_group_;           // its group key (GroupIndex::KeyOf)
+  std::string prefetch_scratch_;  // the entity of the event being prefetched
+  std::string prefetch_group_;    // its group key (GroupIndex::KeyOf)
 };
 
 }  // namespace nsmd

@@ -15,19 +15,18 @@ constexpr size_t kEntryBytes = kMemberHashBytes + sizeof(uint64_t);
 
 }  // namespace
 
-void RollingMembers::Prefetch(absl::string_view member) const {
-  last_seen_.prefetch(HashMember(member));
+void RollingMembers::Prefetch(absl::uint128 member_hash) const {
+  last_seen_.prefetch(member_hash);
 }
 
-bool RollingMembers::Add(absl::string_view member, int64_t second) {
-  const absl::uint128 hash = HashMember(member);
-  auto [it, inserted] = last_seen_.try_emplace(hash);
+bool RollingMembers::Add(absl::uint128 member_hash, int64_t second) {
+  auto [it, inserted] = last_seen_.try_emplace(member_hash);
   Seen& seen = it->second;
   if (!inserted && seen.second >= second) return false;
   seen.second = second;
   if (!seen.dirty) {
     seen.dirty = true;
-    dirty_.push_back(hash);
+    dirty_.push_back(member_hash);
   }
   return true;
 }

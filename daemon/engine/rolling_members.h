@@ -38,14 +38,14 @@ class RollingMembers {
   // are compacted.
   static constexpr size_t kCompactionSlack = 4096;
 
-  // Records that `member` was seen at `second`. Returns true if that moved
-  // its last-seen second (a change to write back), false if it had been
-  // seen at `second` or later already.
-  bool Add(absl::string_view member, int64_t second);
+  // Records that the member of hash `member_hash` (HashMember) was seen at
+  // `second`. Returns true if that moved its last-seen second (a change to
+  // write back), false if it had been seen at `second` or later already.
+  bool Add(absl::uint128 member_hash, int64_t second);
 
-  // Starts loading the slot Add(member, ...) will probe. Results do not
+  // Starts loading the slot Add(member_hash, ...) will probe. Results do not
   // depend on it.
-  void Prefetch(absl::string_view member) const;
+  void Prefetch(absl::uint128 member_hash) const;
 
   // Members last seen in [oldest, newest] (seconds).
   int64_t CountBetween(int64_t oldest, int64_t newest) const;

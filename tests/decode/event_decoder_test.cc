@@ -14,6 +14,7 @@
 #include "daemon/decode/reject_reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "xxhash.h"
 #include "simdjson.h"
 
 namespace nsmd {
@@ -99,6 +100,48 @@ TEST_F(SegmentDecoderTest, TrackCall) {
   EXPECT_EQ(e.field(tags_).kind, Kind::kComposite);
   EXPECT_EQ(e.field(absent_).kind, Kind::kMissing);
   EXPECT_EQ(e.field(kNoField).kind, Kind::kMissing);
+}
+
+// XXH3-128 of `text` straight from xxhash, high 64 bits first.
+absl::uint128 Xxh3(absl::string_view text) {
+  const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
+  return absl::MakeUint128(h.high64, h.low64);
+}
+
+TEST_F(SegmentDecoderTest, HashesTheIdAndTheKeysOfTheFieldsItIsGiven) {
+  EventDecoderOptions options;
+  options.now = [this] { return now_; };
+  options.hashed_fields = {user_, count_, paid_, note_, absent_, 99};  // 99: not in the catalog
+  EventDecoder decoder(EventFormat::Segment(), &catalog_, options);
+  const Event* e = nullptr;
+  RejectReason reason;
+  ASSERT_TRUE(decoder.Decode(R"({"type":"track","event":"x","userId":"u1","messageId":"m-1",
+      "timestamp":"2024-03-31T01:30:00Z","properties":{"plan":"pro","count":3,"paid":true,
+      "note":null}})", &e, &reason).ok());
+  EXPECT_TRUE(e->id_hashed);
+  EXPECT_EQ(e->id_hash, Xxh3("m-1"));
+  // Keys hash their canonical text: "u1", "3", "true".
+  EXPECT_TRUE(e->field(user_).key_hashed);
+  EXPECT_EQ(e->field(user_).key_hash, Xxh3("u1"));
+  EXPECT_EQ(e->field(count_).key_hash, Xxh3("3"));
+  EXPECT_EQ(e->field(paid_).key_hash, Xxh3("true"));
+  // Null and missing values are no keys; plan is not in the list, and
+  // KeyHash() computes its hash on demand.
+  EXPECT_FALSE(e->field(note_).key_hashed);
+  EXPECT_FALSE(e->field(absent_).key_hashed);
+  EXPECT_FALSE(e->field(plan_).key_hashed);
+  EXPECT_EQ(e->field(plan_).KeyHash(), Xxh3("pro"));
+  EXPECT_EQ(e->field(user_).KeyHash(), Xxh3("u1"));
+  // The next event (the same Event object reused): an integer id hashes its
+  // decimal text, and a field that is now missing keeps no old hash.
+  ASSERT_TRUE(decoder.Decode(R"({"type":"track","event":"x","anonymousId":"a7","messageId":42,
+      "timestamp":"2024-03-31T01:30:00Z"})", &e, &reason).ok());
+  EXPECT_EQ(e->id_hash, Xxh3("42"));
+  EXPECT_EQ(e->field(user_).key_hash, Xxh3("a7"));  // the user falls back to anonymousId
+  EXPECT_FALSE(e->field(count_).key_hashed);
+  ASSERT_TRUE(decoder.Decode(R"({"type":"track","event":"x","timestamp":"2024-03-31T01:30:00Z"})",
+                             &e, &reason).ok());
+  EXPECT_FALSE(e->id_hashed);
 }
 
 TEST_F(SegmentDecoderTest, NonTrackCallsAreNamedByTheirType) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "daemon/engine/member_hash.h"
 #include "gtest/gtest.h"
 
 namespace nsmd {
@@ -42,18 +43,18 @@ std::string Entry(uint64_t time, const std::string& id) {
 
 TEST(DedupIndexTest, SecondSightingWithinHorizonIsADuplicate) {
   DedupIndex index(absl::Hours(1));
-  EXPECT_FALSE(index.SeenOrAdd("a", 0));
-  EXPECT_TRUE(index.SeenOrAdd("a", 10 * kMinute));
-  EXPECT_FALSE(index.SeenOrAdd("b", 0));
-  EXPECT_FALSE(index.SeenOrAdd("", 0));  // no id: never a duplicate
-  EXPECT_FALSE(index.SeenOrAdd("", 0));
+  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), 0));
+  EXPECT_TRUE(index.SeenOrAdd("a", HashMember("a"), 10 * kMinute));
+  EXPECT_FALSE(index.SeenOrAdd("b", HashMember("b"), 0));
+  EXPECT_FALSE(index.SeenOrAdd("", HashMember(""), 0));  // no id: never a duplicate
+  EXPECT_FALSE(index.SeenOrAdd("", HashMember(""), 0));
   EXPECT_EQ(index.size(), 2u);
 }
 
 TEST(DedupIndexTest, DisabledWithZeroHorizon) {
   DedupIndex index(absl::ZeroDuration());
-  EXPECT_FALSE(index.SeenOrAdd("a", 0));
-  EXPECT_FALSE(index.SeenOrAdd("a", 0));
+  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), 0));
+  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), 0));
   StateDelta delta;
   index.TakeDelta(&delta);
   index.Expire(5 * kHour, &delta);
@@ -62,9 +63,9 @@ TEST(DedupIndexTest, DisabledWithZeroHorizon) {
 
 TEST(DedupIndexTest, IdsAddedBetweenCheckpointsAreOneRow) {
   DedupIndex index(absl::Hours(1));
-  index.SeenOrAdd("m-1", 2000);
-  index.SeenOrAdd("m-22", 1000);  // older than m-1: the row's newest is 2000
-  index.SeenOrAdd("m-1", 3000);   // a duplicate adds nothing
+  index.SeenOrAdd("m-1", HashMember("m-1"), 2000);
+  index.SeenOrAdd("m-22", HashMember("m-22"), 1000);  // older than m-1: the row's newest is 2000
+  index.SeenOrAdd("m-1", HashMember("m-1"), 3000);   // a duplicate adds nothing
   StateDelta delta;
   index.TakeDelta(&delta);
   const Rows rows = Collect(delta);
@@ -73,7 +74,7 @@ TEST(DedupIndexTest, IdsAddedBetweenCheckpointsAreOneRow) {
   EXPECT_EQ(rows.puts.begin()->second, Entry(2000, "m-1") + Entry(1000, "m-22"));
 
   // The next checkpoint's row gets the next sequence number.
-  index.SeenOrAdd("m-3", 1500);
+  index.SeenOrAdd("m-3", HashMember("m-3"), 1500);
   StateDelta second;
   index.TakeDelta(&second);
   ASSERT_EQ(second.size(), 1u);
@@ -82,8 +83,8 @@ TEST(DedupIndexTest, IdsAddedBetweenCheckpointsAreOneRow) {
 
 TEST(DedupIndexTest, ExpiryForgetsIdsAndDeletesRowsWhoseNewestIdExpired) {
   DedupIndex index(absl::Hours(1));
-  index.SeenOrAdd("early", 0);
-  index.SeenOrAdd("later", 30 * kMinute);
+  index.SeenOrAdd("early", HashMember("early"), 0);
+  index.SeenOrAdd("later", HashMember("later"), 30 * kMinute);
   StateDelta delta;
   index.TakeDelta(&delta);  // one row, newest 30 min
 
@@ -95,8 +96,8 @@ TEST(DedupIndexTest, ExpiryForgetsIdsAndDeletesRowsWhoseNewestIdExpired) {
   EXPECT_TRUE(rows.deletes.empty());
   ASSERT_EQ(rows.puts.size(), 1u);
   EXPECT_EQ(rows.puts["x/floor"], "1");
-  EXPECT_FALSE(index.SeenOrAdd("early", kHour));  // a new occurrence
-  EXPECT_TRUE(index.SeenOrAdd("later", kHour));
+  EXPECT_FALSE(index.SeenOrAdd("early", HashMember("early"), kHour));  // a new occurrence
+  EXPECT_TRUE(index.SeenOrAdd("later", HashMember("later"), kHour));
 
   // now = 1 h 30 min + 1 ms: "later" expires, and with it its row.
   StateDelta more;
@@ -107,14 +108,14 @@ TEST(DedupIndexTest, ExpiryForgetsIdsAndDeletesRowsWhoseNewestIdExpired) {
   // "early"'s new occurrence (1 h) went into a row of its own, written by
   // this Expire before any deletion: newest 1 h, sequence 1.
   EXPECT_EQ(rows.puts.count("x/00000000000003600000/00000000000000000001"), 1u);
-  EXPECT_FALSE(index.SeenOrAdd("later", 2 * kHour));
+  EXPECT_FALSE(index.SeenOrAdd("later", HashMember("later"), 2 * kHour));
 }
 
 TEST(DedupIndexTest, ExpiredIdsAreSweptOnceTheFloorMovesAnEighthOfTheHorizon) {
   DedupIndex index(absl::Hours(8));  // an eighth: 1 h
-  index.SeenOrAdd("a", 0);
-  index.SeenOrAdd("b", kHour);
-  index.SeenOrAdd("c", 2 * kHour);
+  index.SeenOrAdd("a", HashMember("a"), 0);
+  index.SeenOrAdd("b", HashMember("b"), kHour);
+  index.SeenOrAdd("c", HashMember("c"), 2 * kHour);
   StateDelta delta;
   index.Expire(8 * kHour, &delta);  // floor 0: nothing older
   EXPECT_EQ(index.size(), 3u);
@@ -125,14 +126,14 @@ TEST(DedupIndexTest, ExpiredIdsAreSweptOnceTheFloorMovesAnEighthOfTheHorizon) {
   index.Expire(10 * kHour + 1, &delta);  // floor 2 h + 1 ms: "b" and "c" go
   EXPECT_EQ(index.size(), 0u);
   // Expired and swept ids are new again.
-  EXPECT_FALSE(index.SeenOrAdd("c", 10 * kHour));
-  EXPECT_TRUE(index.SeenOrAdd("c", 10 * kHour));
+  EXPECT_FALSE(index.SeenOrAdd("c", HashMember("c"), 10 * kHour));
+  EXPECT_TRUE(index.SeenOrAdd("c", HashMember("c"), 10 * kHour));
 }
 
 TEST(DedupIndexTest, RestoreKeepsIdsAndTheExpiryFloor) {
   DedupIndex before(absl::Hours(1));
-  before.SeenOrAdd("old", 0);
-  before.SeenOrAdd("new", 50 * kMinute);
+  before.SeenOrAdd("old", HashMember("old"), 0);
+  before.SeenOrAdd("new", HashMember("new"), 50 * kMinute);
   StateDelta delta;
   before.Expire(kHour + 10 * kMinute, &delta);  // floor 10 min: "old" expired
   std::map<std::string, std::string> store;
@@ -143,9 +144,9 @@ TEST(DedupIndexTest, RestoreKeepsIdsAndTheExpiryFloor) {
 
   DedupIndex after(absl::Hours(1));
   for (const auto& [key, value] : store) ASSERT_TRUE(after.Restore(key, value).ok()) << key;
-  EXPECT_TRUE(after.SeenOrAdd("new", 55 * kMinute));
+  EXPECT_TRUE(after.SeenOrAdd("new", HashMember("new"), 55 * kMinute));
   // "old" is in the restored row but below the floor: expired, as it was.
-  EXPECT_FALSE(after.SeenOrAdd("old", 20 * kMinute));
+  EXPECT_FALSE(after.SeenOrAdd("old", HashMember("old"), 20 * kMinute));
 }
 
 TEST(DedupIndexTest, MalformedRowsAreDataLoss) {

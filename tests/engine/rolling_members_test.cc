@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/engine/member_hash.h"
 #include "gtest/gtest.h"
 
 namespace nsmd {
@@ -20,11 +21,11 @@ std::vector<std::pair<std::string, bool>> BlobRows(const StateDelta& delta) {
 
 TEST(RollingMembersTest, CountsMembersByLastSecondSeen) {
   RollingMembers m;
-  EXPECT_TRUE(m.Add("u1", 100));
-  EXPECT_TRUE(m.Add("u2", 105));
-  EXPECT_FALSE(m.Add("u1", 100));  // not newer
-  EXPECT_FALSE(m.Add("u1", 90));   // older: u1 stays at 100
-  EXPECT_TRUE(m.Add("u1", 110));   // u1 moves to 110
+  EXPECT_TRUE(m.Add(HashMember("u1"), 100));
+  EXPECT_TRUE(m.Add(HashMember("u2"), 105));
+  EXPECT_FALSE(m.Add(HashMember("u1"), 100));  // not newer
+  EXPECT_FALSE(m.Add(HashMember("u1"), 90));   // older: u1 stays at 100
+  EXPECT_TRUE(m.Add(HashMember("u1"), 110));   // u1 moves to 110
   // u1 at 110, u2 at 105.
   EXPECT_EQ(m.CountBetween(100, 120), 2);
   EXPECT_EQ(m.CountBetween(106, 120), 1);
@@ -34,8 +35,8 @@ TEST(RollingMembersTest, CountsMembersByLastSecondSeen) {
 
 TEST(RollingMembersTest, OneBlobPerCheckpointRestoredToTheNewestSecond) {
   RollingMembers m;
-  m.Add("u1", 100);
-  m.Add("u2", 101);
+  m.Add(HashMember("u1"), 100);
+  m.Add(HashMember("u2"), 101);
   StateDelta first;
   m.WriteChanges(kKey, "", &first);
   // One row, 2 entries of 24 bytes.
@@ -46,7 +47,7 @@ TEST(RollingMembersTest, OneBlobPerCheckpointRestoredToTheNewestSecond) {
   m.WriteChanges(kKey, "", &nothing);
   EXPECT_TRUE(nothing.empty());
 
-  m.Add("u1", 200);  // u1 again, later
+  m.Add(HashMember("u1"), 200);  // u1 again, later
   StateDelta second;
   m.WriteChanges(kKey, "", &second);
   ASSERT_EQ(second.entries().size(), 1u);
@@ -64,7 +65,7 @@ TEST(RollingMembersTest, OneBlobPerCheckpointRestoredToTheNewestSecond) {
   EXPECT_EQ(restored.CountBetween(100, 100), 0);
   EXPECT_EQ(restored.blob_entries(), 3u);
   // New blobs continue after the highest sequence restored.
-  restored.Add("u3", 300);
+  restored.Add(HashMember("u3"), 300);
   StateDelta third;
   restored.WriteChanges(kKey, "", &third);
   EXPECT_EQ(third.entries().begin()->first, kKey.Make({"rdh", "", "2"}));
@@ -75,11 +76,11 @@ TEST(RollingMembersTest, OneBlobPerCheckpointRestoredToTheNewestSecond) {
 
 TEST(RollingMembersTest, ExpireForgetsOldMembersAndDeletesBlobsWhollyOlder) {
   RollingMembers m;
-  m.Add("u1", 100);
+  m.Add(HashMember("u1"), 100);
   StateDelta d0;
   m.WriteChanges(kKey, "", &d0);  // blob 0: newest 100
-  m.Add("u2", 150);
-  m.Add("u3", 300);
+  m.Add(HashMember("u2"), 150);
+  m.Add(HashMember("u3"), 300);
   StateDelta d1;
   m.WriteChanges(kKey, "", &d1);  // blob 1: newest 300
   StateDelta expired;
@@ -100,13 +101,13 @@ TEST(RollingMembersTest, CompactionReplacesTheBlobsWithTheLiveMembers) {
   const size_t limit = 2 + RollingMembers::kCompactionSlack;
   int64_t second = 1000;
   for (size_t i = 0; i < limit; ++i) {
-    m.Add("u1", ++second);
+    m.Add(HashMember("u1"), ++second);
     StateDelta d;
     m.WriteChanges(kKey, "", &d);
     ASSERT_TRUE(d.prefix_deletions().empty()) << i;
   }
   EXPECT_EQ(m.blob_entries(), limit);
-  m.Add("u1", ++second);
+  m.Add(HashMember("u1"), ++second);
   StateDelta compacted;
   m.WriteChanges(kKey, "", &compacted);
   // Every blob of the group goes, one blob of the one live member replaces them.
