@@ -284,16 +284,18 @@ absl::Status Daemon::Start() {
   options.topics = config_.kafka.topics;
   options.properties = config_.kafka.properties;
   options.start_offset = config_.kafka.start_offset;
-  options.on_revoke = [this](const std::vector<TopicPartitionId>& partitions) {
+  options.on_revoke = [this](const std::vector<TopicPartitionId>& /*partitions*/) {
     // Persist everything up to the last processed message before the
     // partitions go, so whoever gets them resumes exactly there.
     if (absl::Status s = Checkpoint(); !s.ok()) {
       std::fprintf(stderr, "nsmd: checkpoint on revoke failed: %s\n", s.ToString().c_str());
     }
-    // Partitions that leave no longer hold back window expiry here.
-    std::vector<std::tuple<std::string, int32_t, bool>> revoked;
-    for (const TopicPartitionId& tp : partitions) revoked.emplace_back(tp.topic, tp.partition, true);
-    pipeline_->UpdateSources(revoked, /*others_idle=*/false);
+    // The revoked partitions keep holding back window expiry until the
+    // assignment that follows says which of them went elsewhere (on_assign:
+    // the partitions it does not list stop holding it). Marked idle here,
+    // an instance left without partitions in between (an eager rebalance)
+    // would let expiry jump to its newest event time, and a partition that
+    // comes back behind that would have its events counted as late.
   };
   options.on_assign = [this](const std::vector<TopicPartitionId>& partitions) {
     DrainDecoding();  // NextOffset() below counts every message polled

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <functional>
+#include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -262,6 +263,63 @@ TEST_F(RebalanceTest, RevokeCheckpointsWhatWasProcessedBeforeThePartitionsGo) {
                             {"nsmd_events_duplicate_total", 0}})
                   .ok());
   Stop(&b_);
+  Stop(&a_);
+}
+
+// Between the revoke and the assignment of an eager rebalance an instance
+// holds no partition. Its checkpoints must not let window expiry jump to its
+// newest event time then: a partition it gets back may be days behind.
+// A reads edits of Jan 2 (u2 ... u9, over the partitions), then one of Jan 5
+// (u1); B joins and leaves (two revoke/assign cycles, A checkpointing every
+// 100 ms in between); then a Jan 2 edit on a partition whose stream time is
+// Jan 2 is on time there: A counts it, and nothing is late.
+TEST_F(RebalanceTest, AnInstanceWithoutPartitionsInARebalanceLetsNothingExpire) {
+  const std::string props = R"({session.timeout.ms: "6000"})";
+  Configure("a", &a_, props, "100ms");
+  // Produces one edit and returns the partition it went to (whose count grew).
+  auto produce = [&](int user, const std::string& id, const std::string& time) {
+    const std::vector<int64_t> before = Counts();
+    EXPECT_TRUE(producer_->Produce("events", absl::StrCat("u", user),
+                                   absl::StrCat(R"({"event":"file_edited","userId":"u)", user,
+                                                R"(","messageId":")", id, R"(","timestamp":")",
+                                                time, R"("})"))
+                    .ok());
+    EXPECT_TRUE(producer_->Flush(absl::Seconds(30)).ok());
+    const std::vector<int64_t> after = Counts();
+    for (int p = 0; p < kPartitions; ++p) {
+      if (after[static_cast<size_t>(p)] > before[static_cast<size_t>(p)]) return p;
+    }
+    return -1;
+  };
+  std::map<int, int> partition_of;  // user -> partition of its Jan 2 edit
+  for (int u = 2; u <= 9; ++u) {
+    partition_of[u] = produce(u, absl::StrCat("jan2-", u), "2024-01-02T10:00:00Z");
+  }
+  ASSERT_TRUE(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8}})
+                  .ok());
+  const int jan5_partition = produce(1, "jan5", "2024-01-05T10:00:00Z");
+  int behind = -1;  // a user whose partition did not get the Jan 5 edit
+  for (const auto& [u, p] : partition_of) {
+    if (p >= 0 && p != jan5_partition) behind = u;
+  }
+  ASSERT_GT(behind, 0) << "all 8 users on the partition of the Jan 5 edit";
+  ASSERT_TRUE(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 9},
+                                     {"nsmd_events_late_total", 0}})
+                  .ok());
+  // B joins (A: revoked, then two partitions), then leaves (A: revoked,
+  // then all four).
+  Configure("b", &b_, props, "100ms");
+  AwaitAssignment(a_, [](const auto& a) { return !a.empty() && a.size() < kPartitions; });
+  AwaitAssignment(b_, [](const auto& b) { return !b.empty(); });
+  Stop(&b_);
+  ASSERT_EQ(AwaitAssignment(a_, [](const auto& a) { return a.size() == kPartitions; }).size(),
+            static_cast<size_t>(kPartitions));
+  // 30 minutes after that partition's stream time: within the 1 h lateness.
+  produce(behind, "jan2-later", "2024-01-02T10:30:00Z");
+  EXPECT_TRUE(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", 10},
+                                     {R"(nsm_metric_value{metric="edits",window="current"})", 10},
+                                     {"nsmd_events_late_total", 0}})
+                  .ok());
   Stop(&a_);
 }
 
