@@ -1,4 +1,4 @@
-// KeyHash: the 128-bit hash by which a key value (a distinct member, an event
+// HashKeyText: the 128-bit hash by which a key value (a distinct member, an event
 // id) is held in memory and in state blobs.
 #ifndef NSMD_DAEMON_DECODE_KEY_HASH_H_
 #define NSMD_DAEMON_DECODE_KEY_HASH_H_
