@@ -48,6 +48,7 @@ class PinnedEvents {
       Event copy = *e;
       copy.name = Keep(e->name);
       copy.id = absl::string_view();  // no dedup: events are replayed in a loop
+      copy.id_hashed = false;
       for (FieldValue& f : copy.fields) {
         if (f.kind == FieldValue::Kind::kString) f.str = Keep(f.str);
       }

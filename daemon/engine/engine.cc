@@ -142,13 +142,16 @@ Engine::Outcome Engine::Apply(const Event& event, int source) {
   if (restore_unfinished_) FinishRestore();
   if (event.time_ms < expire_floor_) return Outcome::kLate;
   if (clock_->ObserveOrLate(source, event.time_ms)) return Outcome::kLate;
-  if (dedup_->SeenOrAdd(event.id, event.IdHash(), event.time_ms)) return Outcome::kDuplicate;
+  if (dedup_->enabled() && !event.id.empty() &&
+      dedup_->SeenOrAdd(event.id, event.IdHash(), event.time_ms)) {
+    return Outcome::kDuplicate;
+  }
   for (MetricState* state : StatesFor(event.name)) state->Apply(event, &pending_);
   return Outcome::kApplied;
 }
 
 void Engine::PrefetchId(const Event& event) {
-  if (!event.id.empty()) dedup_->Prefetch(event.id, event.IdHash());
+  if (dedup_->enabled() && !event.id.empty()) dedup_->Prefetch(event.id, event.IdHash());
 }
 
 void Engine::Prefetch(const Event& event) {
