@@ -6,7 +6,6 @@
 #include <string>
 
 #include "absl/numeric/int128.h"
-
 #include "daemon/decode/event.h"
 #include "daemon/engine/metric_definition.h"
 
@@ -24,8 +23,9 @@ struct Contribution {
   absl::uint128 member_hash = 0;
   std::string member;
   // kEvents: 1; kSum and sum aggregates: the value (0 if the event lacks a
-  // numeric field); kEntities with a distinct aggregate: 1 if `member` is
-  // set, 0 if the event has no member (the entity exists, adds nothing).
+  // numeric field); kEntities with a distinct aggregate: 1 if the event
+  // names a member (member_hash), 0 if it has none (the entity exists, adds
+  // nothing).
   double amount = 1;
 
   // Serialized form for pending rows: "amount\0entity\0member\0group"
