@@ -105,12 +105,15 @@ int Pipeline::SourceIndex(absl::string_view topic, int32_t partition) {
 }
 
 void Pipeline::UpdateSources(
-    const std::vector<std::tuple<std::string, int32_t, bool>>& partitions, bool others_idle) {
+    const std::vector<std::tuple<std::string, int32_t, bool>>& partitions, bool others_idle,
+    const std::vector<std::string>& held_topics) {
   absl::flat_hash_map<std::string, bool> active_idle;
   for (const auto& [topic, partition, idle] : partitions) {
     active_idle[PartitionName(topic, partition)] = idle;
   }
-  engine_->SetSourceActivity(active_idle, others_idle);
+  std::vector<std::string> held_prefixes;
+  for (const std::string& topic : held_topics) held_prefixes.push_back(absl::StrCat(topic, "/"));
+  engine_->SetSourceActivity(active_idle, others_idle, held_prefixes);
 }
 
 int Pipeline::Advance(absl::string_view topic, int32_t partition, int64_t offset) {

@@ -69,10 +69,12 @@ class Pipeline {
 
   // Tells the engine which partitions hold back the expiry of old windows:
   // `partitions` lists (topic, partition, idle); idle ones do not. With
-  // `others_idle` (a full new assignment), partitions not listed — revoked
-  // ones, or a replay's in a bootstrapped state dir — stop holding it back.
+  // `others_idle` (a full new assignment), sources not listed — a replay's
+  // in a bootstrapped state dir — stop holding it back, except partitions
+  // of `held_topics` (the consumed topics: a partition not assigned now
+  // can come back with its backlog), which keep their state.
   void UpdateSources(const std::vector<std::tuple<std::string, int32_t, bool>>& partitions,
-                     bool others_idle);
+                     bool others_idle, const std::vector<std::string>& held_topics = {});
 
   // Decodes one message at `offset` of topic/partition and applies it; `key`
   // (the Kafka message key, if any) only goes to the reject sink. A decoded

@@ -290,12 +290,11 @@ absl::Status Daemon::Start() {
     if (absl::Status s = Checkpoint(); !s.ok()) {
       std::fprintf(stderr, "nsmd: checkpoint on revoke failed: %s\n", s.ToString().c_str());
     }
-    // The revoked partitions keep holding back window expiry until the
-    // assignment that follows says which of them went elsewhere (on_assign:
-    // the partitions it does not list stop holding it). Marked idle here,
-    // an instance left without partitions in between (an eager rebalance)
-    // would let expiry jump to its newest event time, and a partition that
-    // comes back behind that would have its events counted as late.
+    // The revoked partitions keep holding back window expiry (see
+    // on_assign). Marked idle here, an instance left without partitions
+    // until the assignment (an eager rebalance) would let expiry jump to its
+    // newest event time, and a partition that comes back behind that would
+    // have its events counted as late.
   };
   options.on_assign = [this](const std::vector<TopicPartitionId>& partitions) {
     DrainDecoding();  // NextOffset() below counts every message polled
@@ -303,7 +302,12 @@ absl::Status Daemon::Start() {
     // events: windows must not expire past them.
     std::vector<std::tuple<std::string, int32_t, bool>> assigned;
     for (const TopicPartitionId& tp : partitions) assigned.emplace_back(tp.topic, tp.partition, false);
-    pipeline_->UpdateSources(assigned, /*others_idle=*/true);
+    // Partitions of the consumed topics that this assignment leaves out keep
+    // holding back expiry at their stream time (a partial assignment, e.g.
+    // while a restarted member's old id is still in the group, is followed
+    // by one that gives them back, with their backlog); other sources (a
+    // bootstrapping replay's) stop holding it.
+    pipeline_->UpdateSources(assigned, /*others_idle=*/true, config_.kafka.topics);
     std::vector<SourceOffset> offsets;
     for (const TopicPartitionId& tp : partitions) {
       // Where the in-memory state stands: the checkpoint, plus whatever was

@@ -134,8 +134,8 @@ void Engine::IndexStatesByEventName() {
 int Engine::RegisterSource(absl::string_view name) { return clock_->Register(name); }
 
 void Engine::SetSourceActivity(const absl::flat_hash_map<std::string, bool>& active_idle,
-                               bool others_idle) {
-  clock_->SetActivity(active_idle, others_idle);
+                               bool others_idle, const std::vector<std::string>& held_prefixes) {
+  clock_->SetActivity(active_idle, others_idle, held_prefixes);
 }
 
 Engine::Outcome Engine::Apply(const Event& event, int source) {

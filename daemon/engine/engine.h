@@ -57,11 +57,12 @@ class Engine {
 
   // Says which sources are idle: `active_idle` maps source names (registered
   // if new) to "idle"; with `others_idle` every source not named is idle too
-  // (e.g. partitions no longer assigned). Expiry waits for active sources
-  // only, so a partition with a backlog it has not started on keeps old
-  // windows open. Sources start active.
+  // (e.g. partitions no longer assigned), except sources whose name starts
+  // with one of `held_prefixes`, which keep their state. Expiry waits for
+  // active sources only, so a partition with a backlog it has not started
+  // on keeps old windows open. Sources start active.
   void SetSourceActivity(const absl::flat_hash_map<std::string, bool>& active_idle,
-                         bool others_idle);
+                         bool others_idle, const std::vector<std::string>& held_prefixes = {});
 
   // Applies one event from source `source` (an index from RegisterSource).
   // An event older than the expiry horizon already applied (its windows may

@@ -43,13 +43,15 @@ int64_t StreamClock::horizon_ms() const {
 }
 
 void StreamClock::SetActivity(const absl::flat_hash_map<std::string, bool>& active_idle,
-                              bool others_idle) {
+                              bool others_idle, const std::vector<std::string>& held_prefixes) {
   for (const auto& [name, idle] : active_idle) Register(name);
   for (Source& s : sources_) {
     auto it = active_idle.find(s.name);
     if (it != active_idle.end()) {
       s.idle = it->second;
-    } else if (others_idle) {
+    } else if (others_idle &&
+               std::none_of(held_prefixes.begin(), held_prefixes.end(),
+                            [&s](const std::string& p) { return absl::StartsWith(s.name, p); })) {
       s.idle = true;
     }
   }

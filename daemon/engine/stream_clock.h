@@ -38,8 +38,10 @@ class StreamClock {
   void SetIdle(int source, bool idle) { sources_[source].idle = idle; }
 
   // Marks the sources named in `active_idle` as given there (registering
-  // them); with `others_idle`, every other source idle too.
-  void SetActivity(const absl::flat_hash_map<std::string, bool>& active_idle, bool others_idle);
+  // them); with `others_idle`, every other source idle too, except those
+  // whose name starts with one of `held_prefixes`: they keep their state.
+  void SetActivity(const absl::flat_hash_map<std::string, bool>& active_idle, bool others_idle,
+                   const std::vector<std::string>& held_prefixes = {});
 
   // The oldest event time any source can still apply: min over active
   // sources of (stream time - lateness); 0 (nothing can expire) while an

@@ -270,6 +270,36 @@ TEST_F(EngineTest, ExpiryWaitsForActiveSourcesThenOlderEventsAreLate) {
   EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 12 * kHour), b), Engine::Outcome::kLate);
 }
 
+// A new assignment of p/0 alone leaves p/1 (a partition of a held topic,
+// "p") active, so Monday stays open and p/1's Monday 12:00 still counts; a
+// source of another topic ("replay/0") goes idle.
+TEST_F(EngineTest, PartitionsOfHeldTopicsLeftOutOfAnAssignmentKeepExpiryBack) {
+  MeasureSpec events;
+  Build({Metric("all", {}, events, Tumbling(CalendarUnit::kDay))});
+  const int a = engine_->RegisterSource("p/0");
+  const int b = engine_->RegisterSource("p/1");
+  const int r = engine_->RegisterSource("replay/0");
+  StateDelta delta;
+  EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 10 * kHour), b), Engine::Outcome::kApplied);
+  EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 2 * kDay + 10 * kHour), a),
+            Engine::Outcome::kApplied);
+  EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 3 * kDay), r), Engine::Outcome::kApplied);
+  engine_->SetSourceActivity({{"p/0", false}}, /*others_idle=*/true, {"p/"});
+  engine_->TakeDelta(&delta);
+  // Horizon: p/1's Monday 10:00 - 1 h (replay/0 no longer holds anything).
+  EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 12 * kHour), b), Engine::Outcome::kApplied);
+  double monday = -1;
+  for (const SeriesSample& s : engine_->AllWindows()) {
+    if (s.metric == "all" && s.window_start_ms == kMon) monday = s.value;
+  }
+  EXPECT_EQ(monday, 2);
+  // Without the held topic p/1 goes idle too: the horizon becomes p/0's
+  // Wednesday 09:00, Monday expires, and Monday 13:00 is late.
+  engine_->SetSourceActivity({{"p/0", false}}, /*others_idle=*/true);
+  engine_->TakeDelta(&delta);
+  EXPECT_EQ(engine_->Apply(ev_.Make("x", kMon + 13 * kHour), b), Engine::Outcome::kLate);
+}
+
 TEST_F(EngineTest, RollingDistinctEdges) {
   WindowSpec rolling;
   rolling.kind = WindowKind::kRolling;
