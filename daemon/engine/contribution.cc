@@ -80,12 +80,7 @@ bool MakeContribution(const MeasureSpec& measure, const Event& event, Contributi
 
 void KeepMemberText(const MeasureSpec& measure, const Event& event, Contribution* c) {
   c->member.clear();
-  const FieldId field = measure.kind == MeasureKind::kDistinct ? measure.field
-                        : measure.kind == MeasureKind::kEntities &&
-                                measure.aggregate == EntityAggregate::kDistinct
-                            ? measure.aggregate_field
-                            : kNoField;
-  const FieldValue& v = event.field(field);
+  const FieldValue& v = event.field(MemberField(measure));
   if (v.IsKey()) v.AppendKeyText(&c->member);
 }
 

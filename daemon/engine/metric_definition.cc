@@ -36,18 +36,20 @@ bool Compare(double lhs, Comparison cmp, double rhs) {
   return false;
 }
 
+FieldId MemberField(const MeasureSpec& measure) {
+  if (measure.kind == MeasureKind::kDistinct) return measure.field;
+  if (measure.kind == MeasureKind::kEntities && measure.aggregate == EntityAggregate::kDistinct) {
+    return measure.aggregate_field;
+  }
+  return kNoField;
+}
+
 std::vector<FieldId> MemberFields(const std::vector<MetricDefinition>& metrics) {
   std::vector<FieldId> fields;
-  auto add = [&fields](FieldId id) {
+  for (const MetricDefinition& m : metrics) {
+    const FieldId id = MemberField(m.measure);
     if (id != kNoField && std::find(fields.begin(), fields.end(), id) == fields.end()) {
       fields.push_back(id);
-    }
-  };
-  for (const MetricDefinition& m : metrics) {
-    if (m.measure.kind == MeasureKind::kDistinct) add(m.measure.field);
-    if (m.measure.kind == MeasureKind::kEntities &&
-        m.measure.aggregate == EntityAggregate::kDistinct) {
-      add(m.measure.aggregate_field);
     }
   }
   return fields;

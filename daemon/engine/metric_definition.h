@@ -114,9 +114,13 @@ struct EngineOptions {
   absl::Duration dedup_horizon = absl::Hours(24);
 };
 
-// The fields whose values `metrics` count as distinct members (a distinct
-// measure's field, an entities measure's distinct aggregate field), once
-// each: the decoder hashes these (EventDecoderOptions::hashed_fields).
+// The field whose values `measure` counts as distinct members: a distinct
+// measure's field, an entities measure's distinct aggregate field; kNoField
+// for other measures.
+FieldId MemberField(const MeasureSpec& measure);
+
+// The MemberField of each of `metrics`, once each: the decoder hashes these
+// (EventDecoderOptions::hashed_fields).
 std::vector<FieldId> MemberFields(const std::vector<MetricDefinition>& metrics);
 
 }  // namespace nsmd

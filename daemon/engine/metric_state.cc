@@ -64,17 +64,12 @@ void MetricState::Prefetch(const Event& event) {
   // (in prefetch_scratch_) and its distinct member, if any.
   const FieldValue& v = event.field(distinct ? m.field : m.entity);
   if (!v.IsKey()) return;
-  std::optional<absl::uint128> member;
-  if (distinct) {
-    member = v.KeyHash();
-  } else {
+  if (!distinct) {
     prefetch_scratch_.clear();
     v.AppendKeyText(&prefetch_scratch_);
-    if (m.aggregate == EntityAggregate::kDistinct) {
-      const FieldValue& aggregate = event.field(m.aggregate_field);
-      if (aggregate.IsKey()) member = aggregate.KeyHash();
-    }
   }
+  std::optional<absl::uint128> member;
+  if (const FieldValue& mv = event.field(MemberField(m)); mv.IsKey()) member = mv.KeyHash();
   groups_.KeyOf(event, &prefetch_group_);
   if (w.kind == WindowKind::kRolling) {
     if (!distinct) return;
