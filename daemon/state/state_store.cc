@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -36,6 +37,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/state/rocksdb_stderr_logger.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
@@ -92,14 +94,15 @@ rocksdb::Options MakeOptions(rocksdb::Env* env) {
   if (env != nullptr) options.env = env;
   options.create_if_missing = true;
   options.paranoid_checks = true;
-  // A daemon sharing the machine: bounded files, threads and info logs.
+  // RocksDB's info log goes to stderr (warnings and errors only), not to a
+  // LOG file beside the state: see RocksDbStderrLogger for why.
+  options.info_log = std::make_shared<RocksDbStderrLogger>();
+  // A daemon sharing the machine: bounded files and threads.
   options.max_open_files = 256;
   // No preallocation of WAL and SST space: on a nearly full disk writes fail
   // when the space is really gone, not early on a reservation.
   options.allow_fallocate = false;
   options.max_background_jobs = 2;
-  options.keep_log_file_num = 4;
-  options.max_log_file_size = 16 << 20;
   // Compression: zstd on the bottommost level and LZ4 above when built in.
   const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
   auto has = [&](rocksdb::CompressionType t) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -29,8 +30,9 @@ using ::testing::Pair;
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 // The default file system, except that while `fail` is set every write
-// (creating a writable file, appending, syncing) fails with an I/O error, as
-// on a full disk. Files opened before the switch fail too.
+// (appending, syncing) fails with "no space", as on a full disk. As there,
+// files can still be created (an inode, no data): RocksDB's reopen gets as
+// far as writing to them. Files opened before the switch fail too.
 class FailingFileSystem : public rocksdb::FileSystemWrapper {
  public:
   FailingFileSystem() : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {}
@@ -39,7 +41,6 @@ class FailingFileSystem : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                     rocksdb::IODebugContext* dbg) override {
-    if (fail) return rocksdb::IOStatus::NoSpace("injected: no space left");
     std::unique_ptr<rocksdb::FSWritableFile> file;
     rocksdb::IOStatus s = target()->NewWritableFile(f, options, &file, dbg);
     if (s.ok()) *r = std::make_unique<File>(std::move(file), &fail);
@@ -48,7 +49,6 @@ class FailingFileSystem : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& options,
                                        std::unique_ptr<rocksdb::FSWritableFile>* r,
                                        rocksdb::IODebugContext* dbg) override {
-    if (fail) return rocksdb::IOStatus::NoSpace("injected: no space left");
     std::unique_ptr<rocksdb::FSWritableFile> file;
     rocksdb::IOStatus s = target()->ReopenWritableFile(f, options, &file, dbg);
     if (s.ok()) *r = std::make_unique<File>(std::move(file), &fail);
@@ -411,6 +411,27 @@ TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
   std::unique_ptr<StateStore> again = MustOpen();
   ASSERT_NE(again, nullptr);
   EXPECT_THAT(Scan(*again), ElementsAre(Pair("m/a", "1"), Pair("m/c", "3")));
+}
+
+TEST_F(StateStoreTest, RocksDbWritesNoLogFileIntoTheStateDir) {
+  // RocksDB's info log goes to stderr: a LOG file on the state's disk is one
+  // more file a full disk fails, and RocksDB 7.8 aborts on the second write
+  // to a log file whose first write failed.
+  {
+    std::unique_ptr<StateStore> store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    StateDelta delta;
+    delta.Put("m/a", "1");
+    ASSERT_TRUE(store->Commit(delta, {{"events", 0, 1}}).ok());
+  }
+  std::unique_ptr<StateStore> again = MustOpen();
+  ASSERT_NE(again, nullptr);
+  std::vector<std::string> logs;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    if (absl::StartsWith(name, "LOG")) logs.push_back(name);
+  }
+  EXPECT_THAT(logs, ElementsAre());
 }
 
 TEST_F(StateStoreTest, StoreClosedByAFailedReopenIsDestroyedCleanly) {
