@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace nsmd {
 
@@ -14,6 +15,11 @@ struct TopicPartitionId {
 
   bool operator==(const TopicPartitionId&) const = default;
   auto operator<=>(const TopicPartitionId&) const = default;
+
+  template <typename H>
+  friend H AbslHashValue(H h, const TopicPartitionId& p) {
+    return H::combine(std::move(h), p.topic, p.partition);
+  }
 };
 
 }  // namespace nsmd
