@@ -18,7 +18,7 @@
 #include <tuple>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -210,10 +210,6 @@ class Daemon {
   // Decodes polled messages on a second core ahead of the pipeline thread.
   // Destroyed before source_: its batches may hold messages lent by it.
   std::unique_ptr<DecodeWorker> decode_worker_;
-  // Partitions a message was polled from, applied or still in a batch in
-  // flight (Publish() must not take one of those for an empty partition).
-  absl::flat_hash_set<TopicPartitionId> polled_;
-  TopicPartitionId last_polled_{"", -1};  // polls deliver runs of one partition
   std::unique_ptr<KafkaProducer> dead_letters_;  // null without a dead-letter topic
   bool dead_letters_pending_ = false;
   std::unique_ptr<HttpServer> http_;
@@ -497,12 +493,12 @@ void Daemon::Publish() {
     // no message at all so far. A caught-up partition with history keeps
     // holding it at its own stream time: under live traffic "caught up" is
     // momentary, and its next events may be older than other partitions'.
-    // Lag counts polled messages as read, so a partition whose messages were
-    // all polled but wait in a batch in flight is not empty.
+    // Lag counts polled messages as read, so "empty" also needs the source
+    // to have read nothing of it: its messages may wait in a batch in flight.
+    const std::vector<TopicPartitionId> unread = source_->Unread();
     std::vector<std::tuple<std::string, int32_t, bool>> activity;
     for (const auto& [tp, behind] : lag) {
-      const bool empty = behind == 0 && pipeline_->NextOffset(tp.topic, tp.partition) < 0 &&
-                         !polled_.contains(tp);
+      const bool empty = behind == 0 && absl::c_linear_search(unread, tp);
       activity.emplace_back(tp.topic, tp.partition, empty);
     }
     pipeline_->UpdateSources(activity, /*others_idle=*/false);
@@ -600,13 +596,8 @@ void Daemon::Loop() {
     // callbacks stay alive; whatever still arrives is processed normally and
     // committed with the next successful checkpoint.
     int consumed = 0;
-    auto n = source_->Poll(kPollBatch, kPollTimeout, [this](SourceMessage& m) {
-      if (m.partition != last_polled_.partition || m.topic != last_polled_.topic) {
-        last_polled_ = TopicPartitionId{std::string(m.topic), m.partition};
-        polled_.insert(last_polled_);
-      }
-      decode_worker_->filling()->Add(m);
-    });
+    auto n = source_->Poll(kPollBatch, kPollTimeout,
+                           [this](SourceMessage& m) { decode_worker_->filling()->Add(m); });
     decode_worker_->Submit();
     // While polls come back full (a backlog), the worker decodes this batch
     // while the one before it is applied. A poll with less is caught up:

@@ -339,6 +339,15 @@ std::vector<TopicPartitionId> KafkaSource::Assignment() const {
   return out;
 }
 
+std::vector<TopicPartitionId> KafkaSource::Unread() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<TopicPartitionId> out;
+  for (const auto& [id, next] : positions_) {
+    if (next < 0) out.push_back(id);
+  }
+  return out;
+}
+
 std::vector<std::pair<TopicPartitionId, int64_t>> KafkaSource::Lag() const {
   std::vector<std::pair<TopicPartitionId, int64_t>> out;
   absl::MutexLock lock(&mu_);

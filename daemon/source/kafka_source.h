@@ -85,6 +85,10 @@ class KafkaSource {
   // last fetch; -1 if not known yet).
   std::vector<std::pair<TopicPartitionId, int64_t>> Lag() const;
 
+  // The assigned partitions nothing is known to have been read from: no
+  // checkpoint named a resume offset and no message of theirs was polled.
+  std::vector<TopicPartitionId> Unread() const;
+
   // True while at least one broker connection is up (from librdkafka's
   // statistics, refreshed every second).
   bool Connected() const { return connected_.load(); }

@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
 
 namespace nsmd {
 
@@ -15,11 +14,6 @@ struct TopicPartitionId {
 
   bool operator==(const TopicPartitionId&) const = default;
   auto operator<=>(const TopicPartitionId&) const = default;
-
-  template <typename H>
-  friend H AbslHashValue(H h, const TopicPartitionId& p) {
-    return H::combine(std::move(h), p.topic, p.partition);
-  }
 };
 
 }  // namespace nsmd

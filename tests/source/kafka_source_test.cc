@@ -101,6 +101,25 @@ TEST_F(KafkaSourceTest, AssignResumesAtTheCheckpointedOffset) {
   EXPECT_EQ(lag[0].second, 0);
 }
 
+TEST_F(KafkaSourceTest, UnreadNamesPartitionsWithNoCheckpointAndNothingPolled) {
+  ASSERT_TRUE(broker_->CreateTopic("t2", 2).ok());
+  // Partition 0 has a checkpoint (resume at 0); partition 1 has none.
+  auto source = Consumer("t2", "g5", {{"t2", 0, 0}});
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (source->Assignment().size() < 2 && absl::Now() < deadline) {
+    ASSERT_TRUE(source->Poll(10, absl::Milliseconds(100), [](const SourceMessage&) {}).ok());
+  }
+  ASSERT_EQ(source->Assignment().size(), 2u);
+  EXPECT_EQ(source->Unread(), (std::vector<TopicPartitionId>{{"t2", 1}}));
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(producer_->Produce("t2", absl::StrCat("key-", i), "m").ok());
+  }
+  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_EQ(Read(source.get(), 40).size(), 2u);  // both partitions got messages
+  EXPECT_TRUE(source->Unread().empty());
+  source->Close();
+}
+
 TEST_F(KafkaSourceTest, NoCheckpointStartsFromEarliestNotFromTheGroupsCommit) {
   ASSERT_TRUE(broker_->CreateTopic("t1", 1).ok());
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(producer_->Produce("t1", "k", absl::StrCat("m", i)).ok());
