@@ -18,7 +18,7 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
       dirty_ = true;
       break;
     case MeasureKind::kDistinct: {
-      if (members_.insert(c.member_hash).second) {
+      if (members_.Insert(c.member_hash)) {
         AppendMemberHash(c.member_hash, &new_members_);
         dirty_ = true;
       }
@@ -69,7 +69,7 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
 
 void MeasureCell::Prefetch(const MeasureSpec& m, absl::string_view entity,
                            std::optional<absl::uint128> member_hash) const {
-  if (m.kind == MeasureKind::kDistinct && member_hash) members_.prefetch(*member_hash);
+  if (m.kind == MeasureKind::kDistinct && member_hash) members_.Prefetch(*member_hash);
   if (m.kind != MeasureKind::kEntities) return;
   entities_.prefetch(entity);
   if (member_hash && m.aggregate == EntityAggregate::kDistinct) {
@@ -191,15 +191,7 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
 
 void MeasureCell::FinishRestore() {
   if (restored_members_.empty()) return;
-  const std::vector<absl::uint128>& add = restored_members_;
-  members_.reserve(members_.size() + add.size());
-  // Each insert probes a random slot of a table of up to hundreds of MiB:
-  // start loading the slot kAhead inserts ahead, so the misses overlap.
-  constexpr size_t kAhead = 8;
-  for (size_t i = 0; i < add.size(); ++i) {
-    if (i + kAhead < add.size()) members_.prefetch(add[i + kAhead]);
-    members_.insert(add[i]);
-  }
+  members_.InsertAll(restored_members_);
   std::vector<absl::uint128>().swap(restored_members_);
 }
 

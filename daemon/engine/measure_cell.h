@@ -12,6 +12,7 @@
 #include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "daemon/engine/contribution.h"
+#include "daemon/engine/member_set.h"
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/state_key.h"
 #include "daemon/state/state_delta.h"
@@ -35,7 +36,7 @@ struct CellAddress {
 // Distinct members (of the cell, or of each entity for entities counted by
 // distinct members: then one table per cell holds every entity's members,
 // keyed by EntityMemberKey) are held as their 128-bit XXH3 hash, 16 bytes in
-// a flat table, never as strings: two different members collide with a
+// a flat table (the cell's own: a MemberSet), never as strings: two different members collide with a
 // chance of about n^2 / 2^129 for n members (10^-20 for n = 10^9), i.e. never
 // in practice; a collision would undercount by one. The rows keep only hashes
 // too. The members added since the last checkpoint are persisted as ONE blob
@@ -75,7 +76,8 @@ class MeasureCell {
 
   // Inserts the members of the "dh" rows Restore() has read (collected
   // until now, so the table is sized once for all of them and filled with
-  // prefetching). Value() and Add() need it done.
+  // prefetching, on two threads for a large cell: MemberSet::InsertAll).
+  // Value() and Add() need it done.
   void FinishRestore();
 
   // Records the deletion of every row of this cell (the window expired): one
@@ -90,7 +92,7 @@ class MeasureCell {
     bool has_row = false;  // distinct aggregate: an "e" row exists (entity seen without member)
   };
   double scalar_ = 0;
-  absl::flat_hash_set<absl::uint128> members_;
+  MemberSet members_;
   absl::flat_hash_map<std::string, EntityState> entities_;
   // Distinct aggregate: every entity's members, by EntityMemberKey.
   absl::flat_hash_set<absl::uint128> entity_members_;
