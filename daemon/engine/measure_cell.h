@@ -36,9 +36,10 @@ struct CellAddress {
 // Distinct members (of the cell, or of each entity for entities counted by
 // distinct members: then one table per cell holds every entity's members,
 // keyed by EntityMemberKey) are held as their 128-bit XXH3 hash, 16 bytes in
-// a flat table (the cell's own: a MemberSet), never as strings: two different members collide with a
-// chance of about n^2 / 2^129 for n members (10^-20 for n = 10^9), i.e. never
-// in practice; a collision would undercount by one. The rows keep only hashes
+// a flat table (a cell's members: a MemberSet), never as strings: two
+// different members collide with a chance of about n^2 / 2^129 for n members
+// (10^-20 for n = 10^9), i.e. never in practice; a collision would undercount
+// by one. The rows keep only hashes
 // too. The members added since the last checkpoint are persisted as ONE blob
 // row per cell and checkpoint (see state_key.h for the layout):
 //   "dh"  <window> <group> <seq> -> n x 16-byte little-endian hash (low 64
