@@ -146,8 +146,10 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
     next_blob_seq_ = std::max(next_blob_seq_, seq + 1);
     if (kind == "dh") {
       if (value.size() % kMemberHashBytes != 0) return malformed();
+      std::vector<absl::uint128>& chunk = restored_members_.emplace_back();
+      chunk.reserve(value.size() / kMemberHashBytes);
       for (size_t i = 0; i < value.size(); i += kMemberHashBytes) {
-        restored_members_.push_back(LoadMemberHash(value.data() + i));
+        chunk.push_back(LoadMemberHash(value.data() + i));
       }
       return absl::OkStatus();
     }
@@ -192,7 +194,7 @@ absl::Status MeasureCell::Restore(const MeasureSpec& m, absl::string_view kind,
 void MeasureCell::FinishRestore() {
   if (restored_members_.empty()) return;
   members_.InsertAll(restored_members_);
-  std::vector<absl::uint128>().swap(restored_members_);
+  std::vector<std::vector<absl::uint128>>().swap(restored_members_);
 }
 
 void MeasureCell::DeleteRows(const MeasureSpec& m, const CellAddress& at,

@@ -99,7 +99,8 @@ class MeasureCell {
   absl::flat_hash_set<absl::uint128> entity_members_;
   int64_t satisfied_ = 0;
   uint64_t next_blob_seq_ = 0;  // <seq> of the next "dh"/"emh" row
-  std::vector<absl::uint128> restored_members_;  // read by Restore, not inserted yet
+  // Read by Restore (a chunk per "dh" row), not inserted yet.
+  std::vector<std::vector<absl::uint128>> restored_members_;
   // Unwritten changes.
   bool dirty_ = false;
   std::string new_members_;                  // pending "dh" blob

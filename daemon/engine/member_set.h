@@ -30,16 +30,17 @@ class MemberSet {
   // Members held.
   size_t size() const { return halves_[0].size() + halves_[1].size(); }
 
-  // Adds every hash of `hashes` (repeats are fine), each half sized once
+  // Adds every hash of `chunks` (repeats are fine), each half sized once
   // for them; with at least kParallelInsertMin hashes, one half is filled on
   // a second thread while the caller fills the other (on the caller's alone
-  // if no thread can be started).
-  void InsertAll(const std::vector<absl::uint128>& hashes);
+  // if no thread can be started). Chunks (one per state row, as restored)
+  // spare the copying and page faults of one ever-growing vector.
+  void InsertAll(const std::vector<std::vector<absl::uint128>>& chunks);
 
  private:
   static size_t HalfOf(absl::uint128 hash) { return absl::Uint128High64(hash) >> 63; }
   // Inserts the hashes of half `half`, loading each slot a few of them ahead.
-  void InsertHalf(const std::vector<absl::uint128>& hashes, size_t half);
+  void InsertHalf(const std::vector<std::vector<absl::uint128>>& chunks, size_t half);
 
   std::array<absl::flat_hash_set<absl::uint128>, 2> halves_;
 };

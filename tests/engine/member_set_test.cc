@@ -1,6 +1,7 @@
 // MemberSet: membership, and InsertAll on one thread and on two.
 #include "daemon/engine/member_set.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -29,15 +30,19 @@ TEST(MemberSetTest, InsertTellsNewMembersFromKnownOnesInBothHalves) {
   EXPECT_EQ(set.size(), 2u);
 }
 
-// Fills a set with users 0..n-1 plus a repeat of the first half of them,
-// through InsertAll, and checks it holds exactly users 0..n-1.
+// Fills a set with users 0..n-1 in chunks of 999 (and an empty one), plus a
+// chunk repeating the first half of them, through InsertAll, and checks it
+// holds exactly users 0..n-1.
 void CheckInsertAll(int n) {
-  std::vector<absl::uint128> hashes = Users(n);
-  const std::vector<absl::uint128> repeats(hashes.begin(), hashes.begin() + n / 2);
-  hashes.insert(hashes.end(), repeats.begin(), repeats.end());
+  const std::vector<absl::uint128> users = Users(n);
+  std::vector<std::vector<absl::uint128>> chunks(1);  // the empty one
+  for (size_t at = 0; at < users.size(); at += 999) {
+    chunks.emplace_back(users.begin() + at, users.begin() + std::min(users.size(), at + 999));
+  }
+  chunks.emplace_back(users.begin(), users.begin() + n / 2);
   MemberSet set;
   ASSERT_TRUE(set.Insert(HashMember("u-0")));  // already there before: still one member
-  set.InsertAll(hashes);
+  set.InsertAll(chunks);
   EXPECT_EQ(set.size(), static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) ASSERT_FALSE(set.Insert(HashMember(absl::StrCat("u-", i)))) << i;
   EXPECT_TRUE(set.Insert(HashMember(absl::StrCat("u-", n))));
