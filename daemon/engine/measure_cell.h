@@ -39,9 +39,9 @@ struct CellAddress {
 // a flat table (a cell's members: a MemberSet), never as strings: two
 // different members collide with a chance of about n^2 / 2^129 for n members
 // (10^-20 for n = 10^9), i.e. never in practice; a collision would undercount
-// by one. The rows keep only hashes
-// too. The members added since the last checkpoint are persisted as ONE blob
-// row per cell and checkpoint (see state_key.h for the layout):
+// by one. The rows keep only hashes too. The members added since the last
+// checkpoint are persisted as ONE blob row per cell and checkpoint (see
+// state_key.h for the layout):
 //   "dh"  <window> <group> <seq> -> n x 16-byte little-endian hash (low 64
 //                                   bits first, then high 64 bits)
 //   "emh" <window> <group> <seq> -> repeated {fixed32 little-endian entity
