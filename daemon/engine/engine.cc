@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <optional>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
@@ -100,35 +99,34 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<MetricDefinit
 }
 
 void Engine::IndexStatesByEventName() {
-  // The names metric `i`'s filter and cohort anchor accept; nullopt: any
-  // name (a filter or anchor without names accepts every event).
-  auto accepted = [this](size_t i) -> std::optional<absl::flat_hash_set<std::string>> {
+  // Which filters of metric `i` accept `name` (null: a name no filter
+  // names).
+  auto match = [this](size_t i, const std::string* name) {
+    auto accepts = [name](const Filter& f) {
+      return f.names().empty() || (name != nullptr && f.names().contains(*name));
+    };
     const MetricDefinition& m = metrics_[i];
-    const bool cohort = m.window.kind == WindowKind::kCohort;
-    if (m.filter.names().empty() || (cohort && m.window.anchor.names().empty())) {
-      return std::nullopt;
-    }
-    absl::flat_hash_set<std::string> names = m.filter.names();
-    if (cohort) names.insert(m.window.anchor.names().begin(), m.window.anchor.names().end());
-    return names;
+    return NameMatch{accepts(m.filter),
+                     m.window.kind == WindowKind::kCohort && accepts(m.window.anchor)};
   };
-  std::vector<std::optional<absl::flat_hash_set<std::string>>> by_state;
+  absl::flat_hash_set<std::string> named;
   for (size_t i = 0; i < states_.size(); ++i) {
-    by_state.push_back(accepted(i));
     if (!states_[i]) continue;
-    if (!by_state[i]) {
-      states_for_other_names_.push_back(states_[i].get());
-    } else {
-      for (const std::string& name : *by_state[i]) states_by_name_.try_emplace(name);
+    const MetricDefinition& m = metrics_[i];
+    named.insert(m.filter.names().begin(), m.filter.names().end());
+    if (m.window.kind == WindowKind::kCohort) {
+      named.insert(m.window.anchor.names().begin(), m.window.anchor.names().end());
     }
   }
-  for (auto& [name, states] : states_by_name_) {
+  auto add_matching = [&](const std::string* name, std::vector<NamedState>* out) {
     for (size_t i = 0; i < states_.size(); ++i) {
-      if (states_[i] && (!by_state[i] || by_state[i]->contains(name))) {
-        states.push_back(states_[i].get());
-      }
+      if (!states_[i]) continue;
+      const NameMatch names = match(i, name);
+      if (names.filter || names.anchor) out->push_back(NamedState{states_[i].get(), names});
     }
-  }
+  };
+  for (const std::string& name : named) add_matching(&name, &states_by_name_[name]);
+  add_matching(nullptr, &states_for_other_names_);
 }
 
 int Engine::RegisterSource(absl::string_view name) { return clock_->Register(name); }
@@ -146,7 +144,7 @@ Engine::Outcome Engine::Apply(const Event& event, int source) {
       dedup_->SeenOrAdd(event.id, event.IdHash(), event.time_ms)) {
     return Outcome::kDuplicate;
   }
-  for (MetricState* state : StatesFor(event.name)) state->Apply(event, &pending_);
+  for (const NamedState& s : StatesFor(event.name)) s.state->Apply(event, s.names, &pending_);
   return Outcome::kApplied;
 }
 
@@ -155,7 +153,7 @@ void Engine::PrefetchId(const Event& event) {
 }
 
 void Engine::Prefetch(const Event& event) {
-  for (MetricState* state : StatesFor(event.name)) state->Prefetch(event);
+  for (const NamedState& s : StatesFor(event.name)) s.state->Prefetch(event, s.names);
 }
 
 void Engine::FinishRestore() {

@@ -6,14 +6,16 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "daemon/decode/event.h"
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/metric_snapshot.h"
+#include "daemon/engine/name_match.h"
 #include "daemon/state/state_delta.h"
 
 namespace nsmd {
@@ -137,14 +139,20 @@ class Engine {
   std::unique_ptr<DedupIndex> dedup_;
   // One per metric, same order as metrics_; null for ratio metrics.
   std::vector<std::unique_ptr<MetricState>> states_;
+  // A state an event of some name may change, and which of its filters
+  // accept that name.
+  struct NamedState {
+    MetricState* state;
+    NameMatch names;
+  };
   // The states an event may change, by its name, in metrics_ order: those
-  // whose filter (or cohort anchor) names it, and those whose filter or
-  // anchor names no event (any event). An event no filter names may change
-  // only the latter (states_for_other_names_). One lookup per event instead
-  // of every metric comparing the name against its filter.
-  absl::flat_hash_map<std::string, std::vector<MetricState*>> states_by_name_;
-  std::vector<MetricState*> states_for_other_names_;
-  const std::vector<MetricState*>& StatesFor(absl::string_view event_name) const {
+  // whose filter or cohort anchor accepts the name (names it, or names no
+  // event). An event no filter names may change only the states of filters
+  // that name no event (states_for_other_names_). One lookup per event
+  // instead of every metric comparing the name against its filters.
+  absl::flat_hash_map<std::string, std::vector<NamedState>> states_by_name_;
+  std::vector<NamedState> states_for_other_names_;
+  const std::vector<NamedState>& StatesFor(absl::string_view event_name) const {
     auto it = states_by_name_.find(event_name);
     return it == states_by_name_.end() ? states_for_other_names_ : it->second;
   }

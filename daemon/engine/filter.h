@@ -64,7 +64,17 @@ class Filter {
 
   // True if `event` has an accepted name and satisfies the predicate.
   bool Matches(const Event& event) const {
-    if (!names_.empty() && !HasName(event.name)) return false;
+    return AcceptsName(event.name) && MatchesPredicate(event);
+  }
+
+  // True if events named `name` may match: the filter names no event, or
+  // names this one.
+  bool AcceptsName(absl::string_view name) const { return names_.empty() || HasName(name); }
+
+  // True if `event` satisfies the predicate, whatever its name: for a
+  // caller that knows AcceptsName(event.name) already (the Engine works it
+  // out once per name, not per event).
+  bool MatchesPredicate(const Event& event) const {
     return !has_predicate_ || predicate_.Evaluate(event);
   }
 

@@ -21,13 +21,13 @@ MetricState::MetricState(const MetricDefinition* definition, const Calendar* cal
       window_start_(definition->window.kind == WindowKind::kCohort ? definition->window.period
                                                                    : definition->window.unit) {}
 
-void MetricState::Apply(const Event& event, StateDelta* delta) {
+void MetricState::Apply(const Event& event, NameMatch names, StateDelta* delta) {
   const WindowSpec& w = def_->window;
   if (w.kind == WindowKind::kCohort) {
-    ApplyCohort(event, delta);
+    ApplyCohort(event, names, delta);
     return;
   }
-  if (!def_->filter.Matches(event)) return;
+  if (!names.filter || !def_->filter.MatchesPredicate(event)) return;
   if (!MakeContribution(def_->measure, event, &scratch_)) return;
   scratch_.group = groups_.Resolve(event);
   switch (w.kind) {
@@ -45,12 +45,15 @@ void MetricState::Apply(const Event& event, StateDelta* delta) {
   }
 }
 
-void MetricState::Prefetch(const Event& event) {
+void MetricState::Prefetch(const Event& event, NameMatch names) {
   const WindowSpec& w = def_->window;
   const MeasureSpec& m = def_->measure;
   const bool distinct = m.kind == MeasureKind::kDistinct;
   // Only distinct and entities measures probe tables by the event's keys.
-  if ((!distinct && m.kind != MeasureKind::kEntities) || !def_->filter.Matches(event)) return;
+  if ((!distinct && m.kind != MeasureKind::kEntities) || !names.filter ||
+      !def_->filter.MatchesPredicate(event)) {
+    return;
+  }
   if (w.kind == WindowKind::kCohort) {
     // The anchor lookup comes first (it tells which cohort, so which cell,
     // the event belongs to).
@@ -172,14 +175,14 @@ std::string MetricState::PendingKey(const std::string& entity, const Pending& p)
   return key_.Make({"p", entity, absl::StrCat(p.contribution.time_ms), absl::StrCat(p.seq)});
 }
 
-void MetricState::ApplyCohort(const Event& event, StateDelta* delta) {
+void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* delta) {
   const WindowSpec& w = def_->window;
   // The anchor first: an anchor event that also passes the filter counts in
   // the window it opens.
   const FieldValue& e = event.field(w.cohort_entity);
   if (!e.IsKey()) return;  // neither an anchor nor a contribution
-  const bool anchors = w.anchor.Matches(event);
-  const bool contributes = def_->filter.Matches(event);
+  const bool anchors = names.anchor && w.anchor.MatchesPredicate(event);
+  const bool contributes = names.filter && def_->filter.MatchesPredicate(event);
   if (!anchors && !contributes) return;
   std::string& entity = entity_scratch_;
   entity.clear();

@@ -18,6 +18,7 @@
 #include "daemon/engine/measure_cell.h"
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/metric_snapshot.h"
+#include "daemon/engine/name_match.h"
 #include "daemon/engine/rolling_members.h"
 #include "daemon/engine/state_key.h"
 #include "daemon/engine/window_start_cache.h"
@@ -38,19 +39,20 @@ class MetricState {
  public:
   MetricState(const MetricDefinition* definition, const Calendar* calendar);
 
-  // Applies a non-late event. Changes of windows, rolling buckets and
+  // Applies a non-late event, whose name the metric's filters accept as
+  // `names` says (the rest of each filter is evaluated here). Changes of windows, rolling buckets and
   // pending cohort contributions are written back by TakeDelta (a
   // contribution whose anchor arrives before it writes no row at all); cohort
   // anchors are recorded in *delta at once.
-  void Apply(const Event& event, StateDelta* delta);
+  void Apply(const Event& event, NameMatch names, StateDelta* delta);
 
   // Starts loading the table slots Apply(event) will probe, where they are
   // cheap to know: for a distinct or entities measure, the event's member or
   // entity in its cell (a cohort's: the cell used last, as the cohort is
   // only known from the anchor) or rolling series, if that exists already,
   // and a cohort's anchor of the event's entity. Results do not depend on
-  // it.
-  void Prefetch(const Event& event);
+  // it. `names` as for Apply.
+  void Prefetch(const Event& event, NameMatch names);
 
   // Records every row changed since the last call in *delta.
   void TakeDelta(StateDelta* delta);
@@ -96,7 +98,7 @@ class MetricState {
   // prefetch_group_), or null.
   const MeasureCell* PrefetchedCell(const Event& event);
   void AddRolling(const Contribution& c);
-  void ApplyCohort(const Event& event, StateDelta* delta);
+  void ApplyCohort(const Event& event, NameMatch names, StateDelta* delta);
   void SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta);
   int64_t WindowEnd(int64_t start, int64_t now_ms) const;
   // Start of the newest cohort period whose member windows have all closed.

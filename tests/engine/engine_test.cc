@@ -908,6 +908,53 @@ TEST_F(EngineTest, ExpiringAnEntityCellDeletesItsRowsByPrefix) {
             RowKey("active_teams", {"e", absl::StrCat(kMon + 14 * kDay), "", "c"}));
 }
 
+// A cohort's filter and anchor accept names independently: an anchor that
+// names no event anchors on any event, a filter that names none takes any
+// event, and an event only one of them names reaches only that one.
+TEST_F(EngineTest, CohortFilterAndAnchorAcceptEventNamesEachOnItsOwn) {
+  WindowSpec by_creation;
+  by_creation.kind = WindowKind::kCohort;
+  by_creation.anchor.AddName("team_created");
+  by_creation.cohort_entity = F("context.groupId");
+  by_creation.length = absl::Hours(24 * 7);
+  by_creation.period = CalendarUnit::kWeek;
+  WindowSpec by_first_event = by_creation;
+  by_first_event.anchor = Filter();  // any event anchors its team
+  // "active": teams with a user's event of any name after team_created;
+  // "editing": teams with an edit after their first event of any name.
+  Build({Metric("active", {},
+                Entities("context.groupId", EntityAggregate::kDistinct, "userId",
+                         Comparison::kGt, 0),
+                by_creation),
+         Metric("editing", {"file_edited"},
+                Entities("context.groupId", EntityAggregate::kCount, "", Comparison::kGte, 1),
+                by_first_event)});
+  auto event = [&](const std::string& name, const std::string& team, const std::string& user,
+                   int64_t t) {
+    Apply(user.empty() ? ev_.Make(name, kMon + t, {{"context.groupId", team}})
+                       : ev_.Make(name, kMon + t, {{"context.groupId", team}, {"userId", user}}));
+  };
+  // Team a. active: the edit comes before team_created, outside the cohort
+  // window; comment_added (user 2) counts, team_created itself has no user.
+  // editing: the edit is a's first event, so it anchors and counts.
+  event("file_edited", "a", "1", 1 * kHour);
+  event("team_created", "a", "", 2 * kHour);
+  event("comment_added", "a", "2", 3 * kHour);
+  // Team b is never created: active never counts it. editing: signed_up (a
+  // name no filter names) on Sunday anchors b in the first cohort week; the
+  // edit after it, on Monday, counts there.
+  event("signed_up", "b", "3", 6 * kDay + 23 * kHour);
+  event("file_edited", "b", "3", 7 * kDay + 1 * kHour);
+  std::map<std::pair<std::string, int64_t>, double> cohorts;
+  for (const SeriesSample& s : engine_->AllWindows()) {
+    cohorts[{s.metric, s.window_start_ms}] = s.value;
+  }
+  const std::map<std::pair<std::string, int64_t>, double> expected = {
+      {{"active", kMon}, 1},    // a
+      {{"editing", kMon}, 2}};  // a and b
+  EXPECT_EQ(cohorts, expected);
+}
+
 TEST_F(CohortTest, PendingContributionsGetRowsOnlyIfStillPendingAtACheckpoint) {
   const int64_t created = kMon + 2 * kDay + 10 * kHour;  // Wednesday 10:00
   std::map<std::string, std::string> store;
