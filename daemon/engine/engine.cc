@@ -103,7 +103,7 @@ void Engine::IndexStatesByEventName() {
   // names).
   auto match = [this](size_t i, const std::string* name) {
     auto accepts = [name](const Filter& f) {
-      return f.names().empty() || (name != nullptr && f.names().contains(*name));
+      return name == nullptr ? f.names().empty() : f.AcceptsName(*name);
     };
     const MetricDefinition& m = metrics_[i];
     return NameMatch{accepts(m.filter),
