@@ -40,10 +40,10 @@ class MetricState {
   MetricState(const MetricDefinition* definition, const Calendar* calendar);
 
   // Applies a non-late event, whose name the metric's filters accept as
-  // `names` says (the rest of each filter is evaluated here). Changes of windows, rolling buckets and
-  // pending cohort contributions are written back by TakeDelta (a
-  // contribution whose anchor arrives before it writes no row at all); cohort
-  // anchors are recorded in *delta at once.
+  // `names` says (the rest of each filter is evaluated here). Changes of
+  // windows, rolling buckets and pending cohort contributions are written
+  // back by TakeDelta (a contribution whose anchor arrives before it writes
+  // no row at all); cohort anchors are recorded in *delta at once.
   void Apply(const Event& event, NameMatch names, StateDelta* delta);
 
   // Starts loading the table slots Apply(event) will probe, where they are

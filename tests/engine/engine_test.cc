@@ -50,6 +50,17 @@ class EngineTest : public ::testing::Test {
     w.unit = unit;
     return w;
   }
+  // The saas cohort: a team's first 7 days from its team_created, by the
+  // week it was created in.
+  WindowSpec TeamWeekCohort() {
+    WindowSpec w;
+    w.kind = WindowKind::kCohort;
+    w.anchor.AddName("team_created");
+    w.cohort_entity = F("context.groupId");
+    w.length = absl::Hours(24 * 7);
+    w.period = CalendarUnit::kWeek;
+    return w;
+  }
   MeasureSpec Distinct(const std::string& path) {
     MeasureSpec m;
     m.kind = MeasureKind::kDistinct;
@@ -411,12 +422,7 @@ class CohortTest : public EngineTest {
     Build(Defs());
   }
   std::vector<MetricDefinition> Defs() {
-    WindowSpec cohort;
-    cohort.kind = WindowKind::kCohort;
-    cohort.anchor.AddName("team_created");
-    cohort.cohort_entity = F("context.groupId");
-    cohort.length = absl::Hours(24 * 7);
-    cohort.period = CalendarUnit::kWeek;
+    const WindowSpec cohort = TeamWeekCohort();
     return {Metric("collaborating_teams", {"file_edited"},
                    Entities("context.groupId", EntityAggregate::kDistinct, "userId",
                             Comparison::kGt, 3),
@@ -482,12 +488,7 @@ TEST_F(CohortTest, PreviousIsNewestFullyClosedPeriod) {
 
 TEST_F(EngineTest, RestoreGivesTheSameNumbersAsAnUninterruptedRun) {
   auto defs = [&] {
-    WindowSpec cohort;
-    cohort.kind = WindowKind::kCohort;
-    cohort.anchor.AddName("team_created");
-    cohort.cohort_entity = F("context.groupId");
-    cohort.length = absl::Hours(24 * 7);
-    cohort.period = CalendarUnit::kWeek;
+    const WindowSpec cohort = TeamWeekCohort();
     WindowSpec rolling;
     rolling.kind = WindowKind::kRolling;
     rolling.length = absl::Hours(24);
@@ -912,12 +913,7 @@ TEST_F(EngineTest, ExpiringAnEntityCellDeletesItsRowsByPrefix) {
 // names no event anchors on any event, a filter that names none takes any
 // event, and an event only one of them names reaches only that one.
 TEST_F(EngineTest, CohortFilterAndAnchorAcceptEventNamesEachOnItsOwn) {
-  WindowSpec by_creation;
-  by_creation.kind = WindowKind::kCohort;
-  by_creation.anchor.AddName("team_created");
-  by_creation.cohort_entity = F("context.groupId");
-  by_creation.length = absl::Hours(24 * 7);
-  by_creation.period = CalendarUnit::kWeek;
+  const WindowSpec by_creation = TeamWeekCohort();
   WindowSpec by_first_event = by_creation;
   by_first_event.anchor = Filter();  // any event anchors its team
   // "active": teams with a user's event of any name after team_created;
