@@ -212,6 +212,14 @@ struct KeyPrefix {
   bool operator==(const KeyPrefix& o) const {
     return words[0] == o.words[0] && words[1] == o.words[1];
   }
+  // Which of a node's kChildBuckets buckets holds a key with this prefix
+  // and `size`: a multiplicative hash of the first word and the size.
+  size_t Bucket(size_t size) const {
+    return static_cast<size_t>(((words[0] ^ size) * 0x9E3779B97F4A7C15ull) >>
+                               (64 - kChildBucketBits));
+  }
+  static constexpr int kChildBucketBits = 4;
+  static constexpr size_t kChildBuckets = size_t{1} << kChildBucketBits;
 };
 
 // The raw text between the quotes of a string value, given its token: from
@@ -256,7 +264,12 @@ struct PathNode {
   std::string key;      // the segment leading here: an object member's key
   int64_t index = -1;   // the same segment as an array index (ArrayIndex)
   int slot = -1;        // slot of the configured path ending here; -1 if none
+  // Sorted by KeyPrefix::Bucket once every path is added (SortChildren):
+  // the children in bucket b are children[bucket_start[b], bucket_start[b +
+  // 1]), so a key is compared only with those of its bucket (Segment's root
+  // has ten children; a bucket mostly holds one or none).
   std::vector<PathChild> children;
+  std::vector<uint32_t> bucket_start;
   // The decode generation in which this node was last matched: the first
   // member with a key wins, as in a JSON pointer lookup.
   uint64_t matched = 0;
@@ -280,6 +293,8 @@ struct EventDecoder::Impl {
   // Adds `dotted` to the path tree and returns its slot.
   int AddPath(absl::string_view dotted);
   std::vector<int> AddPaths(const std::vector<std::string>& dotted);
+  // Sorts every node's children into their buckets; after the last AddPath.
+  void SortChildren();
 
   // The child of `node` for object key `key`, marked matched; -1 if none or
   // if an earlier member of this object already matched it.
@@ -384,9 +399,25 @@ std::vector<int> EventDecoder::Impl::AddPaths(const std::vector<std::string>& do
   return out;
 }
 
+void EventDecoder::Impl::SortChildren() {
+  for (PathNode& node : nodes) {
+    auto bucket = [](const PathChild& child) { return child.prefix.Bucket(child.size); };
+    std::stable_sort(node.children.begin(), node.children.end(),
+                     [&](const PathChild& a, const PathChild& b) { return bucket(a) < bucket(b); });
+    node.bucket_start.assign(KeyPrefix::kChildBuckets + 1, 0);
+    for (const PathChild& child : node.children) ++node.bucket_start[bucket(child) + 1];
+    for (size_t b = 0; b < KeyPrefix::kChildBuckets; ++b) {
+      node.bucket_start[b + 1] += node.bucket_start[b];
+    }
+  }
+}
+
 int EventDecoder::Impl::KeyChild(int node, absl::string_view key) {
   const KeyPrefix prefix = KeyPrefix::Of(key);
-  for (const PathChild& child : nodes[node].children) {
+  const PathNode& parent = nodes[node];
+  const size_t bucket = prefix.Bucket(key.size());
+  for (uint32_t i = parent.bucket_start[bucket]; i < parent.bucket_start[bucket + 1]; ++i) {
+    const PathChild& child = parent.children[i];
     if (child.size != key.size() || !(child.prefix == prefix)) continue;
     PathNode& n = nodes[child.node];
     if (key.size() > sizeof(prefix) &&
@@ -763,6 +794,7 @@ EventDecoder::EventDecoder(EventFormat format, const FieldCatalog* catalog,
   const int n = catalog == nullptr ? 0 : catalog->size();
   d.field_slots.reserve(static_cast<size_t>(n));
   for (FieldId id = 0; id < n; ++id) d.field_slots.push_back(d.AddPath(catalog->path(id)));
+  d.SortChildren();
   if (catalog != nullptr && !d.format.user_path.empty()) {
     d.user_field = catalog->Find(d.format.user_path);
   }

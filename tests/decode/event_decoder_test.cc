@@ -5,8 +5,10 @@
 #include "daemon/decode/event_decoder.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "daemon/decode/event.h"
 #include "daemon/decode/event_format.h"
@@ -483,6 +485,33 @@ TEST_F(SegmentDecoderTest, FieldsInAnyOrder) {
   EXPECT_EQ(e.field(group_).str, "g");
   EXPECT_EQ(e.field(plan_).str, "pro");
   EXPECT_EQ(e.field(sku_).str, "b");
+}
+
+TEST(EventDecoderTest, ManySiblingKeysEachFindTheirOwnValue) {
+  // 40 properties under one object (more than the decoder's 16 key buckets
+  // per object, so buckets are shared), plus keys that agree in their first
+  // 16 bytes and differ only after them or in length. Each value is its
+  // key's number, written in reverse key order.
+  FieldCatalog catalog;
+  std::vector<FieldId> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(catalog.Intern(absl::StrCat("properties.p", i)));
+  const FieldId long_a = catalog.Intern("properties.abcdefghijklmnop_a");
+  const FieldId long_b = catalog.Intern("properties.abcdefghijklmnop_b");
+  const FieldId long_ab = catalog.Intern("properties.abcdefghijklmnop_ab");
+  EventDecoder decoder(EventFormat::Segment(), &catalog);
+  std::string json = R"({"event":"e","timestamp":0,"properties":{)";
+  for (int i = 39; i >= 0; --i) absl::StrAppend(&json, "\"p", i, "\":", i, ",");
+  json += R"("abcdefghijklmnop_ab":3,"abcdefghijklmnop_b":2,"abcdefghijklmnop_a":1,"p7x":99}})";
+  const Event* event = nullptr;
+  RejectReason reason;
+  ASSERT_TRUE(decoder.Decode(json, &event, &reason).ok()) << json;
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(event->field(ids[i]).kind, Kind::kNumber) << i;
+    EXPECT_EQ(event->field(ids[i]).number, i) << i;
+  }
+  EXPECT_EQ(event->field(long_a).number, 1);
+  EXPECT_EQ(event->field(long_b).number, 2);
+  EXPECT_EQ(event->field(long_ab).number, 3);
 }
 
 TEST_F(SegmentDecoderTest, EscapedKeysAndValues) {
