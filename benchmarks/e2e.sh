@@ -43,7 +43,8 @@ saas_config() { # saas_config NAME TOPIC PORT -> path
 }
 
 # Times nsmd consuming EXPECT messages: first message to last, by scraping
-# nsmd_events_consumed_total every 20 ms. Prints "rate peak_rss_mib".
+# nsmd_events_consumed_total every 20 ms. Prints "rate peak_rss_mib
+# last_message_time".
 time_nsmd() { # time_nsmd NAME TOPIC EXPECT
   local port; port=$(free_port)
   local config; config=$(saas_config "$1" "$2" "$port")
@@ -58,7 +59,7 @@ time_nsmd() { # time_nsmd NAME TOPIC EXPECT
   done
   local rss; rss=$(peak_rss_mib "$pid")
   kill -TERM "$pid"; wait "$pid" || true
-  python3 -c "print(f'{$3/($last-$first):.0f} $rss')"
+  python3 -c "print(f'{$3/($last-$first):.0f} $rss $last')"
 }
 
 echo "== nsmd end-to-end benchmark, $(date -u +%FT%TZ)"
@@ -97,7 +98,7 @@ CATCHUP_RATIO=0; RAW_RATE=0; NSMD_RATE=0; NSMD_RSS=0
 for ((r = 1; r <= REPEATS; r++)); do
   RAW=$("$BUILD/benchmarks/raw_consumer" --brokers "$BOOTSTRAP" --topic product-events --group "raw-catchup-$r" --expect "$EVENTS")
   raw_rate=$(sed 's/.*rate=//' <<<"$RAW")
-  read -r nsmd_rate nsmd_rss < <(time_nsmd "nsmd-catchup-$r" product-events "$EVENTS")
+  read -r nsmd_rate nsmd_rss _ < <(time_nsmd "nsmd-catchup-$r" product-events "$EVENTS")
   ratio=$(python3 -c "print(f'{$nsmd_rate/$raw_rate:.2f}')")
   echo "pair $r: raw rate=$raw_rate nsmd (saas config, exactly-once checkpoints) rate=$nsmd_rate peak_rss_mib=$nsmd_rss ratio $ratio"
   if python3 -c "import sys; sys.exit(0 if $ratio > $CATCHUP_RATIO else 1)"; then
@@ -110,14 +111,24 @@ LIVE=$((EVENTS / 2))
 echo "-- concurrent: each reader consumes while the load generator produces $LIVE events"
 "$BUILD/benchmarks/raw_consumer" --brokers "$BOOTSTRAP" --topic live-raw --group raw-live --expect "$LIVE" >"$WORK/raw-live.out" &
 RAWPID=$!; sleep 4  # let it join its group first
-"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-raw --events "$LIVE" --seed 7 --teams "$TEAMS" >/dev/null
-wait $RAWPID; RAW_LIVE=$(sed 's/.*rate=//' "$WORK/raw-live.out")
-( sleep 4; "$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-nsmd --events "$LIVE" --seed 7 --teams "$TEAMS" >/dev/null ) &
+"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-raw --events "$LIVE" --seed 7 --teams "$TEAMS" >"$WORK/load-raw.out"
+PRODUCED_AT=$(now)
+wait $RAWPID; RAW_LAST=$(now); RAW_LIVE=$(sed 's/.*rate=//' "$WORK/raw-live.out")
+( sleep 4; "$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic live-nsmd --events "$LIVE" --seed 7 --teams "$TEAMS" >"$WORK/load-nsmd.out"; now >"$WORK/load-nsmd.end" ) &
 LOADPID=$!
-read -r NSMD_LIVE _ < <(time_nsmd nsmd-live live-nsmd "$LIVE")
+read -r NSMD_LIVE _ NSMD_LAST < <(time_nsmd nsmd-live live-nsmd "$LIVE")
 wait $LOADPID
 LIVE_RATIO=$(python3 -c "print(f'{$NSMD_LIVE/$RAW_LIVE:.2f}')")
-echo "concurrent: raw rate=$RAW_LIVE nsmd rate=$NSMD_LIVE ratio $LIVE_RATIO"
+# The producer shares the two cores with the reader, so each reader's run
+# also says how fast the load generator produced beside it.
+PRODUCED_RAW=$(sed 's/.*rate=//' "$WORK/load-raw.out"); PRODUCED_NSMD=$(sed 's/.*rate=//' "$WORK/load-nsmd.out")
+# How far behind the producer each reader finished: its last message after
+# the producer's last send returned (negative: before; 20 ms resolution
+# for nsmd).
+RAW_BEHIND=$(python3 -c "print(f'{$RAW_LAST-$PRODUCED_AT:.2f}')")
+NSMD_BEHIND=$(python3 -c "print(f'{$NSMD_LAST-$(cat "$WORK/load-nsmd.end"):.2f}')")
+echo "concurrent: raw rate=$RAW_LIVE (producer beside it $PRODUCED_RAW/s, raw done ${RAW_BEHIND}s after it)" \
+  "nsmd rate=$NSMD_LIVE (producer beside it $PRODUCED_NSMD/s, nsmd done ${NSMD_BEHIND}s after it) ratio $LIVE_RATIO"
 
 echo "-- nsmd replay on one core (no Kafka), $EVENTS events"
 "$BUILD/benchmarks/loadgen" --output "$WORK/events.ndjson" --events "$EVENTS" --teams "$TEAMS"
