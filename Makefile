@@ -43,16 +43,19 @@ fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DNSMD_FUZZ=ON -DNSMD_BUILD_TESTS=OFF -DNSMD_BUILD_BENCHMARKS=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target event_decoder_fuzzer config_loader_fuzzer
-	# Both fuzzers at once (one per core), each for FUZZ_SECONDS.
+	# Both fuzzers at once (one per core), each for FUZZ_SECONDS. Each is waited
+	# for by its pid: `wait -n` returns 127 when both have already ended.
 	cd $(FUZZ_BUILD) && mkdir -p corpus/event_decoder corpus/config_loader && \
 	  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 && \
 	  (./event_decoder_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 	     -rss_limit_mb=2048 -print_final_stats=1 corpus/event_decoder \
 	     $(CURDIR)/tests/fuzz/corpus/event_decoder > event_decoder_fuzzer.log 2>&1 & \
+	   decoder=$$!; \
 	   ./config_loader_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 	     -rss_limit_mb=2048 -print_final_stats=1 corpus/config_loader \
 	     $(CURDIR)/tests/fuzz/corpus/config_loader > config_loader_fuzzer.log 2>&1 & \
-	   ok=0; for j in 1 2; do wait -n || ok=1; done; \
+	   loader=$$!; \
+	   ok=0; wait $$decoder || ok=1; wait $$loader || ok=1; \
 	   tail -n 12 event_decoder_fuzzer.log config_loader_fuzzer.log; exit $$ok)
 
 clean:
