@@ -278,13 +278,17 @@ absl::Status Daemon::Start() {
   decode_worker_ = std::make_unique<DecodeWorker>(pipeline_->NewDecoder());
   // Join the consumer group before loading the state: librdkafka's threads
   // run the group join (seconds on some brokers) while the state loads, and
-  // the assignment is only handled in Poll(), once the state is there.
+  // the assignment is only handled in Poll(), once the state is there
+  // (kafka.assignment: all joins nothing and assigns in the first Poll()).
   KafkaSource::Options options;
   options.brokers = config_.kafka.brokers;
   options.group_id = config_.kafka.group_id;
   options.topics = config_.kafka.topics;
   options.properties = config_.kafka.properties;
   options.start_offset = config_.kafka.start_offset;
+  options.assignment = config_.kafka.assignment == "all"
+                           ? KafkaSource::PartitionAssignment::kAllPartitions
+                           : KafkaSource::PartitionAssignment::kGroup;
   options.on_revoke = [this](const std::vector<TopicPartitionId>& /*partitions*/) {
     // Persist everything up to the last processed message before the
     // partitions go, so whoever gets them resumes exactly there.
@@ -654,7 +658,8 @@ int Daemon::Run() {
     reload_stopping_ = true;
     reload_cv_.SignalAll();
   }
-  std::fprintf(stderr, "nsmd: stopping: final checkpoint, leaving the consumer group\n");
+  std::fprintf(stderr, "nsmd: stopping: final checkpoint, then closing the Kafka consumer%s\n",
+               config_.kafka.assignment == "group" ? " (leaving the group)" : "");
   if (generator_) generator_->Stop();
   int code = 0;
   if (absl::Status s = Checkpoint(); !s.ok()) {

@@ -291,7 +291,7 @@ class Loader {
 
   void LoadKafka(const YAML::Node& n) {
     if (!CheckMap(n, "kafka",
-                  {"brokers", "topics", "group_id", "properties", "start_offset",
+                  {"brokers", "topics", "group_id", "properties", "start_offset", "assignment",
                    "embedded_partitions", "max_message_bytes", "dead_letter_topic"})) {
       return;
     }
@@ -317,6 +317,12 @@ class Loader {
     if (n["start_offset"] && GetString(n["start_offset"], "kafka.start_offset", &k.start_offset) &&
         k.start_offset != "earliest" && k.start_offset != "latest") {
       Error(n["start_offset"], "kafka.start_offset must be earliest or latest");
+    }
+    if (n["assignment"] && GetString(n["assignment"], "kafka.assignment", &k.assignment) &&
+        k.assignment != "group" && k.assignment != "all") {
+      Error(n["assignment"],
+            "kafka.assignment must be group (the consumer group assigns partitions) or all "
+            "(this instance reads every partition of kafka.topics)");
     }
     int64_t v = 0;
     if (n["embedded_partitions"] &&

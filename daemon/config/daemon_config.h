@@ -24,6 +24,11 @@ struct KafkaConfig {
   std::map<std::string, std::string> properties;
   // Where a partition with no checkpointed offset starts: earliest | latest.
   std::string start_offset = "earliest";
+  // Which partitions this instance reads: "group" (those the consumer group
+  // assigns it) or "all" (every partition of `topics`, assigned by nsmd
+  // itself without joining the group: no rebalance delay on start, one
+  // instance per topic set).
+  std::string assignment = "group";
   int embedded_partitions = 8;             // embedded broker only
   int64_t max_message_bytes = 1 << 20;     // larger messages are rejected
   std::string dead_letter_topic;           // empty: none

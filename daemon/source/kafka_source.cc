@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,11 @@ namespace {
 
 // At most one log line per interval; the rest are counted.
 constexpr absl::Duration kLogInterval = absl::Seconds(10);
+
+// kAllPartitions: the longest a topic's metadata request may hold up a
+// Poll(), and how soon to look again while no partition is assigned.
+constexpr int kMetadataTimeoutMs = 1000;
+constexpr absl::Duration kUnassignedDiscoveryInterval = absl::Seconds(1);
 
 // librdkafka's error text with `value` blanked out: "Invalid value "x" for
 // configuration property ..." must not leak a secret (even one set under a
@@ -32,6 +39,17 @@ absl::Status SetProperty(rd_kafka_conf_t* conf, const std::string& name,
         absl::StrCat("kafka.properties: cannot set \"", name, "\": ", Redact(err, value)));
   }
   return absl::OkStatus();
+}
+
+// How long a broker's answer (a message, topic metadata) counts as being
+// connected whatever librdkafka's events say: its statistics and errors wait
+// in the poll queue, so ones from before the answer may be served after it.
+constexpr int64_t kAnswerFreshUs = 2'000'000;
+
+int64_t MonotonicMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 std::vector<TopicPartitionId> ToIds(const rd_kafka_topic_partition_list_t* parts) {
@@ -110,6 +128,7 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options
   }
   source->rk_ = rk;
   rd_kafka_poll_set_consumer(rk);
+  if (o.assignment == PartitionAssignment::kAllPartitions) return source;  // assigned in Poll()
   rd_kafka_topic_partition_list_t* topics =
       rd_kafka_topic_partition_list_new(static_cast<int>(o.topics.size()));
   for (const std::string& t : o.topics) {
@@ -131,39 +150,11 @@ void KafkaSource::RebalanceCallback(rd_kafka_t*, int err, rd_kafka_topic_partiti
 
 void KafkaSource::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   const bool cooperative = std::string(rd_kafka_rebalance_protocol(rk_)) == "COOPERATIVE";
-  const std::vector<TopicPartitionId> ids = ToIds(parts);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    std::vector<SourceOffset> known;
-    if (options_.on_assign) known = options_.on_assign(ids);
-    absl::MutexLock lock(&mu_);
-    for (int i = 0; i < parts->cnt; ++i) {
-      rd_kafka_topic_partition_t& p = parts->elems[i];
-      int64_t next = -1;
-      for (const SourceOffset& k : known) {
-        if (k.topic == p.topic && k.partition == p.partition) next = k.next_offset;
-      }
-      if (next >= 0) {
-        p.offset = next;
-        std::fprintf(stderr, "nsmd: kafka: assigned %s/%d, resuming at checkpointed offset %lld\n",
-                     p.topic, p.partition, static_cast<long long>(next));
-      } else {
-        p.offset = options_.start_offset == "latest" ? RD_KAFKA_OFFSET_END
-                                                     : RD_KAFKA_OFFSET_BEGINNING;
-        std::fprintf(stderr,
-                     "nsmd: kafka: assigned %s/%d; no checkpoint for it in the state dir, "
-                     "starting from the %s offset (kafka.start_offset)\n",
-                     p.topic, p.partition, options_.start_offset.c_str());
-      }
-      positions_[{p.topic, p.partition}] = next;
-    }
-    if (cooperative) {
-      rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
-      if (e != nullptr) rd_kafka_error_destroy(e);
-    } else {
-      rd_kafka_assign(rk_, parts);
-    }
+    Assign(parts, cooperative);
     return;
   }
+  const std::vector<TopicPartitionId> ids = ToIds(parts);
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     std::fprintf(stderr, "nsmd: kafka: %d partition(s) revoked; checkpointing first\n",
                  parts->cnt);
@@ -186,6 +177,94 @@ void KafkaSource::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   } else {
     rd_kafka_assign(rk_, nullptr);
   }
+}
+
+void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool incremental) {
+  std::vector<SourceOffset> known;
+  if (options_.on_assign) known = options_.on_assign(ToIds(parts));
+  absl::MutexLock lock(&mu_);
+  for (int i = 0; i < parts->cnt; ++i) {
+    rd_kafka_topic_partition_t& p = parts->elems[i];
+    int64_t next = -1;
+    for (const SourceOffset& k : known) {
+      if (k.topic == p.topic && k.partition == p.partition) next = k.next_offset;
+    }
+    if (next >= 0) {
+      p.offset = next;
+      std::fprintf(stderr, "nsmd: kafka: assigned %s/%d, resuming at checkpointed offset %lld\n",
+                   p.topic, p.partition, static_cast<long long>(next));
+    } else {
+      p.offset =
+          options_.start_offset == "latest" ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
+      std::fprintf(stderr,
+                   "nsmd: kafka: assigned %s/%d; no checkpoint for it in the state dir, "
+                   "starting from the %s offset (kafka.start_offset)\n",
+                   p.topic, p.partition, options_.start_offset.c_str());
+    }
+    positions_[{p.topic, p.partition}] = next;
+  }
+  if (incremental) {
+    rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
+    if (e != nullptr) {
+      LogRateLimited(absl::StrCat("cannot assign partitions: ", rd_kafka_error_string(e)));
+      rd_kafka_error_destroy(e);
+    }
+  } else {
+    rd_kafka_assign(rk_, parts);
+  }
+  if (paused_) rd_kafka_pause_partitions(rk_, parts);
+}
+
+void KafkaSource::DiscoverPartitions() {
+  const absl::Time now = absl::Now();
+  if (now < next_discovery_) return;
+  // The metadata of every topic, not of ours by name: a request naming a
+  // topic that does not exist may create it (brokers with
+  // auto.create.topics.enable, librdkafka's mock cluster), so a misspelt
+  // kafka.topics entry would create a topic instead of being reported.
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, kMetadataTimeoutMs);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    LogRateLimited(absl::StrCat("cannot read the topics' partitions (kafka.assignment: all): ",
+                                rd_kafka_err2str(err)));
+    next_discovery_ = absl::Now() + kUnassignedDiscoveryInterval;
+    return;
+  }
+  answered_at_us_ = MonotonicMicros();
+  connected_ = true;
+  rd_kafka_topic_partition_list_t* added = rd_kafka_topic_partition_list_new(0);
+  for (const std::string& topic : options_.topics) {
+    const rd_kafka_metadata_topic_t* found = nullptr;
+    for (int t = 0; t < md->topic_cnt; ++t) {
+      if (topic == md->topics[t].topic) found = &md->topics[t];
+    }
+    if (found == nullptr || found->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      LogRateLimited(absl::StrCat(
+          "topic \"", topic, "\" of kafka.topics (kafka.assignment: all): ",
+          found == nullptr ? "not in the cluster's metadata" : rd_kafka_err2str(found->err)));
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < found->partition_cnt; ++i) {
+      if (!positions_.contains({topic, found->partitions[i].id})) {
+        rd_kafka_topic_partition_list_add(added, topic.c_str(), found->partitions[i].id);
+      }
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  if (added->cnt > 0) {
+    rd_kafka_topic_partition_list_sort(added, nullptr, nullptr);
+    Assign(added, /*incremental=*/true);
+  }
+  rd_kafka_topic_partition_list_destroy(added);
+  bool none;
+  {
+    absl::MutexLock lock(&mu_);
+    none = positions_.empty();
+  }
+  next_discovery_ =
+      absl::Now() + (none ? std::min(kUnassignedDiscoveryInterval, options_.discovery_interval)
+                          : options_.discovery_interval);
 }
 
 void KafkaSource::ErrorCallback(rd_kafka_t*, int err, const char* reason, void* opaque) {
@@ -243,6 +322,7 @@ void KafkaSource::LogRateLimited(const std::string& message) {
 absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
                                       absl::FunctionRef<void(SourceMessage&)> fn) {
   if (closed_) return absl::FailedPreconditionError("the Kafka consumer is closed");
+  if (options_.assignment == PartitionAssignment::kAllPartitions) DiscoverPartitions();
   int delivered = 0;
   int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
   // Positions reached, recorded once per run of messages from one partition
@@ -288,6 +368,7 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
     ++delivered;
   }
   end_run();
+  if (delivered > 0) answered_at_us_ = MonotonicMicros();
   if (!seen.empty()) {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, next] : seen) {
@@ -330,6 +411,10 @@ void KafkaSource::Pause(bool paused) {
   }
   rd_kafka_topic_partition_list_destroy(list);
   paused_ = paused;
+}
+
+bool KafkaSource::Connected() const {
+  return connected_.load() || MonotonicMicros() - answered_at_us_.load() < kAnswerFreshUs;
 }
 
 std::vector<TopicPartitionId> KafkaSource::Assignment() const {

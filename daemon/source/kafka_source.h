@@ -1,4 +1,4 @@
-// KafkaSource: the consumer-group reader nsmd's pipeline pulls messages from.
+// KafkaSource: the Kafka reader nsmd's pipeline pulls messages from.
 #ifndef NSMD_DAEMON_SOURCE_KAFKA_SOURCE_H_
 #define NSMD_DAEMON_SOURCE_KAFKA_SOURCE_H_
 
@@ -26,22 +26,31 @@ typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
 
 namespace nsmd {
 
-// A librdkafka high-level consumer (C API) in a consumer group, with
-// auto-commit off: nsmd decides where each partition starts (its own
-// checkpoint, stored with the state) and commits offsets only after a
-// checkpoint, for lag tools.
+// A librdkafka high-level consumer (C API) with auto-commit off: nsmd
+// decides where each partition starts (its own checkpoint, stored with the
+// state) and commits offsets to `group_id` only after a checkpoint, for lag
+// tools.
 //
-// Rebalances call back into the owner on the polling thread: `on_revoke`
-// before partitions are released (checkpoint now), `on_assign` to learn the
-// checkpointed next offset of each newly assigned partition. A partition
-// with no checkpoint starts from `start_offset` (earliest or latest) — never
-// from the group's committed offset, which may belong to another instance's
-// state — and the log says so.
+// Its partitions come either from the consumer group (kGroup) or from the
+// topics' metadata (kAllPartitions: every partition of every topic, assigned
+// by the source itself without joining the group, as a stream processor that
+// keeps its own offsets does; a start then waits for no group join and no
+// rebalance delay, and one instance reads the whole topic set).
+//
+// Assignments call back into the owner on the polling thread: `on_assign`
+// to learn the checkpointed next offset of each newly assigned partition,
+// and (kGroup) `on_revoke` before partitions are released (checkpoint now).
+// A partition with no checkpoint starts from `start_offset` (earliest or
+// latest) — never from the group's committed offset, which may belong to
+// another instance's state — and the log says so.
 //
 // Poll, CommitOffsets and Close run on one thread (the pipeline's);
 // Assignment, Lag and Connected may be called from any thread.
 class KafkaSource {
  public:
+  // Where the partitions come from (see the class comment).
+  enum class PartitionAssignment { kGroup, kAllPartitions };
+
   struct Options {
     std::string brokers;
     std::string group_id;
@@ -51,12 +60,18 @@ class KafkaSource {
     // static membership, session.timeout.ms, ...). Values are never logged.
     std::map<std::string, std::string> properties;
     std::string start_offset = "earliest";  // "earliest" or "latest"
+    PartitionAssignment assignment = PartitionAssignment::kGroup;
+    // kAllPartitions: how often the topics' metadata is read again for
+    // partitions added (and topics created) since; every second while no
+    // partition is assigned.
+    absl::Duration discovery_interval = absl::Seconds(30);
     std::function<void(const std::vector<TopicPartitionId>&)> on_revoke;
     std::function<std::vector<SourceOffset>(const std::vector<TopicPartitionId>&)> on_assign;
   };
 
-  // Creates the consumer and subscribes to the topics. InvalidArgument names
-  // a property librdkafka refuses (without its value).
+  // Creates the consumer and (kGroup) subscribes to the topics; kAllPartitions
+  // assigns them in the first Poll(). InvalidArgument names a property
+  // librdkafka refuses (without its value).
   static absl::StatusOr<std::unique_ptr<KafkaSource>> Create(Options options);
   ~KafkaSource();
   KafkaSource(const KafkaSource&) = delete;
@@ -65,6 +80,8 @@ class KafkaSource {
   // Waits up to `timeout` for a message, then hands `fn` that message and
   // every other one already fetched, up to `max_messages`; each lends its
   // bytes (SourceMessage::lease). Returns how many were delivered.
+  // kAllPartitions: first assigns the partitions found since the last look
+  // (at most once per discovery_interval; a metadata request per topic).
   // Transient errors (broker down, partition EOF) are logged at a bounded
   // rate, not returned: the consumer keeps retrying.
   absl::StatusOr<int> Poll(int max_messages, absl::Duration timeout,
@@ -90,10 +107,12 @@ class KafkaSource {
   std::vector<TopicPartitionId> Unread() const;
 
   // True while at least one broker connection is up (from librdkafka's
-  // statistics, refreshed every second).
-  bool Connected() const { return connected_.load(); }
+  // statistics, refreshed every second), and for 2 s after a broker answered
+  // (statistics or errors from before the answer may be served after it:
+  // during a long state load, say).
+  bool Connected() const;
 
-  // Leaves the group (on_revoke runs first) and closes the consumer, waiting
+  // Leaves the group (kGroup: on_revoke runs first) and closes the consumer, waiting
   // at most `timeout`: with no broker reachable librdkafka would wait for the
   // group coordinator indefinitely, so past the deadline the consumer is
   // abandoned without leaving (the group drops it after session.timeout.ms)
@@ -109,6 +128,13 @@ class KafkaSource {
   static void LogCallback(const rd_kafka_t* rk, int level, const char* facility,
                           const char* message);
   void OnRebalance(int err, rd_kafka_topic_partition_list_t* parts);
+  // Sets the start offset of each of `parts` (its checkpoint from on_assign,
+  // else start_offset), records it and adds `parts` to the assignment
+  // (incrementally, or replacing it).
+  void Assign(rd_kafka_topic_partition_list_t* parts, bool incremental);
+  // kAllPartitions: assigns the partitions of the topics not assigned yet,
+  // if the next look is due.
+  void DiscoverPartitions();
   void LogRateLimited(const std::string& message);
 
   Options options_;
@@ -117,7 +143,11 @@ class KafkaSource {
   bool close_abandoned_ = false;  // Close() timed out: destroy without closing
   bool paused_ = false;
   std::atomic<bool> connected_{false};
+  // When a broker last answered (a message, topic metadata): microseconds
+  // of the monotonic clock.
+  std::atomic<int64_t> answered_at_us_{0};
   absl::Time last_log_ = absl::InfinitePast();
+  absl::Time next_discovery_ = absl::InfinitePast();  // kAllPartitions
   int suppressed_logs_ = 0;
 
   mutable absl::Mutex mu_;

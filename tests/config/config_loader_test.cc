@@ -106,6 +106,19 @@ TEST(ConfigLoaderTest, BadDuration) {
                           "h, d, w (e.g. 72h, 7d)"));
 }
 
+TEST(ConfigLoaderTest, KafkaAssignmentIsGroupByDefaultAllOnRequestNothingElse) {
+  EXPECT_EQ(ParseConfig(kWau, "t.yaml").config->kafka.assignment, "group");
+  const std::string all = absl::StrCat("kafka:\n  assignment: all\n", kWau);
+  EXPECT_THAT(Messages(all), ::testing::IsEmpty());
+  EXPECT_EQ(ParseConfig(all, "t.yaml").config->kafka.assignment, "all");
+  // "static" would be static membership (group.instance.id), which is a group
+  // mode: refused, at the value (line 2, column 15).
+  EXPECT_THAT(Messages(absl::StrCat("kafka:\n  assignment: static\n", kWau)),
+              ElementsAre("t.yaml:2:15: kafka.assignment must be group (the consumer group "
+                          "assigns partitions) or all (this instance reads every partition of "
+                          "kafka.topics)"));
+}
+
 TEST(ConfigLoaderTest, BadRegex) {
   std::vector<std::string> m = Messages(R"(metrics:
   - name: docs

@@ -2,7 +2,9 @@
 // librdkafka producer writing hand-made events, /metrics scraped over HTTP.
 // Covers the failure "a restart loses or double-counts events": nsmd is
 // stopped with SIGTERM, restarted on the same state dir, fed more events, and
-// every value must reflect each event exactly once.
+// every value must reflect each event exactly once. Each test runs with
+// both kafka.assignment modes: partitions from the consumer group, and every
+// partition assigned by nsmd itself.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -34,7 +36,8 @@ std::string TrackEvent(const std::string& event, const std::string& user, const 
                       R"(","messageId":")", user, "-", timestamp, R"("})");
 }
 
-class KafkaRestartTest : public ::testing::Test {
+// The parameter is kafka.assignment: "group" or "all".
+class KafkaRestartTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("nsmd-it");
@@ -56,6 +59,7 @@ kafka:
   brokers: )", bootstrap_, R"(
   topics: [events]
   group_id: it-group
+  assignment: )", GetParam(), R"(
 state:
   dir: )", (dir_ / "state").string(), R"(
   checkpoint_interval: )", interval, R"(
@@ -122,7 +126,7 @@ metrics:
   std::unique_ptr<KafkaProducer> producer_;
 };
 
-TEST_F(KafkaRestartTest, SigtermAndRestartCountEveryEventExactlyOnce) {
+TEST_P(KafkaRestartTest, SigtermAndRestartCountEveryEventExactlyOnce) {
   // Week of Monday 2024-01-01; all events on Tuesday 2024-01-02.
   // Team A: a1..a4 edit (4 distinct users > 3: active). Team B: b1..b3
   // comment (3 users: not active). Plus two bad messages.
@@ -176,7 +180,7 @@ TEST_F(KafkaRestartTest, SigtermAndRestartCountEveryEventExactlyOnce) {
 // Graceful stop: with periodic checkpoints out of the way (1h), only the
 // final checkpoint on SIGTERM can persist what was consumed. A restart must
 // then read nothing again.
-TEST_F(KafkaRestartTest, SigtermPersistsEverythingInTheFinalCheckpoint) {
+TEST_P(KafkaRestartTest, SigtermPersistsEverythingInTheFinalCheckpoint) {
   WriteConfig("1h");
   // a1..a4 edit on Tuesday 2024-01-02 (team A: 4 users > 3, active).
   for (int i = 1; i <= 4; ++i) {
@@ -219,6 +223,11 @@ TEST_F(KafkaRestartTest, SigtermPersistsEverythingInTheFinalCheckpoint) {
   });
   StopNsmd();
 }
+
+INSTANTIATE_TEST_SUITE_P(Assignment, KafkaRestartTest, ::testing::Values("group", "all"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param == "group" ? "FromTheGroup" : "AllPartitions";
+                         });
 
 }  // namespace
 }  // namespace nsmd

@@ -26,12 +26,15 @@ class KafkaSourceTest : public ::testing::Test {
     producer_ = std::move(*producer);
   }
 
-  std::unique_ptr<KafkaSource> Consumer(const std::string& topic, const std::string& group,
-                                        std::vector<SourceOffset> checkpoint = {}) {
+  std::unique_ptr<KafkaSource> Consumer(
+      const std::string& topic, const std::string& group, std::vector<SourceOffset> checkpoint = {},
+      KafkaSource::PartitionAssignment assignment = KafkaSource::PartitionAssignment::kGroup) {
     KafkaSource::Options o;
     o.brokers = broker_->bootstrap_servers();
     o.group_id = group;
     o.topics = {topic};
+    o.assignment = assignment;
+    o.discovery_interval = absl::Milliseconds(100);
     o.on_assign = [checkpoint](const std::vector<TopicPartitionId>&) { return checkpoint; };
     auto source = KafkaSource::Create(std::move(o));
     EXPECT_TRUE(source.ok()) << source.status();
@@ -148,6 +151,91 @@ TEST_F(KafkaSourceTest, RefusedPropertyIsNamedWithoutItsValue) {
   ASSERT_FALSE(source.ok());
   EXPECT_NE(source.status().message().find("security.protocol"), std::string::npos);
   EXPECT_EQ(source.status().message().find("s3cr3t"), std::string::npos) << source.status();
+}
+
+constexpr KafkaSource::PartitionAssignment kAll = KafkaSource::PartitionAssignment::kAllPartitions;
+
+// Payloads read, by partition.
+std::map<int32_t, std::vector<std::string>> Payloads(
+    const std::map<int32_t, std::vector<std::pair<int64_t, std::string>>>& read) {
+  std::map<int32_t, std::vector<std::string>> out;
+  for (const auto& [partition, messages] : read) {
+    for (const auto& [offset, payload] : messages) out[partition].push_back(payload);
+  }
+  return out;
+}
+
+TEST_F(KafkaSourceTest, AllPartitionsAreAssignedWithoutAGroupAndResumeAtTheirCheckpoints) {
+  ASSERT_TRUE(broker_->CreateTopic("t3", 3).ok());
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(producer_->Produce("t3", absl::StrCat("key-", i), absl::StrCat("m", i)).ok());
+  }
+  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  // With no checkpoint: every partition, every message, from offset 0.
+  auto first = Consumer("t3", "g6", {}, kAll);
+  auto all = Read(first.get(), 60);
+  EXPECT_EQ(first->Assignment(),
+            (std::vector<TopicPartitionId>{{"t3", 0}, {"t3", 1}, {"t3", 2}}));
+  size_t total = 0;
+  for (const auto& [partition, messages] : all) total += messages.size();
+  EXPECT_EQ(total, 60u);
+  // Partition 1 checkpointed at 2 (its first two applied): a second instance
+  // reads partition 1 from offset 2 and the others whole, 58 messages. The
+  // first is still open in the same group: had either joined it, the group
+  // would split the partitions between them.
+  ASSERT_GE(all[1].size(), 3u) << "60 keys put fewer than 3 on partition 1";
+  auto second = Consumer("t3", "g6", {{"t3", 1, 2}}, kAll);
+  auto resumed = Read(second.get(), 58);
+  ASSERT_EQ(resumed[1].size(), all[1].size() - 2);
+  EXPECT_EQ(resumed[1][0].first, 2);
+  EXPECT_EQ(resumed[1][0].second, all[1][2].second);
+  std::map<int32_t, std::vector<std::string>> expected = Payloads(all);
+  expected[1].erase(expected[1].begin(), expected[1].begin() + 2);
+  EXPECT_EQ(Payloads(resumed), expected);
+  second->Close();
+  first->Close();
+}
+
+TEST_F(KafkaSourceTest, AllPartitionsOfATopicCreatedAfterTheStartAreFound) {
+  auto source = Consumer("late", "g7", {}, kAll);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(source->Poll(10, absl::Milliseconds(100), [](const SourceMessage&) {}).ok());
+  }
+  EXPECT_TRUE(source->Assignment().empty());  // no such topic yet
+  ASSERT_TRUE(broker_->CreateTopic("late", 2).ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(producer_->Produce("late", absl::StrCat("key-", i), "m").ok());
+  }
+  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  auto read = Read(source.get(), 20);
+  EXPECT_EQ(read.size(), 2u);  // both partitions
+  EXPECT_EQ(read[0].size() + read[1].size(), 20u);
+  EXPECT_EQ(source->Assignment(), (std::vector<TopicPartitionId>{{"late", 0}, {"late", 1}}));
+  source->Close();
+}
+
+// Statistics wait in librdkafka's queue until the next poll: ones taken
+// while no broker was reachable (or, in nsmd, during a long state load) must
+// not mark the source disconnected once a broker has answered since.
+TEST_F(KafkaSourceTest, StatisticsTakenBeforeABrokerAnsweredDoNotMarkItDisconnected) {
+  ASSERT_TRUE(broker_->CreateTopic("t5", 2).ok());
+  ASSERT_TRUE(broker_->SetDown(true).ok());
+  KafkaSource::Options o;
+  o.brokers = broker_->bootstrap_servers();
+  o.group_id = "g8";
+  o.topics = {"t5"};
+  o.assignment = kAll;
+  o.properties = {{"statistics.interval.ms", "2000"}, {"reconnect.backoff.max.ms", "100"}};
+  auto source = KafkaSource::Create(std::move(o));
+  ASSERT_TRUE(source.ok()) << source.status();
+  absl::SleepFor(absl::Milliseconds(2400));  // statistics taken at 2 s: no broker up
+  ASSERT_TRUE(broker_->SetDown(false).ok());
+  // One poll: the topics' metadata answers, then the statistics are served.
+  ASSERT_TRUE((*source)->Poll(10, absl::Milliseconds(10), [](const SourceMessage&) {}).ok());
+  ASSERT_EQ((*source)->Assignment(), (std::vector<TopicPartitionId>{{"t5", 0}, {"t5", 1}}))
+      << "the metadata did not answer within the first poll";
+  EXPECT_TRUE((*source)->Connected());
+  (*source)->Close();
 }
 
 }  // namespace
