@@ -65,7 +65,7 @@ time_nsmd() { # time_nsmd NAME TOPIC EXPECT
 echo "== nsmd end-to-end benchmark, $(date -u +%FT%TZ)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 
-"$NSMD" broker --topic product-events,live-raw,live-nsmd --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
+"$NSMD" broker --topic product-events,live-raw,live-nsmd,large-state --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
 PIDS+=($!)
 until [[ -s $WORK/broker.out ]]; do sleep 0.1; done
 BOOTSTRAP=$(head -1 "$WORK/broker.out")
@@ -165,6 +165,16 @@ RUN_RSS=$(peak_rss_mib "$RPID")
 kill -TERM "$RPID"; wait "$RPID" || true
 echo "restart to ready ${READY}s (includes the consumer-group join); peak_rss_mib=$RUN_RSS; scrape of $SERIES nsm series (s): $SCRAPE"
 grep 'state loaded' "$WORK/large-run.log" || true
+# The same restart without a consumer group: nsmd assigns itself every
+# partition (kafka.assignment: all), so no group join or rebalance delay.
+sed -e 's|^\(  group_id:.*\)|\1\n  assignment: all|' "$WORK/large.yaml" > "$WORK/large-all.yaml"
+START=$(now)
+"$NSMD" run --config "$WORK/large-all.yaml" 2>"$WORK/large-run-all.log" & RPID=$!; PIDS+=("$RPID")
+until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.01; done
+READY_ALL=$(python3 -c "print(f'{$(now)-$START:.2f}')")
+kill -TERM "$RPID"; wait "$RPID" || true
+echo "restart to ready without a consumer group (kafka.assignment: all) ${READY_ALL}s"
+grep 'state loaded' "$WORK/large-run-all.log" || true
 ROWS=$(sed -n 's/.*state loaded: \([0-9]*\) rows.*/\1/p' "$WORK/large-run.log")
 # Distinct members are stored as 16-byte hashes in blob rows, so the useful
 # figure is bytes on disk per member held (plus the rows' count).
