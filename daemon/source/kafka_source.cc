@@ -18,7 +18,7 @@ namespace {
 // At most one log line per interval; the rest are counted.
 constexpr absl::Duration kLogInterval = absl::Seconds(10);
 
-// kAllPartitions: the longest a topic's metadata request may hold up a
+// kAllPartitions: the longest the cluster's metadata request may hold up a
 // Poll(), and how soon to look again while no partition is assigned.
 constexpr int kMetadataTimeoutMs = 1000;
 constexpr absl::Duration kUnassignedDiscoveryInterval = absl::Seconds(1);

@@ -81,7 +81,7 @@ class KafkaSource {
   // every other one already fetched, up to `max_messages`; each lends its
   // bytes (SourceMessage::lease). Returns how many were delivered.
   // kAllPartitions: first assigns the partitions found since the last look
-  // (at most once per discovery_interval; a metadata request per topic).
+  // (at most once per discovery_interval: one metadata request).
   // Transient errors (broker down, partition EOF) are logged at a bounded
   // rate, not returned: the consumer keeps retrying.
   absl::StatusOr<int> Poll(int max_messages, absl::Duration timeout,
