@@ -345,7 +345,6 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
       rd_kafka_message_destroy(m);
       continue;
     }
-    connected_ = true;
     const char* topic = rd_kafka_topic_name(m->rkt);
     if (m->partition != run_partition || run_topic != topic) {
       end_run();
@@ -368,7 +367,10 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
     ++delivered;
   }
   end_run();
-  if (delivered > 0) answered_at_us_ = MonotonicMicros();
+  if (delivered > 0) {  // a broker answered: once per poll, not per message
+    answered_at_us_ = MonotonicMicros();
+    connected_ = true;
+  }
   if (!seen.empty()) {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, next] : seen) {
