@@ -26,7 +26,9 @@ class KafkaSourceTest : public ::testing::Test {
     producer_ = std::move(*producer);
   }
 
-  std::unique_ptr<KafkaSource> Consumer(
+  // Options of a source of `topic` in `group` on this broker, resuming at
+  // `checkpoint` (partitions rediscovered every 100 ms with kAllPartitions).
+  KafkaSource::Options SourceOptions(
       const std::string& topic, const std::string& group, std::vector<SourceOffset> checkpoint = {},
       KafkaSource::PartitionAssignment assignment = KafkaSource::PartitionAssignment::kGroup) {
     KafkaSource::Options o;
@@ -36,7 +38,14 @@ class KafkaSourceTest : public ::testing::Test {
     o.assignment = assignment;
     o.discovery_interval = absl::Milliseconds(100);
     o.on_assign = [checkpoint](const std::vector<TopicPartitionId>&) { return checkpoint; };
-    auto source = KafkaSource::Create(std::move(o));
+    return o;
+  }
+
+  std::unique_ptr<KafkaSource> Consumer(
+      const std::string& topic, const std::string& group, std::vector<SourceOffset> checkpoint = {},
+      KafkaSource::PartitionAssignment assignment = KafkaSource::PartitionAssignment::kGroup) {
+    auto source =
+        KafkaSource::Create(SourceOptions(topic, group, std::move(checkpoint), assignment));
     EXPECT_TRUE(source.ok()) << source.status();
     return source.ok() ? std::move(*source) : nullptr;
   }
@@ -220,11 +229,7 @@ TEST_F(KafkaSourceTest, AllPartitionsOfATopicCreatedAfterTheStartAreFound) {
 TEST_F(KafkaSourceTest, StatisticsTakenBeforeABrokerAnsweredDoNotMarkItDisconnected) {
   ASSERT_TRUE(broker_->CreateTopic("t5", 2).ok());
   ASSERT_TRUE(broker_->SetDown(true).ok());
-  KafkaSource::Options o;
-  o.brokers = broker_->bootstrap_servers();
-  o.group_id = "g8";
-  o.topics = {"t5"};
-  o.assignment = kAll;
+  KafkaSource::Options o = SourceOptions("t5", "g8", {}, kAll);
   o.properties = {{"statistics.interval.ms", "2000"}, {"reconnect.backoff.max.ms", "100"}};
   auto source = KafkaSource::Create(std::move(o));
   ASSERT_TRUE(source.ok()) << source.status();
