@@ -152,10 +152,15 @@ LPID=$!; PEAK=0
 while kill -0 $LPID 2>/dev/null; do r=$(peak_rss_mib $LPID 2>/dev/null || echo 0); [[ ${r:-0} -gt $PEAK ]] && PEAK=$r; sleep 0.5; done
 wait $LPID
 echo "replay holding $LARGE_MEMBERS members: peak_rss_mib=$PEAK"
-START=$(now)
-"$NSMD" run --config "$WORK/large.yaml" 2>"$WORK/large-run.log" & RPID=$!; PIDS+=("$RPID")
-until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.01; done
-READY=$(python3 -c "print(f'{$(now)-$START:.2f}')")
+# run_until_ready CONFIG LOG: starts `nsmd run`; sets RPID, and READY to the
+# seconds from the start to /readyz 200.
+run_until_ready() {
+  local start; start=$(now)
+  "$NSMD" run --config "$1" 2>"$2" & RPID=$!; PIDS+=("$RPID")
+  until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.01; done
+  READY=$(python3 -c "print(f'{$(now)-$start:.2f}')")
+}
+run_until_ready "$WORK/large.yaml" "$WORK/large-run.log"
 until curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null; do sleep 0.01; done
 SERIES=$(curl -s "http://127.0.0.1:$PORT/metrics" | grep -c '^nsm_metric_value{' || true)
 SCRAPES=$(for _ in 1 2 3 4 5; do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$PORT/metrics"; done | sort -n)
@@ -168,12 +173,9 @@ grep 'state loaded' "$WORK/large-run.log" || true
 # The same restart without a consumer group: nsmd assigns itself every
 # partition (kafka.assignment: all), so no group join or rebalance delay.
 sed -e 's|^\(  group_id:.*\)|\1\n  assignment: all|' "$WORK/large.yaml" > "$WORK/large-all.yaml"
-START=$(now)
-"$NSMD" run --config "$WORK/large-all.yaml" 2>"$WORK/large-run-all.log" & RPID=$!; PIDS+=("$RPID")
-until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.01; done
-READY_ALL=$(python3 -c "print(f'{$(now)-$START:.2f}')")
+run_until_ready "$WORK/large-all.yaml" "$WORK/large-run-all.log"
 kill -TERM "$RPID"; wait "$RPID" || true
-echo "restart to ready without a consumer group (kafka.assignment: all) ${READY_ALL}s"
+echo "restart to ready without a consumer group (kafka.assignment: all) ${READY}s"
 grep 'state loaded' "$WORK/large-run-all.log" || true
 ROWS=$(sed -n 's/.*state loaded: \([0-9]*\) rows.*/\1/p' "$WORK/large-run.log")
 # Distinct members are stored as 16-byte hashes in blob rows, so the useful
