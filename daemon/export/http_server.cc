@@ -3,10 +3,12 @@
 #include <CivetServer.h>
 #include <civetweb.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <exception>
 #include <iterator>
 #include <string>
@@ -86,6 +88,11 @@ absl::StatusOr<ListenAddress> ParseListen(absl::string_view listen) {
 }
 
 // Opens and closes one TCP connection to host:port; errors are ignored.
+// The connect is non-blocking and waited for at most kPokeWaitMs: a SYN that
+// meets the listener as it closes is only retried by the kernel after 1 s,
+// and the destructor joins the thread that pokes.
+constexpr int kPokeWaitMs = 50;
+
 void Poke(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
@@ -93,9 +100,17 @@ void Poke(const std::string& host, int port) {
   addrinfo* result = nullptr;
   if (getaddrinfo(host.c_str(), absl::StrCat(port).c_str(), &hints, &result) != 0) return;
   for (addrinfo* a = result; a != nullptr; a = a->ai_next) {
-    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    const int fd =
+        socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
     if (fd < 0) continue;
-    const bool connected = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    bool connected = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    if (!connected && errno == EINPROGRESS) {
+      pollfd pfd{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof(error);
+      connected = poll(&pfd, 1, kPokeWaitMs) == 1 &&
+                  getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+    }
     close(fd);
     if (connected) break;
   }
