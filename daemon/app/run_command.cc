@@ -286,9 +286,7 @@ absl::Status Daemon::Start() {
   options.topics = config_.kafka.topics;
   options.properties = config_.kafka.properties;
   options.start_offset = config_.kafka.start_offset;
-  options.assignment = config_.kafka.assignment == "all"
-                           ? KafkaSource::PartitionAssignment::kAllPartitions
-                           : KafkaSource::PartitionAssignment::kGroup;
+  options.assignment = config_.kafka.assignment;
   options.on_revoke = [this](const std::vector<TopicPartitionId>& /*partitions*/) {
     // Persist everything up to the last processed message before the
     // partitions go, so whoever gets them resumes exactly there.
@@ -659,7 +657,7 @@ int Daemon::Run() {
     reload_cv_.SignalAll();
   }
   std::fprintf(stderr, "nsmd: stopping: final checkpoint, then closing the Kafka consumer%s\n",
-               config_.kafka.assignment == "group" ? " (leaving the group)" : "");
+               config_.kafka.assignment == PartitionAssignment::kGroup ? " (leaving the group)" : "");
   if (generator_) generator_->Stop();
   int code = 0;
   if (absl::Status s = Checkpoint(); !s.ok()) {

@@ -318,11 +318,17 @@ class Loader {
         k.start_offset != "earliest" && k.start_offset != "latest") {
       Error(n["start_offset"], "kafka.start_offset must be earliest or latest");
     }
-    if (n["assignment"] && GetString(n["assignment"], "kafka.assignment", &k.assignment) &&
-        k.assignment != "group" && k.assignment != "all") {
-      Error(n["assignment"],
-            "kafka.assignment must be group (the consumer group assigns partitions) or all "
-            "(this instance reads every partition of kafka.topics)");
+    std::string assignment;
+    if (n["assignment"] && GetString(n["assignment"], "kafka.assignment", &assignment)) {
+      if (assignment == "group") {
+        k.assignment = PartitionAssignment::kGroup;
+      } else if (assignment == "all") {
+        k.assignment = PartitionAssignment::kAllPartitions;
+      } else {
+        Error(n["assignment"],
+              "kafka.assignment must be group (the consumer group assigns partitions) or all "
+              "(this instance reads every partition of kafka.topics)");
+      }
     }
     int64_t v = 0;
     if (n["embedded_partitions"] &&

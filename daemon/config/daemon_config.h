@@ -12,6 +12,7 @@
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/engine/metric_definition.h"
+#include "daemon/source/partition_assignment.h"
 
 namespace nsmd {
 
@@ -28,7 +29,7 @@ struct KafkaConfig {
   // assigns it) or "all" (every partition of `topics`, assigned by nsmd
   // itself without joining the group: no rebalance delay on start, one
   // instance per topic set).
-  std::string assignment = "group";
+  PartitionAssignment assignment = PartitionAssignment::kGroup;
   int embedded_partitions = 8;             // embedded broker only
   int64_t max_message_bytes = 1 << 20;     // larger messages are rejected
   std::string dead_letter_topic;           // empty: none

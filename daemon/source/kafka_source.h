@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/source/partition_assignment.h"
 #include "daemon/source/source_message.h"
 #include "daemon/source/topic_partition_id.h"
 #include "daemon/state/source_offset.h"
@@ -48,9 +49,6 @@ namespace nsmd {
 // Assignment, Lag and Connected may be called from any thread.
 class KafkaSource {
  public:
-  // Where the partitions come from (see the class comment).
-  enum class PartitionAssignment { kGroup, kAllPartitions };
-
   struct Options {
     std::string brokers;
     std::string group_id;

@@ -107,10 +107,11 @@ TEST(ConfigLoaderTest, BadDuration) {
 }
 
 TEST(ConfigLoaderTest, KafkaAssignmentIsGroupByDefaultAllOnRequestNothingElse) {
-  EXPECT_EQ(ParseConfig(kWau, "t.yaml").config->kafka.assignment, "group");
+  EXPECT_EQ(ParseConfig(kWau, "t.yaml").config->kafka.assignment, PartitionAssignment::kGroup);
   const std::string all = absl::StrCat("kafka:\n  assignment: all\n", kWau);
   EXPECT_THAT(Messages(all), ::testing::IsEmpty());
-  EXPECT_EQ(ParseConfig(all, "t.yaml").config->kafka.assignment, "all");
+  EXPECT_EQ(ParseConfig(all, "t.yaml").config->kafka.assignment,
+            PartitionAssignment::kAllPartitions);
   // "static" would be static membership (group.instance.id), which is a group
   // mode: refused, at the value (line 2, column 15).
   EXPECT_THAT(Messages(absl::StrCat("kafka:\n  assignment: static\n", kWau)),

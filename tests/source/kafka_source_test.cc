@@ -30,7 +30,7 @@ class KafkaSourceTest : public ::testing::Test {
   // `checkpoint` (partitions rediscovered every 100 ms with kAllPartitions).
   KafkaSource::Options SourceOptions(
       const std::string& topic, const std::string& group, std::vector<SourceOffset> checkpoint = {},
-      KafkaSource::PartitionAssignment assignment = KafkaSource::PartitionAssignment::kGroup) {
+      PartitionAssignment assignment = PartitionAssignment::kGroup) {
     KafkaSource::Options o;
     o.brokers = broker_->bootstrap_servers();
     o.group_id = group;
@@ -43,7 +43,7 @@ class KafkaSourceTest : public ::testing::Test {
 
   std::unique_ptr<KafkaSource> Consumer(
       const std::string& topic, const std::string& group, std::vector<SourceOffset> checkpoint = {},
-      KafkaSource::PartitionAssignment assignment = KafkaSource::PartitionAssignment::kGroup) {
+      PartitionAssignment assignment = PartitionAssignment::kGroup) {
     auto source =
         KafkaSource::Create(SourceOptions(topic, group, std::move(checkpoint), assignment));
     EXPECT_TRUE(source.ok()) << source.status();
@@ -162,7 +162,7 @@ TEST_F(KafkaSourceTest, RefusedPropertyIsNamedWithoutItsValue) {
   EXPECT_EQ(source.status().message().find("s3cr3t"), std::string::npos) << source.status();
 }
 
-constexpr KafkaSource::PartitionAssignment kAll = KafkaSource::PartitionAssignment::kAllPartitions;
+constexpr PartitionAssignment kAll = PartitionAssignment::kAllPartitions;
 
 // Payloads read, by partition.
 std::map<int32_t, std::vector<std::string>> Payloads(
