@@ -656,8 +656,9 @@ int Daemon::Run() {
     reload_stopping_ = true;
     reload_cv_.SignalAll();
   }
+  const bool in_group = config_.kafka.assignment == PartitionAssignment::kGroup;
   std::fprintf(stderr, "nsmd: stopping: final checkpoint, then closing the Kafka consumer%s\n",
-               config_.kafka.assignment == PartitionAssignment::kGroup ? " (leaving the group)" : "");
+               in_group ? " (leaving the group)" : "");
   if (generator_) generator_->Stop();
   int code = 0;
   if (absl::Status s = Checkpoint(); !s.ok()) {

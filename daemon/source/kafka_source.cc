@@ -230,8 +230,7 @@ void KafkaSource::DiscoverPartitions() {
     next_discovery_ = absl::Now() + kUnassignedDiscoveryInterval;
     return;
   }
-  answered_at_us_ = MonotonicMicros();
-  connected_ = true;
+  NoteBrokerAnswered();
   rd_kafka_topic_partition_list_t* added = rd_kafka_topic_partition_list_new(0);
   for (const std::string& topic : options_.topics) {
     const rd_kafka_metadata_topic_t* found = nullptr;
@@ -367,10 +366,7 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
     ++delivered;
   }
   end_run();
-  if (delivered > 0) {  // a broker answered: once per poll, not per message
-    answered_at_us_ = MonotonicMicros();
-    connected_ = true;
-  }
+  if (delivered > 0) NoteBrokerAnswered();  // once per poll, not per message
   if (!seen.empty()) {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, next] : seen) {
@@ -413,6 +409,11 @@ void KafkaSource::Pause(bool paused) {
   }
   rd_kafka_topic_partition_list_destroy(list);
   paused_ = paused;
+}
+
+void KafkaSource::NoteBrokerAnswered() {
+  answered_at_us_ = MonotonicMicros();
+  connected_ = true;
 }
 
 bool KafkaSource::Connected() const {

@@ -133,6 +133,9 @@ class KafkaSource {
   // kAllPartitions: assigns the partitions of the topics not assigned yet,
   // if the next look is due.
   void DiscoverPartitions();
+  // A broker answered (a message, topic metadata): connected now, and for a
+  // while whatever librdkafka's queued events say (see Connected()).
+  void NoteBrokerAnswered();
   void LogRateLimited(const std::string& message);
 
   Options options_;
