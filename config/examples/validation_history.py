@@ -12,13 +12,14 @@ known by construction, then events are drawn to produce exactly them:
         weekly active users (mostly visitors) does not lead revenue.
 
 Usage:
-  validation_history.py [--weeks N] [--scale K] [--truth FILE] OUT.ndjson.gz
+  validation_history.py [--weeks N] [--scale K] [--truth FILE] [--level L] OUT.ndjson.gz
 --scale multiplies teams and visitors (for benchmarks); --truth writes the
 weekly C, S, I, R as JSON for tests.
 """
 import argparse
 import datetime
 import gzip
+import io
 import json
 import random
 
@@ -36,6 +37,7 @@ def main():
     ap.add_argument("--weeks", type=int, default=60)
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--truth")
+    ap.add_argument("--level", type=int, default=9, help="gzip level (1 is faster)")
     args = ap.parse_args()
     rng = random.Random(21)
     k = args.scale
@@ -46,7 +48,10 @@ def main():
     truth = {"C": [], "S": [], "I": [], "R": []}
     c_hist = [120 * k, 120 * k]
     events = 0
-    with gzip.open(args.out, "wt", compresslevel=9) as out:
+    # mtime=0 and no file name in the gzip header: the same bytes every run.
+    with open(args.out, "wb") as raw, gzip.GzipFile(
+            filename="", mode="wb", fileobj=raw, compresslevel=args.level, mtime=0) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8") as out:
         msg = 0
 
         def emit(t, event, user, team=None, props=None):

@@ -205,5 +205,18 @@ TEST_F(ValidateCommandTest, ExampleHistoryFindsTheLeadsBuiltIn) {
   EXPECT_TRUE(std::filesystem::file_size(html) > 0);
 }
 
+// The committed history is what the committed script writes (byte for
+// byte: the gzip header carries no time), so the two cannot drift apart.
+TEST_F(ValidateCommandTest, ExampleHistoryIsTheGeneratorsOutput) {
+  const std::filesystem::path gz = dir_ / "history.ndjson.gz";
+  const std::filesystem::path truth = dir_ / "truth.json";
+  ASSERT_EQ(std::system(absl::StrCat("python3 ", Source("config/examples/validation_history.py"),
+                                     " --truth ", truth.string(), " ", gz.string(),
+                                     " > /dev/null").c_str()),
+            0);
+  EXPECT_TRUE(ReadAll(gz) == ReadAll(Source("config/examples/validation-history.ndjson.gz")));
+  EXPECT_EQ(ReadAll(truth), ReadAll(Source("tests/app/testdata/validation_truth.json")));
+}
+
 }  // namespace
 }  // namespace nsmd
