@@ -67,7 +67,7 @@ class ValidateCommandTest : public ::testing::Test {
 };
 
 // History (tests/app/testdata/validate_periods.ndjson), weeks from Monday
-// 2024-01-01 UTC: seen u1 Jan 1, u2 Jan 3, u3 Sun Jan 7 20:00; order 10 Jan
+// 2024-01-01 UTC: signup u1 Jan 1 09:00, u4 Jan 22 08:00; seen u1 Jan 1, u2 Jan 3, u3 Sun Jan 7 20:00; order 10 Jan
 // 2; seen u1 Jan 9; order 30 Jan 10 12:00; nothing in the week of Jan 15;
 // seen u4 Jan 22 09:00; seen u5 Jan 29 00:30 (its week is incomplete: left
 // out). So 4 weeks, Jan 1 to Jan 29.
@@ -77,6 +77,10 @@ class ValidateCommandTest : public ::testing::Test {
 //   12:00, Jan 10 12:00] holds u3, u1 = 2; the empty week of Jan 15 reads
 //   the same 2 (nothing happened since); at Jan 22 09:00 u4 = 1.
 //   users_ever (lifetime): 3, 3, 3, 4.
+//   activated (cohort of signups, seen within 7 days): u1 in the week of
+//   Jan 1, none in the next two, u4 in the week of Jan 22 -- but that
+//   cohort's windows close Feb 5 at the latest, after the last event (Jan 29
+//   00:30): still maturing, so missing. 1, 0, 0, missing.
 //   revenue_per_user = revenue / wau: 10/3, 30, then no sample (no revenue
 //   window in weeks 3 and 4).
 // 4 weeks < 8 paired periods: every verdict is "not enough history".
@@ -100,6 +104,12 @@ TEST_F(ValidateCommandTest, ReadsEachWindowPerWeek) {
   EXPECT_EQ(Values(doc, "revenue"), (std::vector<double>{10, 30, 0, 0}));
   EXPECT_EQ(Values(doc, "users_7d"), (std::vector<double>{3, 2, 2, 1}));
   EXPECT_EQ(Values(doc, "users_ever"), (std::vector<double>{3, 3, 3, 4}));
+  const std::vector<double> activated = Values(doc, "activated");
+  ASSERT_EQ(activated.size(), 4u);
+  EXPECT_EQ(activated[0], 1);
+  EXPECT_EQ(activated[1], 0);
+  EXPECT_EQ(activated[2], 0);
+  EXPECT_TRUE(std::isnan(activated[3]));
   const std::vector<double> ratio = Values(doc, "revenue_per_user");
   ASSERT_EQ(ratio.size(), 4u);
   EXPECT_NEAR(ratio[0], 10.0 / 3, 1e-9);
