@@ -3,10 +3,8 @@
 // whose answers are known by construction (config/examples/
 // validation_history.py chose the weekly numbers before drawing events).
 #include <cmath>
-#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,13 +21,6 @@ using Output = testing::CommandOutput;
 
 std::string Source(const std::string& relative) {
   return absl::StrCat(NSMD_SOURCE_DIR, "/", relative);
-}
-
-std::string ReadAll(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // The values of series `metric` in a --json result; NaN for null.
@@ -91,7 +82,7 @@ TEST_F(ValidateCommandTest, ReadsEachWindowPerWeek) {
                    " --input ", Source("tests/app/testdata/validate_periods.ndjson"), " --json ",
                    json.string()));
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  const std::string text = ReadAll(json);
+  const std::string text = testing::ReadFile(json);
   simdjson::dom::element doc;
   ASSERT_FALSE(parser_.parse(text).get(doc)) << text;
   EXPECT_EQ(Str(doc["cadence"]), "week");
@@ -141,7 +132,7 @@ TEST_F(ValidateCommandTest, LagsByHandFromGzipOnStdin) {
       "validate --config ", Source("tests/app/testdata/validate_periods.yaml"),
       " --input - --min-periods 3 --max-lag 1 --json ", json.string(), " < ", gz.string()));
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  const std::string text = ReadAll(json);
+  const std::string text = testing::ReadFile(json);
   simdjson::dom::element doc;
   ASSERT_FALSE(parser_.parse(text).get(doc)) << text;
   simdjson::dom::element wau = Score(doc, "wau");
@@ -186,7 +177,7 @@ TEST_F(ValidateCommandTest, ExampleHistoryFindsTheLeadsBuiltIn) {
       Source("config/examples/validation-history.ndjson.gz"), " --json ", json.string(),
       " --report ", html.string()));
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  const std::string text = ReadAll(json);
+  const std::string text = testing::ReadFile(json);
   simdjson::dom::element doc;
   ASSERT_FALSE(parser_.parse(text).get(doc)) << text;
   simdjson::dom::parser truth_parser;
@@ -224,8 +215,8 @@ TEST_F(ValidateCommandTest, ExampleHistoryIsTheGeneratorsOutput) {
                                      " --truth ", truth.string(), " ", gz.string(),
                                      " > /dev/null").c_str()),
             0);
-  EXPECT_TRUE(ReadAll(gz) == ReadAll(Source("config/examples/validation-history.ndjson.gz")));
-  EXPECT_EQ(ReadAll(truth), ReadAll(Source("tests/app/testdata/validation_truth.json")));
+  EXPECT_TRUE(testing::ReadFile(gz) == testing::ReadFile(Source("config/examples/validation-history.ndjson.gz")));
+  EXPECT_EQ(testing::ReadFile(truth), testing::ReadFile(Source("tests/app/testdata/validation_truth.json")));
 }
 
 }  // namespace

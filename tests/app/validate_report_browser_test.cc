@@ -2,9 +2,6 @@
 // Chromium): its DOM must hold the charts and the figures, and a screenshot
 // is kept under the build folder (validate-report/screenshot.png) for a
 // human to look at.
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -15,19 +12,6 @@
 
 namespace nsmd {
 namespace {
-
-// Runs a shell command; its stdout, and its exit code in *code.
-std::string Shell(const std::string& command, int* code) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  const int status = pclose(pipe);
-  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 int Count(const std::string& text, const std::string& what) {
   int n = 0;
@@ -48,11 +32,10 @@ TEST(ValidateReportBrowserTest, ChromiumShowsChartsAndFigures) {
   const std::string chromium = absl::StrCat(
       "chromium --headless --no-sandbox --disable-gpu --user-data-dir=", (out / "profile").string(),
       " ");
-  int code = -1;
-  const std::string dom = Shell(
-      absl::StrCat(chromium, "--dump-dom file://", html.string(), " 2>", (out / "chromium.log").string()),
-      &code);
-  ASSERT_EQ(code, 0) << "chromium failed; see " << (out / "chromium.log");
+  testing::CommandOutput dump =
+      testing::RunShellCommand(absl::StrCat(chromium, "--dump-dom file://", html.string()));
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  const std::string& dom = dump.out;
   // One chart per series (6 metrics) and one lag profile per scored metric
   // (the north star and 2 candidates), each with a line drawn.
   EXPECT_EQ(Count(dom, "<svg class=\"series-chart\""), 6) << dom;
@@ -73,10 +56,9 @@ TEST(ValidateReportBrowserTest, ChromiumShowsChartsAndFigures) {
   EXPECT_FALSE(absl::StrContains(dom, "<link"));
 
   const std::filesystem::path png = out / "screenshot.png";
-  Shell(absl::StrCat(chromium, "--window-size=1000,2400 --screenshot=", png.string(), " file://",
-                     html.string(), " 2>>", (out / "chromium.log").string()),
-        &code);
-  ASSERT_EQ(code, 0);
+  testing::CommandOutput shot = testing::RunShellCommand(absl::StrCat(
+      chromium, "--window-size=1000,2400 --screenshot=", png.string(), " file://", html.string()));
+  ASSERT_EQ(shot.exit_code, 0) << shot.err;
   ASSERT_TRUE(std::filesystem::exists(png));
   EXPECT_GT(std::filesystem::file_size(png), 50000u);  // a blank page that size: 12 KB
   std::filesystem::remove_all(out / "profile");
