@@ -39,7 +39,11 @@ std::string ValidationJson(const ValidationResult& result) {
   for (int64_t start : table.period_starts_ms) w.String(Iso(start));
   w.EndArray();
   w.Key("end");
-  w.String(Iso(table.end_ms));
+  if (table.period_starts_ms.empty()) {
+    w.Null();
+  } else {
+    w.String(Iso(table.end_ms));
+  }
   w.Key("options");
   w.BeginObject();
   w.Key("max_lag");

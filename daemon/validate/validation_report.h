@@ -15,7 +15,8 @@ namespace nsmd {
 std::string ValidationSummary(const ValidationResult& result);
 
 // The same figures and every series as one JSON object (validation_json.cc):
-// {"cadence","periods":[ISO starts],"end","options":{...},"validation",
+// {"cadence","periods":[ISO starts],"end" (null without periods),
+//  "options":{...},"validation",
 //  "series":[{"metric","role","reading","customer_value",
 //  "decision_question","values":[number|null]}],
 //  "scores":[{"metric","role","verdict","verdict_text","best_lag","r",

@@ -155,6 +155,11 @@ TEST_F(ValidateCommandTest, ErrorsExitNonZero) {
       absl::StrCat("validate --config ", config, " --input - --max-lag two < /dev/null"));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(bad.err, "--max-lag: \"two\" is not a whole number")) << bad.err;
+  // An empty history is no error: there is just nothing to conclude.
+  Output empty = testing::RunNsmdCommand(
+      absl::StrCat("validate --config ", config, " --input - < /dev/null"));
+  EXPECT_EQ(empty.exit_code, 0) << empty.err;
+  EXPECT_TRUE(absl::StrContains(empty.out, "no complete week in the history")) << empty.out;
   // The saas example has no validation metric.
   Output none = testing::RunNsmdCommand(
       absl::StrCat("validate --config ", Source("config/examples/saas.yaml"), " --input ",
