@@ -10,6 +10,7 @@ PACKAGES=(
   libre2-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev
   kcat prometheus curl python3 time
+  chromium
 )
 
 missing=()

@@ -20,8 +20,12 @@ constexpr char kUsage[] =
     "          run librdkafka's mock Kafka cluster; prints its bootstrap address\n"
     "  check   --config FILE\n"
     "          validate a config and print its metric tree\n"
-    "  replay  --config FILE --input FILE.ndjson|- [--series json] [--state-dir DIR]\n"
+    "  replay  --config FILE --input FILE.ndjson[.gz]|- [--series json] [--state-dir DIR]\n"
     "          run events from a file through the engine, print the results\n"
+    "  validate --config FILE --input FILE.ndjson[.gz]|- [--report FILE.html] [--json FILE]\n"
+    "          [--max-lag N] [--threshold R] [--noise-band FRACTION] [--min-periods N]\n"
+    "          test the north star (and candidates) against history: does it lead\n"
+    "          the validation metric, move often enough, follow its inputs?\n"
     "  version print the version\n";
 
 }  // namespace
@@ -37,6 +41,7 @@ int main(int argc, char** argv) {
   if (command == "broker") return nsmd::BrokerCommand(args);
   if (command == "check") return nsmd::CheckCommand(args);
   if (command == "replay") return nsmd::ReplayCommand(args);
+  if (command == "validate") return nsmd::ValidateCommand(args);
   if (command == "version" || command == "--version") {
     std::printf("nsmd %s\n", NSMD_VERSION);
     return 0;

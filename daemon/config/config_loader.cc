@@ -1085,7 +1085,8 @@ class Loader {
         static const std::pair<const char*, MetricRole> kRoles[] = {
             {"north_star", MetricRole::kNorthStar}, {"input", MetricRole::kInput},
             {"focus", MetricRole::kFocus},          {"guardrail", MetricRole::kGuardrail},
-            {"validation", MetricRole::kValidation}};
+            {"validation", MetricRole::kValidation},
+            {"candidate", MetricRole::kCandidate}};
         bool found = false;
         for (const auto& [name, r] : kRoles) {
           if (role == name) {
@@ -1096,7 +1097,7 @@ class Loader {
         }
         if (!found) {
           Error(n["role"], absl::StrCat("unknown role \"", role,
-                                        "\": north_star, input, focus, guardrail or validation"));
+                                        "\": north_star, input, focus, guardrail, validation or candidate"));
           ok = false;
         }
       }

@@ -11,6 +11,7 @@ absl::string_view MetricRoleName(MetricRole role) {
     case MetricRole::kFocus: return "focus";
     case MetricRole::kGuardrail: return "guardrail";
     case MetricRole::kValidation: return "validation";
+    case MetricRole::kCandidate: return "candidate";
   }
   return "input";
 }

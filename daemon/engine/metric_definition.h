@@ -14,7 +14,9 @@
 namespace nsmd {
 
 // The place of a metric in the NSM tree.
-enum class MetricRole { kNorthStar, kInput, kFocus, kGuardrail, kValidation };
+// kCandidate: an alternative north star that `nsmd validate` scores beside
+// the real one (it is computed and exported like any other metric).
+enum class MetricRole { kNorthStar, kInput, kFocus, kGuardrail, kValidation, kCandidate };
 
 // "north_star", "input", ...: the YAML spelling and the info label value.
 absl::string_view MetricRoleName(MetricRole role);

@@ -140,12 +140,31 @@ TEST(CheckCommandTest, GroupByWithoutCapIsAWarningAndTheFileIsValid) {
   EXPECT_TRUE(absl::StartsWith(o.out, absl::StrCat(path, ": 1 metrics, valid\n"))) << o.out;
 }
 
-TEST(CheckCommandTest, HelpListsTheFlagsOfRunAndReplay) {
+TEST(CheckCommandTest, HelpListsTheFlagsOfRunReplayAndValidate) {
   testing::CommandOutput o = testing::RunNsmdCommand("--help");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(o.out, "[--enable-reload-endpoint]")) << o.out;
   EXPECT_TRUE(absl::StrContains(
-      o.out, "replay  --config FILE --input FILE.ndjson|- [--series json] [--state-dir DIR]\n"))
+      o.out,
+      "replay  --config FILE --input FILE.ndjson[.gz]|- [--series json] [--state-dir DIR]\n"))
+      << o.out;
+  EXPECT_TRUE(absl::StrContains(
+      o.out, "validate --config FILE --input FILE.ndjson[.gz]|- [--report FILE.html] [--json FILE]\n"))
+      << o.out;
+}
+
+// The tree names the new roles: candidates and the validation metric are
+// no inputs of the north star, so they come under "other metrics".
+TEST(CheckCommandTest, TreeShowsCandidateAndValidationRoles) {
+  testing::CommandOutput o = testing::RunNsmdCommand(
+      absl::StrCat("check --config ", NSMD_SOURCE_DIR, "/config/examples/validation.yaml"));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(absl::StrContains(o.out,
+                                "other metrics:\n"
+                                "  └─ weekly_active_users (candidate): distinct userId, tumbling "
+                                "week\n"
+                                "  └─ documents_shared (candidate): events, tumbling week\n"
+                                "  └─ revenue (validation): sum properties.amount, tumbling week\n"))
       << o.out;
 }
 

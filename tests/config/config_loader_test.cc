@@ -306,7 +306,7 @@ TEST(ConfigLoaderTest, UnknownRoleDoesNotAlsoReportAMissingNorthStar) {
     window: {tumbling: week}
 )"),
               ElementsAre("t.yaml:3:11: unknown role \"nort_star\": north_star, input, focus, "
-                          "guardrail or validation"));
+                          "guardrail, validation or candidate"));
 }
 
 TEST(ConfigLoaderTest, RatioOperandsWithDifferentGroupBy) {

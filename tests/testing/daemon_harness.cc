@@ -37,10 +37,14 @@ std::string ReadFile(const std::filesystem::path& path) {
 }
 
 CommandOutput RunNsmdCommand(const std::string& args) {
+  return RunShellCommand(absl::StrCat(NsmdBinary(), " ", args));
+}
+
+CommandOutput RunShellCommand(const std::string& command) {
   const std::filesystem::path dir = MakeTempDir("nsmd-command");
   const std::filesystem::path err = dir / "stderr";
   CommandOutput o;
-  FILE* pipe = popen(absl::StrCat(NsmdBinary(), " ", args, " 2>", err.string()).c_str(), "r");
+  FILE* pipe = popen(absl::StrCat(command, " 2>", err.string()).c_str(), "r");
   if (pipe != nullptr) {
     char buf[65536];
     size_t n;

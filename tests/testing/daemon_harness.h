@@ -29,6 +29,10 @@ struct CommandOutput {
 // Runs `nsmd ARGS` (ARGS as shell words) to completion.
 CommandOutput RunNsmdCommand(const std::string& args);
 
+// Runs a shell command line (e.g. another program the tests drive) to
+// completion.
+CommandOutput RunShellCommand(const std::string& command);
+
 // A fresh directory under the system temp dir, named after `prefix`.
 std::filesystem::path MakeTempDir(const std::string& prefix);
 
