@@ -1,0 +1,196 @@
+#include "daemon/config/section_loader.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "re2/re2.h"
+
+namespace nsmd {
+
+SectionLoader::SectionLoader(YamlReader* reader, DaemonConfig* config)
+    : reader_(reader), config_(config) {}
+
+void SectionLoader::LoadKafka(const YAML::Node& n) {
+  if (!reader_->CheckMap(
+          n, "kafka",
+          {"brokers", "topics", "group_id", "properties", "start_offset", "assignment",
+           "embedded_partitions", "max_message_bytes", "dead_letter_topic"})) {
+    return;
+  }
+  KafkaConfig& k = config_->kafka;
+  if (n["brokers"]) reader_->GetString(n["brokers"], "kafka.brokers", &k.brokers);
+  if (n["topics"] && reader_->GetStringList(n["topics"], "kafka.topics", &k.topics) &&
+      k.topics.empty()) {
+    reader_->Error(n["topics"], "kafka.topics needs at least one topic");
+  }
+  if (n["group_id"]) reader_->GetString(n["group_id"], "kafka.group_id", &k.group_id);
+  if (n["properties"]) {
+    const YAML::Node& p = n["properties"];
+    if (!p.IsMap()) {
+      reader_->Error(p, "expected a mapping of librdkafka properties for kafka.properties");
+    } else {
+      for (const auto& kv : p) {
+        std::string value;
+        if (reader_->GetString(kv.second, absl::StrCat("kafka.properties.", kv.first.Scalar()),
+                               &value)) {
+          k.properties[kv.first.Scalar()] = value;
+        }
+      }
+    }
+  }
+  if (n["start_offset"] &&
+      reader_->GetString(n["start_offset"], "kafka.start_offset", &k.start_offset) &&
+      k.start_offset != "earliest" && k.start_offset != "latest") {
+    reader_->Error(n["start_offset"], "kafka.start_offset must be earliest or latest");
+  }
+  std::string assignment;
+  if (n["assignment"] && reader_->GetString(n["assignment"], "kafka.assignment", &assignment)) {
+    if (assignment == "group") {
+      k.assignment = PartitionAssignment::kGroup;
+    } else if (assignment == "all") {
+      k.assignment = PartitionAssignment::kAllPartitions;
+    } else {
+      reader_->Error(
+          n["assignment"],
+          "kafka.assignment must be group (the consumer group assigns partitions) or all "
+          "(this instance reads every partition of kafka.topics)");
+    }
+  }
+  int64_t v = 0;
+  if (n["embedded_partitions"] &&
+      reader_->GetInt(n["embedded_partitions"], "kafka.embedded_partitions", 1, &v)) {
+    k.embedded_partitions = static_cast<int>(v);
+  }
+  if (n["max_message_bytes"] &&
+      reader_->GetInt(n["max_message_bytes"], "kafka.max_message_bytes", 1, &v)) {
+    k.max_message_bytes = v;
+  }
+  if (n["dead_letter_topic"]) {
+    reader_->GetString(n["dead_letter_topic"], "kafka.dead_letter_topic", &k.dead_letter_topic);
+  }
+}
+
+void SectionLoader::LoadGenerator(const YAML::Node& n) {
+  if (!reader_->CheckMap(
+          n, "generator",
+          {"enabled", "events_per_second", "teams", "seed", "time_scale", "history"})) {
+    return;
+  }
+  GeneratorConfig& g = config_->generator;
+  if (n["enabled"]) reader_->GetBool(n["enabled"], "generator.enabled", &g.enabled);
+  if (n["events_per_second"]) {
+    reader_->GetNumber(n["events_per_second"], "generator.events_per_second", &g.events_per_second);
+  }
+  int64_t v = 0;
+  if (n["teams"] && reader_->GetInt(n["teams"], "generator.teams", 1, &v))
+    g.teams = static_cast<int>(v);
+  if (n["seed"] && reader_->GetInt(n["seed"], "generator.seed", 0, &v))
+    g.seed = static_cast<uint64_t>(v);
+  if (n["time_scale"] &&
+      reader_->GetNumber(n["time_scale"], "generator.time_scale", &g.time_scale) &&
+      g.time_scale <= 0) {
+    reader_->Error(n["time_scale"], "generator.time_scale must be positive");
+  }
+  if (n["history"] && reader_->GetDuration(n["history"], "generator.history", &g.history) &&
+      g.history < absl::ZeroDuration()) {
+    reader_->Error(n["history"], "generator.history must not be negative");
+  }
+}
+
+void SectionLoader::LoadState(const YAML::Node& n) {
+  if (!reader_->CheckMap(n, "state", {"dir", "checkpoint_interval"})) return;
+  if (n["dir"]) reader_->GetString(n["dir"], "state.dir", &config_->state.dir);
+  if (n["checkpoint_interval"] &&
+      reader_->GetDuration(n["checkpoint_interval"], "state.checkpoint_interval",
+                           &config_->state.checkpoint_interval) &&
+      config_->state.checkpoint_interval <= absl::ZeroDuration()) {
+    reader_->Error(n["checkpoint_interval"], "state.checkpoint_interval must be positive");
+  }
+}
+
+void SectionLoader::LoadHttp(const YAML::Node& n) {
+  if (!reader_->CheckMap(n, "http", {"listen"})) return;
+  if (n["listen"] && reader_->GetString(n["listen"], "http.listen", &config_->http.listen)) {
+    static const RE2 re("[^:\\s]+:[0-9]{1,5}");
+    if (!RE2::FullMatch(config_->http.listen, re)) {
+      reader_->Error(n["listen"], "http.listen must be HOST:PORT, e.g. 0.0.0.0:9464");
+    }
+  }
+}
+
+void SectionLoader::LoadTime(const YAML::Node& n) {
+  if (!reader_->CheckMap(n, "time", {"zone", "week_start", "allowed_lateness"})) return;
+  EngineOptions& e = config_->engine;
+  std::string s;
+  if (n["zone"] && reader_->GetString(n["zone"], "time.zone", &s)) {
+    if (!absl::LoadTimeZone(s, &e.time_zone)) {
+      reader_->Error(n["zone"], absl::StrCat("unknown time zone \"", s,
+                                             "\" (an IANA name such as UTC or Europe/Berlin)"));
+    }
+    written_.zone = s;
+  }
+  if (n["week_start"] && reader_->GetString(n["week_start"], "time.week_start", &s)) {
+    static const std::pair<const char*, absl::Weekday> kDays[] = {
+        {"monday", absl::Weekday::monday},       {"tuesday", absl::Weekday::tuesday},
+        {"wednesday", absl::Weekday::wednesday}, {"thursday", absl::Weekday::thursday},
+        {"friday", absl::Weekday::friday},       {"saturday", absl::Weekday::saturday},
+        {"sunday", absl::Weekday::sunday}};
+    bool found = false;
+    for (const auto& [name, day] : kDays) {
+      if (s == name) {
+        e.week_start = day;
+        found = true;
+      }
+    }
+    if (!found) reader_->Error(n["week_start"], "time.week_start must be a day name, e.g. monday");
+    written_.week_start = s;
+  }
+  if (n["allowed_lateness"]) {
+    reader_->GetDuration(n["allowed_lateness"], "time.allowed_lateness", &e.allowed_lateness);
+  }
+}
+
+void SectionLoader::LoadEvents(const YAML::Node& n) {
+  if (!reader_->CheckMap(n, "events", {"format", "dedup_horizon", "max_future_skew"})) return;
+  if (n["format"]) {
+    const YAML::Node& f = n["format"];
+    if (f.IsScalar()) {
+      auto format = EventFormat::ByName(f.Scalar());
+      if (format.ok()) {
+        config_->format = *format;
+      } else {
+        reader_->Error(f, absl::StrCat("unknown event format \"", f.Scalar(),
+                                       "\": segment, amplitude, or a mapping of field paths"));
+      }
+      written_.format = f.Scalar();
+    } else if (reader_->CheckMap(f, "events.format",
+                                 {"name", "timestamp", "id", "user", "user_fallback"})) {
+      EventFormat custom;
+      custom.format_name = "custom";
+      if (!f["name"] || !f["timestamp"]) {
+        reader_->Error(f, "a custom events.format needs at least \"name\" and \"timestamp\" paths");
+      }
+      if (f["name"]) reader_->GetStringList(f["name"], "events.format.name", &custom.name_paths);
+      if (f["timestamp"]) {
+        reader_->GetStringList(f["timestamp"], "events.format.timestamp", &custom.time_paths);
+      }
+      if (f["id"]) reader_->GetStringList(f["id"], "events.format.id", &custom.id_paths);
+      if (f["user"]) reader_->GetString(f["user"], "events.format.user", &custom.user_path);
+      if (f["user_fallback"]) {
+        reader_->GetStringList(f["user_fallback"], "events.format.user_fallback",
+                               &custom.user_fallback_paths);
+      }
+      config_->format = custom;
+      written_.format = YAML::Dump(f);
+    }
+  }
+  if (n["dedup_horizon"]) {
+    reader_->GetDuration(n["dedup_horizon"], "events.dedup_horizon",
+                         &config_->engine.dedup_horizon);
+  }
+  if (n["max_future_skew"]) {
+    reader_->GetDuration(n["max_future_skew"], "events.max_future_skew", &config_->max_future_skew);
+  }
+}
+
+}  // namespace nsmd
