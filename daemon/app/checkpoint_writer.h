@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "daemon/state/source_offset.h"
+#include "daemon/base/source_offset.h"
 #include "daemon/state/state_delta.h"
 #include "daemon/state/state_store.h"
 

@@ -22,7 +22,7 @@
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/reject_reason.h"
 #include "daemon/engine/engine.h"
-#include "daemon/state/source_offset.h"
+#include "daemon/base/source_offset.h"
 #include "daemon/state/state_store.h"
 
 namespace nsmd {

@@ -11,7 +11,7 @@
 #include "daemon/config/daemon_config.h"
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/metric_snapshot.h"
-#include "daemon/source/topic_partition_id.h"
+#include "daemon/base/topic_partition_id.h"
 
 namespace nsmd {
 

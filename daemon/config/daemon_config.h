@@ -12,7 +12,7 @@
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/engine/metric_definition.h"
-#include "daemon/source/partition_assignment.h"
+#include "daemon/base/partition_assignment.h"
 
 namespace nsmd {
 

@@ -11,7 +11,7 @@
 #include "daemon/decode/event.h"
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/reject_reason.h"
-#include "daemon/source/source_message.h"
+#include "daemon/base/source_message.h"
 
 namespace nsmd {
 

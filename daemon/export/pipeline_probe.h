@@ -17,7 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/decode/reject_reason.h"
-#include "daemon/source/topic_partition_id.h"
+#include "daemon/base/topic_partition_id.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"

@@ -17,10 +17,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "daemon/source/partition_assignment.h"
-#include "daemon/source/source_message.h"
-#include "daemon/source/topic_partition_id.h"
-#include "daemon/state/source_offset.h"
+#include "daemon/base/partition_assignment.h"
+#include "daemon/base/source_message.h"
+#include "daemon/base/topic_partition_id.h"
+#include "daemon/base/source_offset.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;

@@ -1,6 +1,6 @@
 // SourceMessage: one message as a source hands it to the pipeline.
-#ifndef NSMD_DAEMON_SOURCE_SOURCE_MESSAGE_H_
-#define NSMD_DAEMON_SOURCE_SOURCE_MESSAGE_H_
+#ifndef NSMD_DAEMON_BASE_SOURCE_MESSAGE_H_
+#define NSMD_DAEMON_BASE_SOURCE_MESSAGE_H_
 
 #include <cstdint>
 #include <memory>
@@ -30,4 +30,4 @@ struct SourceMessage {
 
 }  // namespace nsmd
 
-#endif  // NSMD_DAEMON_SOURCE_SOURCE_MESSAGE_H_
+#endif  // NSMD_DAEMON_BASE_SOURCE_MESSAGE_H_

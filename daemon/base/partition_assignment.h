@@ -1,6 +1,6 @@
 // PartitionAssignment: where a Kafka source's partitions come from.
-#ifndef NSMD_DAEMON_SOURCE_PARTITION_ASSIGNMENT_H_
-#define NSMD_DAEMON_SOURCE_PARTITION_ASSIGNMENT_H_
+#ifndef NSMD_DAEMON_BASE_PARTITION_ASSIGNMENT_H_
+#define NSMD_DAEMON_BASE_PARTITION_ASSIGNMENT_H_
 
 namespace nsmd {
 
@@ -17,4 +17,4 @@ enum class PartitionAssignment {
 
 }  // namespace nsmd
 
-#endif  // NSMD_DAEMON_SOURCE_PARTITION_ASSIGNMENT_H_
+#endif  // NSMD_DAEMON_BASE_PARTITION_ASSIGNMENT_H_

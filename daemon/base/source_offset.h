@@ -1,6 +1,6 @@
 // SourceOffset: how far a source partition has been applied.
-#ifndef NSMD_DAEMON_STATE_SOURCE_OFFSET_H_
-#define NSMD_DAEMON_STATE_SOURCE_OFFSET_H_
+#ifndef NSMD_DAEMON_BASE_SOURCE_OFFSET_H_
+#define NSMD_DAEMON_BASE_SOURCE_OFFSET_H_
 
 #include <cstdint>
 #include <string>
@@ -19,4 +19,4 @@ struct SourceOffset {
 
 }  // namespace nsmd
 
-#endif  // NSMD_DAEMON_STATE_SOURCE_OFFSET_H_
+#endif  // NSMD_DAEMON_BASE_SOURCE_OFFSET_H_

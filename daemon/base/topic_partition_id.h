@@ -1,6 +1,6 @@
 // TopicPartitionId: names one Kafka partition.
-#ifndef NSMD_DAEMON_SOURCE_TOPIC_PARTITION_ID_H_
-#define NSMD_DAEMON_SOURCE_TOPIC_PARTITION_ID_H_
+#ifndef NSMD_DAEMON_BASE_TOPIC_PARTITION_ID_H_
+#define NSMD_DAEMON_BASE_TOPIC_PARTITION_ID_H_
 
 #include <cstdint>
 #include <string>
@@ -18,4 +18,4 @@ struct TopicPartitionId {
 
 }  // namespace nsmd
 
-#endif  // NSMD_DAEMON_SOURCE_TOPIC_PARTITION_ID_H_
+#endif  // NSMD_DAEMON_BASE_TOPIC_PARTITION_ID_H_
