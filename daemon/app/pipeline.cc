@@ -284,14 +284,17 @@ std::optional<absl::Status> Pipeline::FinishCheckpoint(bool wait) {
 
 bool Pipeline::checkpoint_in_flight() const { return writer_->busy(); }
 
-int64_t Pipeline::CheckpointedOffset(absl::string_view topic, int32_t partition) const {
+std::optional<int64_t> Pipeline::CheckpointedOffset(absl::string_view topic,
+                                                    int32_t partition) const {
   auto it = checkpointed_.find(PartitionName(topic, partition));
-  return it == checkpointed_.end() ? -1 : it->second;
+  if (it == checkpointed_.end()) return std::nullopt;
+  return it->second;
 }
 
-int64_t Pipeline::NextOffset(absl::string_view topic, int32_t partition) const {
+std::optional<int64_t> Pipeline::NextOffset(absl::string_view topic, int32_t partition) const {
   auto it = next_offsets_.find(PartitionName(topic, partition));
-  return it == next_offsets_.end() ? -1 : it->second.next_offset;
+  if (it == next_offsets_.end()) return std::nullopt;
+  return it->second.next_offset;
 }
 
 std::vector<SourceOffset> Pipeline::NextOffsets() const {

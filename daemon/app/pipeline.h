@@ -135,12 +135,12 @@ class Pipeline {
   // (what the state reflects: to commit to Kafka for lag tools).
   const std::vector<SourceOffset>& checkpointed_offsets() const { return checkpointed_offsets_; }
 
-  // The checkpointed next offset of topic/partition, or -1 if none.
-  int64_t CheckpointedOffset(absl::string_view topic, int32_t partition) const;
+  // The checkpointed next offset of topic/partition; nullopt if none.
+  std::optional<int64_t> CheckpointedOffset(absl::string_view topic, int32_t partition) const;
 
   // The next offset after the last message processed from topic/partition
-  // (checkpointed or not), or -1 if none ever was.
-  int64_t NextOffset(absl::string_view topic, int32_t partition) const;
+  // (checkpointed or not); nullopt if none ever was.
+  std::optional<int64_t> NextOffset(absl::string_view topic, int32_t partition) const;
 
   // The next offsets of every partition processed so far (committed or not).
   std::vector<SourceOffset> NextOffsets() const;

@@ -316,8 +316,8 @@ absl::Status Daemon::Start() {
       // Where the in-memory state stands: the checkpoint, plus whatever was
       // processed since (a revoke whose checkpoint failed leaves that in
       // memory, to be committed by a later checkpoint).
-      int64_t next = pipeline_->NextOffset(tp.topic, tp.partition);
-      if (next >= 0) offsets.push_back(SourceOffset{tp.topic, tp.partition, next});
+      const std::optional<int64_t> next = pipeline_->NextOffset(tp.topic, tp.partition);
+      if (next.has_value()) offsets.push_back(SourceOffset{tp.topic, tp.partition, *next});
     }
     return offsets;
   };

@@ -1,5 +1,7 @@
 #include "daemon/app/status_json.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "daemon/decode/reject_reason.h"
 #include "daemon/export/json_writer.h"
@@ -72,11 +74,11 @@ std::string StatusJson(const DaemonConfig& config, const Pipeline& pipeline,
     w.Key("partition");
     w.Int(tp.partition);
     w.Key("checkpointed_offset");
-    const int64_t next = pipeline.CheckpointedOffset(tp.topic, tp.partition);
-    if (next < 0) {
-      w.Null();
+    const std::optional<int64_t> next = pipeline.CheckpointedOffset(tp.topic, tp.partition);
+    if (next.has_value()) {
+      w.Int(*next);
     } else {
-      w.Int(next);
+      w.Null();
     }
     w.EndObject();
   }

@@ -108,6 +108,7 @@ class PipelineTest : public ::testing::Test {
     EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kInvalidJson)], 1u);
     EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kMissingTimestamp)], 1u);
     EXPECT_EQ(pipeline_->NextOffset("events", 0), 108);
+    EXPECT_EQ(pipeline_->NextOffset("events", 1), std::nullopt);  // never read
     EXPECT_EQ(rejects_, std::vector<std::string>(
                             {"102 key-102 not json invalid_json",
                              R"(106 key-106 {"event":"file_edited","userId":"u-4"} missing_timestamp)"}));
