@@ -36,8 +36,8 @@ struct DaemonHealth {
 //
 // For tests, the north star's value element is
 // <span class="value" id="north-star-value" data-value="V">TEXT</span>, V
-// being the value with 17 significant digits; each metric's section carries
-// data-metric="NAME".
+// being the value with 17 significant digits (a group-by north star has a
+// row per series instead); each metric's card carries data-metric="NAME".
 std::string RenderStatusPage(const std::vector<MetricDefinition>& metrics,
                              const MetricsSnapshot& snapshot, const DaemonHealth& health,
                              absl::Time now);

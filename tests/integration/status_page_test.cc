@@ -58,7 +58,7 @@ std::string Find(const std::string& text, const std::string& pattern) {
   return m[1];
 }
 
-TEST(StatusPageTest, ChromiumShowsTheNorthStarValueOfMetricsAndRefreshes) {
+TEST(StatusPageInBrowserTest, ChromiumShowsTheNorthStarValueOfMetricsAndRefreshes) {
   const std::filesystem::path dir = testing::MakeTempDir("nsmd-status-page");
   std::string bootstrap;
   auto broker = testing::StartBroker("events", 1, &bootstrap);
