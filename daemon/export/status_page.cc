@@ -1,7 +1,6 @@
 #include "daemon/export/status_page.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <functional>
 #include <map>
 
@@ -132,8 +131,12 @@ std::string ValueCells(const SeriesValues& v, bool north_star) {
   } else {
     absl::StrAppend(&out, "<span class=\"value\"", north_star ? " id=\"north-star-value\"" : "",
                     " data-value=\"", absl::StrFormat("%.17g", v.current->value), "\">",
-                    FormatValue(v.current->value), "</span> <span class=\"muted\">window from ",
-                    FormatTime(v.current->window_start_ms), "</span>");
+                    FormatValue(v.current->value), "</span>");
+    // Lifetime windows start at 0: no start worth showing.
+    if (v.current->window_start_ms != 0) {
+      absl::StrAppend(&out, " <span class=\"muted\">window from ",
+                      FormatTime(v.current->window_start_ms), "</span>");
+    }
   }
   if (v.previous == nullptr) return out;
   const double prev = v.previous->value;

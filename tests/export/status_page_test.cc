@@ -40,6 +40,7 @@ TEST(StatusPageTest, ShowsValuesTreeAndHealth) {
                       Sample("a", "current", 0.25, {{"plan", "<pro>"}}),
                       Sample("a", "previous", 0, {{"plan", "<pro>"}}),
                       Sample("guard", "current", 2)};
+  snapshot.samples.back().window_start_ms = 0;  // as lifetime windows start
   snapshot.stream_time_ms = 1704153600000;
   DaemonHealth health;
   health.consumer_lag = 12;
@@ -81,6 +82,13 @@ TEST(StatusPageTest, ShowsValuesTreeAndHealth) {
                                       R"(<span class="role">input</span><br>)"
                                       R"(<span class="value">no data</span>)"))
       << page;
+
+  EXPECT_TRUE(absl::StrContains(page, R"(<div data-metric="guard" class="card">)"
+                                      R"(<span class="name">guard</span>)"
+                                      R"(<span class="role">guardrail</span><br>)"
+                                      R"(<span class="value" data-value="2">2</span></div>)"))
+      << page;
+  EXPECT_FALSE(absl::StrContains(page, "1970")) << page;
 
   EXPECT_TRUE(absl::StrContains(page, "no: not connected to &lt;Kafka&gt;")) << page;
   EXPECT_TRUE(absl::StrContains(page, R"(<td id="lag">12 messages</td>)")) << page;
