@@ -30,6 +30,8 @@ absl::StatusOr<std::string> RunChromium(const std::vector<std::string>& args,
   // exec keeps the pid, so the child still dies with the test.
   std::vector<std::string> argv = {"/bin/sh", "-c", absl::StrCat("exec chromium \"$@\" 2>>", log),
                                    "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                   // Containers often have a 64 MiB /dev/shm.
+                                   "--disable-dev-shm-usage",
                                    // Its own profile: tests run in parallel.
                                    absl::StrCat("--user-data-dir=", profile.string())};
   argv.insert(argv.end(), args.begin(), args.end());
