@@ -10,8 +10,11 @@ PACKAGES=(
   libre2-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev
   kcat prometheus curl python3 time
-  chromium
+  chromium systemd nodejs
 )
+# npm: Debian's package, unless an npm is already there (NodeSource's nodejs
+# ships its own, and Debian's npm would conflict with it).
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -34,6 +34,7 @@
 #include "daemon/export/nsm_collectable.h"
 #include "daemon/export/pipeline_probe.h"
 #include "daemon/export/snapshot_publisher.h"
+#include "daemon/export/status_page.h"
 #include "daemon/source/embedded_broker.h"
 #include "daemon/source/event_generator.h"
 #include "daemon/source/kafka_producer.h"
@@ -228,6 +229,7 @@ class Daemon {
   // Status fields written by the pipeline thread, read by HTTP threads.
   mutable absl::Mutex status_mu_;
   std::string status_json_ ABSL_GUARDED_BY(status_mu_) = "{}";
+  DaemonHealth health_ ABSL_GUARDED_BY(status_mu_);  // for the status page; `ready` unset
 };
 
 absl::Status Daemon::Start() {
@@ -343,6 +345,16 @@ absl::Status Daemon::Start() {
   };
   handlers.metrics_json = [this] {
     return MetricsJson(*publisher_->definitions(), *publisher_->snapshot());
+  };
+  handlers.status_page = [this] {
+    DaemonHealth health;
+    {
+      absl::MutexLock lock(&status_mu_);
+      health = health_;
+    }
+    health.ready = Ready(&health.not_ready_reason);
+    return RenderStatusPage(*publisher_->definitions(), *publisher_->snapshot(), health,
+                            absl::Now());
   };
   if (reload_endpoint_) {
     handlers.reload = [this] { return RequestReloadAndWait(); };
@@ -486,9 +498,13 @@ void Daemon::Publish() {
   probe_.SetStreamTime(snapshot->stream_time_ms);
   publisher_->Publish(snapshot);
   std::vector<TopicPartitionId> assignment;
+  DaemonHealth health;
   if (source_) {
     const std::vector<std::pair<TopicPartitionId, int64_t>> lag = source_->Lag();
     probe_.SetLag(lag);
+    for (const auto& [tp, behind] : lag) {
+      if (behind >= 0) health.consumer_lag = std::max<int64_t>(health.consumer_lag, 0) + behind;
+    }
     assignment = source_->Assignment();
     // An assigned partition holds back window expiry from the moment it is
     // assigned (its backlog may hold old events), except one that has held
@@ -506,8 +522,15 @@ void Daemon::Publish() {
     pipeline_->UpdateSources(activity, /*others_idle=*/false);
   }
   std::string json = StatusJson(config_, *pipeline_, assignment, snapshot->stream_time_ms);
+  const Pipeline::Counts& counts = pipeline_->counts();
+  health.consumed = counts.consumed;
+  health.applied = counts.applied;
+  health.rejected = counts.rejected_total();
+  health.late = counts.late;
+  health.duplicate = counts.duplicate;
   absl::MutexLock lock(&status_mu_);
   status_json_ = std::move(json);
+  health_ = std::move(health);
 }
 
 absl::Status Daemon::RequestReloadAndWait() {

@@ -32,6 +32,7 @@ namespace {
 constexpr char kTextPlain[] = "text/plain; charset=utf-8";
 constexpr char kPrometheusText[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kJson[] = "application/json";
+constexpr char kHtml[] = "text/html; charset=utf-8";
 
 // Collects civetweb's error messages while Start() runs on this thread: the
 // reason a bind failed is only reported through the log callback.
@@ -199,13 +200,14 @@ class HttpServer::Router : public CivetHandler {
       if (!get) return MethodNotAllowed("GET, HEAD");
       return Metrics();
     }
-    if (path == "/api/v1/status" || path == "/api/v1/metrics") {
-      const auto& handler =
-          path == "/api/v1/status" ? handlers_.status_json : handlers_.metrics_json;
+    if (path == "/api/v1/status" || path == "/api/v1/metrics" || path == "/") {
+      const auto& handler = path == "/"                ? handlers_.status_page
+                            : path == "/api/v1/status" ? handlers_.status_json
+                                                       : handlers_.metrics_json;
       if (!handler) return Text(404, "not found\n");
       if (!get) return MethodNotAllowed("GET, HEAD");
       Response r = Text(200, handler());
-      r.content_type = kJson;
+      r.content_type = path == "/" ? kHtml : kJson;
       return r;
     }
     return Text(404, "not found\n");

@@ -328,5 +328,18 @@ TEST(HttpServerTest, MetricsPassPromtoolLint) {
   EXPECT_EQ(output, "") << r.body;
 }
 
+TEST(HttpServerTest, StatusPageIsHtmlOnRoot) {
+  HttpServer::Handlers handlers;
+  handlers.status_page = [] { return std::string("<!DOCTYPE html><p>hi</p>"); };
+  auto server = HttpServer::Start(Loopback(), std::move(handlers));
+  ASSERT_TRUE(server.ok()) << server.status();
+  HttpResponse r = Must(HttpRequest((*server)->port(), "GET", "/"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "<!DOCTYPE html><p>hi</p>");
+  EXPECT_THAT(RawGet((*server)->port(), "/"),
+              HasSubstr("Content-Type: text/html; charset=utf-8\r\n"));
+  EXPECT_EQ(Must(HttpRequest((*server)->port(), "POST", "/")).status, 405);
+}
+
 }  // namespace
 }  // namespace nsmd
