@@ -31,7 +31,15 @@ using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
 absl::Status ReplayLines(const std::string& path, absl::Duration checkpoint_interval,
                          Pipeline* pipeline, EventTimeHook* hook) {
   // zlib reads plain text through unchanged ("transparent" mode).
-  GzFile in(path == "-" ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(path.c_str(), "rb"));
+  GzFile in;
+  if (path == "-") {
+    // A copy of stdin's descriptor: gzclose closes it, not stdin.
+    const int fd = dup(STDIN_FILENO);
+    in.reset(fd < 0 ? nullptr : gzdopen(fd, "rb"));
+    if (in == nullptr && fd >= 0) close(fd);
+  } else {
+    in.reset(gzopen(path.c_str(), "rb"));
+  }
   if (in == nullptr) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   gzbuffer(in.get(), 256 * 1024);
   const std::unique_ptr<EventDecoder> decoder = pipeline->NewDecoder();

@@ -1,7 +1,7 @@
 // `nsmd replay`: runs a file of events through the daemon's own decode ->
 // engine -> state path (no Kafka) and prints the results. Each line of the
-// input is one message; its line number plays the role of the offset, and
-// stream time advances with the events' own timestamps.
+// input (plain or gzip) is one message; its line number plays the role of the
+// offset, and stream time advances with the events' own timestamps.
 #include <cstdio>
 #include <memory>
 #include <optional>

@@ -94,6 +94,10 @@ int ValidateCommand(const std::vector<std::string>& args) {
     return 2;
   }
   if (!ParseOptions(*flags, &options)) return 2;
+  if (absl::Status s = CheckOptions(options); !s.ok()) {
+    std::fprintf(stderr, "nsmd validate: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
 
   ConfigLoadResult loaded = LoadConfigFile(*config_path);
   for (const ConfigDiagnostic& d : loaded.diagnostics) {

@@ -128,6 +128,18 @@ void MetricLoader::Load(const YAML::Node& n) {
                      "\"): exactly one metric is the north star; make this one a focus or "
                      "input"));
   }
+  // Candidates are only ever scored against a validation metric.
+  const bool has_validation = std::any_of(parsed.begin(), parsed.end(), [](const Parsed& p) {
+    return p.def.metadata.role == MetricRole::kValidation;
+  });
+  for (const Parsed& p : parsed) {
+    if (p.def.metadata.role == MetricRole::kCandidate && !has_validation) {
+      reader_->Warning(p.node["role"],
+                       absl::StrCat("candidate \"", p.def.name,
+                                    "\" has nothing to be validated "
+                                    "against: no metric has role validation (e.g. revenue)"));
+    }
+  }
   for (Parsed& p : parsed) config_->metrics.push_back(std::move(p.def));
 }
 

@@ -5,8 +5,7 @@
 
 namespace nsmd {
 
-absl::StatusOr<ValidationResult> Validate(const PeriodTable& table,
-                                          const ValidationOptions& options) {
+absl::Status CheckOptions(const ValidationOptions& options) {
   if (options.max_lag < 0) return absl::InvalidArgumentError("--max-lag must be 0 or more");
   if (options.min_periods < 3) return absl::InvalidArgumentError("--min-periods must be 3 or more");
   if (!(options.noise_band >= 0)) {
@@ -15,6 +14,12 @@ absl::StatusOr<ValidationResult> Validate(const PeriodTable& table,
   if (!(options.threshold >= -1 && options.threshold <= 1)) {
     return absl::InvalidArgumentError("--threshold must be between -1 and 1");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ValidationResult> Validate(const PeriodTable& table,
+                                          const ValidationOptions& options) {
+  if (absl::Status s = CheckOptions(options); !s.ok()) return s;
   ValidationResult out;
   out.options = options;
   out.table = &table;

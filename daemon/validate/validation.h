@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "daemon/validate/period_table.h"
 #include "daemon/validate/series_stats.h"
@@ -41,10 +42,14 @@ struct ValidationResult {
   std::vector<DriverScore> drivers;   // inputs (role input or focus)
 };
 
+// InvalidArgument, naming the flag, for options out of range: a negative
+// max_lag, min_periods below 3, a negative noise band, a threshold outside
+// [-1, 1].
+absl::Status CheckOptions(const ValidationOptions& options);
+
 // Scores the table's north star and candidates against its first
 // validation metric. InvalidArgument if the table has no north star or no
-// validation metric (e.g. skipped for a group_by), or options are out of
-// range.
+// validation metric (e.g. skipped for a group_by), or CheckOptions fails.
 absl::StatusOr<ValidationResult> Validate(const PeriodTable& table,
                                           const ValidationOptions& options);
 

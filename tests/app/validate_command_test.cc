@@ -155,6 +155,10 @@ TEST_F(ValidateCommandTest, ErrorsExitNonZero) {
       absl::StrCat("validate --config ", config, " --input - --max-lag two < /dev/null"));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(bad.err, "--max-lag: \"two\" is not a whole number")) << bad.err;
+  Output range = testing::RunNsmdCommand(
+      absl::StrCat("validate --config ", config, " --input - --threshold 1.5 < /dev/null"));
+  EXPECT_EQ(range.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(range.err, "--threshold must be between -1 and 1")) << range.err;
   // An empty history is no error: there is just nothing to conclude.
   Output empty = testing::RunNsmdCommand(
       absl::StrCat("validate --config ", config, " --input - < /dev/null"));

@@ -187,6 +187,29 @@ TEST(ConfigLoaderTest, GroupByWithoutCapIsAWarningNotAnError) {
             "\"wau\" (every distinct value becomes a series)");
 }
 
+TEST(ConfigLoaderTest, CandidateWithoutValidationMetricIsAWarning) {
+  // kWau is 5 lines; "    role: " is 10 characters: the role is at 7:11.
+  const std::string candidate = R"(  - name: wat
+    role: candidate
+    measure: {distinct: userId}
+    window: {tumbling: week}
+)";
+  ConfigLoadResult r = ParseConfig(absl::StrCat(kWau, candidate), "t.yaml");
+  ASSERT_TRUE(r.config.has_value());
+  EXPECT_EQ(r.config->metrics[1].metadata.role, MetricRole::kCandidate);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "t.yaml:7:11: warning: candidate \"wat\" has nothing to be validated against: no "
+            "metric has role validation (e.g. revenue)");
+  ConfigLoadResult with_revenue = ParseConfig(absl::StrCat(kWau, candidate, R"(  - name: revenue
+    role: validation
+    measure: {sum: properties.amount}
+    window: {tumbling: week}
+)"), "t.yaml");
+  ASSERT_TRUE(with_revenue.config.has_value());
+  EXPECT_TRUE(with_revenue.diagnostics.empty());
+}
+
 TEST(ConfigLoaderTest, MissingFile) {
   ConfigLoadResult r = LoadConfigFile("/nonexistent/nsmd.yaml");
   EXPECT_FALSE(r.config.has_value());
