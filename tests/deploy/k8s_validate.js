@@ -82,10 +82,18 @@ function matches(selector, labels) {
   return Object.entries(selector || {}).every(([k, v]) => labels[k] === v);
 }
 
+// Other objects (e.g. a ConfigMap with a dashboard) may sit beside these:
+// the Service and ConfigMap checked are the ones the StatefulSet names.
+function named(kind, name) {
+  const found = objects.find((o) => o.object.kind === kind && o.object.metadata.name === name);
+  if (!found) fail(dir, `no ${kind} named ${name}`);
+  return found && found.object;
+}
 const sts = only("StatefulSet");
-const service = only("Service");
 const podMonitor = only("PodMonitor");
-const configMap = only("ConfigMap");
+const service = sts && named("Service", sts.spec.serviceName);
+const configVolume = sts && (sts.spec.template.spec.volumes || []).find((v) => v.configMap);
+const configMap = configVolume && named("ConfigMap", configVolume.configMap.name);
 if (sts) {
   const where = `StatefulSet/${sts.metadata.name}`;
   // Until instances can split the work, never two sharing partitions.
@@ -117,13 +125,9 @@ if (sts) {
   if (!stateMount) fail(where, "no volumeClaimTemplate is mounted");
   const args = c.args || [];
   const configPath = args[args.indexOf("--config") + 1];
-  const configVolume = (pod.spec.volumes || []).find((v) => v.configMap);
   if (!configPath || !configVolume || mounts[configVolume.name] !== path.dirname(configPath)) {
     fail(where, `--config ${configPath} is not in the mounted ConfigMap`);
   } else if (configMap) {
-    if (configVolume.configMap.name !== configMap.metadata.name) {
-      fail(where, `mounts ConfigMap ${configVolume.configMap.name}, not ${configMap.metadata.name}`);
-    }
     const text = (configMap.data || {})[path.basename(configPath)];
     if (text === undefined) {
       fail(where, `ConfigMap has no key ${path.basename(configPath)}`);
@@ -133,7 +137,6 @@ if (sts) {
   }
   if (service) {
     const w = `Service/${service.metadata.name}`;
-    if (sts.spec.serviceName !== service.metadata.name) fail(where, "serviceName is not the Service");
     if (service.spec.clusterIP !== "None") fail(w, "a StatefulSet's governing Service is headless");
     if (!matches(service.spec.selector, labels)) fail(w, "selector misses the pods");
     for (const p of service.spec.ports) {
