@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "daemon/config/alert_loader.h"
 #include "daemon/config/duration_text.h"
 #include "re2/re2.h"
 #include "yaml-cpp/yaml.h"
@@ -149,6 +150,11 @@ class Loader {
     return best;
   }
 
+  // Reads `alert:` blocks and `alerting:`, reporting through Error().
+  AlertLoader Alerts() {
+    return AlertLoader([this](const YAML::Node& at, const std::string& m) { Error(at, m); });
+  }
+
   ConfigLoadResult Finish() {
     ConfigLoadResult result;
     std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
@@ -271,13 +277,15 @@ class Loader {
       return;
     }
     if (!CheckMap(root, "the config",
-                  {"kafka", "generator", "state", "http", "events", "time", "metrics"})) {
+                  {"kafka", "generator", "state", "http", "events", "time", "metrics",
+                   "alerting"})) {
       return;
     }
     if (root["kafka"]) LoadKafka(root["kafka"]);
     if (root["generator"]) LoadGenerator(root["generator"]);
     if (root["state"]) LoadState(root["state"]);
     if (root["http"]) LoadHttp(root["http"]);
+    if (root["alerting"]) Alerts().LoadAlerting(root["alerting"], &config_.alerting);
     // Time and events first: fingerprints of metrics include them.
     if (root["time"]) LoadTime(root["time"]);
     if (root["events"]) LoadEvents(root["events"]);
@@ -1061,7 +1069,7 @@ class Loader {
     if (!CheckMap(n, "metric",
                   {"name", "role", "inputs", "description", "customer_value", "decision_question",
                    "cadence", "owner", "unit", "filter", "measure", "window", "group_by",
-                   "max_series"})) {
+                   "max_series", "alert"})) {
       return false;
     }
     MetricDefinition& d = p->def;
@@ -1193,6 +1201,14 @@ class Loader {
         absl::StrAppend(&p->anchor_text, ", where: ", where.c_str());
       }
       p->anchor_text.push_back('}');
+    }
+    if (n["alert"]) {
+      AlertSpec alert;
+      if (Alerts().LoadAlert(n["alert"], d, &alert)) {
+        config_.alerts[d.name] = std::move(alert);
+      } else {
+        ok = false;
+      }
     }
     // What the numbers depend on: the definition and the calendar/format.
     YAML::Emitter canonical;
