@@ -10,6 +10,7 @@ PACKAGES=(
   libre2-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev
   kcat prometheus curl python3 time
+  nlohmann-json3-dev prometheus-alertmanager python3-jsonschema python3-yaml
 )
 
 missing=()

@@ -22,6 +22,11 @@ constexpr char kUsage[] =
     "          validate a config and print its metric tree\n"
     "  replay  --config FILE --input FILE.ndjson|- [--series json] [--state-dir DIR]\n"
     "          run events from a file through the engine, print the results\n"
+    "  rules   --config FILE [--format rules|prometheus-rule|alertmanager] [--name NAME]\n"
+    "          print the Prometheus rules (or PrometheusRule, or Alertmanager snippet)\n"
+    "          generated from the definitions\n"
+    "  dashboard --config FILE\n"
+    "          print the Grafana dashboard generated from the definitions\n"
     "  version print the version\n";
 
 }  // namespace
@@ -37,6 +42,8 @@ int main(int argc, char** argv) {
   if (command == "broker") return nsmd::BrokerCommand(args);
   if (command == "check") return nsmd::CheckCommand(args);
   if (command == "replay") return nsmd::ReplayCommand(args);
+  if (command == "rules") return nsmd::RulesCommand(args);
+  if (command == "dashboard") return nsmd::DashboardCommand(args);
   if (command == "version" || command == "--version") {
     std::printf("nsmd %s\n", NSMD_VERSION);
     return 0;
