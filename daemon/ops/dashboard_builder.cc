@@ -45,8 +45,10 @@ Json Target(const std::string& ref, const std::string& expr, const std::string& 
 // Lays panels out top to bottom; ids in order.
 class Layout {
  public:
-  Json& Add(Json panel, int x, int w, int h) {
-    if (x == 0 && row_height_ > 0) {
+  // Places `panel` at column x, on the current line if `same_line`, else
+  // below everything placed so far.
+  void Add(Json panel, int x, int w, int h, bool same_line = false) {
+    if (!same_line && row_height_ > 0) {
       y_ += row_height_;
       row_height_ = 0;
     }
@@ -54,7 +56,6 @@ class Layout {
     panel["gridPos"] = Json{{"h", h}, {"w", w}, {"x", x}, {"y", y_}};
     row_height_ = std::max(row_height_, h);
     panels_.push_back(std::move(panel));
-    return panels_.back();
   }
   void Row(const std::string& title) {
     Add(Json{{"type", "row"}, {"title", title}, {"collapsed", false}, {"panels", Json::array()}},
@@ -177,23 +178,26 @@ class Builder {
   void NorthStar() {
     const MetricDefinition& ns = *north_star_;
     layout_.Row(absl::StrCat("North star: ", ns.name));
-    Json targets = MetricTargets(ns);
-    targets.push_back(Target("C",
-                             Series("nsm:metric_value:change_vs_previous_window", ns, "current"),
-                             "change vs the same point of the previous window"));
     Json stat = Panel("stat", absl::StrCat(ns.name, " (north star)"),
-                      absl::StrCat(Description(ns),
-                                   " Current window, previous window, and the current window's "
-                                   "change against the same point of the previous one."),
-                      GrafanaUnit(ns), std::move(targets));
+                      absl::StrCat(Description(ns), " The current window and the previous one."),
+                      GrafanaUnit(ns), MetricTargets(ns));
     stat["options"] = StatOptions();
-    stat["fieldConfig"]["overrides"].push_back(
-        Json{{"matcher", Json{{"id", "byFrameRefID"}, {"options", "C"}}},
-             {"properties", Json::array({Json{{"id", "unit"}, {"value", "percentunit"}}})}});
-    layout_.Add(std::move(stat), 0, 8, 8);
+    layout_.Add(std::move(stat), 0, 5, 8);
+    // Its own panel: a stat has one unit (the schema's overrides take no
+    // unit string).
+    Json change = Panel(
+        "stat", "Change against the previous window",
+        absl::StrCat("The current window of ", ns.name,
+                     " against the same point of the previous window (a partial window meets a "
+                     "partial window): nsm:metric_value:change_vs_previous_window of nsmd rules."),
+        "percentunit",
+        Json::array({Target("A", Series("nsm:metric_value:change_vs_previous_window", ns, "current"),
+                            Legend(ns))}));
+    change["options"] = StatOptions();
+    layout_.Add(std::move(change), 5, 3, 8, /*same_line=*/true);
     layout_.Add(Panel("timeseries", absl::StrCat(ns.name, " over time"), Description(ns),
                       GrafanaUnit(ns), MetricTargets(ns)),
-                8, 10, 8);
+                8, 10, 8, /*same_line=*/true);
     const MetricMetadata& md = ns.metadata;
     std::string content = absl::StrCat("### ", ns.name, "\n\n", md.description, "\n\n");
     for (const auto& [label, text] : {std::pair<const char*, const std::string*>{
@@ -207,7 +211,7 @@ class Builder {
                       "The north star's definition metadata, from the config.", "none",
                       Json::array());
     text["options"] = Json{{"mode", "markdown"}, {"content", content}};
-    layout_.Add(std::move(text), 18, 6, 8);
+    layout_.Add(std::move(text), 18, 6, 8, /*same_line=*/true);
   }
 
   // One panel per input of `m`, depth first, indented by depth.
@@ -263,7 +267,7 @@ class Builder {
                    Target("B", absl::StrCat("sum(", rate("nsmd_events_late_total"), ")"), "late"),
                    Target("C", absl::StrCat("sum(", rate("nsmd_events_duplicate_total"), ")"),
                           "duplicate")})),
-        12, 12, 8);
+        12, 12, 8, /*same_line=*/true);
     layout_.Add(Panel("timeseries", "Consumer lag",
                       "Messages behind the partitions' high watermarks, per instance.", "short",
                       Json::array({Target(
@@ -277,7 +281,7 @@ class Builder {
                                                        "(nsmd_stream_time_seconds",
                                                        job, ")"),
                                           "{{instance}}")})),
-                8, 8, 8);
+                8, 8, 8, /*same_line=*/true);
     layout_.Add(
         Panel("timeseries", "Checkpoint duration (p99)",
               "99th percentile of the time to write one checkpoint (state and offsets in one "
@@ -288,7 +292,7 @@ class Builder {
                                                rate("nsmd_checkpoint_duration_seconds_bucket"),
                                                "))"),
                                   "{{instance}}")})),
-        16, 8, 8);
+        16, 8, 8, /*same_line=*/true);
     Json ready = Panel("stat", "Ready",
                        "1 when /readyz answers 200: state loaded, connected to Kafka, partitions "
                        "assigned, checkpoints succeeding.",

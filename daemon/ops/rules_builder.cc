@@ -118,6 +118,21 @@ RuleGroup RulesBuilder::Recording() const {
                       " > 0)\n- 1"),
          "", {{"metric", m.name}}, {}});
   }
+  // When each metric with a stall alert last changed: now if it changed in
+  // the last hour (seen at any evaluation interval up to an hour), else the time recorded before (the rule reads its own
+  // output), else now (Prometheus has just started: the stall is counted
+  // from here). Constant cost, unlike changes() over weeks of samples.
+  for (const MetricDefinition& m : config_.metrics) {
+    auto it = config_.alerts.find(m.name);
+    if (it == config_.alerts.end() || it->second.stall_windows == 0) continue;
+    const std::string current = Selector(m.name, "current");
+    g.rules.push_back(
+        {"nsm:metric_value:last_change_timestamp_seconds", "",
+         absl::StrCat("(changes(", current, "[1h]) > 0) * 0 + time()\nor\nlast_over_time("
+                      "nsm:metric_value:last_change_timestamp_seconds{metric=\"",
+                      m.name, "\"}[2h])\nor\n", current, " * 0 + time()"),
+         "", {{"metric", m.name}}, {}});
+  }
   g.rules.push_back({"nsmd:consumer_lag:sum", "",
                      "sum without (topic, partition) (nsmd_consumer_lag)", "", {}, {}});
   g.rules.push_back({"nsmd:stream_time_delay_seconds", "", "time() - nsmd_stream_time_seconds",
@@ -139,11 +154,13 @@ RuleGroup RulesBuilder::Recording() const {
        absl::StrCat("# 1: more than a minute of consumption behind, and further behind than ",
                     kLagRange, " ago.\n(delta(nsmd:consumer_lag:sum[", kLagRange,
                     "]) > bool 0)\n* on (job, instance)\n(nsmd:consumer_lag:sum > bool on (job, "
-                    "instance) 60 * rate(nsmd_events_consumed_total[5m]))"),
+                    "instance) 60 * rate(nsmd_events_consumed_total[", kLagRange, "]))"),
        "", {}, {}});
+  // A signal that is missing (no partitions, too few samples for a rate)
+  // does not make an instance unhealthy; only not ready, stalled or lagging.
   g.rules.push_back({"nsmd:instance_healthy", "",
-                     "(nsmd_ready == bool 1)\n* on (job, instance) (1 - nsmd:stalled)\n"
-                     "* on (job, instance) (1 - nsmd:lagging)",
+                     "(nsmd_ready == bool 1)\nunless on (job, instance) (nsmd:stalled == 1 or "
+                     "nsmd:lagging == 1)\nor on (job, instance)\nnsmd_ready * 0",
                      "", {}, {}});
   g.rules.push_back({"nsmd:pipeline_healthy", "", "max by (job) (nsmd:instance_healthy)", "",
                      {}, {}});
@@ -213,11 +230,15 @@ RuleGroup RulesBuilder::MetricAlerts() const {
       g.rules.push_back(std::move(r));
     }
     if (a.stall_windows > 0) {
-      const std::string range = PromDuration(a.stall_windows * WindowLength(m));
+      const absl::Duration range = a.stall_windows * WindowLength(m);
       Rule r = MetricAlert(m, a, "NsmMetricStalled",
-                           absl::StrCat(m.name, " has not changed for ", range, " (",
-                                        a.stall_windows, " windows) while nsmd is healthy"));
-      r.expr = Gated(absl::StrCat("changes(", current, "[", range, "]) == 0"));
+                           absl::StrCat(m.name, " has not changed for {{ $value | "
+                                        "humanizeDuration }} (alert after ",
+                                        a.stall_windows, " windows, ", PromDuration(range),
+                                        ") while nsmd is healthy"));
+      r.expr = Gated(absl::StrCat(
+          "time() - nsm:metric_value:last_change_timestamp_seconds{metric=\"", m.name,
+          "\"} > ", absl::ToInt64Seconds(range)));
       g.rules.push_back(std::move(r));
     }
     // Thresholds judge complete windows where there are some: a current

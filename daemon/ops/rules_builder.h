@@ -11,13 +11,14 @@
 
 namespace nsmd {
 
-// Builds three rule groups from a valid config:
+// Builds these rule groups from a valid config:
 //  - nsmd.recording: `nsm:metric_value` (nsm_metric_value of the nsmd
 //    instances combined: the max over ready instances, since each instance
 //    that is deployed counts every event; ratios recomputed from their
 //    combined operands), `nsm:metric_value:change_vs_previous_window` per
 //    metric (the current window against the same point of the previous
-//    one), and the daemon's health (`nsmd:consumer_lag:sum`,
+//    one), `nsm:metric_value:last_change_timestamp_seconds` of metrics with
+//    a stall alert, and the daemon's health (`nsmd:consumer_lag:sum`,
 //    `nsmd:stream_time_delay_seconds`, `nsmd:events_rejected:ratio_rate10m`
 //    from summed rates, `nsmd:stalled`, `nsmd:lagging`,
 //    `nsmd:instance_healthy`, `nsmd:pipeline_healthy`);
