@@ -1,7 +1,8 @@
 """`nsmd rules`: the committed rule files are current; every generated file
 passes promtool check rules / amtool check-config; the hand-written promtool
-unit tests (metric_rules_test.yml, daemon_rules_test.yml) pass; the
-Alertmanager routes send each alert where it belongs."""
+unit tests (metric_rules_test.yml, daemon_rules_test.yml) and the generated
+ones (deploy/prometheus/nsmd-rules_test.yml) pass; the Alertmanager routes
+send each alert where it belongs."""
 import os
 import tempfile
 import unittest
@@ -14,6 +15,7 @@ COMMITTED = {
     ("deploy", "prometheus", "nsmd-rules.yml"): [],
     ("deploy", "prometheus", "alertmanager.yml"): ["--format", "alertmanager"],
     ("deploy", "kubernetes", "prometheusrule.yaml"): ["--format", "prometheus-rule"],
+    ("deploy", "prometheus", "nsmd-rules_test.yml"): ["--format", "tests"],
 }
 
 
@@ -78,9 +80,13 @@ class RulesTest(unittest.TestCase):
             "equal": ["job"]}])
 
     def test_promtool_unit_tests(self):
-        for test in ["metric_rules_test.yml", "daemon_rules_test.yml"]:
-            code, out = run("promtool", "test", "rules", source("tests", "ops", test))
+        for test in [("tests", "ops", "metric_rules_test.yml"),
+                     ("tests", "ops", "daemon_rules_test.yml"),
+                     # Generated alongside the rules (nsmd rules --format tests).
+                     ("deploy", "prometheus", "nsmd-rules_test.yml")]:
+            code, out = run("promtool", "test", "rules", source(*test))
             self.assertEqual(code, 0, out)
+            self.assertIn("SUCCESS", out)
 
 
 if __name__ == "__main__":
