@@ -11,6 +11,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   kcat prometheus curl python3 time
   chromium systemd nodejs
+  nlohmann-json3-dev prometheus-alertmanager python3-jsonschema python3-yaml
 )
 # npm: Debian's package, unless an npm is already there (NodeSource's nodejs
 # ships its own, and Debian's npm would conflict with it).

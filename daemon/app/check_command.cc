@@ -3,12 +3,54 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "daemon/app/command_line.h"
 #include "daemon/app/commands.h"
-#include "daemon/config/config_loader.h"
+#include "daemon/app/load_config_or_report.h"
 #include "daemon/config/metric_tree.h"
+#include "daemon/ops/window_timing.h"
 
 namespace nsmd {
+namespace {
+
+// "collaborating_teams: drop > 20% vs the previous window, ..." for each
+// metric with an `alert:` block, then the alerting section's links.
+std::string RenderAlerts(const DaemonConfig& config) {
+  if (config.alerts.empty()) return "";
+  std::string out = "\nalerts (nsmd rules):\n";
+  for (const MetricDefinition& m : config.metrics) {
+    auto it = config.alerts.find(m.name);
+    if (it == config.alerts.end()) continue;
+    const AlertSpec& a = it->second;
+    std::vector<std::string> parts;
+    if (a.drop_percent) {
+      parts.push_back(absl::StrCat("drop > ", *a.drop_percent, "% vs ",
+                                   a.compare_to ? absl::StrCat("the same point ",
+                                                               PromDuration(*a.compare_to),
+                                                               " ago")
+                                                : "the same point of the previous window"));
+    }
+    if (a.stall_windows > 0) {
+      parts.push_back(absl::StrCat("no change for ", a.stall_windows, " windows"));
+    }
+    if (a.below) parts.push_back(absl::StrCat("below ", *a.below));
+    if (a.above) parts.push_back(absl::StrCat("above ", *a.above));
+    parts.push_back(absl::StrCat("for ", PromDuration(AlertFor(m, a)),
+                                 a.for_duration ? "" : " (from the cadence)"));
+    parts.push_back(absl::StrCat("severity ", a.severity));
+    absl::StrAppend(&out, "  ", m.name, ": ", absl::StrJoin(parts, ", "), "\n");
+  }
+  if (!config.alerting.runbook_url.empty()) {
+    absl::StrAppend(&out, "  runbook: ", config.alerting.runbook_url, "\n");
+  }
+  if (!config.alerting.dashboard_url.empty()) {
+    absl::StrAppend(&out, "  dashboard: ", config.alerting.dashboard_url, "\n");
+  }
+  return out;
+}
+
+}  // namespace
 
 int CheckCommand(const std::vector<std::string>& args) {
   auto flags = CommandLine::Parse(args, {"config"});
@@ -17,13 +59,11 @@ int CheckCommand(const std::vector<std::string>& args) {
     return 2;
   }
   const std::string path = *flags->Get("config");
-  ConfigLoadResult result = LoadConfigFile(path);
-  for (const ConfigDiagnostic& d : result.diagnostics) {
-    std::fprintf(stderr, "%s\n", d.ToString().c_str());
-  }
-  if (!result.config) return 1;
-  std::printf("%s: %zu metrics, valid\n\n%s", path.c_str(), result.config->metrics.size(),
-              RenderMetricTree(result.config->metrics, *result.config->catalog).c_str());
+  std::optional<DaemonConfig> config = LoadConfigOrReport(path);
+  if (!config) return 1;
+  std::printf("%s: %zu metrics, valid\n\n%s", path.c_str(), config->metrics.size(),
+              RenderMetricTree(config->metrics, *config->catalog).c_str());
+  std::printf("%s", RenderAlerts(*config).c_str());
   return 0;
 }
 

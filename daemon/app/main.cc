@@ -26,6 +26,12 @@ constexpr char kUsage[] =
     "          [--max-lag N] [--threshold R] [--noise-band FRACTION] [--min-periods N]\n"
     "          test the north star (and candidates) against history: does it lead\n"
     "          the validation metric, move often enough, follow its inputs?\n"
+    "  rules   --config FILE [--format rules|prometheus-rule|alertmanager|tests]\n"
+    "          [--name NAME] [--rules-file PATH]\n"
+    "          print the Prometheus rules (or PrometheusRule, or Alertmanager snippet)\n"
+    "          generated from the definitions\n"
+    "  dashboard --config FILE\n"
+    "          print the Grafana dashboard generated from the definitions\n"
     "  version print the version\n";
 
 }  // namespace
@@ -42,6 +48,8 @@ int main(int argc, char** argv) {
   if (command == "check") return nsmd::CheckCommand(args);
   if (command == "replay") return nsmd::ReplayCommand(args);
   if (command == "validate") return nsmd::ValidateCommand(args);
+  if (command == "rules") return nsmd::RulesCommand(args);
+  if (command == "dashboard") return nsmd::DashboardCommand(args);
   if (command == "version" || command == "--version") {
     std::printf("nsmd %s\n", NSMD_VERSION);
     return 0;

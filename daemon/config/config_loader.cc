@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/config/alert_loader.h"
 #include "daemon/config/metric_loader.h"
 #include "daemon/config/section_loader.h"
 #include "daemon/config/yaml_reader.h"
@@ -24,8 +25,9 @@ void LoadRoot(const YAML::Node& root, YamlReader* reader, DaemonConfig* config) 
                 "the config is empty: it needs \"metrics\"");
     return;
   }
-  if (!reader->CheckMap(root, "the config",
-                        {"kafka", "generator", "state", "http", "events", "time", "metrics"})) {
+  if (!reader->CheckMap(
+          root, "the config",
+          {"kafka", "generator", "state", "http", "events", "time", "metrics", "alerting"})) {
     return;
   }
   SectionLoader sections(reader, config);
@@ -33,6 +35,11 @@ void LoadRoot(const YAML::Node& root, YamlReader* reader, DaemonConfig* config) 
   if (root["generator"]) sections.LoadGenerator(root["generator"]);
   if (root["state"]) sections.LoadState(root["state"]);
   if (root["http"]) sections.LoadHttp(root["http"]);
+  if (root["alerting"]) {
+    AlertLoader([reader](const YAML::Node& at, const std::string& m) {
+      reader->Error(at, m);
+    }).LoadAlerting(root["alerting"], &config->alerting);
+  }
   // Time and events first: fingerprints of metrics include them.
   if (root["time"]) sections.LoadTime(root["time"]);
   if (root["events"]) sections.LoadEvents(root["events"]);

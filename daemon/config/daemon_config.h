@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "daemon/config/alert_spec.h"
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/engine/metric_definition.h"
@@ -71,6 +72,10 @@ struct DaemonConfig {
   // Field paths read by the metrics; shared by decoder and definitions.
   std::shared_ptr<FieldCatalog> catalog = std::make_shared<FieldCatalog>();
   std::vector<MetricDefinition> metrics;
+  // `alert:` blocks by metric name, and the `alerting:` section: read only
+  // by the generated rules (`nsmd rules`), never by the pipeline.
+  std::map<std::string, AlertSpec> alerts;
+  AlertingConfig alerting;
 };
 
 }  // namespace nsmd

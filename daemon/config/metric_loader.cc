@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "daemon/config/alert_loader.h"
 
 namespace nsmd {
 namespace {
@@ -255,10 +256,10 @@ std::string MetricLoader::WindowText(const WindowSpec& w) {
 
 bool MetricLoader::LoadMetric(const YAML::Node& n, Parsed* p) {
   reader_->set_context(reader_->MarkOf(n));
-  if (!reader_->CheckMap(
-          n, "metric",
-          {"name", "role", "inputs", "description", "customer_value", "decision_question",
-           "cadence", "owner", "unit", "filter", "measure", "window", "group_by", "max_series"})) {
+  if (!reader_->CheckMap(n, "metric",
+                         {"name", "role", "inputs", "description", "customer_value",
+                          "decision_question", "cadence", "owner", "unit", "filter", "measure",
+                          "window", "group_by", "max_series", "alert"})) {
     return false;
   }
   MetricDefinition& d = p->def;
@@ -397,6 +398,16 @@ bool MetricLoader::LoadMetric(const YAML::Node& n, Parsed* p) {
       absl::StrAppend(&p->anchor_text, ", where: ", where.c_str());
     }
     p->anchor_text.push_back('}');
+  }
+  if (n["alert"]) {
+    AlertSpec alert;
+    AlertLoader alerts(
+        [this](const YAML::Node& at, const std::string& m) { reader_->Error(at, m); });
+    if (alerts.LoadAlert(n["alert"], d, &alert)) {
+      config_->alerts[d.name] = std::move(alert);
+    } else {
+      ok = false;
+    }
   }
   // What the numbers depend on: the definition and the calendar/format.
   YAML::Emitter canonical;

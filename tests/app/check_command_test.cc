@@ -27,6 +27,23 @@ TEST(CheckCommandTest, ValidConfigPrintsTheTree) {
   EXPECT_EQ(o.err, "");
 }
 
+// The saas example's alert: blocks, with the for: its weekly cadence gives
+// (6h) where the block sets none.
+TEST(CheckCommandTest, ValidConfigPrintsItsAlerts) {
+  testing::CommandOutput o = testing::RunNsmdCommand(
+      absl::StrCat("check --config ", NSMD_SOURCE_DIR, "/config/examples/saas.yaml"));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(absl::StrContains(
+      o.out, "\nalerts (nsmd rules):\n  collaborating_teams: drop > 20% vs the same point of the "
+             "previous window, no change for 2 windows, for 6h (from the cadence), severity "
+             "critical\n  team_activation_rate: below 0.2, for 6h (from the cadence), severity "
+             "warning\n"))
+      << o.out;
+  EXPECT_TRUE(absl::StrContains(o.out, "  daily_reading_ms: drop > 40% vs the same point of the "
+                                       "previous window, for 2h, severity warning\n"))
+      << o.out;
+}
+
 TEST(CheckCommandTest, BrokenConfigListsEveryErrorAndExits1) {
   const std::filesystem::path dir = testing::MakeTempDir("nsmd-check");
   const std::string path = (dir / "broken.yaml").string();

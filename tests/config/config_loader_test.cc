@@ -494,5 +494,112 @@ TEST(MetricTreeTest, NorthStarFirstInputsIndentedOthersLast) {
             "  └─ reading (guardrail): sum properties.duration_ms, rolling 36h\n");
 }
 
+
+// --- alert: blocks and the alerting: section (read by `nsmd rules`) ---
+
+TEST(ConfigLoaderAlertTest, ReadsEveryField) {
+  ConfigLoadResult r = ParseConfig(absl::StrCat(kWau, R"(    alert:
+      drop_percent: 20
+      compare_to: 4w
+      stall_windows: 2
+      below: 10
+      above: 1e6
+      for: 6h
+      severity: critical
+      labels: {team: growth}
+alerting:
+  runbook_url: https://wiki.example.com/nsmd
+  dashboard_url: https://grafana.example.com/d/nsm
+  rejected_share: 0.01
+)"), "t.yaml");
+  ASSERT_TRUE(r.config) << (r.diagnostics.empty() ? "" : r.diagnostics[0].ToString());
+  const AlertSpec& a = r.config->alerts.at("wau");
+  EXPECT_EQ(*a.drop_percent, 20);
+  EXPECT_EQ(*a.compare_to, absl::Hours(24 * 28));
+  EXPECT_EQ(a.stall_windows, 2);
+  EXPECT_EQ(*a.below, 10);
+  EXPECT_EQ(*a.above, 1e6);
+  EXPECT_EQ(*a.for_duration, absl::Hours(6));
+  EXPECT_EQ(a.severity, "critical");
+  EXPECT_EQ(a.labels.at("team"), "growth");
+  EXPECT_EQ(r.config->alerting.runbook_url, "https://wiki.example.com/nsmd");
+  EXPECT_EQ(r.config->alerting.dashboard_url, "https://grafana.example.com/d/nsm");
+  EXPECT_EQ(r.config->alerting.rejected_share, 0.01);
+}
+
+TEST(ConfigLoaderAlertTest, DefaultsCompareWithThePreviousWindow) {
+  ConfigLoadResult r = ParseConfig(absl::StrCat(kWau, "    alert: {drop_percent: 30}\n"), "t.yaml");
+  ASSERT_TRUE(r.config);
+  const AlertSpec& a = r.config->alerts.at("wau");
+  EXPECT_FALSE(a.compare_to.has_value());
+  EXPECT_FALSE(a.for_duration.has_value());
+  EXPECT_EQ(a.severity, "warning");
+  EXPECT_TRUE(r.config->alerting.runbook_url.empty());
+}
+
+TEST(ConfigLoaderAlertTest, EveryBadFieldAtItsPosition) {
+  EXPECT_THAT(Messages(absl::StrCat(kWau, R"(    alert:
+      drop_percent: 120
+      stall_windows: 0
+      below: ten
+      for: soon
+      severity: page
+      labels: {alertname: x}
+      colour: red
+)")),
+              ElementsAre("t.yaml:7:21: alert.drop_percent must be above 0 and at most 100",
+                          "t.yaml:8:22: alert.stall_windows must be a whole number of windows "
+                          "from 1 to 52",
+                          "t.yaml:9:14: expected a number for alert.below",
+                          "t.yaml:10:12: alert.for: bad duration \"soon\": expected a number "
+                          "and a unit, e.g. 90s, 72h, 7d",
+                          "t.yaml:11:17: alert.severity must be critical, warning or info",
+                          "t.yaml:12:16: \"alertname\" cannot be an alert label (letters, "
+                          "digits, _; not starting with __; not alertname, severity, metric or "
+                          "owner, which nsmd sets)",
+                          "t.yaml:13:7: unknown key \"colour\" in the alert of metric \"wau\" "
+                          "(known: drop_percent, compare_to, stall_windows, below, above, for, "
+                          "severity, labels)"));
+}
+
+TEST(ConfigLoaderAlertTest, LifetimeHasNoPreviousWindow) {
+  EXPECT_THAT(Messages(R"(metrics:
+  - name: builders
+    role: north_star
+    measure: {entities: context.groupId}
+    window: lifetime
+    alert:
+      drop_percent: 10
+)"),
+              ElementsAre("t.yaml:7:21: metric \"builders\" has a lifetime window, which has no "
+                          "previous window: give alert.compare_to a duration (e.g. 1w)"));
+}
+
+TEST(ConfigLoaderAlertTest, ConditionsThatCannotWork) {
+  EXPECT_THAT(Messages(absl::StrCat(kWau, "    alert: {below: 5, above: 5}\n")),
+              ElementsAre("t.yaml:6:30: alert.above must be greater than alert.below (the value "
+                          "could never be fine)"));
+  EXPECT_THAT(Messages(absl::StrCat(kWau, "    alert: {severity: info}\n")),
+              ElementsAre("t.yaml:6:12: the alert of metric \"wau\" watches nothing: give "
+                          "drop_percent, stall_windows, below or above"));
+  EXPECT_THAT(Messages(absl::StrCat(kWau, "    alert: {below: 1, compare_to: 1w}\n")),
+              ElementsAre("t.yaml:6:35: alert.compare_to is the baseline of drop_percent, which "
+                          "is not set"));
+}
+
+TEST(ConfigLoaderAlertTest, AlertingSection) {
+  EXPECT_THAT(Messages(absl::StrCat(kWau, R"(alerting:
+  runbook_url: wiki/nsmd
+  rejected_share: 2
+  dashbord_url: https://x
+)")),
+              ElementsAre("t.yaml:7:16: expected an http:// or https:// URL for "
+                          "alerting.runbook_url",
+                          "t.yaml:8:19: alerting.rejected_share must be between 0 and 1 (e.g. "
+                          "0.05)",
+                          "t.yaml:9:3: unknown key \"dashbord_url\" in alerting (known: "
+                          "runbook_url, dashboard_url, rejected_share)"));
+}
+
 }  // namespace
 }  // namespace nsmd

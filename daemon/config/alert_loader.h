@@ -1,0 +1,47 @@
+// AlertLoader: reads `alert:` blocks of metrics and the top-level `alerting:`
+// section, reporting each problem at the node it concerns. Internal to the
+// config loader.
+#ifndef NSMD_DAEMON_CONFIG_ALERT_LOADER_H_
+#define NSMD_DAEMON_CONFIG_ALERT_LOADER_H_
+
+#include <functional>
+#include <string>
+
+#include "daemon/config/alert_spec.h"
+#include "daemon/engine/metric_definition.h"
+#include "yaml-cpp/yaml.h"
+
+namespace nsmd {
+
+class AlertLoader {
+ public:
+  // Called with the node a problem is at and the message.
+  using ErrorSink = std::function<void(const YAML::Node& at, const std::string& message)>;
+
+  explicit AlertLoader(ErrorSink error) : error_(std::move(error)) {}
+
+  // Reads the `alert:` mapping `n` of `metric` (its measure and, unless it
+  // is a ratio, its window already loaded). Returns false, having reported
+  // every problem, if it is invalid: unknown keys, a percent outside
+  // (0, 100], a lifetime window compared with a "previous window" it does
+  // not have, below >= above, reserved label names, no condition at all.
+  bool LoadAlert(const YAML::Node& n, const MetricDefinition& metric, AlertSpec* out);
+
+  // Reads the top-level `alerting:` mapping. False if invalid.
+  bool LoadAlerting(const YAML::Node& n, AlertingConfig* out);
+
+ private:
+  bool Number(const YAML::Node& n, const std::string& what, double* out);
+  bool Duration(const YAML::Node& n, const std::string& what, absl::Duration* out);
+  bool Url(const YAML::Node& n, const std::string& what, std::string* out);
+  // Reports each key of `n` not in `allowed` (clearing *ok). False, also
+  // clearing *ok, if `n` is not a mapping.
+  bool OnlyKeys(const YAML::Node& n, const std::string& what,
+                std::initializer_list<const char*> allowed, bool* ok);
+
+  ErrorSink error_;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_CONFIG_ALERT_LOADER_H_
