@@ -391,7 +391,9 @@ absl::Status Daemon::Start() {
   auto http = HttpServer::Start(HttpOptions(config_.http), std::move(handlers));
   if (!http.ok()) return http.status();
   http_ = std::move(*http);
-  std::fprintf(stderr, "nsmd: serving /metrics on %s\n", config_.http.listen.c_str());
+  std::fprintf(stderr, "nsmd: serving /metrics on %s%s%s\n", config_.http.listen.c_str(),
+               config_.http.tls ? " over TLS" : "",
+               config_.http.basic_auth_users.empty() ? "" : " with basic auth");
 
   if (config_.generator.enabled) {
     EventGenerator::Options g;
