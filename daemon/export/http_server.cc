@@ -38,6 +38,7 @@ namespace {
 constexpr char kTextPlain[] = "text/plain; charset=utf-8";
 constexpr char kPrometheusText[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kJson[] = "application/json";
+constexpr char kHtml[] = "text/html; charset=utf-8";
 constexpr char kRealm[] = "nsmd";
 constexpr char kGet[] = "GET, HEAD";
 constexpr char kPost[] = "POST";
@@ -203,8 +204,11 @@ class HttpServer::Router {
       return Text(503, absl::StrCat("not ready: ", reason, "\n"));
     });
     Add("/metrics", kGet, [this] { return Metrics(); });
-    if (handlers_.status_json) Add("/api/v1/status", kGet, Json(handlers_.status_json));
-    if (handlers_.metrics_json) Add("/api/v1/metrics", kGet, Json(handlers_.metrics_json));
+    if (handlers_.status_json) Add("/api/v1/status", kGet, Page(kJson, handlers_.status_json));
+    if (handlers_.metrics_json) {
+      Add("/api/v1/metrics", kGet, Page(kJson, handlers_.metrics_json));
+    }
+    if (handlers_.status_page) Add("/", kGet, Page(kHtml, handlers_.status_page));
     if (handlers_.reload) {
       Add("/-/reload", kPost, [this] {
         const absl::Status s = handlers_.reload();
@@ -268,10 +272,12 @@ class HttpServer::Router {
     routes_.push_back(RouteEntry{path, allow, std::move(serve)});
   }
 
-  static std::function<Response()> Json(std::function<std::string()> handler) {
-    return [handler = std::move(handler)] {
+  // A route serving handler()'s document as `content_type`.
+  static std::function<Response()> Page(const char* content_type,
+                                        std::function<std::string()> handler) {
+    return [content_type, handler = std::move(handler)] {
       Response r = Text(200, handler());
-      r.content_type = kJson;
+      r.content_type = content_type;
       return r;
     };
   }

@@ -24,6 +24,7 @@ class TlsCredentials;
 // An embedded libmicrohttpd server (epoll event loops, no thread per
 // connection) with a fixed set of routes:
 //
+//   GET  /                Handlers::status_page() (text/html)
 //   GET  /healthz         200 "ok\n" while the process serves HTTP
 //   GET  /readyz          200 "ready\n" or 503 "not ready: <reason>\n"
 //   GET  /metrics         Prometheus text format 0.0.4 of all collectables
@@ -70,6 +71,8 @@ class HttpServer {
     std::function<std::string()> status_json;
     // GET /api/v1/metrics: a JSON document.
     std::function<std::string()> metrics_json;
+    // GET /: an HTML page (404 if null).
+    std::function<std::string()> status_page;
     // POST /-/reload; null disables the endpoint (404).
     std::function<absl::Status()> reload;
   };
