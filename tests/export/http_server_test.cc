@@ -139,17 +139,6 @@ TEST(HttpServerTest, Routes) {
   EXPECT_EQ(Must(HttpRequest(port, "PUT", "/api/v1/status")).status, 405);
 }
 
-TEST(HttpServerTest, StatusPageRoute) {
-  HttpServer::Handlers handlers;
-  handlers.status_page = [] { return std::string("<!doctype html><title>nsmd</title>"); };
-  auto server = HttpServer::Start(Loopback(), std::move(handlers));
-  ASSERT_TRUE(server.ok()) << server.status();
-  const std::string raw = RawGet((*server)->port(), "/");
-  EXPECT_THAT(raw, HasSubstr("Content-Type: text/html; charset=utf-8\r\n"));
-  EXPECT_THAT(raw, HasSubstr("\r\n\r\n<!doctype html><title>nsmd</title>"));
-  EXPECT_EQ(Must(HttpRequest((*server)->port(), "POST", "/")).status, 405);
-}
-
 TEST(HttpServerTest, MetricsContentType) {
   HttpServer::Handlers handlers;
   handlers.collectables = {std::make_shared<NsmCollectable>(PublisherWithWau())};
