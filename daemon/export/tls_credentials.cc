@@ -188,13 +188,18 @@ std::shared_ptr<const TlsCredentials::Material> TlsCredentials::Current() const 
   return current_;
 }
 
-namespace {
+std::shared_ptr<const TlsCredentials::Material> TlsCredentials::ForSession(
+    gnutls_session_t session) {
+  absl::MutexLock lock(&registry_mu);
+  auto it = Registry().find(LocalPort(session));
+  return it == Registry().end() ? nullptr : it->second->Current();
+}
 
-// The verify function of an mTLS session: the client's chain must verify
-// against the client CAs of the session's material. A non-zero return fails
-// the handshake.
-int VerifyClient(gnutls_session_t session) {
-  auto* cas = static_cast<gnutls_x509_trust_list_t>(gnutls_session_get_ptr(session));
+// The CAs are looked up again rather than carried in the session's pointer,
+// which libmicrohttpd uses for its own.
+int TlsCredentials::VerifyClient(gnutls_session_t session) {
+  const std::shared_ptr<const Material> m = ForSession(session);
+  gnutls_x509_trust_list_t cas = m == nullptr ? nullptr : m->client_cas;
   unsigned n = 0;
   const gnutls_datum_t* peers = gnutls_certificate_get_peers(session, &n);
   if (cas == nullptr || peers == nullptr || n == 0) return GNUTLS_E_NO_CERTIFICATE_FOUND;
@@ -220,19 +225,11 @@ int VerifyClient(gnutls_session_t session) {
   return result;
 }
 
-}  // namespace
-
 int TlsCredentials::RetrieveCertificate(gnutls_session_t session, const gnutls_datum_t*, int,
                                         const gnutls_pk_algorithm_t*, int,
                                         gnutls_pcert_st** pcert, unsigned int* pcert_length,
                                         gnutls_privkey_t* privkey) {
-  std::shared_ptr<const Material> m;
-  {
-    absl::MutexLock lock(&registry_mu);
-    auto it = Registry().find(LocalPort(session));
-    if (it == Registry().end()) return -1;
-    m = it->second->Current();
-  }
+  const std::shared_ptr<const Material> m = ForSession(session);
   if (m == nullptr) return -1;
   // `m` stays alive in loaded_ until the credentials are destroyed, which is
   // after the server (and so this session) has stopped.
@@ -240,7 +237,6 @@ int TlsCredentials::RetrieveCertificate(gnutls_session_t session, const gnutls_d
   *pcert_length = m->chain_length;
   *privkey = m->key;
   if (m->client_cas != nullptr) {
-    gnutls_session_set_ptr(session, m->client_cas);
     gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_verify_function(session, &VerifyClient);
   }

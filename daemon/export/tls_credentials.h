@@ -71,6 +71,14 @@ class TlsCredentials {
   // The current material (may be null only before Load returns).
   std::shared_ptr<const Material> Current() const;
 
+  // The current material of the credentials registered for the session's
+  // local port, or null.
+  static std::shared_ptr<const Material> ForSession(gnutls_session_t session);
+
+  // The verify function of an mTLS session: the client's chain must verify
+  // against the client CAs. A non-zero return fails the handshake.
+  static int VerifyClient(gnutls_session_t session);
+
   const std::string cert_file_;
   const std::string key_file_;
   const std::string client_ca_file_;
