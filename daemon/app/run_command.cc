@@ -5,6 +5,7 @@
 //   - a signal thread turns SIGTERM/SIGINT into a stop, SIGHUP into a reload.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -65,6 +66,46 @@ void ApplyOverrides(const Overrides& o, DaemonConfig* config) {
   if (o.brokers) config->kafka.brokers = *o.brokers;
   if (o.state_dir) config->state.dir = *o.state_dir;
   if (o.listen) config->http.listen = *o.listen;
+}
+
+// The HTTP server's options from http.*. Raises the soft open-file limit to
+// the hard one (each connection is a descriptor; the soft limit is often
+// 1024) and says so, and warns if http.max_connections does not fit.
+HttpServer::Options HttpOptions(const HttpConfig& http) {
+  HttpServer::Options o;
+  o.listen = http.listen;
+  o.request_timeout = http.request_timeout;
+  o.max_connections = http.max_connections;
+  if (http.tls) {
+    o.tls = HttpServer::TlsOptions{http.tls->cert_file, http.tls->key_file,
+                                   http.tls->client_ca_file, http.tls->min_version};
+  }
+  o.basic_auth = http.basic_auth_users;
+  o.basic_auth_exempt_healthz = http.basic_auth_exempt_healthz;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    if (limit.rlim_cur < limit.rlim_max) {
+      const rlim_t before = limit.rlim_cur;
+      limit.rlim_cur = limit.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+        std::fprintf(stderr, "nsmd: raised the open-file limit from %llu to %llu\n",
+                     static_cast<unsigned long long>(before),
+                     static_cast<unsigned long long>(limit.rlim_max));
+      } else {
+        limit.rlim_cur = before;
+      }
+    }
+    // Kafka, RocksDB and the process itself need descriptors too.
+    constexpr rlim_t kReserved = 512;
+    if (static_cast<rlim_t>(http.max_connections) + kReserved > limit.rlim_cur) {
+      std::fprintf(stderr,
+                   "nsmd: warning: http.max_connections %d and %llu other descriptors exceed the "
+                   "open-file limit %llu (raise it, e.g. LimitNOFILE= in the systemd unit)\n",
+                   http.max_connections, static_cast<unsigned long long>(kReserved),
+                   static_cast<unsigned long long>(limit.rlim_cur));
+    }
+  }
+  return o;
 }
 
 // Loads the config and prints its diagnostics; nullopt on errors. With
@@ -359,12 +400,12 @@ absl::Status Daemon::Start() {
   if (reload_endpoint_) {
     handlers.reload = [this] { return RequestReloadAndWait(); };
   }
-  HttpServer::Options http_options;
-  http_options.listen = config_.http.listen;
-  auto http = HttpServer::Start(http_options, std::move(handlers));
+  auto http = HttpServer::Start(HttpOptions(config_.http), std::move(handlers));
   if (!http.ok()) return http.status();
   http_ = std::move(*http);
-  std::fprintf(stderr, "nsmd: serving /metrics on %s\n", config_.http.listen.c_str());
+  std::fprintf(stderr, "nsmd: serving /metrics on %s%s%s\n", config_.http.listen.c_str(),
+               config_.http.tls ? " over TLS" : "",
+               config_.http.basic_auth_users.empty() ? "" : " with basic auth");
 
   if (config_.generator.enabled) {
     EventGenerator::Options g;
@@ -562,6 +603,15 @@ void Daemon::RunRequestedReload() {
 }
 
 absl::Status Daemon::Reload() {
+  if (config_.http.tls && http_ != nullptr) {
+    // The certificate files are re-read whatever happens to the definitions.
+    if (absl::Status s = http_->ReloadTls(); s.ok()) {
+      std::fprintf(stderr, "nsmd: re-read the TLS certificate files\n");
+    } else {
+      std::fprintf(stderr, "nsmd: TLS certificate reload failed, the previous ones stay: %s\n",
+                   s.ToString().c_str());
+    }
+  }
   std::fprintf(stderr, "nsmd: reloading %s\n", config_path_.c_str());
   std::string errors;
   std::optional<DaemonConfig> fresh = LoadAndReport(config_path_, overrides_, &errors);

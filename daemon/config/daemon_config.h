@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,8 +55,26 @@ struct StateConfig {
   absl::Duration checkpoint_interval = absl::Seconds(1);
 };
 
+// http.tls: HTTPS, as the Prometheus exporter toolkit's tls_server_config.
+struct HttpTlsConfig {
+  std::string cert_file;       // PEM certificate (then its chain)
+  std::string key_file;        // PEM private key
+  std::string client_ca_file;  // non-empty: clients need a certificate from these CAs
+  std::string min_version = "TLS12";  // TLS12 | TLS13
+};
+
 struct HttpConfig {
   std::string listen = "0.0.0.0:9464";
+  // A connection idle this long (an incomplete request, a client that stops
+  // reading) is closed.
+  absl::Duration request_timeout = absl::Seconds(10);
+  // Open connections beyond this are closed at accept.
+  int max_connections = 4096;
+  std::optional<HttpTlsConfig> tls;
+  // http.basic_auth.users: user -> bcrypt hash; empty: no authentication.
+  std::map<std::string, std::string> basic_auth_users;
+  // http.basic_auth.exempt_healthz: /healthz answers without credentials.
+  bool basic_auth_exempt_healthz = false;
 };
 
 struct DaemonConfig {

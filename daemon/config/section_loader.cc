@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/export/bcrypt_hash.h"
 #include "re2/re2.h"
 
 namespace nsmd {
@@ -109,11 +110,85 @@ void SectionLoader::LoadState(const YAML::Node& n) {
 }
 
 void SectionLoader::LoadHttp(const YAML::Node& n) {
-  if (!reader_->CheckMap(n, "http", {"listen"})) return;
-  if (n["listen"] && reader_->GetString(n["listen"], "http.listen", &config_->http.listen)) {
+  if (!reader_->CheckMap(n, "http",
+                         {"listen", "request_timeout", "max_connections", "tls", "basic_auth"})) {
+    return;
+  }
+  HttpConfig& h = config_->http;
+  if (n["listen"] && reader_->GetString(n["listen"], "http.listen", &h.listen)) {
     static const RE2 re("[^:\\s]+:[0-9]{1,5}");
-    if (!RE2::FullMatch(config_->http.listen, re)) {
+    if (!RE2::FullMatch(h.listen, re)) {
       reader_->Error(n["listen"], "http.listen must be HOST:PORT, e.g. 0.0.0.0:9464");
+    }
+  }
+  if (n["request_timeout"] &&
+      reader_->GetDuration(n["request_timeout"], "http.request_timeout", &h.request_timeout) &&
+      h.request_timeout < absl::Seconds(1)) {
+    reader_->Error(n["request_timeout"], "http.request_timeout must be at least 1s");
+  }
+  int64_t max = 0;
+  if (n["max_connections"] &&
+      reader_->GetInt(n["max_connections"], "http.max_connections", 1, &max)) {
+    if (max > 1000000) {
+      reader_->Error(n["max_connections"], "http.max_connections must be at most 1000000");
+    } else {
+      h.max_connections = static_cast<int>(max);
+    }
+  }
+  if (n["tls"]) LoadHttpTls(n["tls"]);
+  if (n["basic_auth"]) LoadHttpBasicAuth(n["basic_auth"]);
+}
+
+void SectionLoader::LoadHttpTls(const YAML::Node& n) {
+  if (!reader_->CheckMap(n, "http.tls",
+                         {"cert_file", "key_file", "client_ca_file", "min_version"})) {
+    return;
+  }
+  HttpTlsConfig tls;
+  for (const char* key : {"cert_file", "key_file"}) {
+    if (!n[key]) reader_->Error(n, absl::StrCat("http.tls needs ", key));
+  }
+  if (n["cert_file"]) reader_->GetString(n["cert_file"], "http.tls.cert_file", &tls.cert_file);
+  if (n["key_file"]) reader_->GetString(n["key_file"], "http.tls.key_file", &tls.key_file);
+  if (n["client_ca_file"]) {
+    reader_->GetString(n["client_ca_file"], "http.tls.client_ca_file", &tls.client_ca_file);
+  }
+  if (n["min_version"] &&
+      reader_->GetString(n["min_version"], "http.tls.min_version", &tls.min_version) &&
+      tls.min_version != "TLS12" && tls.min_version != "TLS13") {
+    reader_->Error(
+        n["min_version"],
+        absl::StrCat("http.tls.min_version must be TLS12 or TLS13, got \"", tls.min_version, "\""));
+  }
+  config_->http.tls = std::move(tls);
+}
+
+void SectionLoader::LoadHttpBasicAuth(const YAML::Node& n) {
+  if (!reader_->CheckMap(n, "http.basic_auth", {"users", "exempt_healthz"})) return;
+  if (n["exempt_healthz"]) {
+    reader_->GetBool(n["exempt_healthz"], "http.basic_auth.exempt_healthz",
+                     &config_->http.basic_auth_exempt_healthz);
+  }
+  const YAML::Node users = n["users"];
+  if (!users || !users.IsMap() || users.size() == 0) {
+    reader_->Error(users ? users : n, "http.basic_auth.users must map user names to bcrypt hashes");
+    return;
+  }
+  for (const auto& kv : users) {
+    std::string user, hash;
+    if (!reader_->GetString(kv.first, "a user name of http.basic_auth.users", &user) ||
+        !reader_->GetString(kv.second, absl::StrCat("http.basic_auth.users.", user), &hash)) {
+      continue;
+    }
+    if (user.empty() || user.find(':') != std::string::npos) {
+      reader_->Error(kv.first, "a basic-auth user name must be non-empty and without ':'");
+    } else if (!IsBcryptHash(hash)) {
+      reader_->Error(kv.second, absl::StrCat("http.basic_auth.users.", user,
+                                             " must be a bcrypt hash ($2y$..., e.g. from "
+                                             "htpasswd -nBC 10 ",
+                                             user, ")"));
+    } else {
+      config_->http.basic_auth_users[user] = hash;
     }
   }
 }

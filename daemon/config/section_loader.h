@@ -29,6 +29,7 @@ class SectionLoader {
   void LoadKafka(const YAML::Node& n);
   void LoadGenerator(const YAML::Node& n);
   void LoadState(const YAML::Node& n);
+  // http.listen, request_timeout, max_connections, tls, basic_auth.
   void LoadHttp(const YAML::Node& n);
   // time.zone, time.week_start, time.allowed_lateness.
   void LoadTime(const YAML::Node& n);
@@ -40,6 +41,9 @@ class SectionLoader {
   const FingerprintContext& written() const { return written_; }
 
  private:
+  void LoadHttpTls(const YAML::Node& n);
+  void LoadHttpBasicAuth(const YAML::Node& n);
+
   YamlReader* const reader_;
   DaemonConfig* const config_;
   FingerprintContext written_;

@@ -1,19 +1,21 @@
 #include "daemon/export/http_server.h"
 
-#include <CivetServer.h>
-#include <civetweb.h>
+#include <fcntl.h>
+#include <microhttpd.h>
 #include <netdb.h>
-#include <poll.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <iterator>
 #include <string>
-#include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -21,9 +23,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/notification.h"
-#include "absl/time/time.h"
+#include "absl/time/clock.h"
+#include "daemon/export/basic_auth.h"
+#include "daemon/export/tls_credentials.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
 #include "prometheus/metric_family.h"
+#include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 
 namespace nsmd {
@@ -33,26 +39,19 @@ constexpr char kTextPlain[] = "text/plain; charset=utf-8";
 constexpr char kPrometheusText[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kJson[] = "application/json";
 constexpr char kHtml[] = "text/html; charset=utf-8";
-
-// Collects civetweb's error messages while Start() runs on this thread: the
-// reason a bind failed is only reported through the log callback.
-thread_local std::string* start_errors = nullptr;
-
-int LogMessage(const mg_connection* /*conn*/, const char* message) {
-  if (start_errors == nullptr) return 0;  // civetweb's default handling
-  if (!start_errors->empty()) start_errors->append("; ");
-  start_errors->append(message);
-  return 1;
-}
+constexpr char kRealm[] = "nsmd";
+constexpr char kGet[] = "GET, HEAD";
+constexpr char kPost[] = "POST";
+// Each connection's buffer for the request line, headers and body reads.
+constexpr size_t kConnectionMemory = 32 * 1024;
 
 // A parsed Options::listen.
 struct ListenAddress {
-  std::string civet;      // civetweb's listening_ports value
-  std::string wake_host;  // where a local client reaches the socket
+  std::string host;  // empty: every IPv4 interface
+  int port = 0;
 };
 
-// "HOST:PORT" -> civetweb's listening_ports value. Only plain forms pass:
-// civetweb would read "80s" as TLS, "80r" as redirect and "," as a list.
+// "HOST:PORT"; only plain forms pass.
 absl::StatusOr<ListenAddress> ParseListen(absl::string_view listen) {
   const size_t colon = listen.rfind(':');
   if (colon == absl::string_view::npos) {
@@ -69,53 +68,77 @@ absl::StatusOr<ListenAddress> ParseListen(absl::string_view listen) {
     return absl::InvalidArgumentError(
         absl::StrCat("listen address \"", listen, "\": port must be 0..65535"));
   }
-  if (host.empty() || host == "0.0.0.0") return ListenAddress{std::string(port_text), "127.0.0.1"};
+  if (host.empty() || host == "0.0.0.0") return ListenAddress{"", port};
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     const absl::string_view inner = host.substr(1, host.size() - 2);
     const bool v6 = std::all_of(inner.begin(), inner.end(), [](char c) {
       return absl::ascii_isxdigit(c) || c == ':' || c == '.';
     });
-    if (v6) {
-      return ListenAddress{absl::StrCat(host, ":", port_text),
-                           inner == "::" ? "::1" : std::string(inner)};
-    }
+    if (v6) return ListenAddress{std::string(inner), port};
   } else if (std::all_of(host.begin(), host.end(), [](char c) {
                return absl::ascii_isalnum(c) || c == '.' || c == '-';
              })) {
-    return ListenAddress{absl::StrCat(host, ":", port_text), std::string(host)};
+    return ListenAddress{std::string(host), port};
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "listen address \"", listen, "\": host must be an IPv4 address or [IPv6]"));
 }
 
-// Opens and closes one TCP connection to host:port; errors are ignored.
-// The connect is non-blocking and waited for at most kPokeWaitMs: a SYN that
-// meets the listener as it closes is only retried by the kernel after 1 s,
-// and the destructor joins the thread that pokes.
-constexpr int kPokeWaitMs = 50;
-
-void Poke(const std::string& host, int port) {
+// A non-blocking listening socket on `a`; sets *port to the bound port.
+absl::StatusOr<int> ListenOn(const std::string& listen, const ListenAddress& a, int* port) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
+  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+  hints.ai_family = a.host.empty() ? AF_INET : AF_UNSPEC;
   addrinfo* result = nullptr;
-  if (getaddrinfo(host.c_str(), absl::StrCat(port).c_str(), &hints, &result) != 0) return;
-  for (addrinfo* a = result; a != nullptr; a = a->ai_next) {
-    const int fd =
-        socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-    if (fd < 0) continue;
-    bool connected = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
-    if (!connected && errno == EINPROGRESS) {
-      pollfd pfd{fd, POLLOUT, 0};
-      int error = 0;
-      socklen_t length = sizeof(error);
-      connected = poll(&pfd, 1, kPokeWaitMs) == 1 &&
-                  getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
-    }
-    close(fd);
-    if (connected) break;
+  const int gai = getaddrinfo(a.host.empty() ? nullptr : a.host.c_str(),
+                              absl::StrCat(a.port).c_str(), &hints, &result);
+  if (gai != 0 || result == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", listen, ": ", gai_strerror(gai)));
+  }
+  const int fd = socket(result->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int error = fd < 0 ? errno : 0;
+  const int on = 1;
+  if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+                  bind(fd, result->ai_addr, result->ai_addrlen) != 0 ||
+                  ::listen(fd, SOMAXCONN) != 0)) {
+    error = errno;
   }
   freeaddrinfo(result);
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  if (error == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+    error = errno;
+  }
+  if (error != 0) {
+    if (fd >= 0) close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", listen, ": ", std::strerror(error)));
+  }
+  *port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return fd;
+}
+
+// GnuTLS priorities for Options::TlsOptions::min_version.
+absl::StatusOr<std::string> TlsPriorities(const std::string& min_version) {
+  if (min_version == "TLS12") return std::string("NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+  if (min_version == "TLS13") return std::string("NORMAL:-VERS-ALL:+VERS-TLS1.3");
+  return absl::InvalidArgumentError(
+      absl::StrCat("TLS min_version must be TLS12 or TLS13, got \"", min_version, "\""));
+}
+
+// Collects libmicrohttpd's messages while Start() runs on this thread; later
+// ones (a client's failed handshake, ...) are dropped: clients control them.
+thread_local std::string* start_errors = nullptr;
+
+void LogMessage(void*, const char* format, va_list ap) {
+  if (start_errors == nullptr) return;
+  char buf[512];
+  std::vsnprintf(buf, sizeof(buf), format, ap);
+  if (!start_errors->empty()) start_errors->append("; ");
+  start_errors->append(std::string(absl::StripAsciiWhitespace(buf)));
 }
 
 struct Response {
@@ -132,83 +155,148 @@ Response Text(int status, std::string body) {
   return r;
 }
 
-void Send(mg_connection* conn, const Response& r, bool head) {
-  const std::string length = absl::StrCat(r.body.size());
-  mg_response_header_start(conn, r.status);
-  mg_response_header_add(conn, "Content-Type", r.content_type, -1);
-  mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
-  mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-  if (r.allow != nullptr) mg_response_header_add(conn, "Allow", r.allow, -1);
-  mg_response_header_send(conn);
-  if (!head && !r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
+MHD_Response* NewResponse(const Response& r) {
+  MHD_Response* response = MHD_create_response_from_buffer(
+      r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) return nullptr;
+  MHD_add_response_header(response, "Content-Type", r.content_type);
+  MHD_add_response_header(response, "Cache-Control", "no-store");
+  if (r.allow != nullptr) MHD_add_response_header(response, "Allow", r.allow);
+  return response;
 }
 
 }  // namespace
 
-// Serves every request: registered on "/", which civetweb matches as a
-// prefix of every URI. Each handleX override answers the request itself and
-// returns true, so civetweb never falls back to its own file serving.
-class HttpServer::Router : public CivetHandler {
+// The route table, the request callbacks and the daemon running them.
+class HttpServer::Router {
  public:
-  explicit Router(Handlers handlers) : handlers_(std::move(handlers)) {}
-
-  bool handleGet(CivetServer*, mg_connection* conn) override { return Handle(conn); }
-  bool handleHead(CivetServer*, mg_connection* conn) override { return Handle(conn); }
-  bool handlePost(CivetServer*, mg_connection* conn) override { return Handle(conn); }
-  bool handlePut(CivetServer*, mg_connection* conn) override { return Handle(conn); }
-  bool handleDelete(CivetServer*, mg_connection* conn) override { return Handle(conn); }
-  bool handleOptions(CivetServer*, mg_connection* conn) override { return Handle(conn); }
-  bool handlePatch(CivetServer*, mg_connection* conn) override { return Handle(conn); }
-
- private:
-  bool Handle(mg_connection* conn) {
-    const mg_request_info* info = mg_get_request_info(conn);
-    const absl::string_view method = info->request_method ? info->request_method : "";
-    const absl::string_view path = info->local_uri ? info->local_uri : "";
-    Response response;
-    try {
-      response = Route(method, path);
-    } catch (const std::exception& e) {
-      response = Text(500, absl::StrCat("internal error: ", e.what(), "\n"));
-    } catch (...) {
-      response = Text(500, "internal error\n");
-    }
-    Send(conn, response, method == "HEAD");
-    return true;
-  }
-
-  Response Route(absl::string_view method, absl::string_view path) const {
-    const bool get = method == "GET" || method == "HEAD";
-    if (path == "/-/reload") {
-      if (!handlers_.reload) return Text(404, "not found\n");
-      if (method != "POST") return MethodNotAllowed("POST");
-      const absl::Status s = handlers_.reload();
-      if (!s.ok()) return Text(500, absl::StrCat("reload failed: ", s.ToString(), "\n"));
-      return Text(200, "reloaded\n");
-    }
-    if (path == "/healthz") {
-      if (!get) return MethodNotAllowed("GET, HEAD");
-      return Text(200, "ok\n");
-    }
-    if (path == "/readyz") {
-      if (!get) return MethodNotAllowed("GET, HEAD");
+  Router(Handlers handlers, const Options& options, std::unique_ptr<BasicAuth> auth,
+         std::unique_ptr<TlsCredentials> tls)
+      : handlers_(std::move(handlers)),
+        auth_(std::move(auth)),
+        auth_exempt_healthz_(options.basic_auth_exempt_healthz),
+        tls_(std::move(tls)),
+        max_connections_(options.max_connections),
+        registry_(std::make_shared<prometheus::Registry>()),
+        auth_failures_(prometheus::BuildCounter()
+                           .Name("nsmd_http_auth_failures_total")
+                           .Help("HTTP requests refused for missing or wrong basic-auth "
+                                 "credentials")
+                           .Register(*registry_)),
+        missing_(auth_failures_.Add({{"reason", "missing"}})),
+        wrong_(auth_failures_.Add({{"reason", "wrong"}})),
+        open_(prometheus::BuildGauge()
+                  .Name("nsmd_http_connections")
+                  .Help("Open HTTP connections")
+                  .Register(*registry_)
+                  .Add({})),
+        refused_(prometheus::BuildCounter()
+                     .Name("nsmd_http_connections_refused_total")
+                     .Help("HTTP connections closed at accept: http.max_connections were open")
+                     .Register(*registry_)
+                     .Add({})) {
+    handlers_.collectables.push_back(registry_);
+    // The routes. A null handler leaves its path out (404).
+    Add("/healthz", kGet, [] { return Text(200, "ok\n"); });
+    Add("/readyz", kGet, [this] {
       std::string reason;
       if (!handlers_.ready || handlers_.ready(&reason)) return Text(200, "ready\n");
       return Text(503, absl::StrCat("not ready: ", reason, "\n"));
+    });
+    Add("/metrics", kGet, [this] { return Metrics(); });
+    if (handlers_.status_json) Add("/api/v1/status", kGet, Page(kJson, handlers_.status_json));
+    if (handlers_.metrics_json) {
+      Add("/api/v1/metrics", kGet, Page(kJson, handlers_.metrics_json));
     }
-    if (path == "/metrics") {
-      if (!get) return MethodNotAllowed("GET, HEAD");
-      return Metrics();
+    if (handlers_.status_page) Add("/", kGet, Page(kHtml, handlers_.status_page));
+    if (handlers_.reload) {
+      Add("/-/reload", kPost, [this] {
+        const absl::Status s = handlers_.reload();
+        if (!s.ok()) return Text(500, absl::StrCat("reload failed: ", s.ToString(), "\n"));
+        return Text(200, "reloaded\n");
+      });
     }
-    if (path == "/api/v1/status" || path == "/api/v1/metrics" || path == "/") {
-      const auto& handler = path == "/"                ? handlers_.status_page
-                            : path == "/api/v1/status" ? handlers_.status_json
-                                                       : handlers_.metrics_json;
-      if (!handler) return Text(404, "not found\n");
-      if (!get) return MethodNotAllowed("GET, HEAD");
+  }
+
+  ~Router() {
+    if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
+  }
+
+  TlsCredentials* tls() const { return tls_.get(); }
+
+  // Starts the daemon on listening socket `fd` (which it then owns).
+  absl::Status Run(int fd, const Options& options, const std::string& priorities) {
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    std::vector<MHD_OptionItem> items = {
+        {MHD_OPTION_LISTEN_SOCKET, fd, nullptr},
+        {MHD_OPTION_CONNECTION_TIMEOUT, TimeoutSeconds(options.request_timeout), nullptr},
+        // Above max_connections (OnAccept refuses first): a worker thread that
+        // reaches its share stops accepting, the others keep refusing fast.
+        {MHD_OPTION_CONNECTION_LIMIT, options.max_connections + 16 * options.threads, nullptr},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(kConnectionMemory), nullptr},
+        {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&OnConnection), this},
+        {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&LogMessage), nullptr},
+    };
+    if (options.threads > 1) {
+      items.push_back({MHD_OPTION_THREAD_POOL_SIZE, options.threads, nullptr});
+    }
+    if (tls_ != nullptr) {
+      flags |= MHD_USE_TLS;
+      items.push_back({MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+                       reinterpret_cast<void*>(&TlsCredentials::RetrieveCertificate)});
+      items.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(priorities.c_str())});
+    }
+    items.push_back({MHD_OPTION_END, 0, nullptr});
+    std::string errors;
+    start_errors = &errors;
+    daemon_ = MHD_start_daemon(flags, 0, &OnAccept, this, &OnRequest, this, MHD_OPTION_ARRAY,
+                               items.data(), MHD_OPTION_END);
+    start_errors = nullptr;
+    if (daemon_ == nullptr) {
+      close(fd);
+      return absl::InternalError(
+          absl::StrCat("cannot start the HTTP server on ", options.listen, ": ",
+                       errors.empty() ? "libmicrohttpd refused its options" : errors));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct RouteEntry {
+    const char* path;
+    const char* allow;  // kGet or kPost
+    std::function<Response()> serve;
+  };
+
+  void Add(const char* path, const char* allow, std::function<Response()> serve) {
+    routes_.push_back(RouteEntry{path, allow, std::move(serve)});
+  }
+
+  // A route serving handler()'s document as `content_type`.
+  static std::function<Response()> Page(const char* content_type,
+                                        std::function<std::string()> handler) {
+    return [content_type, handler = std::move(handler)] {
       Response r = Text(200, handler());
-      r.content_type = path == "/" ? kHtml : kJson;
+      r.content_type = content_type;
       return r;
+    };
+  }
+
+  static intptr_t TimeoutSeconds(absl::Duration d) {
+    return std::max<intptr_t>(1, static_cast<intptr_t>(absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1)))));
+  }
+
+  Response Route(absl::string_view method, absl::string_view path) const {
+    for (const auto& route : routes_) {
+      if (path != route.path) continue;
+      const bool allowed = route.allow == kGet ? (method == "GET" || method == "HEAD")
+                                               : method == route.allow;
+      if (!allowed) {
+        Response r = Text(405, "method not allowed\n");
+        r.allow = route.allow;
+        return r;
+      }
+      return route.serve();
     }
     return Text(404, "not found\n");
   }
@@ -226,42 +314,109 @@ class HttpServer::Router : public CivetHandler {
     return r;
   }
 
-  static Response MethodNotAllowed(const char* allow) {
-    Response r = Text(405, "method not allowed\n");
-    r.allow = allow;
-    return r;
+  // True if the request may proceed; otherwise counts the failure.
+  bool Authorized(MHD_Connection* connection, absl::string_view path) {
+    if (auth_ == nullptr || (auth_exempt_healthz_ && path == "/healthz")) return true;
+    char* password = nullptr;
+    char* user = MHD_basic_auth_get_username_password(connection, &password);
+    const bool ok = user != nullptr && password != nullptr && auth_->Check(user, password);
+    if (!ok) (user == nullptr ? missing_ : wrong_).Increment();
+    if (user != nullptr) MHD_free(user);
+    if (password != nullptr) MHD_free(password);
+    return ok;
   }
 
-  const Handlers handlers_;
+  MHD_Result Answer(MHD_Connection* connection, absl::string_view method,
+                    absl::string_view path) {
+    if (!Authorized(connection, path)) {
+      MHD_Response* response = NewResponse(Text(401, "unauthorized\n"));
+      if (response == nullptr) return MHD_NO;
+      const MHD_Result result = MHD_queue_basic_auth_fail_response(connection, kRealm, response);
+      MHD_destroy_response(response);
+      return result;
+    }
+    Response r;
+    try {
+      r = Route(method, path);
+    } catch (const std::exception& e) {
+      r = Text(500, absl::StrCat("internal error: ", e.what(), "\n"));
+    } catch (...) {
+      r = Text(500, "internal error\n");
+    }
+    MHD_Response* response = NewResponse(r);
+    if (response == nullptr) return MHD_NO;
+    const MHD_Result result =
+        MHD_queue_response(connection, static_cast<unsigned>(r.status), response);
+    MHD_destroy_response(response);
+    return result;
+  }
+
+  // libmicrohttpd calls this once the headers are in, then for each piece of
+  // body, then once more with none: the request is answered then, the body
+  // (no route reads one) discarded.
+  static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
+                              const char* method, const char* /*version*/,
+                              const char* /*upload_data*/, size_t* upload_data_size,
+                              void** request_state) {
+    static int headers_seen;
+    if (*request_state == nullptr) {
+      *request_state = &headers_seen;
+      return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    return static_cast<Router*>(cls)->Answer(connection, method, url);
+  }
+
+  static MHD_Result OnAccept(void* cls, const sockaddr*, socklen_t) {
+    Router* self = static_cast<Router*>(cls);
+    if (self->connections_.load(std::memory_order_relaxed) < self->max_connections_) {
+      return MHD_YES;
+    }
+    self->refused_.Increment();
+    return MHD_NO;
+  }
+
+  static void OnConnection(void* cls, MHD_Connection*, void**,
+                           MHD_ConnectionNotificationCode code) {
+    Router* self = static_cast<Router*>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+      self->connections_.fetch_add(1, std::memory_order_relaxed);
+      self->open_.Increment();
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+      self->connections_.fetch_sub(1, std::memory_order_relaxed);
+      self->open_.Decrement();
+    }
+  }
+
+  // Constant after construction.
+  Handlers handlers_;
+  const std::unique_ptr<BasicAuth> auth_;
+  const bool auth_exempt_healthz_;
+  const std::unique_ptr<TlsCredentials> tls_;
+  const int max_connections_;
+  std::vector<RouteEntry> routes_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& auth_failures_;
+  prometheus::Counter& missing_;
+  prometheus::Counter& wrong_;
+  prometheus::Gauge& open_;
+  prometheus::Counter& refused_;
+
+  std::atomic<int> connections_{0};
+  MHD_Daemon* daemon_ = nullptr;  // set once by Run
 };
 
-HttpServer::HttpServer(std::unique_ptr<Router> router, std::unique_ptr<CivetServer> server,
-                       int port, std::string wake_host)
-    : router_(std::move(router)),
-      server_(std::move(server)),
-      port_(port),
-      wake_host_(std::move(wake_host)) {}
+HttpServer::HttpServer(std::unique_ptr<Router> router, int port)
+    : router_(std::move(router)), port_(port) {}
 
-HttpServer::~HttpServer() {
-  // civetweb's accept loop only notices the stop flag when its poll() wakes,
-  // which without traffic is after a fixed 2 s quantum. Connecting to the
-  // socket wakes it at once; keep poking until the stop is complete (a poke
-  // that lands before the flag is set is just an empty request).
-  absl::Notification stopped;
-  std::thread waker;
-  try {
-    waker = std::thread([this, &stopped] {
-      do {
-        Poke(wake_host_, port_);
-      } while (!stopped.WaitForNotificationWithTimeout(absl::Milliseconds(20)));
-    });
-  } catch (const std::system_error&) {
-    // No thread to spare: stop the slow way.
-  }
-  // Stop (joining the workers) before the router goes away.
-  server_.reset();
-  stopped.Notify();
-  if (waker.joinable()) waker.join();
+HttpServer::~HttpServer() = default;
+
+absl::Status HttpServer::ReloadTls() {
+  if (router_->tls() == nullptr) return absl::OkStatus();
+  return router_->tls()->Reload(absl::Now());
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options,
@@ -272,40 +427,39 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options,
     return absl::InvalidArgumentError(
         absl::StrCat("HTTP threads must be at least 1, got ", options.threads));
   }
-  const std::vector<std::string> civet_options = {
-      "listening_ports", address->civet, "num_threads", absl::StrCat(options.threads),
-      // Keep-alive would pin a worker per idle scraper connection.
-      "enable_keep_alive", "no"};
-  CivetCallbacks callbacks;
-  callbacks.log_message = &LogMessage;
-
-  auto router = std::make_unique<Router>(std::move(handlers));
-  std::unique_ptr<CivetServer> server;
-  std::string errors;
-  start_errors = &errors;
-  try {
-    server = std::make_unique<CivetServer>(civet_options, &callbacks);
-  } catch (const std::exception& e) {
-    // CivetException: mg_start returned null, e.g. the port is taken.
-    if (errors.empty()) errors = e.what();
+  if (options.max_connections < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "HTTP max_connections must be at least 1, got ", options.max_connections));
   }
-  start_errors = nullptr;
-  if (server == nullptr || server->getContext() == nullptr) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen, ": ", errors));
+  std::unique_ptr<BasicAuth> auth;
+  if (!options.basic_auth.empty()) {
+    auto created = BasicAuth::Create(options.basic_auth);
+    if (!created.ok()) return created.status();
+    auth = std::move(*created);
   }
-  server->addHandler("/", router.get());
-
+  std::unique_ptr<TlsCredentials> tls;
+  std::string priorities;
+  if (options.tls.has_value()) {
+    if (options.tls->cert_file.empty() || options.tls->key_file.empty()) {
+      return absl::InvalidArgumentError("TLS needs both cert_file and key_file");
+    }
+    absl::StatusOr<std::string> p = TlsPriorities(options.tls->min_version);
+    if (!p.ok()) return p.status();
+    priorities = *p;
+    auto loaded = TlsCredentials::Load(options.tls->cert_file, options.tls->key_file,
+                                       options.tls->client_ca_file, absl::Now());
+    if (!loaded.ok()) return loaded.status();
+    tls = std::move(*loaded);
+  }
   int port = 0;
-  mg_server_port bound[4] = {};
-  const int n = mg_get_server_ports(server->getContext(), 4, bound);
-  if (n > 0) port = bound[0].port;
-  if (port <= 0) {
-    return absl::InternalError(absl::StrCat("civetweb did not report the bound port of ",
-                                            options.listen));
-  }
-  return std::unique_ptr<HttpServer>(
-      new HttpServer(std::move(router), std::move(server), port, address->wake_host));
+  absl::StatusOr<int> fd = ListenOn(options.listen, *address, &port);
+  if (!fd.ok()) return fd.status();
+  if (tls != nullptr) tls->Register(port);
+  auto router =
+      std::make_unique<Router>(std::move(handlers), options, std::move(auth), std::move(tls));
+  absl::Status s = router->Run(*fd, options, priorities);
+  if (!s.ok()) return s;
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(router), port));
 }
 
 }  // namespace nsmd

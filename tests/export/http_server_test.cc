@@ -145,8 +145,9 @@ TEST(HttpServerTest, MetricsContentType) {
   auto server = HttpServer::Start(Loopback(), std::move(handlers));
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string raw = RawGet((*server)->port(), "/metrics");
-  // civetweb answers in the request's protocol version (RawGet sends 1.0).
-  EXPECT_THAT(raw, HasSubstr("HTTP/1.0 200 OK\r\n"));
+  // An HTTP/1.1 server answers a 1.0 request with its own version
+  // (RFC 9110 2.5) and closes.
+  EXPECT_THAT(raw, HasSubstr("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(raw, HasSubstr("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
   const std::string json = RawGet((*server)->port(), "/healthz");
   EXPECT_THAT(json, HasSubstr("Content-Type: text/plain; charset=utf-8\r\n"));
@@ -186,10 +187,11 @@ TEST(HttpServerTest, ReloadEndpoint) {
   EXPECT_EQ(Must(HttpRequest(port, "GET", "/api/v1/status")).status, 404);
   // Null ready: always ready.
   EXPECT_EQ(Must(HttpRequest(port, "GET", "/readyz")).status, 200);
-  // No collectables: an empty but valid exposition.
+  // No collectables: only the server's own metrics.
   r = Must(HttpRequest(port, "GET", "/metrics"));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, "");
+  EXPECT_THAT(r.body, ::testing::StartsWith("# HELP nsmd_http_auth_failures_total "));
+  EXPECT_EQ(PrometheusValue(r.body, "nsmd_http_connections").value_or(-1), 1);
 }
 
 TEST(HttpServerTest, ThrowingHandlerGives500) {
@@ -233,8 +235,8 @@ TEST(HttpServerTest, MalformedOptions) {
 }
 
 TEST(HttpServerTest, StopsPromptly) {
-  // civetweb's accept loop polls in 2 s quanta; the destructor wakes it, so
-  // stopping takes well under one quantum.
+  // The event loops wait in epoll without a timeout when idle; the
+  // destructor wakes them, so stopping takes far less than a second.
   for (const char* listen : {"127.0.0.1:0", "0.0.0.0:0"}) {
     HttpServer::Options options;
     options.listen = listen;
