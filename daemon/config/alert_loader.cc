@@ -1,60 +1,17 @@
 #include "daemon/config/alert_loader.h"
 
-#include <algorithm>
-
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "daemon/config/duration_text.h"
 #include "re2/re2.h"
 
 namespace nsmd {
 
-bool AlertLoader::OnlyKeys(const YAML::Node& n, const std::string& what,
-                           std::initializer_list<const char*> allowed, bool* ok) {
-  if (!n.IsMap()) {
-    error_(n, absl::StrCat("expected a mapping for ", what));
-    *ok = false;
-    return false;
-  }
-  for (const auto& kv : n) {
-    const std::string key = kv.first.Scalar();
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
-      error_(kv.first, absl::StrCat("unknown key \"", key, "\" in ", what, " (known: ",
-                                    absl::StrJoin(allowed, ", "), ")"));
-      *ok = false;
-    }
-  }
-  return true;
-}
-
-bool AlertLoader::Number(const YAML::Node& n, const std::string& what, double* out) {
-  if (!n.IsScalar() || !absl::SimpleAtod(n.Scalar(), out)) {
-    error_(n, absl::StrCat("expected a number for ", what));
-    return false;
-  }
-  return true;
-}
-
-bool AlertLoader::Duration(const YAML::Node& n, const std::string& what, absl::Duration* out) {
-  if (!n.IsScalar()) {
-    error_(n, absl::StrCat("expected a duration (e.g. 30m, 6h, 4w) for ", what));
-    return false;
-  }
-  auto d = ParseDurationText(n.Scalar());
-  if (!d.ok()) {
-    error_(n, absl::StrCat(what, ": ", d.status().message()));
-    return false;
-  }
-  *out = *d;
-  return true;
-}
-
 bool AlertLoader::Url(const YAML::Node& n, const std::string& what, std::string* out) {
   if (!n.IsScalar() ||
       !(absl::StartsWith(n.Scalar(), "http://") || absl::StartsWith(n.Scalar(), "https://"))) {
-    error_(n, absl::StrCat("expected an http:// or https:// URL for ", what));
+    reader_->Error(n, absl::StrCat("expected an http:// or https:// URL for ", what));
     return false;
   }
   *out = n.Scalar();
@@ -63,19 +20,18 @@ bool AlertLoader::Url(const YAML::Node& n, const std::string& what, std::string*
 
 bool AlertLoader::LoadAlert(const YAML::Node& n, const MetricDefinition& metric, AlertSpec* out) {
   const std::string what = absl::StrCat("the alert of metric \"", metric.name, "\"");
-  bool ok = true;
-  if (!OnlyKeys(n, what,
-                {"drop_percent", "compare_to", "stall_windows", "below", "above", "for",
-                 "severity", "labels"},
-                &ok)) {
+  if (!reader_->CheckMap(n, what,
+                         {"drop_percent", "compare_to", "stall_windows", "below", "above", "for",
+                          "severity", "labels"})) {
     return false;
   }
+  bool ok = true;
   double v = 0;
   if (n["drop_percent"]) {
-    if (!Number(n["drop_percent"], "alert.drop_percent", &v)) {
+    if (!reader_->GetNumber(n["drop_percent"], "alert.drop_percent", &v)) {
       ok = false;
     } else if (v <= 0 || v > 100) {
-      error_(n["drop_percent"], "alert.drop_percent must be above 0 and at most 100");
+      reader_->Error(n["drop_percent"], "alert.drop_percent must be above 0 and at most 100");
       ok = false;
     } else {
       out->drop_percent = v;
@@ -87,55 +43,58 @@ bool AlertLoader::LoadAlert(const YAML::Node& n, const MetricDefinition& metric,
     if (c.IsScalar() && c.Scalar() == "previous_window") {
       out->compare_to.reset();
     } else if (!c.IsScalar() || !ParseDurationText(c.Scalar()).ok()) {
-      error_(c, "alert.compare_to must be previous_window or a duration such as 4w (the same "
-                "point of the window that long ago)");
+      reader_->Error(c,
+                     "alert.compare_to must be previous_window or a duration such as 4w (the same "
+                     "point of the window that long ago)");
       ok = false;
-    } else if (Duration(c, "alert.compare_to", &d) && d <= absl::ZeroDuration()) {
-      error_(c, "alert.compare_to must be a positive duration");
+    } else if (reader_->GetDuration(c, "alert.compare_to", &d) && d <= absl::ZeroDuration()) {
+      reader_->Error(c, "alert.compare_to must be a positive duration");
       ok = false;
     } else {
       out->compare_to = d;
     }
     if (!n["drop_percent"]) {
-      error_(c, "alert.compare_to is the baseline of drop_percent, which is not set");
+      reader_->Error(c, "alert.compare_to is the baseline of drop_percent, which is not set");
       ok = false;
     }
   }
   if (out->drop_percent && !out->compare_to && metric.measure.kind != MeasureKind::kRatio &&
       metric.window.kind == WindowKind::kLifetime) {
-    error_(n["drop_percent"],
-           absl::StrCat("metric \"", metric.name, "\" has a lifetime window, which has no "
-                        "previous window: give alert.compare_to a duration (e.g. 1w)"));
+    reader_->Error(n["drop_percent"],
+                   absl::StrCat("metric \"", metric.name,
+                                "\" has a lifetime window, which has no "
+                                "previous window: give alert.compare_to a duration (e.g. 1w)"));
     ok = false;
   }
   if (n["stall_windows"]) {
     const YAML::Node& s = n["stall_windows"];
     int64_t windows = 0;
-    if (!s.IsScalar() || !absl::SimpleAtoi(s.Scalar(), &windows) || windows < 1 ||
-        windows > 52) {
-      error_(s, "alert.stall_windows must be a whole number of windows from 1 to 52");
+    if (!s.IsScalar() || !absl::SimpleAtoi(s.Scalar(), &windows) || windows < 1 || windows > 52) {
+      reader_->Error(s, "alert.stall_windows must be a whole number of windows from 1 to 52");
       ok = false;
     } else {
       out->stall_windows = static_cast<int>(windows);
     }
   }
-  for (const auto& [key, field] : {std::pair<const char*, std::optional<double>*>{"below", &out->below},
-                                   {"above", &out->above}}) {
+  for (const auto& [key, field] :
+       {std::pair<const char*, std::optional<double>*>{"below", &out->below},
+        {"above", &out->above}}) {
     if (!n[key]) continue;
-    if (Number(n[key], absl::StrCat("alert.", key), &v)) {
+    if (reader_->GetNumber(n[key], absl::StrCat("alert.", key), &v)) {
       *field = v;
     } else {
       ok = false;
     }
   }
   if (out->below && out->above && *out->below >= *out->above) {
-    error_(n["above"], "alert.above must be greater than alert.below (the value could never be "
-                       "fine)");
+    reader_->Error(n["above"],
+                   "alert.above must be greater than alert.below (the value could never be "
+                   "fine)");
     ok = false;
   }
   if (n["for"]) {
     absl::Duration d;
-    if (Duration(n["for"], "alert.for", &d)) {
+    if (reader_->GetDuration(n["for"], "alert.for", &d)) {
       out->for_duration = d;
     } else {
       ok = false;
@@ -143,9 +102,9 @@ bool AlertLoader::LoadAlert(const YAML::Node& n, const MetricDefinition& metric,
   }
   if (n["severity"]) {
     const YAML::Node& s = n["severity"];
-    if (!s.IsScalar() || (s.Scalar() != "critical" && s.Scalar() != "warning" &&
-                          s.Scalar() != "info")) {
-      error_(s, "alert.severity must be critical, warning or info");
+    if (!s.IsScalar() ||
+        (s.Scalar() != "critical" && s.Scalar() != "warning" && s.Scalar() != "info")) {
+      reader_->Error(s, "alert.severity must be critical, warning or info");
       ok = false;
     } else {
       out->severity = s.Scalar();
@@ -154,21 +113,21 @@ bool AlertLoader::LoadAlert(const YAML::Node& n, const MetricDefinition& metric,
   if (n["labels"]) {
     const YAML::Node& l = n["labels"];
     if (!l.IsMap()) {
-      error_(l, "expected a mapping of label: value for alert.labels");
+      reader_->Error(l, "expected a mapping of label: value for alert.labels");
       ok = false;
     } else {
       static const RE2 kLabel("[a-zA-Z_][a-zA-Z0-9_]*");
       for (const auto& kv : l) {
         const std::string label = kv.first.Scalar();
         if (!RE2::FullMatch(label, kLabel) || absl::StartsWith(label, "__") ||
-            label == "alertname" || label == "severity" || label == "metric" ||
-            label == "owner") {
-          error_(kv.first, absl::StrCat("\"", label, "\" cannot be an alert label (letters, "
-                                        "digits, _; not starting with __; not alertname, "
-                                        "severity, metric or owner, which nsmd sets)"));
+            label == "alertname" || label == "severity" || label == "metric" || label == "owner") {
+          reader_->Error(kv.first, absl::StrCat("\"", label,
+                                                "\" cannot be an alert label (letters, "
+                                                "digits, _; not starting with __; not alertname, "
+                                                "severity, metric or owner, which nsmd sets)"));
           ok = false;
         } else if (!kv.second.IsScalar()) {
-          error_(kv.second, absl::StrCat("expected a string for alert.labels.", label));
+          reader_->Error(kv.second, absl::StrCat("expected a string for alert.labels.", label));
           ok = false;
         } else {
           out->labels[label] = kv.second.Scalar();
@@ -177,28 +136,30 @@ bool AlertLoader::LoadAlert(const YAML::Node& n, const MetricDefinition& metric,
     }
   }
   if (ok && !out->drop_percent && out->stall_windows == 0 && !out->below && !out->above) {
-    error_(n, absl::StrCat(what, " watches nothing: give drop_percent, stall_windows, below or "
-                           "above"));
+    reader_->Error(n, absl::StrCat(what,
+                                   " watches nothing: give drop_percent, stall_windows, below or "
+                                   "above"));
     ok = false;
   }
   return ok;
 }
 
 bool AlertLoader::LoadAlerting(const YAML::Node& n, AlertingConfig* out) {
-  bool ok = true;
-  if (!OnlyKeys(n, "alerting", {"runbook_url", "dashboard_url", "rejected_share"}, &ok)) {
+  if (!reader_->CheckMap(n, "alerting", {"runbook_url", "dashboard_url", "rejected_share"})) {
     return false;
   }
+  bool ok = true;
   if (n["runbook_url"]) ok &= Url(n["runbook_url"], "alerting.runbook_url", &out->runbook_url);
   if (n["dashboard_url"]) {
     ok &= Url(n["dashboard_url"], "alerting.dashboard_url", &out->dashboard_url);
   }
   if (n["rejected_share"]) {
     double v = 0;
-    if (!Number(n["rejected_share"], "alerting.rejected_share", &v)) {
+    if (!reader_->GetNumber(n["rejected_share"], "alerting.rejected_share", &v)) {
       ok = false;
     } else if (v <= 0 || v >= 1) {
-      error_(n["rejected_share"], "alerting.rejected_share must be between 0 and 1 (e.g. 0.05)");
+      reader_->Error(n["rejected_share"],
+                     "alerting.rejected_share must be between 0 and 1 (e.g. 0.05)");
       ok = false;
     } else {
       out->rejected_share = v;

@@ -4,21 +4,19 @@
 #ifndef NSMD_DAEMON_CONFIG_ALERT_LOADER_H_
 #define NSMD_DAEMON_CONFIG_ALERT_LOADER_H_
 
-#include <functional>
 #include <string>
 
 #include "daemon/config/alert_spec.h"
+#include "daemon/config/yaml_reader.h"
 #include "daemon/engine/metric_definition.h"
 #include "yaml-cpp/yaml.h"
 
 namespace nsmd {
 
+// Not thread-safe; `reader` must outlive it.
 class AlertLoader {
  public:
-  // Called with the node a problem is at and the message.
-  using ErrorSink = std::function<void(const YAML::Node& at, const std::string& message)>;
-
-  explicit AlertLoader(ErrorSink error) : error_(std::move(error)) {}
+  explicit AlertLoader(YamlReader* reader) : reader_(reader) {}
 
   // Reads the `alert:` mapping `n` of `metric` (its measure and, unless it
   // is a ratio, its window already loaded). Returns false, having reported
@@ -31,15 +29,10 @@ class AlertLoader {
   bool LoadAlerting(const YAML::Node& n, AlertingConfig* out);
 
  private:
-  bool Number(const YAML::Node& n, const std::string& what, double* out);
-  bool Duration(const YAML::Node& n, const std::string& what, absl::Duration* out);
+  // An http:// or https:// URL.
   bool Url(const YAML::Node& n, const std::string& what, std::string* out);
-  // Reports each key of `n` not in `allowed` (clearing *ok). False, also
-  // clearing *ok, if `n` is not a mapping.
-  bool OnlyKeys(const YAML::Node& n, const std::string& what,
-                std::initializer_list<const char*> allowed, bool* ok);
 
-  ErrorSink error_;
+  YamlReader* const reader_;
 };
 
 }  // namespace nsmd

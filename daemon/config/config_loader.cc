@@ -36,9 +36,7 @@ void LoadRoot(const YAML::Node& root, YamlReader* reader, DaemonConfig* config) 
   if (root["state"]) sections.LoadState(root["state"]);
   if (root["http"]) sections.LoadHttp(root["http"]);
   if (root["alerting"]) {
-    AlertLoader([reader](const YAML::Node& at, const std::string& m) {
-      reader->Error(at, m);
-    }).LoadAlerting(root["alerting"], &config->alerting);
+    AlertLoader(reader).LoadAlerting(root["alerting"], &config->alerting);
   }
   // Time and events first: fingerprints of metrics include them.
   if (root["time"]) sections.LoadTime(root["time"]);

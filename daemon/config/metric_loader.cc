@@ -401,9 +401,7 @@ bool MetricLoader::LoadMetric(const YAML::Node& n, Parsed* p) {
   }
   if (n["alert"]) {
     AlertSpec alert;
-    AlertLoader alerts(
-        [this](const YAML::Node& at, const std::string& m) { reader_->Error(at, m); });
-    if (alerts.LoadAlert(n["alert"], d, &alert)) {
+    if (AlertLoader(reader_).LoadAlert(n["alert"], d, &alert)) {
       config_->alerts[d.name] = std::move(alert);
     } else {
       ok = false;
