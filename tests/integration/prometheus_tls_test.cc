@@ -28,17 +28,7 @@ TEST(PrometheusTlsTest, PrometheusScrapesNsmdOverMutualTlsWithBasicAuth) {
   auto broker = testing::StartBroker("events", 1, &bootstrap);
   ASSERT_TRUE(broker.ok()) << broker.status();
   const int port = testing::FreePort();
-  const std::string config = (dir / "nsmd.yaml").string();
-  std::ofstream(config) << absl::StrCat(R"(
-kafka:
-  brokers: )", bootstrap, R"(
-  topics: [events]
-  group_id: prometheus-tls
-state:
-  dir: )", (dir / "state").string(), R"(
-http:
-  listen: 127.0.0.1:)", port, R"(
-  tls:
+  const std::string tls = absl::StrCat(R"(  tls:
     cert_file: )", pki->server_crt, R"(
     key_file: )", pki->server_key, R"(
     client_ca_file: )", pki->ca_crt, R"(
@@ -46,7 +36,9 @@ http:
   basic_auth:
     users:
       prometheus: ")", kUHash, R"("
-metrics:)", testing::kEditsAndEditorsMetrics);
+)");
+  const std::string config = testing::WriteRunConfig(dir, bootstrap, "prometheus-tls", port, tls,
+                                                      testing::kEditsAndEditorsMetrics);
   auto nsmd = testing::StartNsmd(config);
   ASSERT_TRUE(nsmd.ok()) << nsmd.status();
 

@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -60,18 +59,9 @@ TEST(SlowClientsTest, FiftyStalledConnectionsNeitherStallProbesNorStayOpen) {
   auto broker = testing::StartBroker("events", 1, &bootstrap);
   ASSERT_TRUE(broker.ok()) << broker.status();
   const int port = testing::FreePort();
-  const std::string config = (dir / "nsmd.yaml").string();
-  std::ofstream(config) << absl::StrCat(R"(
-kafka:
-  brokers: )", bootstrap, R"(
-  topics: [events]
-  group_id: slow-clients
-state:
-  dir: )", (dir / "state").string(), R"(
-http:
-  listen: 127.0.0.1:)", port, R"(
-  request_timeout: 2s
-metrics:)", testing::kEditsAndEditorsMetrics);
+  const std::string config = testing::WriteRunConfig(dir, bootstrap, "slow-clients", port,
+                                                      "  request_timeout: 2s\n",
+                                                      testing::kEditsAndEditorsMetrics);
   auto nsmd = testing::StartNsmd(config);
   ASSERT_TRUE(nsmd.ok()) << nsmd.status();
   ASSERT_TRUE(testing::AwaitHttpStatus(port, "/healthz", 200).ok());

@@ -2,7 +2,6 @@
 // set of events whose values are known, headless Chromium loads the page
 // and runs its script, and the numbers it shows must be /metrics' numbers.
 #include <filesystem>
-#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -80,17 +79,7 @@ TEST(StatusPageInBrowserTest, ChromiumShowsTheNorthStarValueOfMetricsAndRefreshe
   auto broker = testing::StartBroker("events", 1, &bootstrap);
   ASSERT_TRUE(broker.ok()) << broker.status();
   const int port = testing::FreePort();
-  const std::string config = (dir / "nsmd.yaml").string();
-  std::ofstream(config) << absl::StrCat(R"(
-kafka:
-  brokers: )", bootstrap, R"(
-  topics: [events]
-  group_id: status-page
-state:
-  dir: )", (dir / "state").string(), R"(
-http:
-  listen: 127.0.0.1:)", port, R"(
-metrics:
+  const std::string config = testing::WriteRunConfig(dir, bootstrap, "status-page", port, "", R"(
   - name: daily_editors
     role: north_star
     description: People who edited a file that day

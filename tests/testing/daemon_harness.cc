@@ -201,4 +201,16 @@ absl::Status AwaitHttpStatus(int port, const std::string& path, int status,
       absl::StrCat("GET ", path, " answered ", last, ", not ", status));
 }
 
+std::string WriteRunConfig(const std::filesystem::path& dir, const std::string& bootstrap,
+                           const std::string& group_id, int port, const std::string& http_extra,
+                           const std::string& metrics) {
+  const std::string path = (dir / "nsmd.yaml").string();
+  std::ofstream(path) << absl::StrCat("kafka:\n  brokers: ", bootstrap,
+                                      "\n  topics: [events]\n  group_id: ", group_id,
+                                      "\nstate:\n  dir: ", (dir / "state").string(),
+                                      "\nhttp:\n  listen: 127.0.0.1:", port, "\n", http_extra,
+                                      "metrics:", metrics);
+  return path;
+}
+
 }  // namespace nsmd::testing

@@ -59,6 +59,14 @@ absl::StatusOr<std::unique_ptr<Subprocess>> StartNsmd(
 // status, if it exited otherwise.
 absl::Status StopGracefully(Subprocess& process, absl::Duration timeout);
 
+// Writes dir/nsmd.yaml for `nsmd run` and returns its path: `bootstrap`'s
+// topic "events" in consumer group `group_id`, the state in dir/state, HTTP
+// on 127.0.0.1:`port` followed by `http_extra` (more "  key: value\n" lines
+// of the http section), then "metrics:" and `metrics`.
+std::string WriteRunConfig(const std::filesystem::path& dir, const std::string& bootstrap,
+                           const std::string& group_id, int port, const std::string& http_extra,
+                           const std::string& metrics);
+
 // Two lifetime metrics over `file_edited` events, as items of a `metrics:`
 // list: a newline, then 9 lines: "edits" (the north star, counts events)
 // and "editors" (distinct userId).
