@@ -1,0 +1,436 @@
+#include "daemon/app/daemon.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "daemon/app/crash_point.h"
+
+namespace nsmd {
+namespace {
+
+constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
+// Messages per poll, and so per batch decoded ahead: small enough that a
+// batch and the one before it stay in the cores' caches (~1 MiB).
+constexpr int kPollBatch = 1000;
+constexpr absl::Duration kPublishInterval = absl::Milliseconds(200);
+constexpr absl::Duration kMaxCheckpointBackoff = absl::Seconds(30);
+// How long POST /-/reload waits for the pipeline thread to run the reload.
+constexpr absl::Duration kReloadRequestTimeout = absl::Seconds(10);
+
+// The HTTP server's options from http.*. Raises the soft open-file limit to
+// the hard one (each connection is a descriptor; the soft limit is often
+// 1024) and says so, and warns if http.max_connections does not fit.
+HttpServer::Options HttpOptions(const HttpConfig& http) {
+  HttpServer::Options o;
+  o.listen = http.listen;
+  o.request_timeout = http.request_timeout;
+  o.max_connections = http.max_connections;
+  if (http.tls) {
+    o.tls = HttpServer::TlsOptions{http.tls->cert_file, http.tls->key_file,
+                                   http.tls->client_ca_file, http.tls->min_version};
+  }
+  o.basic_auth = http.basic_auth_users;
+  o.basic_auth_exempt_healthz = http.basic_auth_exempt_healthz;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    if (limit.rlim_cur < limit.rlim_max) {
+      const rlim_t before = limit.rlim_cur;
+      limit.rlim_cur = limit.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+        std::fprintf(stderr, "nsmd: raised the open-file limit from %llu to %llu\n",
+                     static_cast<unsigned long long>(before),
+                     static_cast<unsigned long long>(limit.rlim_max));
+      } else {
+        limit.rlim_cur = before;
+      }
+    }
+    // Kafka, RocksDB and the process itself need descriptors too.
+    constexpr rlim_t kReserved = 512;
+    if (static_cast<rlim_t>(http.max_connections) + kReserved > limit.rlim_cur) {
+      std::fprintf(stderr,
+                   "nsmd: warning: http.max_connections %d and %llu other descriptors exceed the "
+                   "open-file limit %llu (raise it, e.g. LimitNOFILE= in the systemd unit)\n",
+                   http.max_connections, static_cast<unsigned long long>(kReserved),
+                   static_cast<unsigned long long>(limit.rlim_cur));
+    }
+  }
+  return o;
+}
+
+// The settings besides the consumer group that a state dir belongs to
+// (StateStore::VerifySettings): the calendar windows are cut by and the
+// topics whose offsets it holds.
+std::vector<std::pair<std::string, std::string>> StateSettings(const DaemonConfig& config) {
+  static constexpr const char* kWeekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                              "friday", "saturday", "sunday"};
+  std::vector<std::string> topics = config.kafka.topics;
+  std::sort(topics.begin(), topics.end());
+  return {{"time.zone", config.engine.time_zone.name()},
+          {"time.week_start", kWeekdays[static_cast<int>(config.engine.week_start)]},
+          {"kafka.topics", absl::StrJoin(topics, ",")}};
+}
+
+// With the embedded broker, every run starts a new, empty broker: offsets and
+// stream times kept from an earlier run would point past its data (Offset out
+// of range) and ahead of its events. So the state dir is emptied at start,
+// after checking that it is this config's nsmd state (StateStore::Open
+// refuses another consumer group's state, or a directory that is not nsmd
+// state at all, and then nothing is deleted).
+absl::Status WipeEmbeddedBrokerState(const std::string& dir, absl::string_view group_id) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return absl::OkStatus();
+  if (auto store = StateStore::Open(dir, group_id); !store.ok()) return store.status();
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot empty the state dir \"", dir, "\": ", ec.message()));
+  }
+  std::fprintf(stderr,
+               "nsmd: embedded broker: deleted the state of the previous run in \"%s\" (it "
+               "cannot outlive the in-process broker); starting from empty state\n",
+               dir.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Daemon::Daemon(std::string config_path, RunOverrides overrides, DaemonConfig config,
+               bool reload_endpoint)
+    : config_path_(std::move(config_path)),
+      overrides_(std::move(overrides)),
+      config_(std::move(config)),
+      reload_endpoint_(reload_endpoint),
+      reloads_(kReloadRequestTimeout) {}
+
+Daemon::~Daemon() {
+  reloads_.Stop();
+  http_.reset();
+}
+
+absl::Status Daemon::Start() {
+  if (config_.kafka.brokers == "embedded") {
+    auto broker = EmbeddedBroker::Start();
+    if (!broker.ok()) return broker.status();
+    broker_ = std::move(*broker);
+    for (const std::string& topic : config_.kafka.topics) {
+      if (absl::Status s = broker_->CreateTopic(topic, config_.kafka.embedded_partitions);
+          !s.ok()) {
+        return s;
+      }
+    }
+    config_.kafka.brokers = broker_->bootstrap_servers();
+    if (absl::Status s = WipeEmbeddedBrokerState(config_.state.dir, config_.kafka.group_id);
+        !s.ok()) {
+      exit_code_ = kExitStateUnusable;
+      return s;
+    }
+    std::fprintf(stderr,
+                 "nsmd: embedded Kafka broker listening on %s (add events by hand: kcat -P -b %s "
+                 "-t %s)\n",
+                 config_.kafka.brokers.c_str(), config_.kafka.brokers.c_str(),
+                 config_.kafka.topics.front().c_str());
+  }
+
+  auto store = StateStore::Open(config_.state.dir, config_.kafka.group_id);
+  if (!store.ok()) {
+    exit_code_ = kExitStateUnusable;
+    return store.status();
+  }
+  store_ = std::move(*store);
+  // Window starts depend on the calendar and the offsets on the topics: a
+  // state dir written under other values of these is another config's.
+  if (absl::Status s = store_->VerifySettings(StateSettings(config_)); !s.ok()) {
+    exit_code_ = kExitStateUnusable;
+    return s;
+  }
+  if (store_->created()) {
+    std::fprintf(stderr,
+                 "nsmd: created a new empty state in \"%s\": every partition starts from "
+                 "kafka.start_offset (%s)\n",
+                 config_.state.dir.c_str(), config_.kafka.start_offset.c_str());
+  }
+  auto pipeline = Pipeline::Create(config_, store_.get(), &probe_);
+  if (!pipeline.ok()) return pipeline.status();
+  pipeline_ = std::move(*pipeline);
+  decode_worker_ = std::make_unique<DecodeWorker>(pipeline_->NewDecoder());
+  // Join the consumer group before loading the state: librdkafka's threads
+  // run the group join (seconds on some brokers) while the state loads, and
+  // the assignment is only handled in Poll(), once the state is there
+  // (kafka.assignment: all joins nothing and assigns in the first Poll()).
+  KafkaSource::Options options;
+  options.brokers = config_.kafka.brokers;
+  options.group_id = config_.kafka.group_id;
+  options.topics = config_.kafka.topics;
+  options.properties = config_.kafka.properties;
+  options.start_offset = config_.kafka.start_offset;
+  options.assignment = config_.kafka.assignment;
+  options.on_revoke = [this](const std::vector<TopicPartitionId>& /*partitions*/) {
+    // Persist everything up to the last processed message before the
+    // partitions go, so whoever gets them resumes exactly there.
+    if (absl::Status s = Checkpoint(); !s.ok()) {
+      std::fprintf(stderr, "nsmd: checkpoint on revoke failed: %s\n", s.ToString().c_str());
+    }
+    // The revoked partitions keep holding back window expiry (see
+    // on_assign). Marked idle here, an instance left without partitions
+    // until the assignment (an eager rebalance) would let expiry jump to its
+    // newest event time, and a partition that comes back behind that would
+    // have its events counted as late.
+  };
+  options.on_assign = [this](const std::vector<TopicPartitionId>& partitions) {
+    DrainDecoding();  // NextOffset() below counts every message polled
+    // Until they are seen to be caught up, the new partitions may hold old
+    // events: windows must not expire past them.
+    std::vector<std::tuple<std::string, int32_t, bool>> assigned;
+    for (const TopicPartitionId& tp : partitions)
+      assigned.emplace_back(tp.topic, tp.partition, false);
+    // Partitions of the consumed topics that this assignment leaves out keep
+    // holding back expiry at their stream time (a partial assignment, e.g.
+    // while a restarted member's old id is still in the group, is followed
+    // by one that gives them back, with their backlog); other sources (a
+    // bootstrapping replay's) stop holding it.
+    pipeline_->UpdateSources(assigned, /*others_idle=*/true, config_.kafka.topics);
+    std::vector<SourceOffset> offsets;
+    for (const TopicPartitionId& tp : partitions) {
+      // Where the in-memory state stands: the checkpoint, plus whatever was
+      // processed since (a revoke whose checkpoint failed leaves that in
+      // memory, to be committed by a later checkpoint).
+      const std::optional<int64_t> next = pipeline_->NextOffset(tp.topic, tp.partition);
+      if (next.has_value()) offsets.push_back(SourceOffset{tp.topic, tp.partition, *next});
+    }
+    return offsets;
+  };
+  auto source = KafkaSource::Create(std::move(options));
+  if (!source.ok()) return source.status();
+  source_ = std::move(*source);
+  if (absl::Status s = pipeline_->LoadState(); !s.ok()) {
+    exit_code_ = kExitStateUnusable;
+    return s;
+  }
+  state_loaded_ = true;
+  if (!config_.kafka.dead_letter_topic.empty()) {
+    auto dead_letters = DeadLetterSink::Create(config_.kafka, &probe_);
+    if (!dead_letters.ok()) return dead_letters.status();
+    dead_letters_ = std::move(*dead_letters);
+    pipeline_->set_reject_sink(
+        [sink = dead_letters_.get()](absl::string_view topic, int32_t partition, int64_t offset,
+                                     absl::string_view key, absl::string_view payload,
+                                     RejectReason reason, const absl::Status& error) {
+          sink->Add(topic, partition, offset, key, payload, reason, error);
+        });
+    std::fprintf(stderr, "nsmd: rejected messages go to dead-letter topic %s\n",
+                 config_.kafka.dead_letter_topic.c_str());
+  }
+  publisher_->SetDefinitions(
+      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
+  Publish();
+
+  auto http = HttpServer::Start(HttpOptions(config_.http), Handlers());
+  if (!http.ok()) return http.status();
+  http_ = std::move(*http);
+  std::fprintf(stderr, "nsmd: serving /metrics on %s%s%s\n", config_.http.listen.c_str(),
+               config_.http.tls ? " over TLS" : "",
+               config_.http.basic_auth_users.empty() ? "" : " with basic auth");
+
+  if (config_.generator.enabled) {
+    EventGenerator::Options g;
+    g.brokers = config_.kafka.brokers;
+    g.topic = config_.kafka.topics.front();
+    g.events_per_second = config_.generator.events_per_second;
+    g.teams = config_.generator.teams;
+    g.seed = config_.generator.seed;
+    g.time_scale = config_.generator.time_scale;
+    g.history = config_.generator.history;
+    auto generator = EventGenerator::Create(g);
+    if (!generator.ok()) return generator.status();
+    generator_ = std::move(*generator);
+    generator_->Start();
+    std::fprintf(stderr, "nsmd: demo generator producing %.0f events/s to %s\n",
+                 g.events_per_second, g.topic.c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::FlushDeadLetters() {
+  return dead_letters_ ? dead_letters_->Flush() : absl::OkStatus();
+}
+
+void Daemon::CommitCheckpointedOffsets() {
+  if (!source_) return;
+  source_->CommitOffsets(pipeline_->checkpointed_offsets()).IgnoreError();
+  // Test only (see crash_point.h): passed by checkpoints that wrote something.
+  CrashPoint("after_kafka_commit");
+}
+
+void Daemon::ApplyDecoded(size_t keep) {
+  while (decode_worker_->in_flight() > keep) {
+    decode_worker_->TakeOldest(
+        [this](const DecodedBatch& batch) { pipeline_->ProcessBatch(batch); });
+  }
+}
+
+void Daemon::DrainDecoding() {
+  decode_worker_->Submit();
+  ApplyDecoded(0);
+}
+
+absl::Status Daemon::Checkpoint() {
+  // Everything polled (e.g. before a revoke, in the middle of a poll) is in
+  // the checkpoint.
+  DrainDecoding();
+  if (absl::Status s = FlushDeadLetters(); !s.ok()) return s;
+  const uint64_t previous_written = pipeline_->checkpoints_written();
+  absl::Status s = pipeline_->Checkpoint();
+  // Nothing to write (no batch) commits nothing.
+  if (s.ok() && pipeline_->checkpoints_written() != previous_written) CommitCheckpointedOffsets();
+  return s;
+}
+
+absl::Status Daemon::Reload() {
+  if (config_.http.tls && http_ != nullptr) {
+    // The certificate files are re-read whatever happens to the definitions.
+    if (absl::Status s = http_->ReloadTls(); s.ok()) {
+      std::fprintf(stderr, "nsmd: re-read the TLS certificate files\n");
+    } else {
+      std::fprintf(stderr, "nsmd: TLS certificate reload failed, the previous ones stay: %s\n",
+                   s.ToString().c_str());
+    }
+  }
+  std::fprintf(stderr, "nsmd: reloading %s\n", config_path_.c_str());
+  std::string errors;
+  std::optional<DaemonConfig> fresh = LoadRunConfig(config_path_, overrides_, &errors);
+  if (!fresh) {
+    std::fprintf(stderr, "nsmd: reload failed; the previous definitions keep running\n");
+    probe_.OnReload(false);
+    return absl::InvalidArgumentError(errors);
+  }
+  DrainDecoding();  // the batches polled so far belong to the old definitions
+  if (absl::Status s = pipeline_->Reload(*fresh); !s.ok()) {
+    std::fprintf(stderr, "nsmd: reload failed: %s\n", s.ToString().c_str());
+    probe_.OnReload(false);
+    return s;
+  }
+  decode_worker_->set_decoder(pipeline_->NewDecoder());
+  // Only the definitions change; Kafka, state and HTTP settings need a restart.
+  config_.metrics = fresh->metrics;
+  config_.catalog = fresh->catalog;
+  config_.engine = fresh->engine;
+  config_.format = fresh->format;
+  publisher_->SetDefinitions(
+      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
+  probe_.OnReload(true);
+  std::fprintf(stderr, "nsmd: reloaded %zu metrics\n", config_.metrics.size());
+  return absl::OkStatus();
+}
+
+void Daemon::OnIntervalCheckpoint(const absl::Status& s, absl::Time* next_checkpoint,
+                                  absl::Duration* backoff) {
+  if (s.ok()) {
+    if (checkpoint_failing_) {
+      std::fprintf(stderr, "nsmd: checkpoints succeed again; resuming consumption\n");
+      source_->Pause(false);
+    }
+    checkpoint_failing_ = false;
+    *backoff = config_.state.checkpoint_interval;
+    return;
+  }
+  // Nothing is lost: the changes stay pending and offsets do not advance.
+  // Pause consuming and retry with backoff.
+  std::fprintf(stderr, "nsmd: checkpoint failed (retrying in %s): %s\n",
+               absl::FormatDuration(*backoff).c_str(), s.ToString().c_str());
+  checkpoint_failing_ = true;
+  source_->Pause(true);
+  *next_checkpoint = absl::Now() + *backoff;
+  *backoff = std::min(*backoff * 2, kMaxCheckpointBackoff);
+}
+
+void Daemon::Loop() {
+  absl::Time next_checkpoint = absl::Now() + config_.state.checkpoint_interval;
+  absl::Duration backoff = config_.state.checkpoint_interval;
+  absl::Time last_publish = absl::InfinitePast();
+  while (!signals_.stop_requested) {
+    if (signals_.reload_requested.exchange(false)) reloads_.Run([this] { return Reload(); });
+    // While checkpoints fail the partitions are paused (memory stays
+    // bounded) but polling goes on, so the group membership and rebalance
+    // callbacks stay alive; whatever still arrives is processed normally and
+    // committed with the next successful checkpoint.
+    int consumed = 0;
+    auto n = source_->Poll(kPollBatch, kPollTimeout,
+                           [this](SourceMessage& m) { decode_worker_->filling()->Add(m); });
+    decode_worker_->Submit();
+    // While polls come back full (a backlog), the worker decodes this batch
+    // while the one before it is applied. A poll with less is caught up:
+    // everything is applied now, so no event waits for the next poll.
+    ApplyDecoded(n.ok() && *n == kPollBatch ? 1 : 0);
+    pipeline_->ReportCounts();
+    if (!n.ok()) {
+      std::fprintf(stderr, "nsmd: kafka: %s\n", n.status().ToString().c_str());
+      absl::SleepFor(kPollTimeout);
+    } else {
+      consumed = *n;
+    }
+    // Interval checkpoints are written in the background (the next batch of
+    // messages is processed meanwhile); one at a time.
+    const absl::Time now = absl::Now();
+    if (now >= next_checkpoint && !pipeline_->checkpoint_in_flight()) {
+      next_checkpoint = now + backoff;
+      if (absl::Status s = FlushDeadLetters(); !s.ok()) {
+        OnIntervalCheckpoint(s, &next_checkpoint, &backoff);
+      } else {
+        pipeline_->StartCheckpoint();
+        // Nothing to write: done at once.
+        if (!pipeline_->checkpoint_in_flight()) {
+          OnIntervalCheckpoint(absl::OkStatus(), &next_checkpoint, &backoff);
+        }
+      }
+    }
+    // A result means a batch was in flight, so a success wrote one.
+    if (std::optional<absl::Status> s = pipeline_->FinishCheckpoint(/*wait=*/false)) {
+      if (s->ok()) CommitCheckpointedOffsets();
+      OnIntervalCheckpoint(*s, &next_checkpoint, &backoff);
+    }
+    probe_.SetReady([this] {
+      std::string reason;
+      return Ready(&reason);
+    }());
+    if (consumed == 0 || now - last_publish >= kPublishInterval) {
+      Publish();
+      last_publish = now;
+    }
+  }
+}
+
+int Daemon::Run() {
+  signals_.Start();
+  if (absl::Status s = Start(); !s.ok()) {
+    std::fprintf(stderr, "nsmd: %s\n", s.ToString().c_str());
+    return exit_code_;
+  }
+  Loop();
+  reloads_.Stop();  // requests still waiting are answered now, not at their timeout
+  const bool in_group = config_.kafka.assignment == PartitionAssignment::kGroup;
+  std::fprintf(stderr, "nsmd: stopping: final checkpoint, then closing the Kafka consumer%s\n",
+               in_group ? " (leaving the group)" : "");
+  if (generator_) generator_->Stop();
+  int code = kExitOk;
+  if (absl::Status s = Checkpoint(); !s.ok()) {
+    std::fprintf(stderr, "nsmd: final checkpoint failed: %s\n", s.ToString().c_str());
+    code = kExitFailure;
+  }
+  source_->Close();
+  http_.reset();
+  std::fprintf(stderr, "nsmd: stopped\n");
+  return code;
+}
+
+}  // namespace nsmd
