@@ -1163,7 +1163,8 @@ class Loader {
       }
       if (!n["max_series"]) {
         Warning(g, absl::StrCat("high-cardinality risk: group_by without max_series in metric \"",
-                                d.name, "\" (every distinct value becomes a series)"));
+                                d.name, "\" (capped at the default of ", kDefaultMaxSeries,
+                                " series; the rest fold into __other__)"));
       }
     }
     if (n["max_series"]) {
