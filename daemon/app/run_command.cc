@@ -158,6 +158,10 @@ class Daemon {
         overrides_(std::move(overrides)),
         config_(std::move(config)),
         reload_endpoint_(reload_endpoint) {}
+  // Stops the HTTP server first: its handlers use the members declared
+  // after it (mutexes, status), which go first otherwise, e.g. when Start()
+  // fails once the server is up.
+  ~Daemon();
 
   int Run();
 
@@ -171,6 +175,9 @@ class Daemon {
   // POST /-/reload: asks the pipeline thread for a reload and waits (up to
   // kReloadRequestTimeout) for its result (HTTP threads).
   absl::Status RequestReloadAndWait();
+  // Answers reload requests still waiting, and any later one, with
+  // "stopping" (any thread).
+  void StopReloads();
   void Publish();
   absl::Status StartDeadLetters();
   // Delivers the dead letters produced so far (before any checkpoint that
@@ -205,6 +212,9 @@ class Daemon {
   std::unique_ptr<StateStore> store_;
   PipelineProbe probe_;
   std::shared_ptr<SnapshotPublisher> publisher_ = std::make_shared<SnapshotPublisher>();
+  // The definitions the pipeline's engine runs, published with each of its
+  // snapshots (pipeline thread).
+  std::shared_ptr<const std::vector<MetricDefinition>> definitions_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<KafkaSource> source_;
   // Decodes polled messages on a second core ahead of the pipeline thread.
@@ -330,8 +340,7 @@ absl::Status Daemon::Start() {
   }
   state_loaded_ = true;
   if (absl::Status s = StartDeadLetters(); !s.ok()) return s;
-  publisher_->SetDefinitions(
-      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
+  definitions_ = std::make_shared<const std::vector<MetricDefinition>>(config_.metrics);
   Publish();
 
   HttpServer::Handlers handlers;
@@ -342,7 +351,8 @@ absl::Status Daemon::Start() {
     return status_json_;
   };
   handlers.metrics_json = [this] {
-    return MetricsJson(*publisher_->definitions(), *publisher_->snapshot());
+    const PublishedMetrics published = publisher_->published();
+    return MetricsJson(*published.definitions, *published.snapshot);
   };
   if (reload_endpoint_) {
     handlers.reload = [this] { return RequestReloadAndWait(); };
@@ -353,6 +363,13 @@ absl::Status Daemon::Start() {
   if (!http.ok()) return http.status();
   http_ = std::move(*http);
   std::fprintf(stderr, "nsmd: serving /metrics on %s\n", config_.http.listen.c_str());
+  if (TestFailPoint("start_after_http")) {
+    // Waits (bounded) for the test's reload request to be in its handler.
+    for (int i = 0; i < 3000 && !signals_.reload_requested; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return absl::InternalError("TEST ONLY: fail point start_after_http");
+  }
 
   if (config_.generator.enabled) {
     EventGenerator::Options g;
@@ -484,7 +501,7 @@ bool Daemon::Ready(std::string* reason) const {
 void Daemon::Publish() {
   auto snapshot = std::make_shared<const MetricsSnapshot>(pipeline_->engine().Snapshot());
   probe_.SetStreamTime(snapshot->stream_time_ms);
-  publisher_->Publish(snapshot);
+  publisher_->Publish(definitions_, snapshot);
   std::vector<TopicPartitionId> assignment;
   if (source_) {
     const std::vector<std::pair<TopicPartitionId, int64_t>> lag = source_->Lag();
@@ -510,8 +527,20 @@ void Daemon::Publish() {
   status_json_ = std::move(json);
 }
 
+Daemon::~Daemon() {
+  StopReloads();
+  http_.reset();
+}
+
+void Daemon::StopReloads() {
+  absl::MutexLock lock(&reload_mu_);
+  reload_stopping_ = true;
+  reload_cv_.SignalAll();
+}
+
 absl::Status Daemon::RequestReloadAndWait() {
   absl::MutexLock lock(&reload_mu_);
+  if (reload_stopping_) return absl::UnavailableError("nsmd is stopping");
   const uint64_t ticket = ++reload_tickets_;
   signals_.reload_requested = true;
   const absl::Time deadline = absl::Now() + kReloadRequestTimeout;
@@ -559,8 +588,9 @@ absl::Status Daemon::Reload() {
   config_.catalog = fresh->catalog;
   config_.engine = fresh->engine;
   config_.format = fresh->format;
-  publisher_->SetDefinitions(
-      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
+  // The new definitions go out with the new engine's first snapshot.
+  definitions_ = std::make_shared<const std::vector<MetricDefinition>>(config_.metrics);
+  Publish();
   probe_.OnReload(true);
   std::fprintf(stderr, "nsmd: reloaded %zu metrics\n", config_.metrics.size());
   return absl::OkStatus();
@@ -650,12 +680,8 @@ int Daemon::Run() {
     return exit_code_;
   }
   Loop();
-  {
-    // Reload requests still waiting get an answer now, not at their timeout.
-    absl::MutexLock lock(&reload_mu_);
-    reload_stopping_ = true;
-    reload_cv_.SignalAll();
-  }
+  // Reload requests still waiting get an answer now, not at their timeout.
+  StopReloads();
   const bool in_group = config_.kafka.assignment == PartitionAssignment::kGroup;
   std::fprintf(stderr, "nsmd: stopping: final checkpoint, then closing the Kafka consumer%s\n",
                in_group ? " (leaving the group)" : "");
