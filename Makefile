@@ -41,7 +41,7 @@ test-asan: deps
 
 # clang with -Wthread-safety -Wshadow (as errors) and ThreadSanitizer; the
 # tests run under it, a race or lock-order inversion fails them. Debian's
-# Abseil is not built for TSan: tests/tsan/absl_sync_annotations.cc tells
+# Abseil is not built for TSan: tests/tsan/tsan_interposers.cc tells
 # TSan about its mutexes (linked into every program of this build).
 test-tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
