@@ -185,7 +185,7 @@ TEST(ConfigLoaderTest, GroupByWithoutCapIsAWarningNotAnError) {
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_EQ(r.diagnostics[0].ToString(),
             "t.yaml:6:15: warning: high-cardinality risk: group_by without max_series in metric "
-            "\"wau\" (every distinct value becomes a series)");
+            "\"wau\" (capped at the default of 1000 series; the rest fold into __other__)");
 }
 
 TEST(ConfigLoaderTest, MissingFile) {
