@@ -21,7 +21,7 @@ class CommandLine {
   // `args` excludes the program and subcommand names. `value_flags` take a
   // value; `bool_flags` do not. Returns InvalidArgument for an unknown flag,
   // a missing value or a positional argument.
-  static absl::StatusOr<CommandLine> Parse(const std::vector<std::string>& args,
+  [[nodiscard]] static absl::StatusOr<CommandLine> Parse(const std::vector<std::string>& args,
                                            std::initializer_list<absl::string_view> value_flags,
                                            std::initializer_list<absl::string_view> bool_flags = {});
 

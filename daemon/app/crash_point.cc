@@ -50,4 +50,9 @@ void CrashPoint(const char* name) {
   _exit(137);  // not reached
 }
 
+bool TestFailPoint(const char* name) {
+  const char* value = std::getenv("NSMD_TEST_FAIL_POINT");
+  return value != nullptr && std::strcmp(value, name) == 0;
+}
+
 }  // namespace nsmd

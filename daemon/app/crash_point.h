@@ -30,6 +30,13 @@ void InitCrashPointFromEnv();
 // pass of the armed point; otherwise does nothing. Thread-safe.
 void CrashPoint(const char* name);
 
+// TEST ONLY. True if NSMD_TEST_FAIL_POINT=<name> is set in the environment:
+// the caller then fails as if the step at `name` had failed (points:
+// start_after_http, Start() failing once the HTTP server is up and a reload
+// request is waiting). Reads the environment at each call: for one-off
+// steps such as start-up, never the hot path.
+bool TestFailPoint(const char* name);
+
 }  // namespace nsmd
 
 #endif  // NSMD_DAEMON_APP_CRASH_POINT_H_

@@ -231,8 +231,7 @@ absl::Status Daemon::Start() {
     std::fprintf(stderr, "nsmd: rejected messages go to dead-letter topic %s\n",
                  config_.kafka.dead_letter_topic.c_str());
   }
-  publisher_->SetDefinitions(
-      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
+  definitions_ = std::make_shared<const std::vector<MetricDefinition>>(config_.metrics);
   Publish();
 
   auto http = HttpServer::Start(HttpOptions(config_.http), Handlers());
@@ -241,6 +240,13 @@ absl::Status Daemon::Start() {
   std::fprintf(stderr, "nsmd: serving /metrics on %s%s%s\n", config_.http.listen.c_str(),
                config_.http.tls ? " over TLS" : "",
                config_.http.basic_auth_users.empty() ? "" : " with basic auth");
+  if (TestFailPoint("start_after_http")) {
+    // Waits (bounded) for the test's reload request to be in its handler.
+    for (int i = 0; i < 3000 && !signals_.reload_requested; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return absl::InternalError("TEST ONLY: fail point start_after_http");
+  }
 
   if (config_.generator.enabled) {
     EventGenerator::Options g;
@@ -326,8 +332,9 @@ absl::Status Daemon::Reload() {
   config_.catalog = fresh->catalog;
   config_.engine = fresh->engine;
   config_.format = fresh->format;
-  publisher_->SetDefinitions(
-      std::make_shared<const std::vector<MetricDefinition>>(config_.metrics));
+  // The new definitions go out with the new engine's first snapshot.
+  definitions_ = std::make_shared<const std::vector<MetricDefinition>>(config_.metrics);
+  Publish();
   probe_.OnReload(true);
   std::fprintf(stderr, "nsmd: reloaded %zu metrics\n", config_.metrics.size());
   return absl::OkStatus();

@@ -104,6 +104,9 @@ class Daemon {
   std::unique_ptr<StateStore> store_;
   PipelineProbe probe_;
   std::shared_ptr<SnapshotPublisher> publisher_ = std::make_shared<SnapshotPublisher>();
+  // The definitions the pipeline's engine runs, published with each of its
+  // snapshots (pipeline thread).
+  std::shared_ptr<const std::vector<MetricDefinition>> definitions_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<KafkaSource> source_;
   // Decodes polled messages on a second core ahead of the pipeline thread.

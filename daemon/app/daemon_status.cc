@@ -22,7 +22,8 @@ HttpServer::Handlers Daemon::Handlers() {
     return status_json_;
   };
   handlers.metrics_json = [this] {
-    return MetricsJson(*publisher_->definitions(), *publisher_->snapshot());
+    const PublishedMetrics published = publisher_->published();
+    return MetricsJson(*published.definitions, *published.snapshot);
   };
   handlers.status_page = [this] {
     DaemonHealth health;
@@ -31,8 +32,8 @@ HttpServer::Handlers Daemon::Handlers() {
       health = health_;
     }
     health.ready = Ready(&health.not_ready_reason);
-    return RenderStatusPage(*publisher_->definitions(), *publisher_->snapshot(), health,
-                            absl::Now());
+    const PublishedMetrics published = publisher_->published();
+    return RenderStatusPage(*published.definitions, *published.snapshot, health, absl::Now());
   };
   if (reload_endpoint_) {
     handlers.reload = [this] {
@@ -65,7 +66,7 @@ bool Daemon::Ready(std::string* reason) const {
 void Daemon::Publish() {
   auto snapshot = std::make_shared<const MetricsSnapshot>(pipeline_->engine().Snapshot());
   probe_.SetStreamTime(snapshot->stream_time_ms);
-  publisher_->Publish(snapshot);
+  publisher_->Publish(definitions_, snapshot);
   std::vector<TopicPartitionId> assignment;
   DaemonHealth health;
   if (source_) {

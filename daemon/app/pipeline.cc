@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "daemon/app/checkpoint_writer.h"
+#include "daemon/base/status_macros.h"
 #include "daemon/export/pipeline_probe.h"
 
 namespace nsmd {
@@ -43,9 +44,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const DaemonConfig& c
                                                            StateStore* store,
                                                            PipelineProbe* probe) {
   std::unique_ptr<Pipeline> p(new Pipeline(store, probe));
-  auto engine = Engine::Create(config.metrics, config.engine);
-  if (!engine.ok()) return engine.status();
-  p->engine_ = std::move(*engine);
+  ASSIGN_OR_RETURN(p->engine_, Engine::Create(config.metrics, config.engine));
   p->catalog_ = config.catalog;
   p->MakeDecoders(config);
   return p;
@@ -75,7 +74,7 @@ absl::Status Pipeline::LoadState() {
         bytes += key.size() + value.size();
         return engine_->Restore(key, value);
       });
-  if (!s.ok()) return s;
+  RETURN_IF_ERROR(s);
   engine_->FinishRestore();
   std::fprintf(stderr, "nsmd: state loaded: %llu rows (%llu bytes of keys and values) in %.3f s\n",
                static_cast<unsigned long long>(rows), static_cast<unsigned long long>(bytes),
@@ -83,11 +82,10 @@ absl::Status Pipeline::LoadState() {
   for (const std::string& prefix : engine_->stale_prefixes()) {
     std::fprintf(stderr, "nsmd: dropping state of removed or redefined metric (%s)\n",
                  prefix.c_str());
-    if (absl::Status d = store_->DeletePrefix(prefix); !d.ok()) return d;
+    RETURN_IF_ERROR(store_->DeletePrefix(prefix));
   }
-  auto offsets = store_->LoadOffsets();
-  if (!offsets.ok()) return offsets.status();
-  for (const SourceOffset& o : *offsets) {
+  ASSIGN_OR_RETURN(const std::vector<SourceOffset> offsets, store_->LoadOffsets());
+  for (const SourceOffset& o : offsets) {
     const std::string name = PartitionName(o.topic, o.partition);
     checkpointed_[name] = o.next_offset;
     next_offsets_[name] = o;
@@ -237,7 +235,10 @@ void Pipeline::ReportCounts() {
 absl::Status Pipeline::Checkpoint() {
   // A write in flight first; if it failed, its changes are pending again and
   // the write below retries them.
-  FinishCheckpoint(/*wait=*/true);
+  if (std::optional<absl::Status> s = FinishCheckpoint(/*wait=*/true); s && !s->ok()) {
+    std::fprintf(stderr, "nsmd: checkpoint in flight failed (written again now): %s\n",
+                 s->ToString().c_str());
+  }
   StartCheckpoint();
   return FinishCheckpoint(/*wait=*/true).value_or(absl::OkStatus());
 }
@@ -305,34 +306,32 @@ std::vector<SourceOffset> Pipeline::NextOffsets() const {
 }
 
 absl::Status Pipeline::Reload(const DaemonConfig& config) {
-  if (absl::Status s = Checkpoint(); !s.ok()) return s;
-  auto engine = Engine::Create(config.metrics, config.engine);
-  if (!engine.ok()) return engine.status();
+  // Every step that can fail comes before the new engine replaces the old
+  // one, so a failed reload changes nothing: the old definitions, decoders,
+  // sources and state keep running, and the store keeps every row.
+  RETURN_IF_ERROR(Checkpoint());
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> fresh, Engine::Create(config.metrics, config.engine));
   // Unchanged metrics (same fingerprint) find their rows again; the rest
   // start empty and their old rows are deleted as stale.
-  std::unique_ptr<Engine> old = std::move(engine_);
-  engine_ = std::move(*engine);
-  absl::Status s = store_->ScanEngineState(
-      [this](absl::string_view key, absl::string_view value) {
-        return engine_->Restore(key, value);
-      });
-  if (!s.ok()) {
-    engine_ = std::move(old);
-    return s;
-  }
-  engine_->FinishRestore();
-  for (const std::string& prefix : engine_->stale_prefixes()) {
-    std::fprintf(stderr, "nsmd: reload drops state of removed or redefined metric (%s)\n",
+  RETURN_IF_ERROR(store_->ScanEngineState([&fresh](absl::string_view key, absl::string_view value) {
+    return fresh->Restore(key, value);
+  }));
+  fresh->FinishRestore();
+  // One atomic deletion: on error (e.g. a full disk) no row is gone, so the
+  // old engine's state is still all on disk.
+  RETURN_IF_ERROR(store_->DeletePrefixes(fresh->stale_prefixes()));
+  for (const std::string& prefix : fresh->stale_prefixes()) {
+    std::fprintf(stderr, "nsmd: reload dropped state of removed or redefined metric (%s)\n",
                  prefix.c_str());
-    if (absl::Status d = store_->DeletePrefix(prefix); !d.ok()) return d;
   }
   for (const MetricDefinition& m : config.metrics) {
     bool existed = false;
-    for (const MetricDefinition& o : old->metrics()) {
+    for (const MetricDefinition& o : engine_->metrics()) {
       existed |= o.name == m.name && o.fingerprint == m.fingerprint;
     }
     if (!existed) std::fprintf(stderr, "nsmd: reload: metric %s starts empty\n", m.name.c_str());
   }
+  engine_ = std::move(fresh);
   catalog_ = config.catalog;
   MakeDecoders(config);
   sources_.clear();

@@ -57,7 +57,7 @@ class Pipeline {
   // Builds the decoder and engine for `config`. `store` (owned by the
   // caller, outliving the pipeline) holds state and offsets. `probe` may be
   // null (no self-metrics).
-  static absl::StatusOr<std::unique_ptr<Pipeline>> Create(const DaemonConfig& config,
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Pipeline>> Create(const DaemonConfig& config,
                                                           StateStore* store,
                                                           PipelineProbe* probe);
   ~Pipeline();
@@ -65,7 +65,7 @@ class Pipeline {
   // Loads engine state and checkpointed offsets from the store; deletes the
   // state of metrics that no longer exist or whose definition changed (and
   // logs each). Call once, before the first Process().
-  absl::Status LoadState();
+  [[nodiscard]] absl::Status LoadState();
 
   // Tells the engine which partitions hold back the expiry of old windows:
   // `partitions` lists (topic, partition, idle); idle ones do not. With
@@ -111,7 +111,7 @@ class Pipeline {
   // checkpoint, atomically, and waits for it (and first for a write still in
   // flight). On error nothing is lost: the changes stay pending and the next
   // checkpoint retries them.
-  absl::Status Checkpoint();
+  [[nodiscard]] absl::Status Checkpoint();
 
   // The same without waiting: takes the engine's changes and the next
   // offsets now and hands them to a background thread that writes them
@@ -126,7 +126,7 @@ class Pipeline {
   // the store's error, in which case its changes are pending again for the
   // next checkpoint. Nullopt while it is still being written, or if no write
   // is in flight.
-  std::optional<absl::Status> FinishCheckpoint(bool wait);
+  [[nodiscard]] std::optional<absl::Status> FinishCheckpoint(bool wait);
 
   // True from StartCheckpoint() until FinishCheckpoint() has returned.
   bool checkpoint_in_flight() const;
@@ -147,7 +147,7 @@ class Pipeline {
 
   // Replaces the metric definitions (SIGHUP): metrics whose fingerprint is
   // unchanged keep their state; others start empty. Checkpoints first.
-  absl::Status Reload(const DaemonConfig& config);
+  [[nodiscard]] absl::Status Reload(const DaemonConfig& config);
 
   // Every rejected message is also handed to `sink` (none by default).
   void set_reject_sink(RejectSink sink) { reject_sink_ = std::move(sink); }

@@ -92,9 +92,8 @@ int ReplayCommand(const std::vector<std::string>& args) {
     std::fputc('\n', stdout);
   } else {
     auto publisher = std::make_shared<SnapshotPublisher>();
-    publisher->SetDefinitions(
-        std::make_shared<const std::vector<MetricDefinition>>(engine.metrics()));
-    publisher->Publish(std::make_shared<const MetricsSnapshot>(engine.Snapshot()));
+    publisher->Publish(std::make_shared<const std::vector<MetricDefinition>>(engine.metrics()),
+                       std::make_shared<const MetricsSnapshot>(engine.Snapshot()));
     NsmCollectable collectable(publisher);
     const std::string text = prometheus::TextSerializer().Serialize(collectable.Collect());
     std::fwrite(text.data(), 1, text.size(), stdout);

@@ -11,7 +11,7 @@ namespace nsmd {
 // Parses a non-negative whole number followed by one unit: ms, s, m, h, d
 // (24 h) or w (7 d); "0" alone is zero. InvalidArgument with an example of
 // the accepted form otherwise.
-absl::StatusOr<absl::Duration> ParseDurationText(absl::string_view text);
+[[nodiscard]] absl::StatusOr<absl::Duration> ParseDurationText(absl::string_view text);
 
 }  // namespace nsmd
 

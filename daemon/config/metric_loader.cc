@@ -368,7 +368,8 @@ bool MetricLoader::LoadMetric(const YAML::Node& n, Parsed* p) {
     if (!n["max_series"]) {
       reader_->Warning(
           g, absl::StrCat("high-cardinality risk: group_by without max_series in metric \"", d.name,
-                          "\" (every distinct value becomes a series)"));
+                          "\" (capped at the default of ", kDefaultMaxSeries,
+                          " series; the rest fold into __other__)"));
     }
   }
   if (n["max_series"]) {

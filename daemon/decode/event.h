@@ -30,10 +30,10 @@ struct Event {
   // HashKeyText(id): the decoder's, if it computed it, else computed now.
   absl::uint128 IdHash() const { return id_hashed ? id_hash : HashKeyText(id); }
 
-  // The value of field `id`; Missing for kNoField or an id out of range.
-  const FieldValue& field(FieldId id) const {
+  // The value of field `f`; Missing for kNoField or an id out of range.
+  const FieldValue& field(FieldId f) const {
     static const FieldValue kMissing;
-    return id < 0 || static_cast<size_t>(id) >= fields.size() ? kMissing : fields[id];
+    return f < 0 || static_cast<size_t>(f) >= fields.size() ? kMissing : fields[f];
   }
 };
 

@@ -84,6 +84,7 @@ class EventDecoder {
   //     when missing or null, takes the user value found above;
   //   - hashes: the event id's (Event::id_hash, when not empty) and the
   //     key_hash of each of options.hashed_fields holding a key value.
+  [[nodiscard]]
   absl::Status Decode(absl::string_view json, const Event** event, RejectReason* reason);
 
  private:
@@ -104,7 +105,7 @@ class EventDecoder {
 // Example:
 //   int64_t ms;
 //   ParseIsoTimestampMs("2024-03-31T03:30:00+02:00", &ms);  // ms == 1711848600000
-absl::Status ParseIsoTimestampMs(absl::string_view text, int64_t* ms);
+[[nodiscard]] absl::Status ParseIsoTimestampMs(absl::string_view text, int64_t* ms);
 
 }  // namespace nsmd
 

@@ -39,7 +39,7 @@ struct EventFormat {
   // user_id falling back to device_id.
   static EventFormat Amplitude();
   // Returns the preset called `name` ("segment" or "amplitude").
-  static absl::StatusOr<EventFormat> ByName(absl::string_view name);
+  [[nodiscard]] static absl::StatusOr<EventFormat> ByName(absl::string_view name);
 };
 
 }  // namespace nsmd

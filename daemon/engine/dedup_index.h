@@ -72,7 +72,7 @@ class DedupIndex {
 
   // Restores one "x/" row (as written through TakeDelta/Expire). Returns
   // DataLossError for a row that is not in the format above.
-  absl::Status Restore(absl::string_view key, absl::string_view value);
+  [[nodiscard]] absl::Status Restore(absl::string_view key, absl::string_view value);
 
   // Ids in the table: those within the horizon, plus expired ones not swept
   // yet (at most an eighth of the horizon's worth).

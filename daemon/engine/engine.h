@@ -49,6 +49,7 @@ class Engine {
 
   // Builds an engine for `metrics` (already validated by the config loader:
   // unique names, ratio operands that exist).
+  [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<Engine>> Create(std::vector<MetricDefinition> metrics,
                                                         EngineOptions options);
   ~Engine();
@@ -88,7 +89,7 @@ class Engine {
   // (removed, or changed since: another fingerprint) are skipped and their
   // metric prefixes collected in stale_prefixes(), so the caller can delete
   // them. Returns DataLoss on an undecodable row.
-  absl::Status Restore(absl::string_view key, absl::string_view value);
+  [[nodiscard]] absl::Status Restore(absl::string_view key, absl::string_view value);
 
   // Completes a restore: the distinct members read by Restore() are
   // inserted in bulk now (into tables sized once, with prefetching), so

@@ -56,7 +56,7 @@ std::string GroupIndex::Resolve(const Event& event) {
   std::string key;
   KeyOf(event, &key);
   if (known_.contains(key)) return key;
-  if (max_series_ <= 0 || static_cast<int>(known_.size()) < max_series_) {
+  if (static_cast<int>(known_.size()) < max_series_) {
     known_.insert(key);
     return key;
   }

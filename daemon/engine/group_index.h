@@ -20,11 +20,13 @@ namespace nsmd {
 // more '_' appended, so it never merges with the overflow series or the
 // empty placeholder. Once `max_series` distinct keys exist, new keys fold
 // into one "__other__" key (every label "__other__"), so a metric never
-// exceeds max_series + 1 series. Thread-compatible.
+// exceeds max_series + 1 series; a max_series of 0 (none given) means
+// kDefaultMaxSeries. Thread-compatible.
 class GroupIndex {
  public:
   GroupIndex(std::vector<GroupBy> group_by, int max_series)
-      : group_by_(std::move(group_by)), max_series_(max_series) {}
+      : group_by_(std::move(group_by)),
+        max_series_(max_series > 0 ? max_series : kDefaultMaxSeries) {}
 
   // The group key of `event`, registering it if there is room.
   std::string Resolve(const Event& event);

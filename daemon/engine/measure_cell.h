@@ -72,7 +72,7 @@ class MeasureCell {
   // Re-applies one persisted row of kind `kind` ("c", "dh", "e", "emh")
   // whose components after window and group are `rest`. DataLoss if
   // malformed (other kinds, including version 1's "d" and "em", too).
-  absl::Status Restore(const MeasureSpec& measure, absl::string_view kind,
+  [[nodiscard]] absl::Status Restore(const MeasureSpec& measure, absl::string_view kind,
                        const std::vector<std::string>& rest, absl::string_view value);
 
   // Inserts the members of the "dh" rows Restore() has read (collected

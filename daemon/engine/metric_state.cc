@@ -117,19 +117,24 @@ void MetricState::AddRolling(const Contribution& c) {
   auto [git, new_group] = rolling_.try_emplace(c.group);
   RollingGroup& g = git->second;
   const int64_t second = FloorDiv(c.time_ms, 1000);
-  bool changed = false;
-  if (def_->measure.kind == MeasureKind::kDistinct) {
-    if (!g.members.Add(c.member_hash, second)) return;
-    changed = true;
-  } else {
-    auto [it, inserted] = g.buckets.try_emplace(second, 0.0);
-    it->second += c.amount;
-    if (g.dirty_seconds.empty() || g.dirty_seconds.back() != second) {
-      g.dirty_seconds.push_back(second);  // repeats are harmless: the row is rewritten
+  switch (def_->measure.kind) {
+    case MeasureKind::kDistinct:
+      if (!g.members.Add(c.member_hash, second)) return;
+      break;
+    case MeasureKind::kEvents:
+    case MeasureKind::kSum: {
+      auto [it, inserted] = g.buckets.try_emplace(second, 0.0);
+      it->second += c.amount;
+      if (g.dirty_seconds.empty() || g.dirty_seconds.back() != second) {
+        g.dirty_seconds.push_back(second);  // repeats are harmless: the row is rewritten
+      }
+      break;
     }
-    changed = true;
+    case MeasureKind::kEntities:  // refused over rolling windows by the config loader
+    case MeasureKind::kRatio:     // computed from other metrics: no state
+      return;
   }
-  if (changed && !g.dirty) {
+  if (!g.dirty) {
     g.dirty = true;
     dirty_rolling_.push_back(c.group);
   }
@@ -208,8 +213,14 @@ void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* d
 }
 
 void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta) {
-  // The first anchor seen wins; later anchors of the same entity are ignored.
-  if (!anchors_.try_emplace(entity, time_ms).second) return;
+  // The first anchor seen wins; later anchors of the same entity are
+  // ignored while its window can still change (an expired one not swept yet
+  // is replaced, as if it were gone already).
+  auto [slot, inserted] = anchors_.try_emplace(entity, time_ms);
+  if (!inserted) {
+    if (slot->second + cohort_length_ms_ > anchor_floor_) return;
+    slot->second = time_ms;
+  }
   delta->Put(key_.Make({"a", entity}), absl::StrCat(time_ms));
   auto it = pending_.find(entity);
   if (it == pending_.end()) return;
@@ -314,6 +325,7 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
       return;
     case WindowKind::kCohort: {
       drop_before(PreviousCohortPeriod(now_ms), cohort_length_ms_, w.period);
+      ExpireAnchors(horizon_ms, delta);
       for (auto it = pending_.begin(); it != pending_.end();) {
         auto& items = it->second;
         auto keep = std::partition(items.begin(), items.end(), [&](const Pending& p) {
@@ -348,6 +360,23 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
   }
 }
 
+void MetricState::ExpireAnchors(int64_t horizon_ms, StateDelta* delta) {
+  anchor_floor_ = std::max(anchor_floor_, horizon_ms);
+  if (anchor_sweep_floor_ &&
+      anchor_floor_ - *anchor_sweep_floor_ < std::max<int64_t>(cohort_length_ms_ / 8, 1)) {
+    return;
+  }
+  anchor_sweep_floor_ = anchor_floor_;
+  for (auto it = anchors_.begin(); it != anchors_.end();) {
+    if (it->second + cohort_length_ms_ <= anchor_floor_) {
+      delta->Delete(key_.Make({"a", it->first}));
+      anchors_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
 int64_t MetricState::WindowEnd(int64_t start, int64_t now_ms) const {
   const WindowSpec& w = def_->window;
   switch (w.kind) {
@@ -379,15 +408,23 @@ void MetricState::AppendCells(int64_t window, const std::string& label, int64_t 
 double MetricState::RollingValue(const RollingGroup& g, int64_t now_ms) const {
   const int64_t oldest = FloorDiv(now_ms, 1000) - rolling_length_s_ + 1;
   const int64_t newest = FloorDiv(now_ms, 1000);
-  if (def_->measure.kind == MeasureKind::kDistinct) {
-    return static_cast<double>(g.members.CountBetween(oldest, newest));
+  switch (def_->measure.kind) {
+    case MeasureKind::kDistinct:
+      return static_cast<double>(g.members.CountBetween(oldest, newest));
+    case MeasureKind::kEvents:
+    case MeasureKind::kSum: {
+      double sum = 0;
+      for (auto it = g.buckets.lower_bound(oldest); it != g.buckets.end() && it->first <= newest;
+           ++it) {
+        sum += it->second;
+      }
+      return sum;
+    }
+    case MeasureKind::kEntities:  // refused over rolling windows by the config loader
+    case MeasureKind::kRatio:     // computed from other metrics: no state
+      return 0;
   }
-  double sum = 0;
-  for (auto it = g.buckets.lower_bound(oldest); it != g.buckets.end() && it->first <= newest;
-       ++it) {
-    sum += it->second;
-  }
-  return sum;
+  return 0;  // not reached: every kind is handled above
 }
 
 void MetricState::Snapshot(int64_t now_ms, std::vector<SeriesSample>* out) const {

@@ -33,7 +33,13 @@ namespace nsmd {
 //    last-seen second (distinct: RollingMembers), and count those inside
 //    (T - length, T];
 //  - cohort metrics also keep each entity's anchor time and the
-//    contributions of entities whose anchor has not arrived yet.
+//    contributions of entities whose anchor has not arrived yet. An anchor
+//    is dropped (row included) once its window [anchor, anchor + length)
+//    lies wholly before the expiry horizon: no event it could take can be
+//    applied any more. The entity may then anchor again, opening a new
+//    window. So held anchors are those of the last length + allowed
+//    lateness (plus at most an eighth of the length not swept yet), not
+//    every entity ever seen.
 // Thread-compatible; owned by the Engine.
 class MetricState {
  public:
@@ -58,6 +64,7 @@ class MetricState {
   void TakeDelta(StateDelta* delta);
 
   // Restores one row whose components (after the metric prefix) are `parts`.
+  [[nodiscard]]
   absl::Status Restore(const std::vector<std::string>& parts, absl::string_view value);
 
   // Completes the restore of every cell (MeasureCell::FinishRestore).
@@ -100,6 +107,10 @@ class MetricState {
   void AddRolling(const Contribution& c);
   void ApplyCohort(const Event& event, NameMatch names, StateDelta* delta);
   void SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta);
+  // Drops the anchors whose window ended at or before `horizon_ms`, with
+  // their rows, once the horizon has moved by an eighth of the cohort length
+  // since the last sweep (a sequential pass, no lookup per anchor).
+  void ExpireAnchors(int64_t horizon_ms, StateDelta* delta);
   int64_t WindowEnd(int64_t start, int64_t now_ms) const;
   // Start of the newest cohort period whose member windows have all closed.
   int64_t PreviousCohortPeriod(int64_t now_ms) const;
@@ -127,6 +138,10 @@ class MetricState {
   std::vector<std::string> dirty_rolling_;
   absl::flat_hash_map<std::string, RollingGroup> rolling_;
   absl::flat_hash_map<std::string, int64_t> anchors_;
+  // The horizon of the last Expire() and of the last anchor sweep: anchors
+  // whose window ended before anchor_floor_ are expired even if still held.
+  int64_t anchor_floor_ = 0;
+  std::optional<int64_t> anchor_sweep_floor_;
   absl::flat_hash_map<std::string, std::vector<Pending>> pending_;
   // Entities given pending contributions since the last TakeDelta (their
   // rows are unwritten); an entity may repeat, or be resolved since.

@@ -62,7 +62,7 @@ class RollingMembers {
 
   // Re-applies one persisted blob row whose last key component is `seq`.
   // DataLoss if malformed.
-  absl::Status Restore(absl::string_view seq, absl::string_view value);
+  [[nodiscard]] absl::Status Restore(absl::string_view seq, absl::string_view value);
 
   // Members held (some may be older than the window until Expire).
   size_t size() const { return last_seen_.size(); }

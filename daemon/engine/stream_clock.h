@@ -51,7 +51,7 @@ class StreamClock {
   int64_t horizon_ms() const;
 
   // Restores a source's stream time from its persisted row.
-  absl::Status Restore(absl::string_view key, absl::string_view value);
+  [[nodiscard]] absl::Status Restore(absl::string_view key, absl::string_view value);
 
   // Writes the stream times changed since the last call.
   void TakeDelta(StateDelta* delta);

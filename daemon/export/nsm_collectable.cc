@@ -57,9 +57,11 @@ NsmCollectable::NsmCollectable(std::shared_ptr<SnapshotPublisher> publisher)
     : publisher_(std::move(publisher)) {}
 
 std::vector<prometheus::MetricFamily> NsmCollectable::Collect() const {
-  const std::shared_ptr<const MetricsSnapshot> snapshot = publisher_->snapshot();
-  const std::shared_ptr<const std::vector<MetricDefinition>> definitions =
-      publisher_->definitions();
+  // One read: the definitions and the snapshot belong together.
+  const PublishedMetrics published = publisher_->published();
+  const std::shared_ptr<const MetricsSnapshot>& snapshot = published.snapshot;
+  const std::shared_ptr<const std::vector<MetricDefinition>>& definitions =
+      published.definitions;
 
   prometheus::MetricFamily value = GaugeFamily(
       "nsm_metric_value",

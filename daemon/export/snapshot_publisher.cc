@@ -5,40 +5,27 @@
 namespace nsmd {
 
 SnapshotPublisher::SnapshotPublisher()
-    : snapshot_(std::make_shared<const MetricsSnapshot>()),
-      definitions_(std::make_shared<const std::vector<MetricDefinition>>()) {}
+    : published_{std::make_shared<const std::vector<MetricDefinition>>(),
+                 std::make_shared<const MetricsSnapshot>()} {}
 
-void SnapshotPublisher::Publish(std::shared_ptr<const MetricsSnapshot> snapshot) {
-  if (snapshot == nullptr) snapshot = std::make_shared<const MetricsSnapshot>();
-  // Swap under the lock, release the old snapshot outside it: the last
+void SnapshotPublisher::Publish(std::shared_ptr<const std::vector<MetricDefinition>> definitions,
+                                std::shared_ptr<const MetricsSnapshot> snapshot) {
+  PublishedMetrics next{std::move(definitions), std::move(snapshot)};
+  if (next.definitions == nullptr) {
+    next.definitions = std::make_shared<const std::vector<MetricDefinition>>();
+  }
+  if (next.snapshot == nullptr) next.snapshot = std::make_shared<const MetricsSnapshot>();
+  // Swap under the lock, release the old pair outside it: the last
   // reference may be the biggest object in the process.
-  std::shared_ptr<const MetricsSnapshot> old;
   {
     absl::MutexLock lock(&mu_);
-    old = std::exchange(snapshot_, std::move(snapshot));
+    std::swap(published_, next);
   }
 }
 
-std::shared_ptr<const MetricsSnapshot> SnapshotPublisher::snapshot() const {
+PublishedMetrics SnapshotPublisher::published() const {
   absl::MutexLock lock(&mu_);
-  return snapshot_;
-}
-
-void SnapshotPublisher::SetDefinitions(
-    std::shared_ptr<const std::vector<MetricDefinition>> definitions) {
-  if (definitions == nullptr) {
-    definitions = std::make_shared<const std::vector<MetricDefinition>>();
-  }
-  std::shared_ptr<const std::vector<MetricDefinition>> old;
-  {
-    absl::MutexLock lock(&mu_);
-    old = std::exchange(definitions_, std::move(definitions));
-  }
-}
-
-std::shared_ptr<const std::vector<MetricDefinition>> SnapshotPublisher::definitions() const {
-  absl::MutexLock lock(&mu_);
-  return definitions_;
+  return published_;
 }
 
 }  // namespace nsmd

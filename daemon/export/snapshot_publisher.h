@@ -13,18 +13,27 @@
 
 namespace nsmd {
 
-// Holds the latest published MetricsSnapshot and the metric definitions it
-// belongs to. Both are immutable once published and shared by pointer, so a
-// reader keeps a consistent copy for as long as it holds the shared_ptr while
-// the writer publishes newer ones; the mutex only guards the pointer swap.
+// The metric definitions and the snapshot computed under them, published
+// together: a reader never pairs definitions with a snapshot of others (e.g.
+// new definitions after a reload with the old engine's numbers). Neither
+// pointer is ever null.
+struct PublishedMetrics {
+  std::shared_ptr<const std::vector<MetricDefinition>> definitions;
+  std::shared_ptr<const MetricsSnapshot> snapshot;
+};
+
+// Holds the latest PublishedMetrics. Both parts are immutable once published
+// and shared by pointer, so a reader keeps a consistent pair for as long as
+// it holds the pointers while the writer publishes newer ones; the mutex
+// only guards the swap.
 //
 // Thread-safe: any thread may publish or read at any time.
 //
 // Example:
 //   auto publisher = std::make_shared<SnapshotPublisher>();
-//   publisher->Publish(std::make_shared<const MetricsSnapshot>(engine.Snapshot()));
+//   publisher->Publish(definitions, std::make_shared<const MetricsSnapshot>(engine.Snapshot()));
 //   // On an HTTP thread:
-//   std::shared_ptr<const MetricsSnapshot> s = publisher->snapshot();
+//   PublishedMetrics m = publisher->published();
 class SnapshotPublisher {
  public:
   // Starts with an empty snapshot and an empty definition list.
@@ -33,26 +42,17 @@ class SnapshotPublisher {
   SnapshotPublisher(const SnapshotPublisher&) = delete;
   SnapshotPublisher& operator=(const SnapshotPublisher&) = delete;
 
-  // Replaces the current snapshot. A null `snapshot` publishes an empty one
-  // (so readers never see null).
-  void Publish(std::shared_ptr<const MetricsSnapshot> snapshot);
+  // Replaces the definitions and the snapshot computed under them, as one
+  // value. A null pointer publishes an empty list or snapshot.
+  void Publish(std::shared_ptr<const std::vector<MetricDefinition>> definitions,
+               std::shared_ptr<const MetricsSnapshot> snapshot);
 
-  // The latest published snapshot; never null (empty before the first
-  // Publish).
-  std::shared_ptr<const MetricsSnapshot> snapshot() const;
-
-  // Replaces the metric definitions (e.g. after a config reload). A null
-  // `definitions` sets an empty list.
-  void SetDefinitions(std::shared_ptr<const std::vector<MetricDefinition>> definitions);
-
-  // The latest definitions; never null (empty before the first
-  // SetDefinitions).
-  std::shared_ptr<const std::vector<MetricDefinition>> definitions() const;
+  // The latest published pair (both empty before the first Publish).
+  PublishedMetrics published() const;
 
  private:
   mutable absl::Mutex mu_;
-  std::shared_ptr<const MetricsSnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<const std::vector<MetricDefinition>> definitions_ ABSL_GUARDED_BY(mu_);
+  PublishedMetrics published_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace nsmd

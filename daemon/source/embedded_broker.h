@@ -21,20 +21,20 @@ namespace nsmd {
 class EmbeddedBroker {
  public:
   // Starts a cluster of `brokers` brokers.
-  static absl::StatusOr<std::unique_ptr<EmbeddedBroker>> Start(int brokers = 1);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<EmbeddedBroker>> Start(int brokers = 1);
   ~EmbeddedBroker();
   EmbeddedBroker(const EmbeddedBroker&) = delete;
   EmbeddedBroker& operator=(const EmbeddedBroker&) = delete;
 
   // Creates `topic` with `partitions` partitions (replication factor 1).
-  absl::Status CreateTopic(absl::string_view topic, int partitions);
+  [[nodiscard]] absl::Status CreateTopic(absl::string_view topic, int partitions);
 
   // "127.0.0.1:PORT[,...]": what clients put in bootstrap.servers.
   std::string bootstrap_servers() const;
 
   // Takes every broker down (connections closed and refused) or back up,
   // keeping the data: to rehearse outages.
-  absl::Status SetDown(bool down);
+  [[nodiscard]] absl::Status SetDown(bool down);
 
  private:
   EmbeddedBroker(rd_kafka_t* rk, rd_kafka_mock_cluster_t* cluster, int brokers)

@@ -39,7 +39,7 @@ class EventGenerator {
   // Creates the producer for `options.brokers` and reads the clock once: that
   // reading is the start of the event clock (see EventTimeAt). Errors are
   // the producer's (InvalidArgument for a bad broker list).
-  static absl::StatusOr<std::unique_ptr<EventGenerator>> Create(Options options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<EventGenerator>> Create(Options options);
   ~EventGenerator();
 
   // The event time stamped on an event generated at wall time `now` (with

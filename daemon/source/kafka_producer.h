@@ -38,13 +38,14 @@ class KafkaProducer {
   // `properties` are passed verbatim to librdkafka after nsmd's defaults.
   // InvalidArgument names a refused property (without its value), or says
   // why the client could not be created (secrets redacted).
-  static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(
       absl::string_view brokers, const std::map<std::string, std::string>& properties);
   ~KafkaProducer();
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;
 
   // Queues `payload` with `key` (empty: no key) for `topic`.
+  [[nodiscard]]
   absl::Status Produce(absl::string_view topic, absl::string_view key, absl::string_view payload);
 
   // The same with message headers (name, value). OK once librdkafka has
@@ -52,7 +53,7 @@ class KafkaProducer {
   // stayed full for kQueueFullWait; Unavailable: another librdkafka error)
   // the message is kept and the next Flush() produces it again; the error
   // says so.
-  absl::Status ProduceWithHeaders(absl::string_view topic, absl::string_view key,
+  [[nodiscard]] absl::Status ProduceWithHeaders(absl::string_view topic, absl::string_view key,
                                   absl::string_view payload,
                                   const std::vector<std::pair<std::string, std::string>>& headers);
 
@@ -61,7 +62,7 @@ class KafkaProducer {
   // nothing is queued; DeadlineExceeded if some are still queued;
   // Unavailable if some could not be delivered (they are kept for the next
   // Flush(); the message gives their count and the last error).
-  absl::Status Flush(absl::Duration timeout);
+  [[nodiscard]] absl::Status Flush(absl::Duration timeout);
 
   // Messages kept for the next Flush() (failed deliveries and messages that
   // could not be queued).
@@ -82,6 +83,7 @@ class KafkaProducer {
                           const char* message);
   // Queues one record, waiting for queue room until `deadline`; the error
   // is the librdkafka one (nothing kept).
+  [[nodiscard]]
   absl::Status Enqueue(absl::string_view topic, absl::string_view key, absl::string_view payload,
                        const std::vector<std::pair<std::string, std::string>>& headers,
                        absl::Time deadline);

@@ -173,9 +173,15 @@ void KafkaSource::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   }
   if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, parts);
-    if (e != nullptr) rd_kafka_error_destroy(e);
-  } else {
-    rd_kafka_assign(rk_, nullptr);
+    if (e != nullptr) {
+      std::fprintf(stderr, "nsmd: kafka: cannot unassign the revoked partitions: %s\n",
+                   rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+  } else if (rd_kafka_resp_err_t e = rd_kafka_assign(rk_, nullptr);
+             e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::fprintf(stderr, "nsmd: kafka: cannot unassign the revoked partitions: %s\n",
+                 rd_kafka_err2str(e));
   }
 }
 
@@ -209,10 +215,18 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool incrementa
       LogRateLimited(absl::StrCat("cannot assign partitions: ", rd_kafka_error_string(e)));
       rd_kafka_error_destroy(e);
     }
-  } else {
-    rd_kafka_assign(rk_, parts);
+  } else if (rd_kafka_resp_err_t e = rd_kafka_assign(rk_, parts);
+             e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    LogRateLimited(absl::StrCat("cannot assign partitions: ", rd_kafka_err2str(e)));
   }
-  if (paused_) rd_kafka_pause_partitions(rk_, parts);
+  // Paused while checkpoints fail: new partitions start paused too.
+  if (paused_) {
+    if (rd_kafka_resp_err_t e = rd_kafka_pause_partitions(rk_, parts);
+        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::fprintf(stderr, "nsmd: kafka: cannot pause the assigned partitions: %s\n",
+                   rd_kafka_err2str(e));
+    }
+  }
 }
 
 void KafkaSource::DiscoverPartitions() {
@@ -402,12 +416,15 @@ void KafkaSource::Pause(bool paused) {
   if (closed_ || paused == paused_) return;
   rd_kafka_topic_partition_list_t* list = nullptr;
   if (rd_kafka_assignment(rk_, &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  if (paused) {
-    rd_kafka_pause_partitions(rk_, list);
-  } else {
-    rd_kafka_resume_partitions(rk_, list);
-  }
+  const rd_kafka_resp_err_t e =
+      paused ? rd_kafka_pause_partitions(rk_, list) : rd_kafka_resume_partitions(rk_, list);
   rd_kafka_topic_partition_list_destroy(list);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // paused_ stays as it was: the next Pause() call tries again.
+    std::fprintf(stderr, "nsmd: kafka: cannot %s the assigned partitions: %s\n",
+                 paused ? "pause" : "resume", rd_kafka_err2str(e));
+    return;
+  }
   paused_ = paused;
 }
 

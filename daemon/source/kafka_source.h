@@ -70,7 +70,7 @@ class KafkaSource {
   // Creates the consumer and (kGroup) subscribes to the topics; kAllPartitions
   // assigns them in the first Poll(). InvalidArgument names a property
   // librdkafka refuses (without its value).
-  static absl::StatusOr<std::unique_ptr<KafkaSource>> Create(Options options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<KafkaSource>> Create(Options options);
   ~KafkaSource();
   KafkaSource(const KafkaSource&) = delete;
   KafkaSource& operator=(const KafkaSource&) = delete;
@@ -82,12 +82,12 @@ class KafkaSource {
   // (at most once per discovery_interval: one metadata request).
   // Transient errors (broker down, partition EOF) are logged at a bounded
   // rate, not returned: the consumer keeps retrying.
-  absl::StatusOr<int> Poll(int max_messages, absl::Duration timeout,
+  [[nodiscard]] absl::StatusOr<int> Poll(int max_messages, absl::Duration timeout,
                            absl::FunctionRef<void(SourceMessage&)> fn);
 
   // Commits `next_offsets` of the assigned partitions to the group,
   // asynchronously (for lag tools; nsmd's own resume point is its state).
-  absl::Status CommitOffsets(const std::vector<SourceOffset>& next_offsets);
+  [[nodiscard]] absl::Status CommitOffsets(const std::vector<SourceOffset>& next_offsets);
 
   // Stops fetching from the assigned partitions (e.g. while checkpoints
   // fail) while staying in the group, or resumes them.

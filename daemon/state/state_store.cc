@@ -392,31 +392,43 @@ absl::StatusOr<std::vector<SourceOffset>> StateStore::LoadOffsets() const {
 }
 
 absl::Status StateStore::DeletePrefix(absl::string_view prefix) {
-  if (OverlapsStoreRows(prefix)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "prefix \"", prefix, "\" would delete the store's own rows (\"o/\", \"meta/\")"));
+  return DeletePrefixes({std::string(prefix)});
+}
+
+absl::Status StateStore::DeletePrefixes(const std::vector<std::string>& prefixes) {
+  for (const std::string& prefix : prefixes) {
+    if (OverlapsStoreRows(prefix)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "prefix \"", prefix, "\" would delete the store's own rows (\"o/\", \"meta/\")"));
+    }
   }
+  if (prefixes.empty()) return absl::OkStatus();
   if (db_ == nullptr) return absl::UnavailableError("the state store is being reopened");
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
-  const std::string end = PrefixSuccessor(prefix);
-  if (!end.empty()) {
-    s = batch.DeleteRange(ToSlice(prefix), end);
-  } else {
-    // An all-0xff prefix has no successor: delete its keys one by one.
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(ToSlice(prefix)); s.ok() && it->Valid() && it->key().starts_with(ToSlice(prefix));
-         it->Next()) {
-      s = batch.Delete(it->key());
+  for (const std::string& prefix : prefixes) {
+    const std::string end = PrefixSuccessor(prefix);
+    if (!end.empty()) {
+      s = batch.DeleteRange(ToSlice(prefix), end);
+    } else {
+      // An all-0xff prefix has no successor: delete its keys one by one.
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek(ToSlice(prefix));
+           s.ok() && it->Valid() && it->key().starts_with(ToSlice(prefix)); it->Next()) {
+        s = batch.Delete(it->key());
+      }
+      if (s.ok()) s = it->status();
     }
-    if (s.ok()) s = it->status();
+    if (!s.ok()) break;
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   if (s.ok()) s = db_->Write(wo, &batch);
   if (!s.ok()) {
-    return absl::UnavailableError(absl::StrCat("cannot delete prefix \"", prefix,
-                                               "\" in state dir \"", dir_, "\": ", s.ToString()));
+    needs_resume_ = true;  // as after a failed Commit: the next one reopens
+    return absl::UnavailableError(absl::StrCat("cannot delete prefix \"", prefixes.front(),
+                                               prefixes.size() > 1 ? "\" (and others)" : "\"",
+                                               " in state dir \"", dir_, "\": ", s.ToString()));
   }
   return absl::OkStatus();
 }

@@ -47,14 +47,14 @@ class StateStore {
   // no RocksDB database. Corruption gives DataLoss with the path and
   // RocksDB's message; other I/O failures (including the dir being locked by
   // another open store) give Unavailable.
-  static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir,
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir,
                                                            absl::string_view config_identity);
 
   // The same, with every file access of RocksDB (this open and every reopen
   // after a failed write) going through `env` instead of the default one.
   // A test seam: tests inject an Env whose file system fails writes on
   // demand. `env` must outlive the store; nullptr means the default Env.
-  static absl::StatusOr<std::unique_ptr<StateStore>> OpenWithEnv(
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<StateStore>> OpenWithEnv(
       const std::string& dir, absl::string_view config_identity, rocksdb::Env* env);
   ~StateStore();
 
@@ -71,25 +71,30 @@ class StateStore {
   // Commit() tries the reopen again (the caller retries with backoff), and
   // until one succeeds ScanEngineState/LoadOffsets/DeletePrefix return
   // Unavailable and ApproximateSizeBytes() 0. Never crashes.
+  [[nodiscard]]
   absl::Status Commit(const StateDelta& delta, const std::vector<SourceOffset>& offsets);
 
   // Calls fn(key, value) for every engine key (every key outside "o/" and
   // "meta/") in bytewise key order. Stops and returns the first non-OK status
   // fn returns. The views are valid only during the call. DataLoss on
   // corruption met while reading.
-  absl::Status ScanEngineState(
+  [[nodiscard]] absl::Status ScanEngineState(
       const std::function<absl::Status(absl::string_view key, absl::string_view value)>& fn) const;
 
   // Every stored offset, ordered by its "o/<topic>/<partition>" key. DataLoss
   // if a row is malformed.
-  absl::StatusOr<std::vector<SourceOffset>> LoadOffsets() const;
+  [[nodiscard]] absl::StatusOr<std::vector<SourceOffset>> LoadOffsets() const;
 
   // Deletes every engine key starting with `prefix` (state of a metric whose
   // definition changed). Takes effect immediately and durably (a synced
   // DeleteRange). It is not an error if no key matches. InvalidArgument if
   // the prefix could match the store's own rows ("", "o", "m", "meta/..."
   // ...); Unavailable if RocksDB fails the write.
-  absl::Status DeletePrefix(absl::string_view prefix);
+  [[nodiscard]] absl::Status DeletePrefix(absl::string_view prefix);
+
+  // Deletes every engine key starting with any of `prefixes`, all in one
+  // synced write: on error nothing is deleted. Errors as DeletePrefix.
+  [[nodiscard]] absl::Status DeletePrefixes(const std::vector<std::string>& prefixes);
 
   // Approximate size of the database in bytes: SST files plus memtables
   // (whose contents are in the WAL). Cheap; for a gauge.
@@ -102,6 +107,7 @@ class StateStore {
   // returns FailedPrecondition naming each differing setting with both
   // values and how to rebuild the state; nothing is recorded then.
   // Unavailable if RocksDB fails a read or write.
+  [[nodiscard]]
   absl::Status VerifySettings(const std::vector<std::pair<std::string, std::string>>& settings);
 
   // True if Open() found no database and created a new, empty one.

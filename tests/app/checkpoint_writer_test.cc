@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/daemon_harness.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -20,7 +21,7 @@ class CheckpointWriterTest : public ::testing::Test {
   void SetUp() override {
     dir_ = testing::MakeTempDir("checkpoint-writer");
     auto store = StateStore::Open((dir_ / "state").string(), "group-a");
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_OK(store);
     store_ = std::move(*store);
   }
   void TearDown() override {
@@ -30,12 +31,11 @@ class CheckpointWriterTest : public ::testing::Test {
 
   KeyValues Scan() const {
     KeyValues out;
-    EXPECT_TRUE(store_
+    EXPECT_OK(store_
                     ->ScanEngineState([&](absl::string_view k, absl::string_view v) {
                       out.emplace_back(std::string(k), std::string(v));
                       return absl::OkStatus();
-                    })
-                    .ok());
+                    }));
     return out;
   }
 
@@ -65,12 +65,12 @@ TEST_F(CheckpointWriterTest, WritesStateAndOffsetsTogetherInTheBackground) {
   }
   ASSERT_TRUE(done.has_value());
   EXPECT_FALSE(writer.busy());
-  EXPECT_TRUE(done->status.ok()) << done->status;
+  EXPECT_OK(done->status);
   EXPECT_EQ(done->keys, 2u);
   EXPECT_EQ(done->offsets, (std::vector<SourceOffset>{{"events", 0, 17}, {"events", 1, 5}}));
   EXPECT_EQ(Scan(), (KeyValues{{"m/a/1/c/0/", "3"}, {"m/a/1/c/1/", "4"}}));
   auto offsets = store_->LoadOffsets();
-  ASSERT_TRUE(offsets.ok());
+  ASSERT_OK(offsets);
   EXPECT_EQ(*offsets, (std::vector<SourceOffset>{{"events", 0, 17}, {"events", 1, 5}}));
 
   // A second one after the first was taken.
@@ -79,7 +79,7 @@ TEST_F(CheckpointWriterTest, WritesStateAndOffsetsTogetherInTheBackground) {
   writer.Start(std::move(more), {{"events", 0, 18}});
   done = writer.Finish(/*wait=*/true);
   ASSERT_TRUE(done.has_value());
-  EXPECT_TRUE(done->status.ok()) << done->status;
+  EXPECT_OK(done->status);
   EXPECT_EQ(Scan(), (KeyValues{{"m/a/1/c/1/", "4"}}));
 }
 
@@ -97,7 +97,7 @@ TEST_F(CheckpointWriterTest, RefusedBatchComesBackWholeAndNothingIsStored) {
   EXPECT_EQ(*done->delta.entries().begin()->second, "3");
   EXPECT_TRUE(Scan().empty());
   auto offsets = store_->LoadOffsets();
-  ASSERT_TRUE(offsets.ok());
+  ASSERT_OK(offsets);
   EXPECT_TRUE(offsets->empty());
 }
 

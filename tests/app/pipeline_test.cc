@@ -7,15 +7,20 @@
 #include "daemon/app/pipeline.h"
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/app/decode_worker.h"
 #include "daemon/config/config_loader.h"
 #include "gtest/gtest.h"
+#include "rocksdb/env.h"
 #include "tests/testing/daemon_harness.h"
+#include "tests/testing/failing_file_system.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -64,12 +69,12 @@ class PipelineTest : public ::testing::Test {
     ASSERT_TRUE(loaded.config.has_value()) << loaded.diagnostics.front().ToString();
     config_ = std::move(*loaded.config);
     auto store = StateStore::Open((dir_ / "state").string(), "group");
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_OK(store);
     store_ = std::move(*store);
     auto pipeline = Pipeline::Create(config_, store_.get(), /*probe=*/nullptr);
-    ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+    ASSERT_OK(pipeline);
     pipeline_ = std::move(*pipeline);
-    ASSERT_TRUE(pipeline_->LoadState().ok());
+    ASSERT_OK(pipeline_->LoadState());
     pipeline_->set_reject_sink([this](absl::string_view, int32_t, int64_t offset,
                                       absl::string_view key, absl::string_view payload,
                                       RejectReason reason, const absl::Status&) {
@@ -165,6 +170,75 @@ TEST_F(PipelineTest, AnEmptyBatchIsNotSubmitted) {
   worker.Submit();
   EXPECT_EQ(worker.in_flight(), 0u);
   EXPECT_TRUE(worker.filling()->empty());
+}
+
+// A reload that fails at its last fallible step (deleting the state of a
+// removed metric, on a full disk) leaves the pipeline exactly as before:
+// the old definitions keep counting and their rows stay in the store; the
+// same reload succeeds once the disk has room.
+TEST(PipelineReloadTest, AReloadThatFailsOnAFullDiskChangesNothing) {
+  const std::filesystem::path dir = testing::MakeTempDir("pipeline_reload");
+  auto fs = std::make_shared<testing::FailingFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  const std::string both = absl::StrCat(kConfig, R"(
+  - name: edits
+    role: input
+    filter: {event: file_edited}
+    measure: events
+    window: {tumbling: week}
+)");
+  ConfigLoadResult old_config = ParseConfig(both, "old.yaml");
+  ConfigLoadResult new_config = ParseConfig(kConfig, "new.yaml");
+  ASSERT_TRUE(old_config.config && new_config.config);
+  auto store = StateStore::OpenWithEnv((dir / "state").string(), "group", env.get());
+  ASSERT_OK(store);
+  auto pipeline = Pipeline::Create(*old_config.config, store->get(), nullptr);
+  ASSERT_OK(pipeline);
+  Pipeline& p = **pipeline;
+  ASSERT_OK(p.LoadState());
+  auto values = [&p] {
+    std::map<std::string, double> out;
+    for (const SeriesSample& s : p.engine().Snapshot().samples) {
+      if (s.window == "current") out[s.metric] = s.value;
+    }
+    return out;
+  };
+  auto edits_rows = [&store] {
+    int n = 0;
+    EXPECT_OK((*store)
+                    ->ScanEngineState([&n](absl::string_view key, absl::string_view) {
+                      n += absl::StartsWith(key, "m/edits/");
+                      return absl::OkStatus();
+                    }));
+    return n;
+  };
+  p.Process("events", 0, 0, Edit("u-1", "m-1", 1));
+  p.Process("events", 0, 1, Edit("u-1", "m-2", 2));
+  ASSERT_OK(p.Checkpoint());
+  ASSERT_EQ(edits_rows(), 1);  // the week's count
+
+  fs->fail = true;
+  const absl::Status failed = p.Reload(*new_config.config);
+  // It failed deleting edits' rows (the checkpoint before had nothing to write).
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
+  EXPECT_TRUE(absl::StrContains(failed.message(), "cannot delete prefix \"m/edits/")) << failed;
+  // Both old metrics still run, on the old decoder, and count the next edit.
+  p.Process("events", 0, 2, Edit("u-2", "m-3", 3));
+  p.Flush();
+  EXPECT_EQ(values(), (std::map<std::string, double>{{"edits", 3}, {"weekly_editors", 2}}));
+  fs->fail = false;
+  ASSERT_OK(p.Checkpoint());
+  EXPECT_EQ(edits_rows(), 1);
+
+  // With room on the disk the same reload goes through: edits and its rows go.
+  ASSERT_OK(p.Reload(*new_config.config));
+  p.Process("events", 0, 3, Edit("u-3", "m-4", 4));
+  p.Flush();
+  EXPECT_EQ(values(), (std::map<std::string, double>{{"weekly_editors", 3}}));
+  EXPECT_EQ(edits_rows(), 0);
+  pipeline->reset();
+  store->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "daemon/decode/event_decoder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -184,7 +185,7 @@ TEST(ConfigLoaderTest, GroupByWithoutCapIsAWarningNotAnError) {
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_EQ(r.diagnostics[0].ToString(),
             "t.yaml:6:15: warning: high-cardinality risk: group_by without max_series in metric "
-            "\"wau\" (every distinct value becomes a series)");
+            "\"wau\" (capped at the default of 1000 series; the rest fold into __other__)");
 }
 
 TEST(ConfigLoaderTest, CandidateWithoutValidationMetricIsAWarning) {
@@ -443,18 +444,16 @@ TEST(ConfigLoaderTest, ExplicitEventFormatDecodesThroughItsPaths) {
   const Event* e = nullptr;
   RejectReason reason;
   // 2024-01-01T00:00:00Z is 1704067200 s after the epoch (19723 days * 86400).
-  ASSERT_TRUE(decoder
+  ASSERT_OK(decoder
                   .Decode(R"({"action":"file_edited","at":"2024-01-01T00:00:00Z","uuid":"m-1",
                              "account":{"id":"u-7"}})",
-                          &e, &reason)
-                  .ok());
+                          &e, &reason));
   EXPECT_EQ(e->name, "file_edited");
   EXPECT_EQ(e->time_ms, 1704067200000);
   EXPECT_EQ(e->id, "m-1");
   EXPECT_EQ(e->field(user).str, "u-7");
   // No account.id: the user comes from the fallback path.
-  ASSERT_TRUE(decoder.Decode(R"({"action":"x","at":1704067200000,"device":"d-3"})", &e, &reason)
-                  .ok());
+  ASSERT_OK(decoder.Decode(R"({"action":"x","at":1704067200000,"device":"d-3"})", &e, &reason));
   EXPECT_EQ(e->field(user).str, "d-3");
   EXPECT_EQ(e->id, "");
   // Segment's "event" means nothing in this format: the name is missing.

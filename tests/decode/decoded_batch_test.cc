@@ -13,6 +13,7 @@
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -96,10 +97,9 @@ TEST_F(DecodedBatchTest, EventsStayValidAfterTheDecoderMovesOn) {
   batch.Decode(decoder_.get());
   const Event* other = nullptr;
   RejectReason reason;
-  ASSERT_TRUE(decoder_
+  ASSERT_OK(decoder_
                   ->Decode(R"({"event":"comment_added","userId":"v-\"zzz\"","timestamp":5})",
-                           &other, &reason)
-                  .ok());
+                           &other, &reason));
   ASSERT_NE(batch[0].event, nullptr);
   EXPECT_EQ(batch[0].event->name, "file_edited");
   EXPECT_EQ(batch[0].event->field(user_).str, "u-\"q\"");

@@ -16,6 +16,7 @@
 #include "daemon/decode/reject_reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 #include "xxhash.h"
 #include "simdjson.h"
 
@@ -52,7 +53,7 @@ class SegmentDecoderTest : public ::testing::Test {
     const Event* event = nullptr;
     RejectReason reason = RejectReason::kOversized;
     absl::Status s = decoder_->Decode(json, &event, &reason);
-    EXPECT_TRUE(s.ok()) << s << " for " << json;
+    EXPECT_OK(s) << s << " for " << json;
     static const Event kEmpty;
     return event == nullptr ? kEmpty : *event;
   }
@@ -117,9 +118,9 @@ TEST_F(SegmentDecoderTest, HashesTheIdAndTheKeysOfTheFieldsItIsGiven) {
   EventDecoder decoder(EventFormat::Segment(), &catalog_, options);
   const Event* e = nullptr;
   RejectReason reason;
-  ASSERT_TRUE(decoder.Decode(R"({"type":"track","event":"x","userId":"u1","messageId":"m-1",
+  ASSERT_OK(decoder.Decode(R"({"type":"track","event":"x","userId":"u1","messageId":"m-1",
       "timestamp":"2024-03-31T01:30:00Z","properties":{"plan":"pro","count":3,"paid":true,
-      "note":null}})", &e, &reason).ok());
+      "note":null}})", &e, &reason));
   EXPECT_TRUE(e->id_hashed);
   EXPECT_EQ(e->id_hash, Xxh3("m-1"));
   // Keys hash their canonical text: "u1", "3", "true".
@@ -136,13 +137,13 @@ TEST_F(SegmentDecoderTest, HashesTheIdAndTheKeysOfTheFieldsItIsGiven) {
   EXPECT_EQ(e->field(user_).KeyHash(), Xxh3("u1"));
   // The next event (the same Event object reused): an integer id hashes its
   // decimal text, and a field that is now missing keeps no old hash.
-  ASSERT_TRUE(decoder.Decode(R"({"type":"track","event":"x","anonymousId":"a7","messageId":42,
-      "timestamp":"2024-03-31T01:30:00Z"})", &e, &reason).ok());
+  ASSERT_OK(decoder.Decode(R"({"type":"track","event":"x","anonymousId":"a7","messageId":42,
+      "timestamp":"2024-03-31T01:30:00Z"})", &e, &reason));
   EXPECT_EQ(e->id_hash, Xxh3("42"));
   EXPECT_EQ(e->field(user_).key_hash, Xxh3("a7"));  // the user falls back to anonymousId
   EXPECT_FALSE(e->field(count_).key_hashed);
-  ASSERT_TRUE(decoder.Decode(R"({"type":"track","event":"x","timestamp":"2024-03-31T01:30:00Z"})",
-                             &e, &reason).ok());
+  ASSERT_OK(decoder.Decode(R"({"type":"track","event":"x","timestamp":"2024-03-31T01:30:00Z"})",
+                             &e, &reason));
   EXPECT_FALSE(e->id_hashed);
 }
 
@@ -296,8 +297,7 @@ TEST(EventDecoderTest, MaxFutureSkewIsConfigurable) {
   options.max_future_skew = absl::Minutes(5);
   EventDecoder five_minutes(EventFormat::Segment(), &catalog, options);
   // 01:35:00Z is exactly 5 minutes ahead: accepted; 01:35:01Z is not.
-  EXPECT_TRUE(
-      five_minutes.Decode(R"({"event":"e","timestamp":"2024-03-31T01:35:00Z"})", &e, &reason).ok());
+  EXPECT_OK(five_minutes.Decode(R"({"event":"e","timestamp":"2024-03-31T01:35:00Z"})", &e, &reason));
   absl::Status s =
       five_minutes.Decode(R"({"event":"e","timestamp":"2024-03-31T01:35:01Z"})", &e, &reason);
   EXPECT_EQ(reason, RejectReason::kFutureTimestamp);
@@ -307,7 +307,7 @@ TEST(EventDecoderTest, MaxFutureSkewIsConfigurable) {
   // An infinite skew turns the check off.
   options.max_future_skew = absl::InfiniteDuration();
   EventDecoder unlimited(EventFormat::Segment(), &catalog, options);
-  ASSERT_TRUE(unlimited.Decode(R"({"event":"e","timestamp":253402300799999})", &e, &reason).ok());
+  ASSERT_OK(unlimited.Decode(R"({"event":"e","timestamp":253402300799999})", &e, &reason));
   EXPECT_EQ(e->time_ms, 253402300799999);
 }
 
@@ -504,7 +504,7 @@ TEST(EventDecoderTest, ManySiblingKeysEachFindTheirOwnValue) {
   json += R"("abcdefghijklmnop_ab":3,"abcdefghijklmnop_b":2,"abcdefghijklmnop_a":1,"p7x":99}})";
   const Event* event = nullptr;
   RejectReason reason;
-  ASSERT_TRUE(decoder.Decode(json, &event, &reason).ok()) << json;
+  ASSERT_OK(decoder.Decode(json, &event, &reason)) << json;
   for (int i = 0; i < 40; ++i) {
     EXPECT_EQ(event->field(ids[i]).kind, Kind::kNumber) << i;
     EXPECT_EQ(event->field(ids[i]).number, i) << i;
@@ -584,11 +584,10 @@ TEST(EventDecoderTest, PathSegmentsAreKeysOrIndexes) {
   EventDecoder decoder(EventFormat::Segment(), &catalog);
   const Event* e = nullptr;
   RejectReason reason;
-  ASSERT_TRUE(decoder
+  ASSERT_OK(decoder
                   .Decode(R"({"event":"e","timestamp":0,"m":{"0":"zero"},"a":[10,{"b":[{"c":"deep"}]}],
                              "s":"str","k/v":"slash","t~1":"tilde"})",
-                          &e, &reason)
-                  .ok());
+                          &e, &reason));
   EXPECT_EQ(e->field(obj_digit).str, "zero");
   EXPECT_EQ(e->field(arr0).number, 10.0);
   EXPECT_EQ(e->field(out_of_range).kind, Kind::kMissing);
@@ -605,10 +604,9 @@ TEST(EventDecoderTest, StringViewsAreUnescaped) {
   EventDecoder decoder(EventFormat::Segment(), &catalog);
   const Event* e = nullptr;
   RejectReason reason;
-  ASSERT_TRUE(decoder
+  ASSERT_OK(decoder
                   .Decode(R"({"event":"caf\u00e9","timestamp":0,"properties":{"note":"a\"b\\c"}})",
-                          &e, &reason)
-                  .ok());
+                          &e, &reason));
   EXPECT_EQ(e->name, "caf\xc3\xa9");  // U+00E9 in UTF-8
   EXPECT_EQ(e->field(note).str, "a\"b\\c");
 }
@@ -621,12 +619,11 @@ TEST(EventDecoderTest, AmplitudeFormat) {
   EventDecoder decoder(EventFormat::Amplitude(), &catalog);
   const Event* e = nullptr;
   RejectReason reason;
-  ASSERT_TRUE(decoder
+  ASSERT_OK(decoder
                   .Decode(R"({"event_type":"checkout","time":1711848600123,
                              "insert_id":"ins-1","device_id":"dev-9",
                              "event_properties":{"plan":"team","seats":5}})",
-                          &e, &reason)
-                  .ok());
+                          &e, &reason));
   EXPECT_EQ(e->name, "checkout");
   EXPECT_EQ(e->time_ms, kMar31At0130Utc + 123);
   EXPECT_EQ(e->id, "ins-1");
@@ -634,11 +631,10 @@ TEST(EventDecoderTest, AmplitudeFormat) {
   EXPECT_EQ(e->field(plan).str, "team");
   EXPECT_EQ(e->field(seats).number, 5.0);
 
-  ASSERT_TRUE(decoder
+  ASSERT_OK(decoder
                   .Decode(R"({"event_type":"checkout","time":1711848600000,
                              "user_id":"u-1","device_id":"dev-9"})",
-                          &e, &reason)
-                  .ok());
+                          &e, &reason));
   EXPECT_EQ(e->field(user).str, "u-1");
   EXPECT_EQ(e->id, "");
 
@@ -650,7 +646,7 @@ TEST(EventDecoderTest, AmplitudeFormat) {
   bad = decoder.Decode(R"({"event_type":"x","time":0,"device_id":true})", &e, &reason);
   EXPECT_EQ(reason, RejectReason::kBadId);
   EXPECT_EQ(bad.message(), "user id at \"device_id\" is a bool, not a string or an integer");
-  ASSERT_TRUE(decoder.Decode(R"({"event_type":"x","time":0,"user_id":12})", &e, &reason).ok());
+  ASSERT_OK(decoder.Decode(R"({"event_type":"x","time":0,"user_id":12})", &e, &reason));
   EXPECT_EQ(e->field(user).number, 12.0);
 
   // Amplitude has no "type" fallback and no "track" rule.
@@ -658,7 +654,7 @@ TEST(EventDecoderTest, AmplitudeFormat) {
   EXPECT_EQ(reason, RejectReason::kMissingName);
   EXPECT_EQ(s.message(), "event name missing (\"event_type\")");
   s = decoder.Decode(R"({"event_type":"x","time":"2024-03-31T01:30:00Z"})", &e, &reason);
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_OK(s);
   EXPECT_EQ(e->time_ms, kMar31At0130Utc);
 }
 

@@ -12,6 +12,7 @@
 #include "daemon/decode/event_decoder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -26,7 +27,7 @@ constexpr int64_t kMar31At0130Utc = 1711848600000;
 int64_t Parse(const char* text) {
   int64_t ms = -42;
   absl::Status s = ParseIsoTimestampMs(text, &ms);
-  EXPECT_TRUE(s.ok()) << text << ": " << s;
+  EXPECT_OK(s) << text << ": " << s;
   return ms;
 }
 

@@ -7,6 +7,7 @@
 
 #include "daemon/engine/member_hash.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -143,7 +144,7 @@ TEST(DedupIndexTest, RestoreKeepsIdsAndTheExpiryFloor) {
   ASSERT_EQ(store.size(), 2u);  // the row (still holding "new") and the floor
 
   DedupIndex after(absl::Hours(1));
-  for (const auto& [key, value] : store) ASSERT_TRUE(after.Restore(key, value).ok()) << key;
+  for (const auto& [key, value] : store) ASSERT_OK(after.Restore(key, value)) << key;
   EXPECT_TRUE(after.SeenOrAdd("new", HashMember("new"), 55 * kMinute));
   // "old" is in the restored row but below the floor: expired, as it was.
   EXPECT_FALSE(after.SeenOrAdd("old", HashMember("old"), 20 * kMinute));
@@ -156,7 +157,7 @@ TEST(DedupIndexTest, MalformedRowsAreDataLoss) {
   const std::string key = "x/00000000000000002000/00000000000000000000";
   EXPECT_EQ(index.Restore(key, Entry(2000, "m-1").substr(0, 14)).code(),
             absl::StatusCode::kDataLoss);
-  EXPECT_TRUE(index.Restore(key, Entry(2000, "m-1")).ok());
+  EXPECT_OK(index.Restore(key, Entry(2000, "m-1")));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/engine/test_events.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -81,7 +82,7 @@ class EngineTest : public ::testing::Test {
 
   void Build(std::vector<MetricDefinition> metrics) {
     auto engine = Engine::Create(std::move(metrics), options_);
-    ASSERT_TRUE(engine.ok()) << engine.status();
+    ASSERT_OK(engine);
     engine_ = std::move(*engine);
     source_ = engine_->RegisterSource("t/0");
   }
@@ -96,7 +97,7 @@ class EngineTest : public ::testing::Test {
     engine_->TakeDelta(&delta);
     CommitTo(delta, store);
     Build(std::move(metrics));
-    for (const auto& [k, v] : *store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+    for (const auto& [k, v] : *store) ASSERT_OK(engine_->Restore(k, v)) << k;
     engine_->FinishRestore();
   }
 
@@ -396,6 +397,24 @@ TEST_F(EngineTest, GroupByFoldsOverflowIntoOther) {
   EXPECT_EQ(Value("wau_by_plan", "current", {{"plan", "team"}}), std::nullopt);
 }
 
+TEST_F(EngineTest, GroupByWithoutMaxSeriesIsCappedAtTheDefault) {
+  MetricDefinition m = Metric("wau_by_plan", {}, Distinct("userId"), Tumbling(CalendarUnit::kWeek));
+  m.group_by = {GroupBy{"plan", F("properties.plan")}};  // no max_series
+  Build({m});
+  // 1002 plans, one user each: the first 1000 get a series, the last two
+  // fold into __other__ (2 users).
+  for (int i = 0; i < 1002; ++i) {
+    Apply(ev_.Make("x", kMon + i,
+                   {{"userId", absl::StrCat("u", i)}, {"properties.plan", absl::StrCat("p", i)}}));
+  }
+  int series = 0;
+  for (const SeriesSample& s : engine_->Snapshot().samples) series += s.window == "current";
+  EXPECT_EQ(series, 1001);
+  EXPECT_EQ(Value("wau_by_plan", "current", {{"plan", "p999"}}), 1);
+  EXPECT_EQ(Value("wau_by_plan", "current", {{"plan", "p1000"}}), std::nullopt);
+  EXPECT_EQ(Value("wau_by_plan", "current", {{"plan", "__other__"}}), 2);
+}
+
 TEST_F(EngineTest, RatioSkipsZeroDenominator) {
   MeasureSpec events;
   MeasureSpec ratio;
@@ -554,7 +573,7 @@ TEST_F(EngineTest, DuplicateIdsAreSkippedAcrossRestartsWithinHorizon) {
   StateDelta delta;
   engine_->TakeDelta(&delta);
   Build(defs());
-  for (const auto& [k, v] : delta.entries()) ASSERT_TRUE(engine_->Restore(k, *v).ok());
+  for (const auto& [k, v] : delta.entries()) ASSERT_OK(engine_->Restore(k, *v));
   engine_->FinishRestore();
   EXPECT_EQ(Apply(first), Engine::Outcome::kDuplicate);
 
@@ -570,7 +589,7 @@ TEST_F(EngineTest, DuplicateIdsAreSkippedAcrossRestartsWithinHorizon) {
 TEST_F(EngineTest, RestoreReportsStateOfRedefinedMetrics) {
   MeasureSpec events;
   Build({Metric("a", {}, events, Tumbling(CalendarUnit::kDay))});
-  EXPECT_TRUE(engine_->Restore("m/a/old/c\0001\000", "5").ok());
+  EXPECT_OK(engine_->Restore("m/a/old/c\0001\000", "5"));
   ASSERT_EQ(engine_->stale_prefixes().size(), 1u);
   EXPECT_EQ(engine_->stale_prefixes()[0], "m/a/old/");
 }
@@ -778,7 +797,7 @@ TEST_F(EngineTest, DistinctMembersPersistAsOneHashBlobPerCellAndCheckpoint) {
 
   // Restore: {u1, u2, u3} = 3; u2 again is no new member; u4 is.
   Build(defs());
-  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  for (const auto& [k, v] : store) ASSERT_OK(engine_->Restore(k, v)) << k;
   engine_->FinishRestore();
   EXPECT_EQ(Value("users", "current"), 3);
   seen("u2");
@@ -829,7 +848,7 @@ TEST_F(EngineTest, EntityMembersPersistAsOneHashBlobPerCellAndCheckpoint) {
   EXPECT_EQ(rows.begin()->second.size(), 63u);
 
   Build(defs());
-  for (const auto& [k, v] : store) ASSERT_TRUE(engine_->Restore(k, v).ok()) << k;
+  for (const auto& [k, v] : store) ASSERT_OK(engine_->Restore(k, v)) << k;
   engine_->FinishRestore();
   EXPECT_EQ(Value("teams", "current"), 1);
   seen("a", "u1");  // known member of a: a stays at 1
@@ -980,6 +999,42 @@ TEST_F(CohortTest, PendingContributionsGetRowsOnlyIfStillPendingAtACheckpoint) {
   engine_->TakeDelta(&delta);
   CommitTo(delta, &store);
   EXPECT_TRUE(RowsUnder(store, pending_rows).empty());
+}
+
+// A cohort keeps an entity's anchor only while an event could still land in
+// its window: once stream time minus allowed lateness (1 h) has passed the
+// end of the window (7 d), the anchor and its row go, and the entity may
+// anchor again, opening a new window.
+TEST_F(CohortTest, AnchorsAreDroppedOnceTheirWindowCanNoLongerChange) {
+  const int64_t created = kMon + 10 * kHour;  // Monday 10:00, cohort week kMon
+  std::map<std::string, std::string> store;
+  StateDelta delta;
+  const std::string anchor_rows = RowKey("collaborating_teams", {"a", ""});
+  Create("a", created);
+  Create("b", created + 3 * kDay);
+  engine_->TakeDelta(&delta);
+  CommitTo(delta, &store);
+  delta.Clear();
+  EXPECT_EQ(RowsUnder(store, anchor_rows).size(), 2u);
+  // Stream time created + 8 d + 1 h: the horizon (created + 8 d) has passed
+  // a's window end (created + 7 d) but not b's (created + 10 d).
+  Edit("b", "1", created + 8 * kDay + kHour);
+  engine_->TakeDelta(&delta);
+  CommitTo(delta, &store);
+  delta.Clear();
+  EXPECT_EQ(RowsUnder(store, anchor_rows),
+            (std::map<std::string, std::string>{
+                {RowKey("collaborating_teams", {"a", "b"}), absl::StrCat(created + 3 * kDay)}}));
+  // a anchors again (Tuesday of week 2) with 4 active users: it counts in
+  // week 2's cohort, which a kept anchor (first one wins) would have ignored.
+  const int64_t again = created + 8 * kDay + kHour;
+  Create("a", again);
+  for (std::string u : {"1", "2", "3", "4"}) Edit("a", u, again + kHour);
+  EXPECT_EQ(Value("collaborating_teams", "current"), 1);
+  // The same holds after a restart: the state has b's and a's new anchor.
+  CheckpointAndRestart(Defs(), &store);
+  EXPECT_EQ(RowsUnder(store, anchor_rows).size(), 2u);
+  EXPECT_EQ(store[RowKey("collaborating_teams", {"a", "a"})], absl::StrCat(again));
 }
 
 }  // namespace

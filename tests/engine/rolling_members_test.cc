@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/engine/member_hash.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -57,8 +58,8 @@ TEST(RollingMembersTest, OneBlobPerCheckpointRestoredToTheNewestSecond) {
 
   // Restored from both rows in key order: u1 at 200 (its newest), u2 at 101.
   RollingMembers restored;
-  ASSERT_TRUE(restored.Restore("1", *second.entries().begin()->second).ok());
-  ASSERT_TRUE(restored.Restore("0", *first.entries().begin()->second).ok());
+  ASSERT_OK(restored.Restore("1", *second.entries().begin()->second));
+  ASSERT_OK(restored.Restore("0", *first.entries().begin()->second));
   EXPECT_EQ(restored.size(), 2u);
   EXPECT_EQ(restored.CountBetween(200, 200), 1);
   EXPECT_EQ(restored.CountBetween(101, 101), 1);
@@ -118,7 +119,7 @@ TEST(RollingMembersTest, CompactionReplacesTheBlobsWithTheLiveMembers) {
   EXPECT_EQ(compacted.entries().begin()->second->size(), 24u);
   EXPECT_EQ(m.blob_entries(), 1u);
   RollingMembers restored;
-  ASSERT_TRUE(restored.Restore(absl::StrCat(limit), *compacted.entries().begin()->second).ok());
+  ASSERT_OK(restored.Restore(absl::StrCat(limit), *compacted.entries().begin()->second));
   EXPECT_EQ(restored.CountBetween(second, second), 1);
 }
 

@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/http_client.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -55,7 +56,7 @@ std::string RawGet(int port, const std::string& path) {
 }
 
 HttpResponse Must(absl::StatusOr<HttpResponse> r) {
-  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_OK(r);
   return r.ok() ? *r : HttpResponse{};
 }
 
@@ -76,7 +77,7 @@ std::shared_ptr<SnapshotPublisher> PublisherWithWau() {
   s.window_start_ms = 1704067200000;
   s.value = 7;
   snapshot->samples.push_back(s);
-  publisher->Publish(snapshot);
+  publisher->Publish(nullptr, snapshot);
   return publisher;
 }
 
@@ -91,7 +92,7 @@ TEST(HttpServerTest, Routes) {
   handlers.status_json = [] { return std::string(R"({"ok":true})"); };
   handlers.metrics_json = [] { return std::string(R"({"metrics":[]})"); };
   auto server = HttpServer::Start(Loopback(), std::move(handlers));
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_OK(server);
   const int port = (*server)->port();
   ASSERT_GT(port, 0);
 
@@ -110,7 +111,7 @@ TEST(HttpServerTest, Routes) {
   r = Must(HttpRequest(port, "GET", "/metrics"));
   EXPECT_EQ(r.status, 200);
   auto value = PrometheusValue(r.body, R"(nsm_metric_value{metric="wau",window="current"})");
-  ASSERT_TRUE(value.ok()) << value.status() << "\n" << r.body;
+  ASSERT_OK(value) << value.status() << "\n" << r.body;
   EXPECT_EQ(*value, 7);
   // Query strings do not change the route.
   EXPECT_EQ(Must(HttpRequest(port, "GET", "/metrics?x=1")).status, 200);
@@ -143,7 +144,7 @@ TEST(HttpServerTest, MetricsContentType) {
   HttpServer::Handlers handlers;
   handlers.collectables = {std::make_shared<NsmCollectable>(PublisherWithWau())};
   auto server = HttpServer::Start(Loopback(), std::move(handlers));
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_OK(server);
   const std::string raw = RawGet((*server)->port(), "/metrics");
   // An HTTP/1.1 server answers a 1.0 request with its own version
   // (RFC 9110 2.5) and closes.
@@ -165,7 +166,7 @@ TEST(HttpServerTest, ReloadEndpoint) {
     return absl::OkStatus();
   };
   auto server = HttpServer::Start(Loopback(), std::move(handlers));
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_OK(server);
   const int port = (*server)->port();
 
   HttpResponse r = Must(HttpRequest(port, "POST", "/-/reload"));
@@ -198,7 +199,7 @@ TEST(HttpServerTest, ThrowingHandlerGives500) {
   HttpServer::Handlers handlers;
   handlers.status_json = []() -> std::string { throw std::runtime_error("boom"); };
   auto server = HttpServer::Start(Loopback(), std::move(handlers));
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_OK(server);
   HttpResponse r = Must(HttpRequest((*server)->port(), "GET", "/api/v1/status"));
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body, "internal error: boom\n");
@@ -208,7 +209,7 @@ TEST(HttpServerTest, ThrowingHandlerGives500) {
 
 TEST(HttpServerTest, PortInUseIsAnError) {
   auto first = HttpServer::Start(Loopback(), {});
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_OK(first);
   HttpServer::Options options = Loopback();
   options.listen = absl::StrCat("127.0.0.1:", (*first)->port());
   auto second = HttpServer::Start(options, {});
@@ -241,7 +242,7 @@ TEST(HttpServerTest, StopsPromptly) {
     HttpServer::Options options;
     options.listen = listen;
     auto server = HttpServer::Start(options, {});
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_OK(server);
     const absl::Time start = absl::Now();
     server->reset();
     EXPECT_LT(absl::Now() - start, absl::Seconds(1)) << listen;
@@ -254,7 +255,7 @@ TEST(HttpServerTest, AllInterfacesForm) {
   options.listen = "0.0.0.0:0";
   options.threads = 1;
   auto server = HttpServer::Start(options, {});
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_OK(server);
   EXPECT_EQ(Must(HttpRequest((*server)->port(), "GET", "/healthz")).status, 200);
 }
 
@@ -304,19 +305,18 @@ TEST(HttpServerTest, MetricsPassPromtoolLint) {
   c.window = "current";
   c.value = 0.5;
   snapshot->samples = {a, b, c};
-  publisher->Publish(snapshot);
   auto defs = std::make_shared<std::vector<MetricDefinition>>(2);
   (*defs)[0].name = "wau";
   (*defs)[0].metadata.role = MetricRole::kNorthStar;
   (*defs)[0].metadata.inputs = {"signups"};
   (*defs)[0].metadata.description = "Weekly \"active\" users";
   (*defs)[1].name = "signups";
-  publisher->SetDefinitions(defs);
+  publisher->Publish(defs, snapshot);
 
   HttpServer::Handlers handlers;
   handlers.collectables = {probe.registry(), std::make_shared<NsmCollectable>(publisher)};
   auto server = HttpServer::Start(Loopback(), std::move(handlers));
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_OK(server);
   HttpResponse r = Must(HttpRequest((*server)->port(), "GET", "/metrics"));
   ASSERT_EQ(r.status, 200);
   ASSERT_THAT(r.body, HasSubstr(R"(nsmd_checkpoint_duration_seconds_bucket{le="0.025"} 1)"));

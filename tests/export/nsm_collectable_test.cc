@@ -56,7 +56,7 @@ TEST_F(NsmCollectableTest, ValuesAndWindowStartsPerSeries) {
   // A half-second start shows the ms -> s division: 1704067200500 / 1000.
   snapshot->samples.push_back(
       Sample("signups", {{"plan", "pro"}}, "current", 1704067200500, 2.5));
-  publisher_->Publish(snapshot);
+  publisher_->Publish(nullptr, snapshot);
 
   EXPECT_THAT(Lines(Scrape()),
               ElementsAre("# HELP nsm_metric_value Value of an NSM metric over its current or "
@@ -80,7 +80,7 @@ TEST_F(NsmCollectableTest, CollidingGroupLabelsArePrefixed) {
   // label_label_window.
   snapshot->samples.push_back(Sample(
       "m", {{"window", "a"}, {"metric", "b"}, {"label_window", "c"}}, "current", 0, 1));
-  publisher_->Publish(snapshot);
+  publisher_->Publish(nullptr, snapshot);
   EXPECT_THAT(
       Lines(Scrape()),
       Contains(
@@ -100,7 +100,7 @@ TEST_F(NsmCollectableTest, InfoCarriesEveryMetadataLabel) {
   wau.metadata.owner = "growth";
   wau.metadata.unit = "users";
   (*defs)[1].name = "signups";  // all metadata left empty; role defaults to input
-  publisher_->SetDefinitions(defs);
+  publisher_->Publish(defs, nullptr);
 
   // Label values escape " as \" and newline as \n (text format 0.0.4); the
   // inputs list is joined with ",".
@@ -118,13 +118,13 @@ TEST_F(NsmCollectableTest, ReadsTheLatestSnapshotAtEachScrape) {
   NsmCollectable collectable(publisher_);
   auto first = std::make_shared<MetricsSnapshot>();
   first->samples.push_back(Sample("wau", {}, "current", 0, 1));
-  publisher_->Publish(first);
+  publisher_->Publish(nullptr, first);
   EXPECT_THAT(Lines(prometheus::TextSerializer().Serialize(collectable.Collect())),
               Contains(R"(nsm_metric_value{metric="wau",window="current"} 1)"));
 
   auto second = std::make_shared<MetricsSnapshot>();
   second->samples.push_back(Sample("wau", {}, "current", 0, 2));
-  publisher_->Publish(second);
+  publisher_->Publish(nullptr, second);
   const auto lines = Lines(prometheus::TextSerializer().Serialize(collectable.Collect()));
   EXPECT_THAT(lines, Contains(R"(nsm_metric_value{metric="wau",window="current"} 2)"));
   EXPECT_THAT(lines, Not(Contains(R"(nsm_metric_value{metric="wau",window="current"} 1)")));

@@ -16,6 +16,7 @@
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -35,7 +36,7 @@ class CommandLineTest : public ::testing::Test {
 
   void StartBroker() {
     auto broker = testing::StartBroker("events", 2, &bootstrap_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_OK(broker);
     broker_ = std::move(*broker);
   }
 
@@ -57,24 +58,22 @@ http:
   // Produces one file_edited event and waits until `edits` counts 1.
   void ExpectOneEventCounted() {
     auto producer = KafkaProducer::Create(bootstrap_, {});
-    ASSERT_TRUE(producer.ok()) << producer.status();
-    ASSERT_TRUE((*producer)
+    ASSERT_OK(producer);
+    ASSERT_OK((*producer)
                     ->Produce("events", "u1",
                               R"({"event":"file_edited","userId":"u1","messageId":"m1",)"
-                              R"("timestamp":"2024-01-02T10:00:00Z"})")
-                    .ok());
-    ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
-    EXPECT_TRUE(testing::AwaitMetrics(
+                              R"("timestamp":"2024-01-02T10:00:00Z"})"));
+    ASSERT_OK((*producer)->Flush(absl::Seconds(10)));
+    EXPECT_OK(testing::AwaitMetrics(
                     port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 1},
                             {"nsmd_events_applied_total", 1}},
-                    absl::Seconds(20))
-                    .ok());
+                    absl::Seconds(20)));
   }
 
   // SIGTERM; expects exit 0 within 15 s.
   void Stop() {
     const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(15));
-    EXPECT_TRUE(stopped.ok()) << stopped;
+    EXPECT_OK(stopped);
     nsmd_.reset();
   }
 
@@ -95,13 +94,13 @@ TEST_F(CommandLineTest, FlagsOverrideBrokersStateDirAndListen) {
   auto nsmd = testing::StartNsmd(config_, "",
                                  {"--brokers", bootstrap_, "--state-dir", state, "--listen",
                                   absl::StrCat("127.0.0.1:", port_)});
-  ASSERT_TRUE(nsmd.ok()) << nsmd.status();
+  ASSERT_OK(nsmd);
   nsmd_ = std::move(*nsmd);
   // Answering on the --listen port and ready (partitions of the --brokers
   // broker assigned, state loaded from --state-dir).
-  ASSERT_TRUE(testing::AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(20)).ok());
+  ASSERT_OK(testing::AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(20)));
   auto status = testing::HttpRequest(port_, "GET", "/api/v1/status");
-  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_OK(status);
   EXPECT_TRUE(absl::StrContains(status->body, absl::StrCat(R"("brokers":")", bootstrap_, "\"")))
       << status->body;
   EXPECT_TRUE(absl::StrContains(status->body, absl::StrCat(R"("state_dir":")", state, "\"")))
@@ -126,9 +125,9 @@ TEST_F(CommandLineTest, ValidKafkaPropertyIsAccepted) {
               "  properties:\n    fetch.wait.max.ms: \"50\"\n");
   const std::string log = (dir_ / "nsmd.log").string();
   auto nsmd = testing::StartNsmd(config_, log);
-  ASSERT_TRUE(nsmd.ok()) << nsmd.status();
+  ASSERT_OK(nsmd);
   nsmd_ = std::move(*nsmd);
-  ASSERT_TRUE(testing::AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(20)).ok())
+  ASSERT_OK(testing::AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(20)))
       << testing::ReadFile(log);
   // The topic is still empty, so every checkpoint (each 100 ms) has nothing
   // to write: they succeed all the same and say when.
@@ -141,7 +140,7 @@ TEST_F(CommandLineTest, ValidKafkaPropertyIsAccepted) {
   }
   EXPECT_TRUE(absl::StrContains(body, R"("last_checkpoint":")")) << body;
   auto metrics = testing::HttpRequest(port_, "GET", "/metrics");
-  ASSERT_TRUE(metrics.ok());
+  ASSERT_OK(metrics);
   EXPECT_GT(
       testing::PrometheusValue(metrics->body, "nsmd_last_checkpoint_timestamp_seconds").value_or(0),
       0);

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <cstdlib>
 #include <random>
 #include <set>
 #include <sstream>
@@ -23,6 +24,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -33,6 +35,7 @@
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -104,10 +107,10 @@ class CrashRecoveryTest : public ::testing::TestWithParam<CrashParam> {
     std::filesystem::create_directories(dir_);
     auto broker = Subprocess::Start(
         {testing::NsmdBinary(), "broker", "--topic", kTopic, "--partitions", "4"});
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_OK(broker);
     broker_ = std::move(*broker);
     auto line = broker_->ReadLine(absl::Seconds(20));
-    ASSERT_TRUE(line.ok()) << line.status();
+    ASSERT_OK(line);
     bootstrap_ = *line;
     port_ = testing::FreePort();
     config_ = (dir_ / "nsmd.yaml").string();
@@ -166,7 +169,7 @@ metrics:
   // Starts `nsmd run` with its log appended to `log` and `env` added.
   void StartNsmd(const std::string& log, const std::vector<std::string>& env = {}) {
     auto nsmd = testing::StartNsmd(config_, log, {}, env);
-    ASSERT_TRUE(nsmd.ok()) << nsmd.status();
+    ASSERT_OK(nsmd);
     nsmd_ = std::move(*nsmd);
   }
 
@@ -278,18 +281,18 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
   std::atomic<bool> kills_done{false};
   std::thread producer_thread([&] {
     auto producer = KafkaProducer::Create(bootstrap_, {});
-    ASSERT_TRUE(producer.ok()) << producer.status();
+    ASSERT_OK(producer);
     const absl::Time start = absl::Now();
     for (size_t i = 0; i < messages.size(); ++i) {
       while (i == hold_at && !kills_done) absl::SleepFor(absl::Milliseconds(10));
-      ASSERT_TRUE((*producer)->Produce(kTopic, messages[i].key, messages[i].payload).ok());
+      ASSERT_OK((*producer)->Produce(kTopic, messages[i].key, messages[i].payload));
       produced = i + 1;
       if (i % 40 == 39) {
         absl::SleepFor(start + absl::Microseconds(static_cast<int64_t>(i) * 1000000 / kRate) -
                        absl::Now());
       }
     }
-    ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+    ASSERT_OK((*producer)->Flush(absl::Seconds(30)));
   });
   // However the test ends (a failed ASSERT too), the producer is released
   // and joined.
@@ -298,9 +301,12 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
     if (producer_thread.joinable()) producer_thread.join();
   };
 
-  std::random_device rd;
-  const unsigned seed = rd();
-  std::cout << "kill schedule seed " << seed << "\n";
+  // NSMD_TEST_SEED=<seed> replays a schedule printed by an earlier run.
+  unsigned seed = std::random_device()();
+  if (const char* env = std::getenv("NSMD_TEST_SEED"); env != nullptr) {
+    ASSERT_TRUE(absl::SimpleAtoi(env, &seed)) << "NSMD_TEST_SEED=" << env << " is not a number";
+  }
+  std::cout << "kill schedule seed " << seed << " (replay it: NSMD_TEST_SEED=" << seed << ")\n";
   std::mt19937 rng(seed);
   const std::string log = (dir_ / "nsmd.log").string();
   int kills = 0;
@@ -331,7 +337,7 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
       nsmd_->Signal(SIGKILL);
     }
     auto status = nsmd_->Wait(absl::Seconds(60));
-    ASSERT_TRUE(status.ok()) << (point ? point : "SIGKILL") << ": " << status.status();
+    ASSERT_OK(status) << (point ? point : "SIGKILL") << ": " << status.status();
     ASSERT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL)
         << "kill " << k << " (" << (point ? point : "SIGKILL") << "): status " << *status;
     produced_at_last_kill = produced;
@@ -361,19 +367,24 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   ASSERT_EQ(CheckpointedTotal(), static_cast<int64_t>(messages.size()));
-  // The snapshot is published at least every 200 ms; wait for one taken
-  // after the last checkpoint.
-  absl::SleepFor(absl::Milliseconds(500));
-  auto scrape = HttpRequest(port_, "GET", "/metrics");
-  ASSERT_TRUE(scrape.ok());
-  const std::vector<std::string> live = LinesStartingWith(scrape->body, "nsm_metric_value{");
-
   const std::string replay_err = (dir_ / "replay.err").string();
   const std::string replayed = ReadCommand(absl::StrCat(testing::NsmdBinary(), " replay --config ",
                                                         config_, " --input ", input, " 2>",
                                                         replay_err));
   const std::vector<std::string> expected = LinesStartingWith(replayed, "nsm_metric_value{");
   ASSERT_FALSE(expected.empty());
+  // The snapshot is published at least every 200 ms: wait until one taken
+  // after the last event shows the replay's numbers (a wrong number never
+  // does, and fails below with the difference).
+  absl::StatusOr<testing::HttpResponse> scrape;
+  std::vector<std::string> live;
+  for (const absl::Time until = absl::Now() + absl::Seconds(30); absl::Now() < until;
+       absl::SleepFor(absl::Milliseconds(50))) {
+    scrape = HttpRequest(port_, "GET", "/metrics");
+    ASSERT_OK(scrape);
+    live = LinesStartingWith(scrape->body, "nsm_metric_value{");
+    if (live == expected) break;
+  }
   EXPECT_EQ(live, expected);
 
   auto live_edits =
@@ -397,7 +408,7 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
             << (live == expected ? " (all equal)" : " (DIFFER)") << "\n";
 
   const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(10));
-  EXPECT_TRUE(stopped.ok()) << stopped;
+  EXPECT_OK(stopped);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dedup, CrashRecoveryTest,

@@ -18,6 +18,7 @@
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -70,9 +71,9 @@ class DemoTest : public ::testing::Test {
     auto nsmd = testing::StartNsmd(
         std::string(NSMD_SOURCE_DIR) + "/config/demo.yaml", log,
         {"--listen", absl::StrCat("127.0.0.1:", port_), "--state-dir", (dir_ / "state").string()});
-    ASSERT_TRUE(nsmd.ok()) << nsmd.status();
+    ASSERT_OK(nsmd);
     nsmd_ = std::move(*nsmd);
-    ASSERT_TRUE(testing::AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(20)).ok())
+    ASSERT_OK(testing::AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(20)))
         << testing::ReadFile(log);
   }
 
@@ -98,7 +99,7 @@ class DemoTest : public ::testing::Test {
   // SIGTERM; expects exit 0 within 15 s.
   void StopDemo() {
     const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(15));
-    EXPECT_TRUE(stopped.ok()) << stopped;
+    EXPECT_OK(stopped);
     nsmd_.reset();
   }
 
@@ -136,17 +137,16 @@ TEST_F(DemoTest, HandMadeEventIsAppliedNotLateAndEveryRestartWorks) {
 
   // One event by hand, stamped now, as README's kcat example does.
   auto producer = KafkaProducer::Create(broker, {});
-  ASSERT_TRUE(producer.ok()) << producer.status();
+  ASSERT_OK(producer);
   const std::string now =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
-  ASSERT_TRUE((*producer)
+  ASSERT_OK((*producer)
                   ->Produce("product-events", "me",
                             absl::StrCat(R"({"type":"track","event":"page_viewed","userId":"me",)",
                                          R"("context":{"groupId":"team-0001"},"timestamp":")",
                                          now, R"(","properties":{"duration_ms":)",
-                                         static_cast<int64_t>(kHandMadeDurationMs), "}}"))
-                  .ok());
-  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+                                         static_cast<int64_t>(kHandMadeDurationMs), "}}")));
+  ASSERT_OK((*producer)->Flush(absl::Seconds(10)));
 
   // Applied: today's reading time includes it (or yesterday's, if the day
   // turned since it was stamped).

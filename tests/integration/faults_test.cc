@@ -20,6 +20,7 @@
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -48,10 +49,10 @@ class FaultsTest : public ::testing::Test {
 
   void StartBroker(const std::string& topics) {
     auto broker = testing::StartBroker(topics, 2, &bootstrap_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_OK(broker);
     broker_ = std::move(*broker);
     auto producer = KafkaProducer::Create(bootstrap_, {});
-    ASSERT_TRUE(producer.ok()) << producer.status();
+    ASSERT_OK(producer);
     producer_ = std::move(*producer);
   }
 
@@ -73,20 +74,20 @@ class FaultsTest : public ::testing::Test {
 
   void StartNsmd(const std::string& config, const std::string& log = "") {
     auto nsmd = testing::StartNsmd(config, log);
-    ASSERT_TRUE(nsmd.ok()) << nsmd.status();
+    ASSERT_OK(nsmd);
     nsmd_ = std::move(*nsmd);
   }
 
   // SIGTERM; expects exit 0 within 10 s.
   void StopNsmd() {
     const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(10));
-    EXPECT_TRUE(stopped.ok()) << stopped;
+    EXPECT_OK(stopped);
     nsmd_.reset();
   }
 
   void Produce(const std::string& key, const std::string& payload) {
-    ASSERT_TRUE(producer_->Produce("events", key, payload).ok());
-    ASSERT_TRUE(producer_->Flush(absl::Seconds(30)).ok());
+    ASSERT_OK(producer_->Produce("events", key, payload));
+    ASSERT_OK(producer_->Flush(absl::Seconds(30)));
   }
 
   std::filesystem::path dir_;
@@ -111,13 +112,12 @@ TEST_F(FaultsTest, PoisonMessagesAreCountedAndDeadLetteredWithTheirOrigin) {
   Produce("huge", absl::StrCat(R"({"pad":")", std::string(70000, 'y'), "\"}"));
   Produce("u2", Edit("u2", "2024-01-02T10:01:00Z"));
   // 5 consumed; the two good ones applied: edits 2, editors 2.
-  ASSERT_TRUE(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 5},
+  ASSERT_OK(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 5},
                                    {"nsmd_events_applied_total", 2},
                                    {R"(nsmd_events_rejected_total{reason="invalid_json"})", 1},
                                    {R"(nsmd_events_rejected_total{reason="oversized"})", 2},
                                    {"nsmd_events_dead_lettered_total", 3},
-                                   {R"(nsm_metric_value{metric="edits",window="current"})", 2}})
-                  .ok());
+                                   {R"(nsm_metric_value{metric="edits",window="current"})", 2}}));
   StopNsmd();  // the final checkpoint flushes the dead letters
 
   // Read the dead-letter topic with kcat, an independent client.
@@ -157,30 +157,28 @@ TEST_F(FaultsTest, BrokerOutageKeepsServingMarksNotReadyAndLosesNothing) {
   Produce("u2", Edit("u2", "2024-01-02T10:01:00Z"));
   Produce("u1", Edit("u1", "2024-01-02T10:02:00Z"));
   // 3 edits by 2 editors.
-  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 3},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 2}})
-                  .ok());
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 200).ok());
+  ASSERT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 3},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 2}}));
+  ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 200));
 
   // `nsmd broker` takes its brokers down on SIGUSR1 and up on SIGUSR2.
   broker_->Signal(SIGUSR1);
   const absl::Time down_at = absl::Now();
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)).ok());
+  ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)));
   // The last values keep being served while the broker is away.
   auto scrape = HttpRequest(port_, "GET", "/metrics");
-  ASSERT_TRUE(scrape.ok());
+  ASSERT_OK(scrape);
   EXPECT_EQ(*PrometheusValue(scrape->body, R"(nsm_metric_value{metric="edits",window="current"})"),
             3);
   absl::SleepFor(down_at + absl::Seconds(30) - absl::Now());
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(1)).ok());
+  ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(1)));
   broker_->Signal(SIGUSR2);
 
   Produce("u3", Edit("u3", "2024-01-02T10:03:00Z"));
   // 4 edits by 3 editors: resumed, nothing lost or repeated.
-  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 4},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 3}})
-                  .ok());
-  EXPECT_TRUE(AwaitHttpStatus(port_, "/readyz", 200).ok());
+  ASSERT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 4},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 3}}));
+  EXPECT_OK(AwaitHttpStatus(port_, "/readyz", 200));
   StopNsmd();
 }
 
@@ -193,21 +191,19 @@ TEST_F(FaultsTest, SigtermWhileTheBrokerIsDownStillExitsCleanly) {
   Produce("u1", Edit("u1", "2024-01-02T10:00:00Z"));
   Produce("u2", Edit("u2", "2024-01-02T10:01:00Z"));
   // 2 edits by 2 editors.
-  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 2},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 2}})
-                  .ok());
+  ASSERT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 2},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 2}}));
   broker_->Signal(SIGUSR1);  // brokers down
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)).ok());
+  ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)));
   StopNsmd();  // exit 0 within 10 s
   broker_->Signal(SIGUSR2);  // brokers up
 
   // Nothing lost, nothing read twice: the restart reads only u3's edit.
   StartNsmd(config);
   Produce("u3", Edit("u3", "2024-01-02T10:02:00Z"));
-  EXPECT_TRUE(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 1},
+  EXPECT_OK(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 1},
                                    {R"(nsm_metric_value{metric="edits",window="current"})", 3},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 3}})
-                  .ok());
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 3}}));
   StopNsmd();
 }
 
@@ -223,8 +219,7 @@ TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
   const std::string config = WriteConfig("", (disk / "state").string());
   StartNsmd(config);
   Produce("u1", Edit("u1", "2024-01-02T10:00:00Z"));
-  ASSERT_TRUE(
-      AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 1}}).ok());
+  ASSERT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 1}}));
 
   // Fill the disk to the last byte.
   const std::filesystem::path filler = disk / "filler";
@@ -243,41 +238,38 @@ TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
   // checkpointed as 16-byte hashes, so it takes more than a page's worth).
   for (int i = 2; i <= 201; ++i) {
     const std::string u = absl::StrCat("u", i);
-    ASSERT_TRUE(producer_->Produce("events", u,
+    ASSERT_OK(producer_->Produce("events", u,
                                    Edit(u, absl::StrFormat("2024-01-02T11:%02d:%02dZ",
-                                                           (i - 2) / 60, (i - 2) % 60)))
-                    .ok());
+                                                           (i - 2) / 60, (i - 2) % 60))));
   }
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(30)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(30)));
   // Checkpoints fail: not ready, failures counted. The disk stays full
   // for three failed attempts: each retry reopens the database on it (an
   // earlier nsmd aborted there, inside RocksDB's own info log).
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)).ok());
+  ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)));
   double failures = 0;
   for (absl::Time deadline = absl::Now() + absl::Seconds(30);
        failures < 3 && absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(50))) {
     auto scrape = HttpRequest(port_, "GET", "/metrics");
-    ASSERT_TRUE(scrape.ok()) << scrape.status();
+    ASSERT_OK(scrape);
     failures = PrometheusValue(scrape->body, "nsmd_checkpoint_failures_total").value_or(0);
   }
   ASSERT_GE(failures, 3);
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(1)).ok());
+  ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(1)));
 
   // Free the space: checkpoints resume, everything is there.
   std::filesystem::remove(filler);
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(90)).ok());
+  ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 200, absl::Seconds(90)));
   Produce("u202", Edit("u202", "2024-01-02T12:00:00Z"));
   // u1, u2..u201, u202: 202 edits by 202 editors.
-  ASSERT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 202},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 202}})
-                  .ok());
+  ASSERT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 202},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 202}}));
   StopNsmd();
   // A restart finds exactly the same numbers in the state.
   StartNsmd(config);
-  EXPECT_TRUE(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 202},
+  EXPECT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 202},
                                    {R"(nsm_metric_value{metric="editors",window="current"})", 202},
-                                   {"nsmd_events_consumed_total", 0}})
-                  .ok());
+                                   {"nsmd_events_consumed_total", 0}}));
   StopNsmd();
 }
 
@@ -288,9 +280,9 @@ TEST_F(FaultsTest, SecretsNeverReachLogsStatusOrErrors) {
                         "    sasl.password: s3cr3t-hunter2\n"
                         "    ssl.key.password: s3cr3t-keypass\n"),
             log);
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/readyz", 200).ok());
+  ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 200));
   auto status = HttpRequest(port_, "GET", "/api/v1/status");
-  ASSERT_TRUE(status.ok());
+  ASSERT_OK(status);
   EXPECT_TRUE(absl::StrContains(status->body, bootstrap_)) << status->body;
   EXPECT_FALSE(absl::StrContains(status->body, "s3cr3t")) << status->body;
   StopNsmd();
@@ -303,7 +295,7 @@ TEST_F(FaultsTest, SecretsNeverReachLogsStatusOrErrors) {
                         (dir_ / "state2").string(), "bad"),
             bad_log);
   auto exit_status = nsmd_->Wait(absl::Seconds(10));
-  ASSERT_TRUE(exit_status.ok());
+  ASSERT_OK(exit_status);
   EXPECT_TRUE(WIFEXITED(*exit_status) && WEXITSTATUS(*exit_status) == 1);
   nsmd_.reset();
   const std::string bad = testing::ReadFile(bad_log);
@@ -340,7 +332,7 @@ TEST_F(FaultsTest, SecretsNeverReachLogsStatusOrErrors) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   nsmd_->Signal(SIGKILL);  // it cannot authenticate, so it would not stop cleanly anyway
-  ASSERT_TRUE(nsmd_->Wait(absl::Seconds(10)).ok());
+  ASSERT_OK(nsmd_->Wait(absl::Seconds(10)));
   nsmd_.reset();
   text = testing::ReadFile(oauth_log);
   EXPECT_TRUE(absl::StrContains(text, "nsmd: kafka: _AUTHENTICATION: " + kRedactedError)) << text;
@@ -357,7 +349,7 @@ TEST_F(FaultsTest, UnusableStateDirsFailClearlyWithExitCode3) {
     std::filesystem::remove(log);
     StartNsmd(config, log);
     auto status = nsmd_->Wait(absl::Seconds(20));
-    ASSERT_TRUE(status.ok());
+    ASSERT_OK(status);
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 3) << testing::ReadFile(log);
     EXPECT_TRUE(absl::StrContains(testing::ReadFile(log), words)) << testing::ReadFile(log);
     nsmd_.reset();
@@ -365,7 +357,7 @@ TEST_F(FaultsTest, UnusableStateDirsFailClearlyWithExitCode3) {
   // A missing state dir is created, and the log says what that means.
   const std::string shared = (dir_ / "new" / "shared").string();
   StartNsmd(WriteConfig("", shared, "a"), log);
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/healthz", 200).ok());
+  ASSERT_OK(AwaitHttpStatus(port_, "/healthz", 200));
   StopNsmd();
   EXPECT_TRUE(absl::StrContains(testing::ReadFile(log),
                                 absl::StrCat("created a new empty state in \"", shared,
@@ -375,7 +367,7 @@ TEST_F(FaultsTest, UnusableStateDirsFailClearlyWithExitCode3) {
   // The same dir again: nothing new is created.
   std::filesystem::remove(log);
   StartNsmd(WriteConfig("", shared, "a"), log);
-  ASSERT_TRUE(AwaitHttpStatus(port_, "/healthz", 200).ok());
+  ASSERT_OK(AwaitHttpStatus(port_, "/healthz", 200));
   StopNsmd();
   EXPECT_FALSE(absl::StrContains(testing::ReadFile(log), "created a new empty state"));
 

@@ -20,6 +20,7 @@
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -42,13 +43,13 @@ class KafkaRestartTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     dir_ = testing::MakeTempDir("nsmd-it");
     auto broker = testing::StartBroker(kTopic, 4, &bootstrap_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_OK(broker);
     broker_ = std::move(*broker);
     port_ = testing::FreePort();
     config_ = (dir_ / "nsmd.yaml").string();
     WriteConfig("200ms");
     auto producer = KafkaProducer::Create(bootstrap_, {});
-    ASSERT_TRUE(producer.ok()) << producer.status();
+    ASSERT_OK(producer);
     producer_ = std::move(*producer);
   }
 
@@ -95,26 +96,26 @@ metrics:
   }
 
   void Produce(const std::string& key, const std::string& payload) {
-    ASSERT_TRUE(producer_->Produce(kTopic, key, payload).ok());
+    ASSERT_OK(producer_->Produce(kTopic, key, payload));
   }
 
   void StartNsmd() {
     auto nsmd = testing::StartNsmd(config_);
-    ASSERT_TRUE(nsmd.ok()) << nsmd.status();
+    ASSERT_OK(nsmd);
     nsmd_ = std::move(*nsmd);
   }
 
   // SIGTERM; expects exit 0 within 10 s.
   void StopNsmd() {
     const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(10));
-    EXPECT_TRUE(stopped.ok()) << stopped;
+    EXPECT_OK(stopped);
     nsmd_.reset();
   }
 
   // Scrapes /metrics until every expected series has its value (or 60 s).
   void ExpectMetrics(const std::map<std::string, double>& expected) {
     const absl::Status matched = testing::AwaitMetrics(port_, expected, absl::Seconds(60));
-    EXPECT_TRUE(matched.ok()) << matched;
+    EXPECT_OK(matched);
   }
 
   std::filesystem::path dir_;
@@ -140,7 +141,7 @@ TEST_P(KafkaRestartTest, SigtermAndRestartCountEveryEventExactlyOnce) {
   }
   Produce("x", "this is not json");
   Produce("y", R"({"event":"file_edited","userId":"z","timestamp":"2024-13-45T00:00:00Z"})");
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
 
   StartNsmd();
   // 9 consumed, 7 applied; active_teams 1 (A), WAU 7, edits on Tuesday 4.
@@ -156,14 +157,14 @@ TEST_P(KafkaRestartTest, SigtermAndRestartCountEveryEventExactlyOnce) {
       {"nsmd_stream_time_seconds", 1704190380},
   });
   auto ready = HttpRequest(port_, "GET", "/readyz");
-  ASSERT_TRUE(ready.ok());
+  ASSERT_OK(ready);
   EXPECT_EQ(ready->status, 200) << ready->body;
   StopNsmd();
 
   // While nsmd is down: b4 edits (B reaches 4 users), a1 edits again.
   Produce("b4", TrackEvent("file_edited", "b4", "B", "2024-01-02T11:00:00Z"));
   Produce("a1", TrackEvent("file_edited", "a1", "A", "2024-01-02T11:01:00Z"));
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
 
   StartNsmd();
   // The new process reads only the 2 new messages; totals include all:
@@ -187,7 +188,7 @@ TEST_P(KafkaRestartTest, SigtermPersistsEverythingInTheFinalCheckpoint) {
     std::string u = absl::StrCat("a", i);
     Produce(u, TrackEvent("file_edited", u, "A", absl::StrCat("2024-01-02T10:0", i, ":00Z")));
   }
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
   StartNsmd();
   // 4 consumed and applied: active_teams 1, WAU 4, edits 4.
   ExpectMetrics({
@@ -213,7 +214,7 @@ TEST_P(KafkaRestartTest, SigtermPersistsEverythingInTheFinalCheckpoint) {
   // first four, this process would read them again: consumed 5, not 1 (and
   // with dedup the values would not show it).
   Produce("b1", TrackEvent("file_edited", "b1", "B", "2024-01-02T11:00:00Z"));
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
   ExpectMetrics({
       {"nsmd_events_consumed_total", 1},
       {"nsmd_events_duplicate_total", 0},

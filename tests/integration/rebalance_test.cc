@@ -21,6 +21,7 @@
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -50,10 +51,10 @@ class RebalanceTest : public ::testing::Test {
   void SetUp() override {
     dir_ = testing::MakeTempDir("nsmd-rebalance");
     auto broker = testing::StartBroker("events", kPartitions, &bootstrap_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_OK(broker);
     broker_ = std::move(*broker);
     auto producer = KafkaProducer::Create(bootstrap_, {});
-    ASSERT_TRUE(producer.ok()) << producer.status();
+    ASSERT_OK(producer);
     producer_ = std::move(*producer);
   }
   void TearDown() override {
@@ -88,14 +89,14 @@ http:
   // (Re)starts nsmd with the instance's config.
   void Start(Instance* instance) {
     auto process = testing::StartNsmd(instance->config, instance->config + ".log");
-    ASSERT_TRUE(process.ok()) << process.status();
+    ASSERT_OK(process);
     instance->process = std::move(*process);
   }
 
   // SIGTERM; expects exit 0 within 10 s.
   void Stop(Instance* instance) {
     const absl::Status stopped = testing::StopGracefully(*instance->process, absl::Seconds(10));
-    EXPECT_TRUE(stopped.ok()) << stopped;
+    EXPECT_OK(stopped);
     instance->process.reset();
   }
 
@@ -103,7 +104,7 @@ http:
   // offsets).
   std::vector<int64_t> Counts() {
     auto counts = testing::CountMessagesPerPartition(bootstrap_, "events", kPartitions);
-    EXPECT_TRUE(counts.ok()) << counts.status();
+    EXPECT_OK(counts);
     return counts.ok() ? *counts : std::vector<int64_t>(kPartitions, -1);
   }
 
@@ -150,9 +151,9 @@ http:
 
   void ProduceUsers(int first, int last) {
     for (int u = first; u <= last; ++u) {
-      ASSERT_TRUE(producer_->Produce("events", absl::StrCat("u", u), Edit(u)).ok());
+      ASSERT_OK(producer_->Produce("events", absl::StrCat("u", u), Edit(u)));
     }
-    ASSERT_TRUE(producer_->Flush(absl::Seconds(30)).ok());
+    ASSERT_OK(producer_->Flush(absl::Seconds(30)));
   }
 
   std::filesystem::path dir_;
@@ -166,20 +167,31 @@ TEST_F(RebalanceTest, PartitionsComeBackAtTheInstancesOwnCheckpoint) {
   Configure("a", &a_);
   ProduceUsers(1, 8);
   // A alone: 8 edits by 8 users.
-  ASSERT_TRUE(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8},
+  ASSERT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8},
                                      {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      8}})
-                  .ok());
+                                      8}}));
 
   // B joins: the group rebalances; B becomes ready once it holds partitions.
   Configure("b", &b_);
-  ASSERT_TRUE(AwaitHttpStatus(b_.port, "/readyz", 200, absl::Seconds(60)).ok());
-  ASSERT_TRUE(AwaitHttpStatus(a_.port, "/readyz", 200, absl::Seconds(60)).ok());
+  ASSERT_OK(AwaitHttpStatus(b_.port, "/readyz", 200, absl::Seconds(60)));
+  ASSERT_OK(AwaitHttpStatus(a_.port, "/readyz", 200, absl::Seconds(60)));
   ProduceUsers(9, 16);
-  // Both readers together have seen every new event: wait until B's share
-  // is processed (B started from the earliest offset of its partitions, so
-  // its own counts are whatever its partitions hold; A's are checked below).
-  absl::SleepFor(absl::Seconds(2));
+  // Wait until B has processed and checkpointed its share: every partition
+  // it holds checkpointed at the partition's end (B started from the
+  // earliest offset of its partitions; A's counts are checked below).
+  const std::vector<int64_t> ends = Counts();
+  const std::vector<AssignedPartition> b_share =
+      AwaitAssignment(b_, [&ends](const std::vector<AssignedPartition>& a) {
+        if (a.empty()) return false;
+        for (const AssignedPartition& p : a) {
+          if (p.checkpointed_offset != ends[static_cast<size_t>(p.partition)]) return false;
+        }
+        return true;
+      });
+  ASSERT_FALSE(b_share.empty()) << "B holds no partition";
+  for (const AssignedPartition& p : b_share) {
+    ASSERT_EQ(p.checkpointed_offset, ends[static_cast<size_t>(p.partition)]) << p;
+  }
 
   // B leaves the group (SIGTERM: final checkpoint, leave); A gets all four
   // partitions back and resumes each at its own checkpoint.
@@ -187,11 +199,10 @@ TEST_F(RebalanceTest, PartitionsComeBackAtTheInstancesOwnCheckpoint) {
   // Every one of the 16 events exactly once: 16 edits by 16 users, and not
   // one event read twice (dedup would hide a re-read from the values, not
   // from nsmd_events_duplicate_total).
-  EXPECT_TRUE(AwaitMetrics(a_.port,
+  EXPECT_OK(AwaitMetrics(a_.port,
                            {{R"(nsm_metric_value{metric="edits",window="current"})", 16},
                             {R"(nsm_metric_value{metric="editors",window="current"})", 16},
-                            {"nsmd_events_duplicate_total", 0}})
-                  .ok());
+                            {"nsmd_events_duplicate_total", 0}}));
   Stop(&a_);
 }
 
@@ -203,11 +214,10 @@ TEST_F(RebalanceTest, RevokeCheckpointsWhatWasProcessedBeforeThePartitionsGo) {
   Configure("a", &a_, props, "1h");
   ProduceUsers(1, 8);
   // A alone reads all 8 (one edit per user).
-  ASSERT_TRUE(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", 8},
+  ASSERT_OK(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", 8},
                                      {R"(nsm_metric_value{metric="edits",window="current"})", 8},
                                      {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      8}})
-                  .ok());
+                                      8}}));
   // All four partitions, none checkpointed yet (the interval is 1h).
   std::vector<AssignedPartition> before = AwaitAssignment(a_, [](const auto& a) {
     return a.size() == kPartitions;
@@ -236,32 +246,28 @@ TEST_F(RebalanceTest, RevokeCheckpointsWhatWasProcessedBeforeThePartitionsGo) {
   // Exact values: A keeps its 8 (lifetime); B starts its partitions from the
   // earliest offset (no state of its own): one edit per user in them.
   const int64_t in_b = Sum(counts, b_after);
-  ASSERT_TRUE(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8},
+  ASSERT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8},
                                      {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      8}})
-                  .ok());
-  ASSERT_TRUE(AwaitMetrics(b_.port, {{"nsmd_events_consumed_total", static_cast<double>(in_b)},
+                                      8}}));
+  ASSERT_OK(AwaitMetrics(b_.port, {{"nsmd_events_consumed_total", static_cast<double>(in_b)},
                                      {R"(nsm_metric_value{metric="edits",window="current"})",
                                       static_cast<double>(in_b)},
                                      {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      static_cast<double>(in_b)}})
-                  .ok());
+                                      static_cast<double>(in_b)}}));
 
   // More events: each instance counts those of its own partitions.
   ProduceUsers(9, 16);
   const std::vector<int64_t> later = Counts();
   const double a_new = static_cast<double>(Sum(later, a_after) - Sum(counts, a_after));
   const double b_total = static_cast<double>(Sum(later, b_after));
-  EXPECT_TRUE(AwaitMetrics(a_.port,
+  EXPECT_OK(AwaitMetrics(a_.port,
                            {{R"(nsm_metric_value{metric="edits",window="current"})", 8 + a_new},
                             {R"(nsm_metric_value{metric="editors",window="current"})", 8 + a_new},
-                            {"nsmd_events_duplicate_total", 0}})
-                  .ok());
-  EXPECT_TRUE(AwaitMetrics(b_.port,
+                            {"nsmd_events_duplicate_total", 0}}));
+  EXPECT_OK(AwaitMetrics(b_.port,
                            {{R"(nsm_metric_value{metric="edits",window="current"})", b_total},
                             {R"(nsm_metric_value{metric="editors",window="current"})", b_total},
-                            {"nsmd_events_duplicate_total", 0}})
-                  .ok());
+                            {"nsmd_events_duplicate_total", 0}}));
   Stop(&b_);
   Stop(&a_);
 }
@@ -279,12 +285,11 @@ TEST_F(RebalanceTest, AnInstanceWithoutPartitionsInARebalanceLetsNothingExpire) 
   // Produces one edit and returns the partition it went to (whose count grew).
   auto produce = [&](int user, const std::string& id, const std::string& time) {
     const std::vector<int64_t> before = Counts();
-    EXPECT_TRUE(producer_->Produce("events", absl::StrCat("u", user),
+    EXPECT_OK(producer_->Produce("events", absl::StrCat("u", user),
                                    absl::StrCat(R"({"event":"file_edited","userId":"u)", user,
                                                 R"(","messageId":")", id, R"(","timestamp":")",
-                                                time, R"("})"))
-                    .ok());
-    EXPECT_TRUE(producer_->Flush(absl::Seconds(30)).ok());
+                                                time, R"("})")));
+    EXPECT_OK(producer_->Flush(absl::Seconds(30)));
     const std::vector<int64_t> after = Counts();
     for (int p = 0; p < kPartitions; ++p) {
       if (after[static_cast<size_t>(p)] > before[static_cast<size_t>(p)]) return p;
@@ -295,17 +300,15 @@ TEST_F(RebalanceTest, AnInstanceWithoutPartitionsInARebalanceLetsNothingExpire) 
   for (int u = 2; u <= 9; ++u) {
     partition_of[u] = produce(u, absl::StrCat("jan2-", u), "2024-01-02T10:00:00Z");
   }
-  ASSERT_TRUE(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8}})
-                  .ok());
+  ASSERT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8}}));
   const int jan5_partition = produce(1, "jan5", "2024-01-05T10:00:00Z");
   int behind = -1;  // a user whose partition did not get the Jan 5 edit
   for (const auto& [u, p] : partition_of) {
     if (p >= 0 && p != jan5_partition) behind = u;
   }
   ASSERT_GT(behind, 0) << "all 8 users on the partition of the Jan 5 edit";
-  ASSERT_TRUE(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 9},
-                                     {"nsmd_events_late_total", 0}})
-                  .ok());
+  ASSERT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 9},
+                                     {"nsmd_events_late_total", 0}}));
   // B joins (A: revoked, then two partitions), then leaves (A: revoked,
   // then all four).
   Configure("b", &b_, props, "100ms");
@@ -316,10 +319,9 @@ TEST_F(RebalanceTest, AnInstanceWithoutPartitionsInARebalanceLetsNothingExpire) 
             static_cast<size_t>(kPartitions));
   // 30 minutes after that partition's stream time: within the 1 h lateness.
   produce(behind, "jan2-later", "2024-01-02T10:30:00Z");
-  EXPECT_TRUE(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", 10},
+  EXPECT_OK(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", 10},
                                      {R"(nsm_metric_value{metric="edits",window="current"})", 10},
-                                     {"nsmd_events_late_total", 0}})
-                  .ok());
+                                     {"nsmd_events_late_total", 0}}));
   Stop(&a_);
 }
 
@@ -355,12 +357,10 @@ TEST_F(RebalanceTest, StaticMemberRestartMovesNoPartitionAndCountsExactlyOnce) {
   const int64_t in_a = Sum(counts, a_before);
   const int64_t in_b = Sum(counts, b_before);
   ASSERT_EQ(in_a + in_b, 8);
-  ASSERT_TRUE(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
-                                      static_cast<double>(in_a)}})
-                  .ok());
-  ASSERT_TRUE(AwaitMetrics(b_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
-                                      static_cast<double>(in_b)}})
-                  .ok());
+  ASSERT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
+                                      static_cast<double>(in_a)}}));
+  ASSERT_OK(AwaitMetrics(b_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
+                                      static_cast<double>(in_b)}}));
 
   // A stops (a static member does not leave the group) and stays away 3 s,
   // half the session timeout: B's assignment must not change meanwhile. (A
@@ -369,7 +369,7 @@ TEST_F(RebalanceTest, StaticMemberRestartMovesNoPartitionAndCountsExactlyOnce) {
   const absl::Time stopped = absl::Now();
   while (absl::Now() < stopped + absl::Seconds(3)) {
     auto b = testing::FetchAssignment(b_.port);
-    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_OK(b);
     ASSERT_EQ(Partitions(*b), Partitions(b_before)) << "B's partitions moved while A was away";
     absl::SleepFor(absl::Milliseconds(100));
   }
@@ -438,19 +438,17 @@ TEST_F(RebalanceTest, StaticMemberRestartMovesNoPartitionAndCountsExactlyOnce) {
   for (const AssignedPartition& p : b_after) {
     b_read += later[static_cast<size_t>(p.partition)] - own(b_before, p.partition);
   }
-  EXPECT_TRUE(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", static_cast<double>(a_read)},
+  EXPECT_OK(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", static_cast<double>(a_read)},
                                      {R"(nsm_metric_value{metric="edits",window="current"})",
                                       static_cast<double>(in_a + a_read)},
                                      {R"(nsm_metric_value{metric="editors",window="current"})",
                                       static_cast<double>(in_a + a_read)},
-                                     {"nsmd_events_duplicate_total", 0}})
-                  .ok());
-  EXPECT_TRUE(AwaitMetrics(b_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
+                                     {"nsmd_events_duplicate_total", 0}}));
+  EXPECT_OK(AwaitMetrics(b_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
                                       static_cast<double>(in_b + b_read)},
                                      {R"(nsm_metric_value{metric="editors",window="current"})",
                                       static_cast<double>(in_b + b_read)},
-                                     {"nsmd_events_duplicate_total", 0}})
-                  .ok());
+                                     {"nsmd_events_duplicate_total", 0}}));
   Stop(&a_);
   Stop(&b_);
 }

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -37,10 +38,10 @@ class ReloadTest : public ::testing::Test {
   void SetUp() override {
     dir_ = testing::MakeTempDir("nsmd-reload");
     auto broker = testing::StartBroker("events", 2, &bootstrap_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_OK(broker);
     broker_ = std::move(*broker);
     auto producer = KafkaProducer::Create(bootstrap_, {});
-    ASSERT_TRUE(producer.ok()) << producer.status();
+    ASSERT_OK(producer);
     producer_ = std::move(*producer);
     port_ = testing::FreePort();
     config_ = (dir_ / "nsmd.yaml").string();
@@ -65,8 +66,8 @@ http:
   }
 
   void Produce(const std::string& event, const std::string& user, int second) {
-    ASSERT_TRUE(producer_->Produce("events", user, Track(event, user, second)).ok());
-    ASSERT_TRUE(producer_->Flush(absl::Seconds(30)).ok());
+    ASSERT_OK(producer_->Produce("events", user, Track(event, user, second)));
+    ASSERT_OK(producer_->Flush(absl::Seconds(30)));
   }
 
   std::filesystem::path dir_;
@@ -85,15 +86,14 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
 )"));
   const std::string log = (dir_ / "nsmd.log").string();
   auto nsmd = testing::StartNsmd(config_, log, {"--enable-reload-endpoint"});
-  ASSERT_TRUE(nsmd.ok()) << nsmd.status();
+  ASSERT_OK(nsmd);
   nsmd_ = std::move(*nsmd);
   Produce("file_edited", "u1", 1);
   Produce("file_edited", "u2", 2);
   Produce("comment_added", "u1", 3);
   // edits 2 (u1, u2), editors 2, comments 1.
-  ASSERT_TRUE(AwaitMetrics(port_, {{Value("edits"), 2}, {Value("editors"), 2},
-                                   {Value("comments"), 1}})
-                  .ok());
+  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 2}, {Value("editors"), 2},
+                                   {Value("comments"), 1}}));
 
   // `comments` now counts distinct commenters (a new definition: starts
   // empty); `viewers` is new; edits and editors are unchanged except for
@@ -110,18 +110,16 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
 )");
   WriteConfig(second);
   nsmd_->Signal(SIGHUP);
-  ASSERT_TRUE(AwaitMetrics(port_, {{Value("edits"), 2}, {Value("editors"), 2},
+  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 2}, {Value("editors"), 2},
                                    {Value("comments"), 0}, {Value("viewers"), 0},
-                                   {"nsmd_config_last_reload_successful", 1}})
-                  .ok());
+                                   {"nsmd_config_last_reload_successful", 1}}));
   Produce("comment_added", "u3", 4);
   Produce("page_viewed", "u3", 5);
   Produce("file_edited", "u3", 6);
   // edits 3, editors 3 (u1..u3); comments counts since the reload: u3 -> 1;
   // viewers 1.
-  ASSERT_TRUE(AwaitMetrics(port_, {{Value("edits"), 3}, {Value("editors"), 3},
-                                   {Value("comments"), 1}, {Value("viewers"), 1}})
-                  .ok());
+  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 3}, {Value("editors"), 3},
+                                   {Value("comments"), 1}, {Value("viewers"), 1}}));
   EXPECT_TRUE(absl::StrContains(testing::ReadFile(log), "comments starts empty"))
       << testing::ReadFile(log);
 
@@ -133,36 +131,68 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
   // 12-20, so the typo is on line 21, indented by 4: column 5.
   WriteConfig(absl::StrCat(kEdits, "    measure_typo: events\n"));
   auto reload = testing::HttpRequest(port_, "POST", "/-/reload");
-  ASSERT_TRUE(reload.ok());
+  ASSERT_OK(reload);
   EXPECT_EQ(reload->status, 500) << reload->body;
   EXPECT_TRUE(absl::StrContains(reload->body, absl::StrCat(config_, ":21:5: ")))
       << reload->body;
   // The gauge was set before the answer.
   auto metrics = testing::HttpRequest(port_, "GET", "/metrics");
-  ASSERT_TRUE(metrics.ok());
+  ASSERT_OK(metrics);
   EXPECT_EQ(
       testing::PrometheusValue(metrics->body, "nsmd_config_last_reload_successful").value_or(-1),
       0);
   Produce("file_edited", "u4", 7);
-  ASSERT_TRUE(AwaitMetrics(port_, {{Value("edits"), 4}, {Value("editors"), 4},
-                                   {Value("comments"), 1}, {Value("viewers"), 1}})
-                  .ok());
+  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 4}, {Value("editors"), 4},
+                                   {Value("comments"), 1}, {Value("viewers"), 1}}));
   EXPECT_TRUE(absl::StrContains(testing::ReadFile(log), "nsmd.yaml:")) << testing::ReadFile(log);
 
   // The valid file again over HTTP: 200 once reloaded; nothing changed, so
   // every metric keeps its value.
   WriteConfig(second);
   reload = testing::HttpRequest(port_, "POST", "/-/reload");
-  ASSERT_TRUE(reload.ok());
+  ASSERT_OK(reload);
   EXPECT_EQ(reload->status, 200) << reload->body;
   EXPECT_EQ(reload->body, "reloaded\n");
-  ASSERT_TRUE(AwaitMetrics(port_, {{Value("edits"), 4}, {Value("editors"), 4},
+  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 4}, {Value("editors"), 4},
                                    {Value("comments"), 1}, {Value("viewers"), 1},
-                                   {"nsmd_config_last_reload_successful", 1}})
-                  .ok());
+                                   {"nsmd_config_last_reload_successful", 1}}));
 
   const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(10));
-  EXPECT_TRUE(stopped.ok()) << stopped;
+  EXPECT_OK(stopped);
+}
+
+// Start-up fails after the HTTP server is up while a reload request waits in
+// its handler (a test fail point, once the request is in): nsmd stops the
+// server before the reload mutex, condition and status its handlers use are
+// destroyed (they used to go first), answers the waiting request "stopping"
+// (civetweb may drop that answer while it stops: then the connection just
+// closes) and exits with the start-up error. The ASan build checks that no
+// handler touches destroyed members.
+TEST_F(ReloadTest, AReloadWaitingWhenStartUpFailsIsAnsweredBeforeMembersGo) {
+  WriteConfig(kEdits);
+  const std::string log = (dir_ / "nsmd.log").string();
+  auto nsmd = testing::StartNsmd(config_, log, {"--enable-reload-endpoint"},
+                                 {"NSMD_TEST_FAIL_POINT=start_after_http"});
+  ASSERT_OK(nsmd);
+  nsmd_ = std::move(*nsmd);
+  const std::string serving = absl::StrCat("serving /metrics on 127.0.0.1:", port_);
+  for (absl::Time deadline = absl::Now() + absl::Seconds(60);
+       absl::Now() < deadline && !absl::StrContains(testing::ReadFile(log), serving);
+       absl::SleepFor(absl::Milliseconds(20))) {
+  }
+  ASSERT_TRUE(absl::StrContains(testing::ReadFile(log), serving)) << testing::ReadFile(log);
+  absl::StatusOr<testing::HttpResponse> reload = testing::HttpRequest(port_, "POST", "/-/reload");
+  if (reload.ok()) {
+    EXPECT_EQ(reload->status, 500) << reload->body;
+    EXPECT_EQ(reload->body, "reload failed: UNAVAILABLE: nsmd is stopping\n");
+  }
+  absl::StatusOr<int> exited = nsmd_->Wait(absl::Seconds(30));
+  ASSERT_OK(exited);
+  EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 1) << *exited << "\n"
+                                                               << testing::ReadFile(log);
+  EXPECT_TRUE(absl::StrContains(testing::ReadFile(log),
+                                "nsmd: INTERNAL: TEST ONLY: fail point start_after_http\n"))
+      << testing::ReadFile(log);
 }
 
 }  // namespace

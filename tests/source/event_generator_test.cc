@@ -13,6 +13,7 @@
 #include "daemon/source/embedded_broker.h"
 #include "daemon/source/kafka_source.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -31,9 +32,9 @@ class EventGeneratorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto broker = EmbeddedBroker::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_OK(broker);
     broker_ = std::move(*broker);
-    ASSERT_TRUE(broker_->CreateTopic("demo", 1).ok());
+    ASSERT_OK(broker_->CreateTopic("demo", 1));
   }
 
   // A generator whose wall clock reads `now_` (kStart at creation).
@@ -47,7 +48,7 @@ class EventGeneratorTest : public ::testing::Test {
     o.clock = [this] { return absl::FromUnixNanos(now_ns_.load()); };
     now_ns_ = absl::ToUnixNanos(kStart);
     auto generator = EventGenerator::Create(std::move(o));
-    EXPECT_TRUE(generator.ok()) << generator.status();
+    EXPECT_OK(generator);
     return generator.ok() ? std::move(*generator) : nullptr;
   }
 
@@ -103,7 +104,7 @@ TEST_F(EventGeneratorTest, ProducedEventsAreStampedWithTheInjectedClocksEventTim
   o.group_id = "generator-test";
   o.topics = {"demo"};
   auto source = KafkaSource::Create(std::move(o));
-  ASSERT_TRUE(source.ok()) << source.status();
+  ASSERT_OK(source);
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   int received = 0;
   while (received < 3 && absl::Now() < deadline) {
@@ -112,7 +113,7 @@ TEST_F(EventGeneratorTest, ProducedEventsAreStampedWithTheInjectedClocksEventTim
       EXPECT_TRUE(absl::StrContains(m.payload, R"("timestamp":"2024-02-19T23:13:00.000Z")"))
           << m.payload;
     });
-    ASSERT_TRUE(polled.ok()) << polled.status();
+    ASSERT_OK(polled);
   }
   g->Stop();
   (*source)->Close();

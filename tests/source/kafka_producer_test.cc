@@ -16,6 +16,7 @@
 #include "daemon/source/embedded_broker.h"
 #include "daemon/source/kafka_secrets.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -32,9 +33,9 @@ class KafkaProducerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto broker = EmbeddedBroker::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_OK(broker);
     broker_ = std::move(*broker);
-    ASSERT_TRUE(broker_->CreateTopic("dlq", 1).ok());
+    ASSERT_OK(broker_->CreateTopic("dlq", 1));
   }
 
   std::unique_ptr<KafkaProducer> Producer(std::map<std::string, std::string> properties) {
@@ -42,7 +43,7 @@ class KafkaProducerTest : public ::testing::Test {
     properties["reconnect.backoff.ms"] = "50";
     properties["reconnect.backoff.max.ms"] = "200";
     auto producer = KafkaProducer::Create(broker_->bootstrap_servers(), properties);
-    EXPECT_TRUE(producer.ok()) << producer.status();
+    EXPECT_OK(producer);
     return producer.ok() ? std::move(*producer) : nullptr;
   }
 
@@ -114,10 +115,9 @@ TEST_F(KafkaProducerTest, FailedDeliveryIsKeptAndDeliveredByALaterFlush) {
   // A queued message fails after 1 s without a broker.
   std::unique_ptr<KafkaProducer> producer = Producer({{"message.timeout.ms", "1000"}});
   ASSERT_NE(producer, nullptr);
-  ASSERT_TRUE(broker_->SetDown(true).ok());
-  ASSERT_TRUE(producer->ProduceWithHeaders("dlq", "key-1", "payload-1",
-                                           {{"nsmd-reject-reason", "invalid_json"}})
-                  .ok());
+  ASSERT_OK(broker_->SetDown(true));
+  ASSERT_OK(producer->ProduceWithHeaders("dlq", "key-1", "payload-1",
+                                           {{"nsmd-reject-reason", "invalid_json"}}));
   absl::Status s = producer->Flush(absl::Seconds(20));
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_TRUE(absl::StartsWith(s.message(), "1 message(s) not delivered yet")) << s;
@@ -128,9 +128,9 @@ TEST_F(KafkaProducerTest, FailedDeliveryIsKeptAndDeliveredByALaterFlush) {
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_EQ(producer->kept(), 1u);
 
-  ASSERT_TRUE(broker_->SetDown(false).ok());
+  ASSERT_OK(broker_->SetDown(false));
   s = FlushUntilDelivered(producer.get());
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_OK(s);
   EXPECT_EQ(producer->kept(), 0u);
   // The broker never took it while down: exactly one copy, key and headers
   // intact.
@@ -146,8 +146,8 @@ TEST_F(KafkaProducerTest, FullQueueWaitIsBoundedAndTheMessageIsKept) {
   std::unique_ptr<KafkaProducer> producer =
       Producer({{"queue.buffering.max.messages", "1"}, {"message.timeout.ms", "120000"}});
   ASSERT_NE(producer, nullptr);
-  ASSERT_TRUE(broker_->SetDown(true).ok());
-  ASSERT_TRUE(producer->Produce("dlq", "k", "first").ok());
+  ASSERT_OK(broker_->SetDown(true));
+  ASSERT_OK(producer->Produce("dlq", "k", "first"));
   // No room: returns (after KafkaProducer::kQueueFullWait) instead of
   // waiting forever, and keeps the message.
   absl::Status s = producer->Produce("dlq", "k", "second");
@@ -155,9 +155,9 @@ TEST_F(KafkaProducerTest, FullQueueWaitIsBoundedAndTheMessageIsKept) {
   EXPECT_TRUE(absl::StrContains(s.message(), "kept to produce again at the next flush")) << s;
   EXPECT_EQ(producer->kept(), 1u);
 
-  ASSERT_TRUE(broker_->SetDown(false).ok());
+  ASSERT_OK(broker_->SetDown(false));
   s = FlushUntilDelivered(producer.get());
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_OK(s);
   std::vector<Stored> stored = ReadAll("dlq");
   ASSERT_EQ(stored.size(), 2u);
   EXPECT_EQ(stored[0].payload, "first");

@@ -11,6 +11,7 @@
 #include "daemon/source/embedded_broker.h"
 #include "daemon/source/kafka_producer.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -19,10 +20,10 @@ class KafkaSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto broker = EmbeddedBroker::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_OK(broker);
     broker_ = std::move(*broker);
     auto producer = KafkaProducer::Create(broker_->bootstrap_servers(), {});
-    ASSERT_TRUE(producer.ok()) << producer.status();
+    ASSERT_OK(producer);
     producer_ = std::move(*producer);
   }
 
@@ -46,7 +47,7 @@ class KafkaSourceTest : public ::testing::Test {
       PartitionAssignment assignment = PartitionAssignment::kGroup) {
     auto source =
         KafkaSource::Create(SourceOptions(topic, group, std::move(checkpoint), assignment));
-    EXPECT_TRUE(source.ok()) << source.status();
+    EXPECT_OK(source);
     return source.ok() ? std::move(*source) : nullptr;
   }
 
@@ -60,7 +61,7 @@ class KafkaSourceTest : public ::testing::Test {
       auto polled = source->Poll(1000, absl::Milliseconds(100), [&](const SourceMessage& m) {
         out[m.partition].emplace_back(m.offset, std::string(m.payload));
       });
-      EXPECT_TRUE(polled.ok());
+      EXPECT_OK(polled);
       got += polled.ok() ? *polled : 0;
     }
     return out;
@@ -71,14 +72,14 @@ class KafkaSourceTest : public ::testing::Test {
 };
 
 TEST_F(KafkaSourceTest, ReadsEveryMessageOfEveryPartitionInOrder) {
-  ASSERT_TRUE(broker_->CreateTopic("t4", 4).ok());
+  ASSERT_OK(broker_->CreateTopic("t4", 4));
   std::multiset<std::string> sent;
   for (int i = 0; i < 100; ++i) {
     const std::string payload = absl::StrCat("message-", i);
-    ASSERT_TRUE(producer_->Produce("t4", absl::StrCat("key-", i % 17), payload).ok());
+    ASSERT_OK(producer_->Produce("t4", absl::StrCat("key-", i % 17), payload));
     sent.insert(payload);
   }
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
   auto source = Consumer("t4", "g1");
   auto read = Read(source.get(), 100);
   std::multiset<std::string> received;
@@ -96,11 +97,11 @@ TEST_F(KafkaSourceTest, ReadsEveryMessageOfEveryPartitionInOrder) {
 }
 
 TEST_F(KafkaSourceTest, AssignResumesAtTheCheckpointedOffset) {
-  ASSERT_TRUE(broker_->CreateTopic("t1", 1).ok());
+  ASSERT_OK(broker_->CreateTopic("t1", 1));
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(producer_->Produce("t1", "k", absl::StrCat("m", i)).ok());
+    ASSERT_OK(producer_->Produce("t1", "k", absl::StrCat("m", i)));
   }
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
   // The state says messages 0..6 are applied: the next to read is 7.
   auto source = Consumer("t1", "g2", {{"t1", 0, 7}});
   auto read = Read(source.get(), 3);
@@ -114,32 +115,32 @@ TEST_F(KafkaSourceTest, AssignResumesAtTheCheckpointedOffset) {
 }
 
 TEST_F(KafkaSourceTest, UnreadNamesPartitionsWithNoCheckpointAndNothingPolled) {
-  ASSERT_TRUE(broker_->CreateTopic("t2", 2).ok());
+  ASSERT_OK(broker_->CreateTopic("t2", 2));
   // Partition 0 has a checkpoint (resume at 0); partition 1 has none.
   auto source = Consumer("t2", "g5", {{"t2", 0, 0}});
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (source->Assignment().size() < 2 && absl::Now() < deadline) {
-    ASSERT_TRUE(source->Poll(10, absl::Milliseconds(100), [](const SourceMessage&) {}).ok());
+    ASSERT_OK(source->Poll(10, absl::Milliseconds(100), [](const SourceMessage&) {}));
   }
   ASSERT_EQ(source->Assignment().size(), 2u);
   EXPECT_EQ(source->Unread(), (std::vector<TopicPartitionId>{{"t2", 1}}));
   for (int i = 0; i < 40; ++i) {
-    ASSERT_TRUE(producer_->Produce("t2", absl::StrCat("key-", i), "m").ok());
+    ASSERT_OK(producer_->Produce("t2", absl::StrCat("key-", i), "m"));
   }
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
   ASSERT_EQ(Read(source.get(), 40).size(), 2u);  // both partitions got messages
   EXPECT_TRUE(source->Unread().empty());
   source->Close();
 }
 
 TEST_F(KafkaSourceTest, NoCheckpointStartsFromEarliestNotFromTheGroupsCommit) {
-  ASSERT_TRUE(broker_->CreateTopic("t1", 1).ok());
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(producer_->Produce("t1", "k", absl::StrCat("m", i)).ok());
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(broker_->CreateTopic("t1", 1));
+  for (int i = 0; i < 5; ++i) ASSERT_OK(producer_->Produce("t1", "k", absl::StrCat("m", i)));
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
   {
     auto first = Consumer("t1", "g3");
     ASSERT_EQ(Read(first.get(), 5)[0].size(), 5u);
-    ASSERT_TRUE(first->CommitOffsets({{"t1", 0, 5}}).ok());
+    ASSERT_OK(first->CommitOffsets({{"t1", 0, 5}}));
     first->Close();
   }
   // The group committed 5, but this instance has no state for t1/0: it must
@@ -175,11 +176,11 @@ std::map<int32_t, std::vector<std::string>> Payloads(
 }
 
 TEST_F(KafkaSourceTest, AllPartitionsAreAssignedWithoutAGroupAndResumeAtTheirCheckpoints) {
-  ASSERT_TRUE(broker_->CreateTopic("t3", 3).ok());
+  ASSERT_OK(broker_->CreateTopic("t3", 3));
   for (int i = 0; i < 60; ++i) {
-    ASSERT_TRUE(producer_->Produce("t3", absl::StrCat("key-", i), absl::StrCat("m", i)).ok());
+    ASSERT_OK(producer_->Produce("t3", absl::StrCat("key-", i), absl::StrCat("m", i)));
   }
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
   // With no checkpoint: every partition, every message, from offset 0.
   auto first = Consumer("t3", "g6", {}, kAll);
   auto all = Read(first.get(), 60);
@@ -208,14 +209,14 @@ TEST_F(KafkaSourceTest, AllPartitionsAreAssignedWithoutAGroupAndResumeAtTheirChe
 TEST_F(KafkaSourceTest, AllPartitionsOfATopicCreatedAfterTheStartAreFound) {
   auto source = Consumer("late", "g7", {}, kAll);
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(source->Poll(10, absl::Milliseconds(100), [](const SourceMessage&) {}).ok());
+    ASSERT_OK(source->Poll(10, absl::Milliseconds(100), [](const SourceMessage&) {}));
   }
   EXPECT_TRUE(source->Assignment().empty());  // no such topic yet
-  ASSERT_TRUE(broker_->CreateTopic("late", 2).ok());
+  ASSERT_OK(broker_->CreateTopic("late", 2));
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(producer_->Produce("late", absl::StrCat("key-", i), "m").ok());
+    ASSERT_OK(producer_->Produce("late", absl::StrCat("key-", i), "m"));
   }
-  ASSERT_TRUE(producer_->Flush(absl::Seconds(10)).ok());
+  ASSERT_OK(producer_->Flush(absl::Seconds(10)));
   auto read = Read(source.get(), 20);
   EXPECT_EQ(read.size(), 2u);  // both partitions
   EXPECT_EQ(read[0].size() + read[1].size(), 20u);
@@ -227,16 +228,16 @@ TEST_F(KafkaSourceTest, AllPartitionsOfATopicCreatedAfterTheStartAreFound) {
 // while no broker was reachable (or, in nsmd, during a long state load) must
 // not mark the source disconnected once a broker has answered since.
 TEST_F(KafkaSourceTest, StatisticsTakenBeforeABrokerAnsweredDoNotMarkItDisconnected) {
-  ASSERT_TRUE(broker_->CreateTopic("t5", 2).ok());
-  ASSERT_TRUE(broker_->SetDown(true).ok());
+  ASSERT_OK(broker_->CreateTopic("t5", 2));
+  ASSERT_OK(broker_->SetDown(true));
   KafkaSource::Options o = SourceOptions("t5", "g8", {}, kAll);
   o.properties = {{"statistics.interval.ms", "2000"}, {"reconnect.backoff.max.ms", "100"}};
   auto source = KafkaSource::Create(std::move(o));
-  ASSERT_TRUE(source.ok()) << source.status();
+  ASSERT_OK(source);
   absl::SleepFor(absl::Milliseconds(2400));  // statistics taken at 2 s: no broker up
-  ASSERT_TRUE(broker_->SetDown(false).ok());
+  ASSERT_OK(broker_->SetDown(false));
   // One poll: the topics' metadata answers, then the statistics are served.
-  ASSERT_TRUE((*source)->Poll(10, absl::Milliseconds(10), [](const SourceMessage&) {}).ok());
+  ASSERT_OK((*source)->Poll(10, absl::Milliseconds(10), [](const SourceMessage&) {}));
   ASSERT_EQ((*source)->Assignment(), (std::vector<TopicPartitionId>{{"t5", 0}, {"t5", 1}}))
       << "the metadata did not answer within the first poll";
   EXPECT_TRUE((*source)->Connected());

@@ -20,74 +20,17 @@
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
+#include "tests/testing/failing_file_system.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
 
+using ::nsmd::testing::FailingFileSystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
-
-// The default file system, except that while `fail` is set every write
-// (appending, syncing) fails with "no space", as on a full disk. As there,
-// files can still be created (an inode, no data): RocksDB's reopen gets as
-// far as writing to them. Files opened before the switch fail too.
-class FailingFileSystem : public rocksdb::FileSystemWrapper {
- public:
-  FailingFileSystem() : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {}
-  const char* Name() const override { return "FailingFileSystem"; }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
-                                    rocksdb::IODebugContext* dbg) override {
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    rocksdb::IOStatus s = target()->NewWritableFile(f, options, &file, dbg);
-    if (s.ok()) *r = std::make_unique<File>(std::move(file), &fail);
-    return s;
-  }
-  rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& options,
-                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
-                                       rocksdb::IODebugContext* dbg) override {
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    rocksdb::IOStatus s = target()->ReopenWritableFile(f, options, &file, dbg);
-    if (s.ok()) *r = std::make_unique<File>(std::move(file), &fail);
-    return s;
-  }
-
-  std::atomic<bool> fail{false};
-
- private:
-  class File : public rocksdb::FSWritableFileOwnerWrapper {
-   public:
-    File(std::unique_ptr<rocksdb::FSWritableFile> t, const std::atomic<bool>* fail)
-        : rocksdb::FSWritableFileOwnerWrapper(std::move(t)), fail_(fail) {}
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             rocksdb::IODebugContext* dbg) override {
-      if (*fail_) return rocksdb::IOStatus::NoSpace("injected: no space left");
-      return target()->Append(data, options, dbg);
-    }
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             const rocksdb::DataVerificationInfo& info,
-                             rocksdb::IODebugContext* dbg) override {
-      if (*fail_) return rocksdb::IOStatus::NoSpace("injected: no space left");
-      return target()->Append(data, options, info, dbg);
-    }
-    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* dbg) override {
-      if (*fail_) return rocksdb::IOStatus::NoSpace("injected: no space left");
-      return target()->Sync(options, dbg);
-    }
-    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
-                            rocksdb::IODebugContext* dbg) override {
-      if (*fail_) return rocksdb::IOStatus::NoSpace("injected: no space left");
-      return target()->Fsync(options, dbg);
-    }
-
-   private:
-    const std::atomic<bool>* fail_;
-  };
-};
 
 class StateStoreTest : public ::testing::Test {
  protected:
@@ -104,7 +47,7 @@ class StateStoreTest : public ::testing::Test {
 
   std::unique_ptr<StateStore> MustOpen(absl::string_view identity = "group-a") {
     absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(dir_, identity);
-    EXPECT_TRUE(store.ok()) << store.status();
+    EXPECT_OK(store);
     return store.ok() ? std::move(*store) : nullptr;
   }
 
@@ -114,13 +57,13 @@ class StateStoreTest : public ::testing::Test {
       out.emplace_back(std::string(k), std::string(v));
       return absl::OkStatus();
     });
-    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_OK(s);
     return out;
   }
 
   static std::vector<SourceOffset> Offsets(const StateStore& store) {
     absl::StatusOr<std::vector<SourceOffset>> offsets = store.LoadOffsets();
-    EXPECT_TRUE(offsets.ok()) << offsets.status();
+    EXPECT_OK(offsets);
     return offsets.ok() ? *offsets : std::vector<SourceOffset>{};
   }
 
@@ -140,11 +83,10 @@ TEST_F(StateStoreTest, CommitThenReopenReadsBackExactly) {
     delta.Put(std::string("m/wau/f1/d\0w1\0u1", 16), "");  // NULs are ordinary bytes
     delta.Put("s/kafka", "1711848600000");
     delta.Put("x/msg-1", "1711848600000");
-    ASSERT_TRUE(store
+    ASSERT_OK(store
                     ->Commit(delta, {{"events", 3, 7},
                                      {"events", 0, 42},
-                                     {"team/events", 12, 100}})
-                    .ok());
+                                     {"team/events", 12, 100}}));
   }
   std::unique_ptr<StateStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
@@ -167,12 +109,12 @@ TEST_F(StateStoreTest, LaterCommitsOverwriteAndDelete) {
   first.Put("m/a", "1");
   first.Put("m/b", "2");
   first.Put("m/c", "3");
-  ASSERT_TRUE(store->Commit(first, {{"events", 0, 10}}).ok());
+  ASSERT_OK(store->Commit(first, {{"events", 0, 10}}));
   StateDelta second;
   second.Delete("m/a");
   second.Put("m/b", "20");
   second.Delete("m/never-written");  // deleting an absent key is not an error
-  ASSERT_TRUE(store->Commit(second, {{"events", 0, 15}}).ok());
+  ASSERT_OK(store->Commit(second, {{"events", 0, 15}}));
   EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/b", "20"), Pair("m/c", "3")));
   EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 15}));
 }
@@ -182,7 +124,7 @@ TEST_F(StateStoreTest, LastWriteInADeltaWins) {
   ASSERT_NE(store, nullptr);
   StateDelta seed;
   seed.Put("m/deleted-then-put", "old");
-  ASSERT_TRUE(store->Commit(seed, {}).ok());
+  ASSERT_OK(store->Commit(seed, {}));
   StateDelta delta;
   delta.Put("m/put-twice", "1");
   delta.Put("m/put-twice", "2");
@@ -190,7 +132,7 @@ TEST_F(StateStoreTest, LastWriteInADeltaWins) {
   delta.Delete("m/put-then-deleted");
   delta.Delete("m/deleted-then-put");
   delta.Put("m/deleted-then-put", "new");
-  ASSERT_TRUE(store->Commit(delta, {}).ok());
+  ASSERT_OK(store->Commit(delta, {}));
   EXPECT_THAT(Scan(*store),
               ElementsAre(Pair("m/deleted-then-put", "new"), Pair("m/put-twice", "2")));
 }
@@ -267,13 +209,13 @@ TEST_F(StateStoreTest, DeletePrefixRemovesExactlyThePrefixedKeys) {
     for (const char* key : {"m/a/1", "m/a/2", "m/a/", "m/a", "m/ab/1", "m/b/1", "s/x", "x/1"}) {
       delta.Put(key, "v");
     }
-    ASSERT_TRUE(store->Commit(delta, {{"events", 0, 5}}).ok());
-    ASSERT_TRUE(store->DeletePrefix("m/a/").ok());
+    ASSERT_OK(store->Commit(delta, {{"events", 0, 5}}));
+    ASSERT_OK(store->DeletePrefix("m/a/"));
     // "m/a" and "m/ab/1" do not start with "m/a/".
     EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/ab/1", "v"),
                                           Pair("m/b/1", "v"), Pair("s/x", "v"), Pair("x/1", "v")));
     // A prefix with no keys is fine.
-    EXPECT_TRUE(store->DeletePrefix("m/zzz/").ok());
+    EXPECT_OK(store->DeletePrefix("m/zzz/"));
   }
   // Durable across a reopen, and offsets/identity untouched.
   std::unique_ptr<StateStore> store = MustOpen();
@@ -290,16 +232,16 @@ TEST_F(StateStoreTest, DeletePrefixWithoutSuccessor) {
   delta.Put("\xff\xff", "a");
   delta.Put("\xff\xff\x01", "b");
   delta.Put("\xff\xfe", "c");
-  ASSERT_TRUE(store->Commit(delta, {}).ok());
+  ASSERT_OK(store->Commit(delta, {}));
   // "\xff\xff" has no successor string: keys are deleted one by one.
-  ASSERT_TRUE(store->DeletePrefix("\xff\xff").ok());
+  ASSERT_OK(store->DeletePrefix("\xff\xff"));
   EXPECT_THAT(Scan(*store), ElementsAre(Pair("\xff\xfe", "c")));
 }
 
 TEST_F(StateStoreTest, StoreNamespacesAreProtected) {
   std::unique_ptr<StateStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(store->Commit({}, {{"events", 1, 9}}).ok());
+  ASSERT_OK(store->Commit({}, {{"events", 1, 9}}));
   for (const char* prefix : {"", "o", "o/", "o/events", "m", "me", "meta/", "meta/identity"}) {
     EXPECT_EQ(store->DeletePrefix(prefix).code(), absl::StatusCode::kInvalidArgument) << prefix;
   }
@@ -322,7 +264,7 @@ TEST_F(StateStoreTest, ScanSkipsOffsetsAndMetadata) {
   // Engine keys on both sides of "meta/" and "o/" in key order:
   // "a/" < "m/" < "meta/" < "n/" < "o/" < "p/" < "s/" < "x/".
   for (const char* key : {"a/1", "m/1", "n/1", "p/1", "s/1", "x/1"}) delta.Put(key, key);
-  ASSERT_TRUE(store->Commit(delta, {{"events", 0, 1}, {"events", 1, 2}}).ok());
+  ASSERT_OK(store->Commit(delta, {{"events", 0, 1}, {"events", 1, 2}}));
   EXPECT_THAT(Scan(*store), ElementsAre(Pair("a/1", "a/1"), Pair("m/1", "m/1"), Pair("n/1", "n/1"),
                                         Pair("p/1", "p/1"), Pair("s/1", "s/1"), Pair("x/1", "x/1")));
 }
@@ -333,7 +275,7 @@ TEST_F(StateStoreTest, ScanStopsAtTheFirstError) {
   StateDelta delta;
   delta.Put("m/1", "1");
   delta.Put("m/2", "2");
-  ASSERT_TRUE(store->Commit(delta, {}).ok());
+  ASSERT_OK(store->Commit(delta, {}));
   int calls = 0;
   absl::Status s = store->ScanEngineState([&](absl::string_view, absl::string_view) {
     ++calls;
@@ -358,7 +300,7 @@ TEST_F(StateStoreTest, ApproximateSizeCountsCommittedBytes) {
     }
     delta.Put(absl::StrCat("m/k/", i), value);
   }
-  ASSERT_TRUE(store->Commit(delta, {}).ok());
+  ASSERT_OK(store->Commit(delta, {}));
   EXPECT_GE(store->ApproximateSizeBytes(), 100000u);
 }
 
@@ -370,11 +312,11 @@ TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
   {
     absl::StatusOr<std::unique_ptr<StateStore>> opened =
         StateStore::OpenWithEnv(dir_, "group-a", env.get());
-    ASSERT_TRUE(opened.ok()) << opened.status();
+    ASSERT_OK(opened);
     StateStore& store = **opened;
     StateDelta first;
     first.Put("m/a", "1");
-    ASSERT_TRUE(store.Commit(first, {{"events", 0, 10}}).ok());
+    ASSERT_OK(store.Commit(first, {{"events", 0, 10}}));
 
     fs->fail = true;
     StateDelta lost;
@@ -399,7 +341,7 @@ TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
     StateDelta retried;
     retried.Put("m/c", "3");
     absl::Status s = store.Commit(retried, {{"events", 0, 30}});
-    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_OK(s);
     // Only the successful commits are there: m/a (first) and m/c (retry);
     // m/b was never written.
     EXPECT_THAT(Scan(store), ElementsAre(Pair("m/a", "1"), Pair("m/c", "3")));
@@ -422,7 +364,7 @@ TEST_F(StateStoreTest, RocksDbWritesNoLogFileIntoTheStateDir) {
     ASSERT_NE(store, nullptr);
     StateDelta delta;
     delta.Put("m/a", "1");
-    ASSERT_TRUE(store->Commit(delta, {{"events", 0, 1}}).ok());
+    ASSERT_OK(store->Commit(delta, {{"events", 0, 1}}));
   }
   std::unique_ptr<StateStore> again = MustOpen();
   ASSERT_NE(again, nullptr);
@@ -439,7 +381,7 @@ TEST_F(StateStoreTest, StoreClosedByAFailedReopenIsDestroyedCleanly) {
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
   absl::StatusOr<std::unique_ptr<StateStore>> opened =
       StateStore::OpenWithEnv(dir_, "group-a", env.get());
-  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_OK(opened);
   fs->fail = true;
   StateDelta delta;
   delta.Put("m/a", "1");
@@ -505,13 +447,13 @@ TEST_F(StateStoreTest, CommitAppliesPrefixDeletionsBeforeEntries) {
   ASSERT_NE(store, nullptr);
   StateDelta first;
   for (const char* key : {"m/a/1", "m/a/2", "m/a", "m/ab/1", "m/b/1"}) first.Put(key, "v");
-  ASSERT_TRUE(store->Commit(first, {}).ok());
+  ASSERT_OK(store->Commit(first, {}));
   // Deletes m/a/1 and m/a/2 (stored), then writes m/a/3 (put after the
   // deletion); "m/a" and "m/ab/1" are not under "m/a/".
   StateDelta second;
   second.DeletePrefix("m/a/");
   second.Put("m/a/3", "w");
-  ASSERT_TRUE(store->Commit(second, {{"events", 0, 7}}).ok());
+  ASSERT_OK(store->Commit(second, {{"events", 0, 7}}));
   EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/a/3", "w"),
                                         Pair("m/ab/1", "v"), Pair("m/b/1", "v")));
   EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 7}));
@@ -520,7 +462,7 @@ TEST_F(StateStoreTest, CommitAppliesPrefixDeletionsBeforeEntries) {
 TEST_F(StateStoreTest, CommitRefusesPrefixDeletionsOfStoreRows) {
   std::unique_ptr<StateStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(store->Commit({}, {{"events", 1, 9}}).ok());
+  ASSERT_OK(store->Commit({}, {{"events", 1, 9}}));
   for (const char* prefix : {"", "o", "o/", "meta/x", "m"}) {
     StateDelta delta;
     delta.Put("m/a/1", "v");
@@ -542,10 +484,10 @@ TEST_F(StateStoreTest, OldFormatVersionIsRefusedWithHowToRebuild) {
     {
       rocksdb::DB* raw = nullptr;
       rocksdb::Options options;
-      ASSERT_TRUE(rocksdb::DB::Open(options, dir_, &raw).ok());
+      ASSERT_OK(rocksdb::DB::Open(options, dir_, &raw));
       std::unique_ptr<rocksdb::DB> db(raw);
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "meta/format_version", version).ok());
-      ASSERT_TRUE(db->Close().ok());
+      ASSERT_OK(db->Put(rocksdb::WriteOptions(), "meta/format_version", version));
+      ASSERT_OK(db->Close());
     }
     absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(dir_, "group-a");
     ASSERT_FALSE(store.ok()) << version;
