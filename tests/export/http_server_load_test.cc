@@ -111,7 +111,7 @@ TEST(HttpServerLoadTest, IdleAndNonReadingClientsAreClosedAfterTheTimeout) {
     s.value = i;
     snapshot->samples.push_back(s);
   }
-  publisher->Publish(snapshot);
+  publisher->Publish(nullptr, snapshot);
   HttpServer::Options options;
   options.listen = "127.0.0.1:0";
   options.request_timeout = absl::Seconds(1);
@@ -164,7 +164,7 @@ TEST(HttpServerLoadTest, SixtyFourConcurrentScrapersSeeWholeConsistentSnapshots)
       s.value = v;
       snapshot->samples.push_back(s);
     }
-    publisher->Publish(snapshot);
+    publisher->Publish(nullptr, snapshot);
   };
   publish(0);
   HttpServer::Options options;
