@@ -7,7 +7,7 @@ TSAN_BUILD ?= build-tsan
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build demo test test-release test-asan test-tsan fuzz clean
+.PHONY: all deps build demo test format-check test-release test-asan test-tsan fuzz clean
 
 all: build
 
@@ -24,7 +24,13 @@ demo: build
 # The whole suite: a Release build, the same tests under ASan + UBSan, a
 # clang build that checks the lock annotations and runs the tests under
 # ThreadSanitizer, then each fuzzer for FUZZ_SECONDS on its seed corpus.
-test: test-release test-asan test-tsan fuzz
+test: format-check test-release test-asan test-tsan fuzz
+
+# The code under daemon/ and benchmarks/ is as .clang-format lays it out
+# (tests/ is not: clang-format 14 breaks their raw-string configs apart).
+format-check: deps
+	clang-format --dry-run --Werror $$(git ls-files 'daemon/*.cc' 'daemon/*.h' \
+	  'benchmarks/*.cc' 'benchmarks/*.h')
 
 test-release: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

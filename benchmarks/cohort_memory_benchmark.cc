@@ -69,7 +69,8 @@ int Main(int argc, char** argv) {
     Die(absl::StrCat("bad flag ", flag));
   }
   if (dir.empty()) {
-    dir = (std::filesystem::temp_directory_path() / absl::StrCat("nsmd-cohort-", getpid())).string();
+    dir =
+        (std::filesystem::temp_directory_path() / absl::StrCat("nsmd-cohort-", getpid())).string();
   }
   std::filesystem::remove_all(dir);
   ConfigLoadResult loaded = LoadConfigFile(NSMD_SOURCE_DIR "/config/examples/services.yaml");
@@ -84,7 +85,7 @@ int Main(int argc, char** argv) {
 
   std::mt19937_64 rng(20261204);
   std::exponential_distribution<double> gap_h(claims_per_hour);  // hours between claims
-  std::exponential_distribution<double> resolve_h(1.0 / 10);      // mean 10 h
+  std::exponential_distribution<double> resolve_h(1.0 / 10);     // mean 10 h
   std::uniform_int_distribution<uint64_t> user_of(1, 500000);
   std::bernoulli_distribution self_service(0.4);
   const char* kServices[] = {"motor", "home", "travel", "health"};
@@ -100,7 +101,9 @@ int Main(int argc, char** argv) {
                         "\",\"insert_id\":\"", offset, "\",\"event_properties\":{", props, "}}");
   };
 
-  std::printf("| month | events | claims opened | open now | RSS MiB | state rows | anchors (a) | pending (p) | other |\n");
+  std::printf(
+      "| month | events | claims opened | open now | RSS MiB | state rows | anchors (a) | pending "
+      "(p) | other |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   const int64_t end = kStartMs + static_cast<int64_t>(months) * 30 * 24 * kHourMs;
   int64_t t = kStartMs, next_checkpoint = kStartMs + kHourMs;
@@ -118,8 +121,8 @@ int Main(int argc, char** argv) {
     const uint64_t user = user_of(rng);
     const uint64_t claim = next_claim++;
     send(event("claim_opened", t, user, absl::StrCat("\"claim_id\":\"c", claim, "\"")));
-    send(event("service_used", t, user,
-               absl::StrCat("\"service\":\"", kServices[rng() % 4], "\"")));
+    send(
+        event("service_used", t, user, absl::StrCat("\"service\":\"", kServices[rng() % 4], "\"")));
     due.push(Resolution{t + static_cast<int64_t>(resolve_h(rng) * kHourMs), claim, user});
     if (t >= next_checkpoint) {
       if (absl::Status s = p.Checkpoint(); !s.ok()) Die(s.ToString());
@@ -139,13 +142,12 @@ int Main(int argc, char** argv) {
         return absl::OkStatus();
       });
       if (!s.ok()) Die(s.ToString());
-      std::printf("| %d | %llu | %llu | %zu | %.0f | %llu | %llu | %llu | %llu |\n", month,
-                  static_cast<unsigned long long>(events),
-                  static_cast<unsigned long long>(next_claim - 1), due.size(),
-                  RssKiB() / 1024.0, static_cast<unsigned long long>(total),
-                  static_cast<unsigned long long>(rows['a']),
-                  static_cast<unsigned long long>(rows['p']),
-                  static_cast<unsigned long long>(total - rows['a'] - rows['p']));
+      std::printf(
+          "| %d | %llu | %llu | %zu | %.0f | %llu | %llu | %llu | %llu |\n", month,
+          static_cast<unsigned long long>(events), static_cast<unsigned long long>(next_claim - 1),
+          due.size(), RssKiB() / 1024.0, static_cast<unsigned long long>(total),
+          static_cast<unsigned long long>(rows['a']), static_cast<unsigned long long>(rows['p']),
+          static_cast<unsigned long long>(total - rows['a'] - rows['p']));
       std::fflush(stdout);
       next_report += 30 * 24 * kHourMs;
       ++month;

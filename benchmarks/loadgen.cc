@@ -45,8 +45,7 @@ int main(int argc, char** argv) {
     if (out == nullptr) return 1;
     nsmd::SaasEventModel model(teams, seed, event_start);
     for (long long i = 0; i < events; ++i) {
-      const std::string json =
-          model.Next(event_start + absl::Milliseconds(i * spacing_ms)).json;
+      const std::string json = model.Next(event_start + absl::Milliseconds(i * spacing_ms)).json;
       std::fwrite(json.data(), 1, json.size(), out);
       std::fputc('\n', out);
     }
@@ -56,9 +55,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: loadgen --brokers HOST:PORT --topic T --events N [--rate R]\n");
     return 2;
   }
-  auto producer = nsmd::KafkaProducer::Create(
-      brokers, {{"linger.ms", "20"}, {"batch.num.messages", "10000"},
-                {"queue.buffering.max.messages", "1000000"}, {"compression.type", "none"}});
+  auto producer = nsmd::KafkaProducer::Create(brokers, {{"linger.ms", "20"},
+                                                        {"batch.num.messages", "10000"},
+                                                        {"queue.buffering.max.messages", "1000000"},
+                                                        {"compression.type", "none"}});
   if (!producer.ok()) {
     std::fprintf(stderr, "loadgen: %s\n", producer.status().ToString().c_str());
     return 1;

@@ -23,7 +23,8 @@ namespace {
 DaemonConfig LoadOrDie(const std::string& text, const std::string& name) {
   ConfigLoadResult r = ParseConfig(text, name);
   if (!r.config) {
-    for (const ConfigDiagnostic& d : r.diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    for (const ConfigDiagnostic& d : r.diagnostics)
+      std::fprintf(stderr, "%s\n", d.ToString().c_str());
     std::abort();
   }
   return std::move(*r.config);
@@ -93,7 +94,8 @@ metrics:
       where: {all: [{field: properties.plan, in: [team, enterprise]}, {field: userId, exists: true}]}
     measure: events
     window: lifetime
-)", "filter.yaml");
+)",
+                                        "filter.yaml");
   PinnedEvents pinned(SaasEventTexts(4096), config);
   const Filter& filter = config.metrics[0].filter;
   size_t i = 0;
@@ -128,14 +130,14 @@ const char* const kMeasures[] = {
     "filter: {event: [file_edited, comment_added]}\n    measure: {distinct: userId}\n"
     "    window: {rolling: 7d}",
 };
-const char* const kMeasureNames[] = {"events", "distinct", "entities", "sum", "cohort",
-                                     "rolling_distinct"};
+const char* const kMeasureNames[] = {"events", "distinct", "entities",
+                                     "sum",    "cohort",   "rolling_distinct"};
 
 void BM_MeasureUpdate(benchmark::State& state) {
-  const DaemonConfig config = LoadOrDie(
-      absl::StrCat("metrics:\n  - name: m\n    role: north_star\n    ", kMeasures[state.range(0)],
-                   "\n"),
-      "measure.yaml");
+  const DaemonConfig config =
+      LoadOrDie(absl::StrCat("metrics:\n  - name: m\n    role: north_star\n    ",
+                             kMeasures[state.range(0)], "\n"),
+                "measure.yaml");
   PinnedEvents pinned(SaasEventTexts(1 << 16, 300, absl::Seconds(1)), config);
   auto engine = Engine::Create(config.metrics, config.engine);
   if (!engine.ok()) std::abort();

@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
   const double timeout_s = std::atof(Flag(argc, argv, "--timeout-s", "300"));
   const absl::Duration work = absl::Nanoseconds(std::atoll(Flag(argc, argv, "--work-ns", "0")));
   if (brokers == nullptr || expect <= 0) {
-    std::fprintf(stderr, "usage: raw_consumer --brokers HOST:PORT --topic T --group G --expect N\n");
+    std::fprintf(stderr,
+                 "usage: raw_consumer --brokers HOST:PORT --topic T --group G --expect N\n");
     return 2;
   }
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -62,7 +63,8 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "-X") != 0) continue;
     const std::string kv = argv[i + 1];
     const size_t eq = kv.find('=');
-    if (eq == std::string::npos || !Set(conf, kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str())) {
+    if (eq == std::string::npos ||
+        !Set(conf, kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str())) {
       return 2;
     }
   }

@@ -22,7 +22,8 @@ int BrokerCommand(const std::vector<std::string>& args) {
     return 2;
   }
   int partitions = 8, brokers = 1;
-  if (auto p = flags->Get("partitions"); p && (!absl::SimpleAtoi(*p, &partitions) || partitions < 1)) {
+  if (auto p = flags->Get("partitions");
+      p && (!absl::SimpleAtoi(*p, &partitions) || partitions < 1)) {
     std::fprintf(stderr, "nsmd broker: --partitions must be a positive integer\n");
     return 2;
   }

@@ -25,11 +25,10 @@ std::string RenderAlerts(const DaemonConfig& config) {
     const AlertSpec& a = it->second;
     std::vector<std::string> parts;
     if (a.drop_percent) {
-      parts.push_back(absl::StrCat("drop > ", *a.drop_percent, "% vs ",
-                                   a.compare_to ? absl::StrCat("the same point ",
-                                                               PromDuration(*a.compare_to),
-                                                               " ago")
-                                                : "the same point of the previous window"));
+      parts.push_back(absl::StrCat(
+          "drop > ", *a.drop_percent, "% vs ",
+          a.compare_to ? absl::StrCat("the same point ", PromDuration(*a.compare_to), " ago")
+                       : "the same point of the previous window"));
     }
     if (a.stall_windows > 0) {
       parts.push_back(absl::StrCat("no change for ", a.stall_windows, " windows"));

@@ -7,8 +7,7 @@
 
 namespace nsmd {
 
-CheckpointWriter::CheckpointWriter(StateStore* store)
-    : store_(store), thread_([this] { Run(); }) {}
+CheckpointWriter::CheckpointWriter(StateStore* store) : store_(store), thread_([this] { Run(); }) {}
 
 CheckpointWriter::~CheckpointWriter() {
   {

@@ -5,11 +5,11 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace nsmd {
 
@@ -21,9 +21,9 @@ class CommandLine {
   // `args` excludes the program and subcommand names. `value_flags` take a
   // value; `bool_flags` do not. Returns InvalidArgument for an unknown flag,
   // a missing value or a positional argument.
-  [[nodiscard]] static absl::StatusOr<CommandLine> Parse(const std::vector<std::string>& args,
-                                           std::initializer_list<absl::string_view> value_flags,
-                                           std::initializer_list<absl::string_view> bool_flags = {});
+  [[nodiscard]] static absl::StatusOr<CommandLine> Parse(
+      const std::vector<std::string>& args, std::initializer_list<absl::string_view> value_flags,
+      std::initializer_list<absl::string_view> bool_flags = {});
 
   // The value of --name, if given.
   std::optional<std::string> Get(absl::string_view name) const;

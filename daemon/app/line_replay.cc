@@ -89,8 +89,8 @@ absl::Status ReplayLines(const std::string& path, absl::Duration checkpoint_inte
     const int n = gzread(in.get(), buffer.data() + end, static_cast<unsigned>(buffer.size() - end));
     if (n < 0) {
       int code = 0;
-      return absl::DataLossError(absl::StrCat("error reading ", path, ": ",
-                                              gzerror(in.get(), &code)));
+      return absl::DataLossError(
+          absl::StrCat("error reading ", path, ": ", gzerror(in.get(), &code)));
     }
     end += static_cast<size_t>(n);
     at_end = n == 0;

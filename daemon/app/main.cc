@@ -1,9 +1,9 @@
 // nsmd: North Star Metric daemon. Dispatches to one subcommand.
 #include <cstdio>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "daemon/app/commands.h"
 
 namespace {

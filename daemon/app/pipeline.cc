@@ -102,9 +102,8 @@ int Pipeline::SourceIndex(absl::string_view topic, int32_t partition) {
   return index;
 }
 
-void Pipeline::UpdateSources(
-    const std::vector<std::tuple<std::string, int32_t, bool>>& partitions, bool others_idle,
-    const std::vector<std::string>& held_topics) {
+void Pipeline::UpdateSources(const std::vector<std::tuple<std::string, int32_t, bool>>& partitions,
+                             bool others_idle, const std::vector<std::string>& held_topics) {
   absl::flat_hash_map<std::string, bool> active_idle;
   for (const auto& [topic, partition, idle] : partitions) {
     active_idle[PartitionName(topic, partition)] = idle;
@@ -186,15 +185,9 @@ void Pipeline::Flush() {
   const HeldEvent held = held_;
   held_ = HeldEvent();
   switch (engine_->Apply(*held.event, held.source)) {
-    case Engine::Outcome::kApplied:
-      ++counts_.applied;
-      break;
-    case Engine::Outcome::kLate:
-      ++counts_.late;
-      break;
-    case Engine::Outcome::kDuplicate:
-      ++counts_.duplicate;
-      break;
+    case Engine::Outcome::kApplied: ++counts_.applied; break;
+    case Engine::Outcome::kLate: ++counts_.late; break;
+    case Engine::Outcome::kDuplicate: ++counts_.duplicate; break;
   }
 }
 
@@ -227,7 +220,8 @@ void Pipeline::ReportCounts() {
   if (now.duplicate != was.duplicate) probe_->OnDuplicate(now.duplicate - was.duplicate);
   for (RejectReason r : kAllRejectReasons) {
     const auto i = static_cast<size_t>(r);
-    if (now.rejected[i] != was.rejected[i]) probe_->OnRejected(r, now.rejected[i] - was.rejected[i]);
+    if (now.rejected[i] != was.rejected[i])
+      probe_->OnRejected(r, now.rejected[i] - was.rejected[i]);
   }
   was = now;
 }

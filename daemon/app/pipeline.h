@@ -17,12 +17,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "daemon/base/source_offset.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/decode/decoded_batch.h"
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/reject_reason.h"
 #include "daemon/engine/engine.h"
-#include "daemon/base/source_offset.h"
 #include "daemon/state/state_store.h"
 
 namespace nsmd {
@@ -58,8 +58,8 @@ class Pipeline {
   // caller, outliving the pipeline) holds state and offsets. `probe` may be
   // null (no self-metrics).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Pipeline>> Create(const DaemonConfig& config,
-                                                          StateStore* store,
-                                                          PipelineProbe* probe);
+                                                                        StateStore* store,
+                                                                        PipelineProbe* probe);
   ~Pipeline();
 
   // Loads engine state and checkpointed offsets from the store; deletes the
@@ -173,8 +173,7 @@ class Pipeline {
   int Advance(absl::string_view topic, int32_t partition, int64_t offset);
   // Counts, logs and hands to the reject sink a message that did not decode.
   void Reject(RejectReason reason, const absl::Status& error, absl::string_view topic,
-              int32_t partition, int64_t offset, absl::string_view key,
-              absl::string_view payload);
+              int32_t partition, int64_t offset, absl::string_view key, absl::string_view payload);
   // Prefetches `event`'s state, applies the event held back, and holds
   // `event` back in its place (it must stay valid until the next Hold() or
   // Flush()).

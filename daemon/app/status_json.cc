@@ -11,15 +11,12 @@ namespace {
 
 std::string WindowName(const WindowSpec& w) {
   switch (w.kind) {
-    case WindowKind::kTumbling:
-      return absl::StrCat("tumbling ", CalendarUnitName(w.unit));
-    case WindowKind::kRolling:
-      return absl::StrCat("rolling ", absl::FormatDuration(w.length));
+    case WindowKind::kTumbling: return absl::StrCat("tumbling ", CalendarUnitName(w.unit));
+    case WindowKind::kRolling: return absl::StrCat("rolling ", absl::FormatDuration(w.length));
     case WindowKind::kCohort:
       return absl::StrCat("cohort ", absl::FormatDuration(w.length), " per ",
                           CalendarUnitName(w.period));
-    case WindowKind::kLifetime:
-      return "lifetime";
+    case WindowKind::kLifetime: return "lifetime";
   }
   return "";
 }

@@ -8,10 +8,10 @@
 
 #include "absl/time/time.h"
 #include "daemon/app/pipeline.h"
+#include "daemon/base/topic_partition_id.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/metric_snapshot.h"
-#include "daemon/base/topic_partition_id.h"
 
 namespace nsmd {
 

@@ -20,8 +20,7 @@ class TempStateDir {
   // Creates a new empty dir under the system temp dir; Unavailable if it
   // cannot.
   static absl::StatusOr<TempStateDir> Create() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "nsmd-replay-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "nsmd-replay-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) {
       return absl::UnavailableError(absl::StrCat("cannot create a temporary state dir in ",
                                                  std::filesystem::temp_directory_path().string()));

@@ -44,8 +44,8 @@ bool ParseOptions(const CommandLine& flags, ValidationOptions* options) {
     const char* name;
     double* value;
   };
-  for (const IntFlag& f : {IntFlag{"max-lag", &options->max_lag},
-                           IntFlag{"min-periods", &options->min_periods}}) {
+  for (const IntFlag& f :
+       {IntFlag{"max-lag", &options->max_lag}, IntFlag{"min-periods", &options->min_periods}}) {
     std::optional<std::string> v = flags.Get(f.name);
     if (v && !absl::SimpleAtoi(*v, f.value)) {
       std::fprintf(stderr, "nsmd validate: --%s: \"%s\" is not a whole number\n", f.name,

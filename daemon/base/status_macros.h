@@ -18,11 +18,11 @@
 
 // Evaluates `expr` (an absl::Status) once; returns it from the enclosing
 // function if it is not OK.
-#define RETURN_IF_ERROR(expr)                                    \
-  do {                                                           \
+#define RETURN_IF_ERROR(expr)                                       \
+  do {                                                              \
     if (::absl::Status nsmd_status_ = (expr); !nsmd_status_.ok()) { \
-      return nsmd_status_;                                       \
-    }                                                            \
+      return nsmd_status_;                                          \
+    }                                                               \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>) once; returns its status from the
@@ -32,8 +32,8 @@
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
   NSMD_ASSIGN_OR_RETURN_IMPL(NSMD_STATUS_MACROS_CONCAT(nsmd_statusor_, __LINE__), lhs, rexpr)
 
-#define NSMD_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                                \
+#define NSMD_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr)   \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = *std::move(statusor)
 

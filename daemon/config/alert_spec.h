@@ -28,7 +28,7 @@ struct AlertSpec {
   // How long a condition must hold before the alert fires; unset: derived
   // from the metric's cadence.
   std::optional<absl::Duration> for_duration;
-  std::string severity = "warning";  // critical | warning | info
+  std::string severity = "warning";           // critical | warning | info
   std::map<std::string, std::string> labels;  // extra routing labels
 };
 

@@ -24,7 +24,7 @@ struct ConfigDiagnostic {
 };
 
 struct ConfigLoadResult {
-  std::optional<DaemonConfig> config;  // set iff there are no errors
+  std::optional<DaemonConfig> config;         // set iff there are no errors
   std::vector<ConfigDiagnostic> diagnostics;  // errors and warnings, in file order
 };
 

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "daemon/base/partition_assignment.h"
 #include "daemon/config/alert_spec.h"
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/engine/metric_definition.h"
-#include "daemon/base/partition_assignment.h"
 
 namespace nsmd {
 
@@ -32,9 +32,9 @@ struct KafkaConfig {
   // itself without joining the group: no rebalance delay on start, one
   // instance per topic set).
   PartitionAssignment assignment = PartitionAssignment::kGroup;
-  int embedded_partitions = 8;             // embedded broker only
-  int64_t max_message_bytes = 1 << 20;     // larger messages are rejected
-  std::string dead_letter_topic;           // empty: none
+  int embedded_partitions = 8;          // embedded broker only
+  int64_t max_message_bytes = 1 << 20;  // larger messages are rejected
+  std::string dead_letter_topic;        // empty: none
 };
 
 // The built-in demo event generator (embedded broker only).
@@ -57,9 +57,9 @@ struct StateConfig {
 
 // http.tls: HTTPS, as the Prometheus exporter toolkit's tls_server_config.
 struct HttpTlsConfig {
-  std::string cert_file;       // PEM certificate (then its chain)
-  std::string key_file;        // PEM private key
-  std::string client_ca_file;  // non-empty: clients need a certificate from these CAs
+  std::string cert_file;              // PEM certificate (then its chain)
+  std::string key_file;               // PEM private key
+  std::string client_ca_file;         // non-empty: clients need a certificate from these CAs
   std::string min_version = "TLS12";  // TLS12 | TLS13
 };
 

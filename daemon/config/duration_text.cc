@@ -12,8 +12,8 @@ absl::StatusOr<absl::Duration> ParseDurationText(absl::string_view text) {
   int64_t n = 0;
   const absl::string_view unit = text.substr(digits);
   if (digits == 0 || digits > 12 || !absl::SimpleAtoi(text.substr(0, digits), &n)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad duration \"", text, "\": expected a number and a unit, e.g. 90s, 72h, 7d"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad duration \"", text, "\": expected a number and a unit, e.g. 90s, 72h, 7d"));
   }
   if (unit == "ms") return absl::Milliseconds(n);
   if (unit == "s") return absl::Seconds(n);

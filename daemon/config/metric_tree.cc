@@ -29,15 +29,11 @@ std::string DescribeMetric(const MetricDefinition& m, const FieldCatalog& catalo
   std::string measure;
   const MeasureSpec& ms = m.measure;
   switch (ms.kind) {
-    case MeasureKind::kEvents:
-      measure = "events";
-      break;
+    case MeasureKind::kEvents: measure = "events"; break;
     case MeasureKind::kDistinct:
       measure = absl::StrCat("distinct ", Path(catalog, ms.field));
       break;
-    case MeasureKind::kSum:
-      measure = absl::StrCat("sum ", Path(catalog, ms.field));
-      break;
+    case MeasureKind::kSum: measure = absl::StrCat("sum ", Path(catalog, ms.field)); break;
     case MeasureKind::kEntities: {
       std::string aggregate = "count";
       if (ms.aggregate == EntityAggregate::kDistinct) {
@@ -49,16 +45,12 @@ std::string DescribeMetric(const MetricDefinition& m, const FieldCatalog& catalo
                              ComparisonText(ms.comparison), " ", ms.threshold);
       break;
     }
-    case MeasureKind::kRatio:
-      measure = absl::StrCat(ms.numerator, " / ", ms.denominator);
-      break;
+    case MeasureKind::kRatio: measure = absl::StrCat(ms.numerator, " / ", ms.denominator); break;
   }
   std::string window;
   const WindowSpec& w = m.window;
   switch (w.kind) {
-    case WindowKind::kTumbling:
-      window = absl::StrCat("tumbling ", CalendarUnitName(w.unit));
-      break;
+    case WindowKind::kTumbling: window = absl::StrCat("tumbling ", CalendarUnitName(w.unit)); break;
     case WindowKind::kRolling:
       window = absl::StrCat("rolling ", absl::FormatDuration(w.length));
       break;
@@ -67,9 +59,7 @@ std::string DescribeMetric(const MetricDefinition& m, const FieldCatalog& catalo
                             CalendarUnitName(w.period), ", ", absl::FormatDuration(w.length),
                             " from the anchor");
       break;
-    case WindowKind::kLifetime:
-      window = "lifetime";
-      break;
+    case WindowKind::kLifetime: window = "lifetime"; break;
   }
   std::string out = absl::StrCat(measure, ", ", window);
   if (!m.group_by.empty()) {
@@ -93,7 +83,7 @@ std::string RenderMetricTree(const std::vector<MetricDefinition>& metrics,
                     again ? " (see above)" : absl::StrCat(": ", DescribeMetric(m, catalog)), "\n");
   };
   std::function<void(const MetricDefinition&, int)> visit = [&](const MetricDefinition& m,
-                                                                 int depth) {
+                                                                int depth) {
     const bool again = !printed.insert(m.name).second;
     line(m, depth, again);
     if (again) return;

@@ -8,10 +8,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "daemon/base/source_message.h"
 #include "daemon/decode/event.h"
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/reject_reason.h"
-#include "daemon/base/source_message.h"
 
 namespace nsmd {
 
@@ -69,8 +69,8 @@ class DecodedBatch {
     std::string topic;
     MessageLease lease{nullptr, nullptr};  // the source's bytes, if lent
     std::string key, payload;              // copies, if not
-    Event event;       // its views point into `text`
-    std::string text;  // the event's name, id and string fields, back to back
+    Event event;                           // its views point into `text`
+    std::string text;                      // the event's name, id and string fields, back to back
     Message message;
   };
   // Sets slot.event to a copy of `event` whose strings live in slot.text.

@@ -17,9 +17,9 @@ namespace nsmd {
 // next Decode() on the same EventDecoder. The decoder reuses one Event per
 // call, so the hot path allocates nothing.
 struct Event {
-  absl::string_view name;   // "file_edited"; never empty after a successful decode
+  absl::string_view name;  // "file_edited"; never empty after a successful decode
   int64_t time_ms = 0;     // event time, milliseconds since the Unix epoch (UTC)
-  absl::string_view id;     // dedup id (Segment messageId); empty if absent
+  absl::string_view id;    // dedup id (Segment messageId); empty if absent
   // HashKeyText(id), set by the decoder for a non-empty id (id_hashed);
   // read through IdHash().
   absl::uint128 id_hash = 0;

@@ -140,7 +140,7 @@ struct EventDecoder::Impl {
 
   // Reused by every Decode().
   std::optional<JsonWalker> walker;  // set once the paths are known
-  std::string key_text;  // the text of a number or bool being hashed
+  std::string key_text;              // the text of a number or bool being hashed
   Event event;
   char id_text[24] = {};  // decimal text of an integer id
   // Event times up to this pass the future check without reading the clock:
@@ -155,10 +155,10 @@ absl::Status EventDecoder::Impl::DecodeName(RejectReason* reason) {
     if (i > 0) {
       for (const std::string& bad : format.names_requiring_first_path) {
         if (v.str == bad) {
-          return Reject(RejectReason::kMissingName, reason,
-                        absl::StrCat("event name missing: a \"", format.name_paths[i], "\": \"",
-                                     bad, "\" message needs a non-empty string \"",
-                                     format.name_paths[0], "\""));
+          return Reject(
+              RejectReason::kMissingName, reason,
+              absl::StrCat("event name missing: a \"", format.name_paths[i], "\": \"", bad,
+                           "\" message needs a non-empty string \"", format.name_paths[0], "\""));
         }
       }
     }
@@ -219,12 +219,11 @@ absl::Status EventDecoder::Impl::DecodeTime(RejectReason* reason) {
         event.time_ms = ms;
         return CheckFuture(v, reason);
       }
-      default:
-        break;
+      default: break;
     }
     return Reject(RejectReason::kBadTimestamp, reason,
-                  absl::StrCat("timestamp at \"", format.time_paths[i], "\" is ",
-                               KindName(v.kind), ", not ISO-8601 or epoch milliseconds"));
+                  absl::StrCat("timestamp at \"", format.time_paths[i], "\" is ", KindName(v.kind),
+                               ", not ISO-8601 or epoch milliseconds"));
   }
   return Reject(RejectReason::kMissingTimestamp, reason,
                 absl::StrCat("timestamp missing (", QuotedList(format.time_paths), ")"));
@@ -242,14 +241,14 @@ absl::Status EventDecoder::Impl::CheckFuture(const JsonValue& time, RejectReason
   if (ahead <= max_future_skew) return absl::OkStatus();
   // The timestamp as written (a string) or as whole milliseconds (a number),
   // built only now: accepted events allocate nothing.
-  const std::string shown = time.kind == JsonKind::kString ? QuoteForError(time.str)
-                                                           : absl::StrCat(event.time_ms);
-  return Reject(RejectReason::kFutureTimestamp, reason,
-                absl::StrCat("timestamp ", shown, " is ", absl::FormatDuration(ahead),
-                             " ahead of the wall clock (",
-                             absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", wall, absl::UTCTimeZone()),
-                             "); events.max_future_skew allows ",
-                             absl::FormatDuration(max_future_skew)));
+  const std::string shown =
+      time.kind == JsonKind::kString ? QuoteForError(time.str) : absl::StrCat(event.time_ms);
+  return Reject(
+      RejectReason::kFutureTimestamp, reason,
+      absl::StrCat("timestamp ", shown, " is ", absl::FormatDuration(ahead),
+                   " ahead of the wall clock (",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", wall, absl::UTCTimeZone()),
+                   "); events.max_future_skew allows ", absl::FormatDuration(max_future_skew)));
 }
 
 absl::Status EventDecoder::Impl::DecodeId(RejectReason* reason) {
@@ -259,9 +258,7 @@ absl::Status EventDecoder::Impl::DecodeId(RejectReason* reason) {
     if (!v.present()) continue;
     std::to_chars_result written{};
     switch (v.kind) {
-      case JsonKind::kString:
-        event.id = v.str;
-        return absl::OkStatus();
+      case JsonKind::kString: event.id = v.str; return absl::OkStatus();
       case JsonKind::kInt64:
         written = std::to_chars(id_text, id_text + sizeof(id_text), v.i64);
         event.id = absl::string_view(id_text, static_cast<size_t>(written.ptr - id_text));
@@ -270,8 +267,7 @@ absl::Status EventDecoder::Impl::DecodeId(RejectReason* reason) {
         written = std::to_chars(id_text, id_text + sizeof(id_text), v.u64);
         event.id = absl::string_view(id_text, static_cast<size_t>(written.ptr - id_text));
         return absl::OkStatus();
-      default:
-        break;
+      default: break;
     }
     return Reject(RejectReason::kBadId, reason,
                   absl::StrCat("id at \"", format.id_paths[i], "\" is ", KindName(v.kind),
@@ -304,8 +300,8 @@ absl::Status EventDecoder::Impl::CheckUserAndGroup(RejectReason* reason) const {
     const JsonValue& v = slot(group_slots[i]);
     if (!v.present() || IsIdType(v.kind)) continue;
     return Reject(RejectReason::kBadId, reason,
-                  absl::StrCat("group id at \"", format.group_paths[i], "\" is ",
-                               KindName(v.kind), ", not a string or an integer"));
+                  absl::StrCat("group id at \"", format.group_paths[i], "\" is ", KindName(v.kind),
+                               ", not a string or an integer"));
   }
   return absl::OkStatus();
 }
@@ -375,9 +371,9 @@ absl::Status EventDecoder::Decode(absl::string_view json, const Event** event,
   JsonKind root_kind = JsonKind::kMissing;
   const simdjson::error_code parse_error = d.walker->Walk(json, &root_kind);
   if (parse_error != simdjson::SUCCESS) {
-    return d.Reject(RejectReason::kInvalidJson, reason,
-                    absl::StrCat("message is not valid JSON: ",
-                                 simdjson::error_message(parse_error)));
+    return d.Reject(
+        RejectReason::kInvalidJson, reason,
+        absl::StrCat("message is not valid JSON: ", simdjson::error_message(parse_error)));
   }
   if (root_kind != JsonKind::kObject) {
     return d.Reject(RejectReason::kNotObject, reason,

@@ -6,9 +6,9 @@
 #include <functional>
 #include <memory>
 #include <vector>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "daemon/decode/event.h"
 #include "daemon/decode/event_format.h"
@@ -51,8 +51,7 @@ class EventDecoder {
   EventDecoder(EventFormat format, const FieldCatalog* catalog, EventDecoderOptions options);
   // The default options, except max_message_bytes: larger messages are
   // rejected as kOversized unparsed.
-  EventDecoder(EventFormat format, const FieldCatalog* catalog,
-               size_t max_message_bytes = 1 << 20);
+  EventDecoder(EventFormat format, const FieldCatalog* catalog, size_t max_message_bytes = 1 << 20);
   ~EventDecoder();
   EventDecoder(const EventDecoder&) = delete;
   EventDecoder& operator=(const EventDecoder&) = delete;
@@ -84,8 +83,8 @@ class EventDecoder {
   //     when missing or null, takes the user value found above;
   //   - hashes: the event id's (Event::id_hash, when not empty) and the
   //     key_hash of each of options.hashed_fields holding a key value.
-  [[nodiscard]]
-  absl::Status Decode(absl::string_view json, const Event** event, RejectReason* reason);
+  [[nodiscard]] absl::Status Decode(absl::string_view json, const Event** event,
+                                    RejectReason* reason);
 
  private:
   struct Impl;

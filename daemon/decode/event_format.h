@@ -3,10 +3,10 @@
 #define NSMD_DAEMON_DECODE_EVENT_FORMAT_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace nsmd {
 
@@ -14,15 +14,15 @@ namespace nsmd {
 // tried in order and the first present, non-null value wins (Segment's userId
 // falls back to anonymousId this way).
 struct EventFormat {
-  std::string format_name;               // "segment", "amplitude" or "custom"
-  std::vector<std::string> name_paths;   // e.g. {"event", "type"}
+  std::string format_name;              // "segment", "amplitude" or "custom"
+  std::vector<std::string> name_paths;  // e.g. {"event", "type"}
   // Values that a later name path (not the first) may hold without being a
   // name: a message whose name would come out as one of these is rejected as
   // missing its name. Segment: {"track"}, since a track call must carry
   // "event" and its "type" is no event name. Empty for other formats.
   std::vector<std::string> names_requiring_first_path;
-  std::vector<std::string> time_paths;   // ISO-8601 string or epoch millis
-  std::vector<std::string> id_paths;     // string (or integer) dedup id
+  std::vector<std::string> time_paths;  // ISO-8601 string or epoch millis
+  std::vector<std::string> id_paths;    // string (or integer) dedup id
   // The field path metrics use for "the user" (segment: "userId") and where
   // its value comes from when that path itself is missing.
   std::string user_path;

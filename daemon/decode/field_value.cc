@@ -14,20 +14,15 @@ std::string FieldValue::KeyText() const {
 
 void FieldValue::AppendKeyText(std::string* out) const {
   switch (kind) {
-    case Kind::kString:
-      out->append(str.data(), str.size());
-      return;
-    case Kind::kBool:
-      out->append(boolean ? "true" : "false");
-      return;
+    case Kind::kString: out->append(str.data(), str.size()); return;
+    case Kind::kBool: out->append(boolean ? "true" : "false"); return;
     case Kind::kNumber: {
       char buf[32];
       auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), number);
       if (ec == std::errc()) out->append(buf, end);
       return;
     }
-    default:
-      return;
+    default: return;
   }
 }
 

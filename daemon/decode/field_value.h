@@ -18,7 +18,7 @@ struct FieldValue {
     kMissing,  // path not present in the event
     kNull,     // JSON null
     kBool,
-    kNumber,   // any JSON number, held as double
+    kNumber,  // any JSON number, held as double
     kString,
     kComposite,  // an object or array: present, but not a scalar
   };

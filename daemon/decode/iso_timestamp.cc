@@ -45,8 +45,8 @@ const char* ParseIsoTimestamp(absl::string_view text, int64_t* ms) {
   // "YYYY-MM-DDTHH:MM:SS" is 19 bytes; a zone needs at least one more.
   if (n < 20) return "too short";
   int year, month, day, hour, minute, second;
-  if (!ReadDigits(p, 4, &year) || p[4] != '-' || !ReadDigits(p + 5, 2, &month) ||
-      p[7] != '-' || !ReadDigits(p + 8, 2, &day)) {
+  if (!ReadDigits(p, 4, &year) || p[4] != '-' || !ReadDigits(p + 5, 2, &month) || p[7] != '-' ||
+      !ReadDigits(p + 8, 2, &day)) {
     return "date is not YYYY-MM-DD";
   }
   if (p[10] != 'T' && p[10] != 't' && p[10] != ' ') return "no 'T' between date and time";

@@ -79,23 +79,15 @@ absl::string_view StringTokenText(std::string_view token) {
 
 const char* KindName(JsonKind kind) {
   switch (kind) {
-    case JsonKind::kArray:
-      return "an array";
-    case JsonKind::kObject:
-      return "an object";
+    case JsonKind::kArray: return "an array";
+    case JsonKind::kObject: return "an object";
     case JsonKind::kInt64:
-    case JsonKind::kUint64:
-      return "an integer";
-    case JsonKind::kDouble:
-      return "a fractional number";
-    case JsonKind::kString:
-      return "a string";
-    case JsonKind::kBool:
-      return "a bool";
-    case JsonKind::kNull:
-      return "null";
-    case JsonKind::kMissing:
-      break;
+    case JsonKind::kUint64: return "an integer";
+    case JsonKind::kDouble: return "a fractional number";
+    case JsonKind::kString: return "a string";
+    case JsonKind::kBool: return "a bool";
+    case JsonKind::kNull: return "null";
+    case JsonKind::kMissing: break;
   }
   return "an unknown value";
 }
@@ -148,10 +140,8 @@ error_code JsonWalker::WalkValue(ondemand::value& value, int node, int depth) {
       if (out != nullptr) out->kind = JsonKind::kArray;
       return WalkArray(array, follow, depth);
     }
-    case ondemand::json_type::string:
-      return WalkString(value, out);
-    case ondemand::json_type::number:
-      return WalkNumber(value, out);
+    case ondemand::json_type::string: return WalkString(value, out);
+    case ondemand::json_type::number: return WalkNumber(value, out);
     case ondemand::json_type::boolean: {
       bool b = false;
       SIMDJSON_TRY(value.get_bool().get(b));

@@ -3,6 +3,7 @@
 #define NSMD_DAEMON_DECODE_REJECT_REASON_H_
 
 #include <array>
+
 #include "absl/strings/string_view.h"
 
 namespace nsmd {
@@ -20,9 +21,8 @@ enum class RejectReason {
 };
 
 inline constexpr std::array<RejectReason, 8> kAllRejectReasons = {
-    RejectReason::kOversized,   RejectReason::kInvalidJson,
-    RejectReason::kNotObject,   RejectReason::kMissingName,
-    RejectReason::kMissingTimestamp, RejectReason::kBadTimestamp,
+    RejectReason::kOversized,   RejectReason::kInvalidJson,      RejectReason::kNotObject,
+    RejectReason::kMissingName, RejectReason::kMissingTimestamp, RejectReason::kBadTimestamp,
     RejectReason::kBadId,       RejectReason::kFutureTimestamp};
 
 // The label value for `r`, e.g. "invalid_json".

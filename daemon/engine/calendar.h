@@ -14,8 +14,7 @@ namespace nsmd {
 // thread-safe.
 class Calendar {
  public:
-  Calendar(absl::TimeZone zone, absl::Weekday week_start)
-      : zone_(zone), week_start_(week_start) {}
+  Calendar(absl::TimeZone zone, absl::Weekday week_start) : zone_(zone), week_start_(week_start) {}
 
   // Start (epoch ms) of the `unit` window that contains `time_ms`.
   int64_t WindowStart(CalendarUnit unit, int64_t time_ms) const;

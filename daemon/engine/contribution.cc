@@ -38,8 +38,7 @@ bool MakeContribution(const MeasureSpec& measure, const Event& event, Contributi
   c->member.clear();
   c->member_hash = 0;
   switch (measure.kind) {
-    case MeasureKind::kEvents:
-      return true;
+    case MeasureKind::kEvents: return true;
     case MeasureKind::kDistinct: {
       const FieldValue& v = event.field(measure.field);
       if (!v.IsKey()) return false;
@@ -72,8 +71,7 @@ bool MakeContribution(const MeasureSpec& measure, const Event& event, Contributi
       }
       return true;
     }
-    case MeasureKind::kRatio:
-      return false;
+    case MeasureKind::kRatio: return false;
   }
   return false;
 }

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cstring>
 
-#include "daemon/engine/fixed_encoding.h"
-#include "daemon/engine/member_hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "daemon/engine/fixed_encoding.h"
+#include "daemon/engine/member_hash.h"
 #include "daemon/engine/state_key.h"
 
 namespace nsmd {

@@ -48,8 +48,7 @@ namespace nsmd {
 // expiry costs no lookup per id.
 class DedupIndex {
  public:
-  explicit DedupIndex(absl::Duration horizon)
-      : horizon_ms_(absl::ToInt64Milliseconds(horizon)) {}
+  explicit DedupIndex(absl::Duration horizon) : horizon_ms_(absl::ToInt64Milliseconds(horizon)) {}
 
   bool enabled() const { return horizon_ms_ > 0; }
 

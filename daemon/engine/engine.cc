@@ -25,7 +25,8 @@ void AppendRatios(const std::vector<MetricDefinition>& metrics, std::vector<Seri
   std::map<Key, const SeriesSample*> index;
   auto rebuild = [&] {
     index.clear();
-    for (const SeriesSample& s : *out) index[Key{s.metric, s.window, s.window_start_ms, s.labels}] = &s;
+    for (const SeriesSample& s : *out)
+      index[Key{s.metric, s.window, s.window_start_ms, s.labels}] = &s;
   };
   std::vector<bool> done(metrics.size(), false);
   for (size_t pass = 0; pass < metrics.size(); ++pass) {
@@ -47,7 +48,8 @@ void AppendRatios(const std::vector<MetricDefinition>& metrics, std::vector<Seri
       if (!ready(m.measure.numerator) || !ready(m.measure.denominator)) continue;
       for (const SeriesSample& num : *out) {
         if (num.metric != m.measure.numerator) continue;
-        auto den = index.find(Key{m.measure.denominator, num.window, num.window_start_ms, num.labels});
+        auto den =
+            index.find(Key{m.measure.denominator, num.window, num.window_start_ms, num.labels});
         if (den == index.end() || den->second->value == 0) continue;
         added.push_back(SeriesSample{m.name, num.labels, num.window, num.window_start_ms,
                                      num.window_end_ms, num.value / den->second->value});

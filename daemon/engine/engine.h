@@ -49,9 +49,8 @@ class Engine {
 
   // Builds an engine for `metrics` (already validated by the config loader:
   // unique names, ratio operands that exist).
-  [[nodiscard]]
-  static absl::StatusOr<std::unique_ptr<Engine>> Create(std::vector<MetricDefinition> metrics,
-                                                        EngineOptions options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Engine>> Create(
+      std::vector<MetricDefinition> metrics, EngineOptions options);
   ~Engine();
 
   // Returns the index of the source called `name` (e.g. "product-events/3"),

@@ -12,14 +12,10 @@ using Kind = FieldValue::Kind;
 bool Equals(const FieldValue& v, const Literal& lit) {
   if (v.kind != lit.kind) return false;
   switch (v.kind) {
-    case Kind::kNumber:
-      return v.number == lit.number;
-    case Kind::kString:
-      return v.str == lit.str;
-    case Kind::kBool:
-      return v.boolean == lit.boolean;
-    default:
-      return false;
+    case Kind::kNumber: return v.number == lit.number;
+    case Kind::kString: return v.str == lit.str;
+    case Kind::kBool: return v.boolean == lit.boolean;
+    default: return false;
   }
 }
 
@@ -53,21 +49,17 @@ bool Predicate::Evaluate(const Event& event) const {
         if (c.Evaluate(event)) return true;
       }
       return false;
-    case Op::kNot:
-      return !children.empty() && !children.front().Evaluate(event);
-    default:
-      break;
+    case Op::kNot: return !children.empty() && !children.front().Evaluate(event);
+    default: break;
   }
   const FieldValue& v = event.field(field);
   switch (op) {
-    case Op::kEq:
-      return !values.empty() && Equals(v, values.front());
+    case Op::kEq: return !values.empty() && Equals(v, values.front());
     case Op::kNe:
       // Only a value of the literal's kind can be "not equal" to it: a
       // missing, null or wrongly typed field makes the predicate false.
       return !values.empty() && v.kind == values.front().kind && !Equals(v, values.front());
-    case Op::kIn:
-      return InList(v, values);
+    case Op::kIn: return InList(v, values);
     case Op::kNotIn:
       // The same rule: the field needs the kind of at least one listed value.
       return KindComparable(v, values) && !InList(v, values);
@@ -84,13 +76,11 @@ bool Predicate::Evaluate(const Event& event) const {
       if (op == Op::kLt) return v.number < rhs;
       return v.number <= rhs;
     }
-    case Op::kExists:
-      return v.kind != Kind::kMissing && v.kind != Kind::kNull;
+    case Op::kExists: return v.kind != Kind::kMissing && v.kind != Kind::kNull;
     case Op::kMatches:
       return v.kind == Kind::kString && regex != nullptr &&
              RE2::PartialMatch(re2::StringPiece(v.str.data(), v.str.size()), *regex);
-    default:
-      return false;
+    default: return false;
   }
 }
 

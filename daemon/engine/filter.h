@@ -30,11 +30,19 @@ struct Literal {
 // pipeline. ne / not_in hold only for a field of the (a) literal's kind.
 struct Predicate {
   enum class Op {
-    kAll, kAny, kNot,                  // children
-    kEq, kNe, kIn, kNotIn,             // field vs values (numbers as numbers)
-    kGt, kGte, kLt, kLte,              // field vs values[0], numbers only
-    kExists,                           // field present and not null
-    kMatches,                          // string field matches regex (RE2, partial)
+    kAll,
+    kAny,
+    kNot,  // children
+    kEq,
+    kNe,
+    kIn,
+    kNotIn,  // field vs values (numbers as numbers)
+    kGt,
+    kGte,
+    kLt,
+    kLte,      // field vs values[0], numbers only
+    kExists,   // field present and not null
+    kMatches,  // string field matches regex (RE2, partial)
   };
   Op op = Op::kAll;
   FieldId field = kNoField;

@@ -9,8 +9,8 @@ namespace {
 
 // True for "__other__" or "__empty__" followed by zero or more '_'.
 bool IsReservedOrEscaped(absl::string_view value) {
-  for (absl::string_view reserved : {absl::string_view(GroupIndex::kOtherValue),
-                                     absl::string_view(GroupIndex::kEmptyValue)}) {
+  for (absl::string_view reserved :
+       {absl::string_view(GroupIndex::kOtherValue), absl::string_view(GroupIndex::kEmptyValue)}) {
     if (absl::StartsWith(value, reserved) &&
         value.find_first_not_of('_', reserved.size()) == absl::string_view::npos) {
       return true;

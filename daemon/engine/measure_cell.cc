@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "daemon/engine/fixed_encoding.h"
-#include "daemon/engine/member_hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/engine/fixed_encoding.h"
+#include "daemon/engine/member_hash.h"
 
 namespace nsmd {
 bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
@@ -61,8 +61,7 @@ bool MeasureCell::Add(const MeasureSpec& m, const Contribution& c) {
       }
       break;
     }
-    case MeasureKind::kRatio:
-      return false;
+    case MeasureKind::kRatio: return false;
   }
   return was_clean && dirty_;
 }
@@ -105,8 +104,7 @@ void MeasureCell::WriteChanges(const MeasureSpec& m, const CellAddress& at, Stat
                    FormatDouble(it->second.value));
       }
       break;
-    case MeasureKind::kRatio:
-      break;
+    case MeasureKind::kRatio: break;
   }
   // Release big buffers (a replay can add millions of members between two
   // checkpoints); keep small ones for the next interval.
@@ -121,14 +119,10 @@ void MeasureCell::WriteChanges(const MeasureSpec& m, const CellAddress& at, Stat
 double MeasureCell::Value(const MeasureSpec& m) const {
   switch (m.kind) {
     case MeasureKind::kEvents:
-    case MeasureKind::kSum:
-      return scalar_;
-    case MeasureKind::kDistinct:
-      return static_cast<double>(members_.size());
-    case MeasureKind::kEntities:
-      return static_cast<double>(satisfied_);
-    case MeasureKind::kRatio:
-      return 0;
+    case MeasureKind::kSum: return scalar_;
+    case MeasureKind::kDistinct: return static_cast<double>(members_.size());
+    case MeasureKind::kEntities: return static_cast<double>(satisfied_);
+    case MeasureKind::kRatio: return 0;
   }
   return 0;
 }
@@ -197,13 +191,10 @@ void MeasureCell::FinishRestore() {
   std::vector<std::vector<absl::uint128>>().swap(restored_members_);
 }
 
-void MeasureCell::DeleteRows(const MeasureSpec& m, const CellAddress& at,
-                             StateDelta* delta) const {
+void MeasureCell::DeleteRows(const MeasureSpec& m, const CellAddress& at, StateDelta* delta) const {
   switch (m.kind) {
     case MeasureKind::kEvents:
-    case MeasureKind::kSum:
-      delta->Delete(at.key->Make({"c", at.window, at.group}));
-      return;
+    case MeasureKind::kSum: delta->Delete(at.key->Make({"c", at.window, at.group})); return;
     case MeasureKind::kDistinct:
       // Make({..., ""}) ends in the separator: the prefix covers exactly this
       // window and group.
@@ -215,8 +206,7 @@ void MeasureCell::DeleteRows(const MeasureSpec& m, const CellAddress& at,
         delta->DeletePrefix(at.key->Make({"emh", at.window, at.group, ""}));
       }
       return;
-    case MeasureKind::kRatio:
-      return;
+    case MeasureKind::kRatio: return;
   }
 }
 

@@ -73,7 +73,7 @@ class MeasureCell {
   // whose components after window and group are `rest`. DataLoss if
   // malformed (other kinds, including version 1's "d" and "em", too).
   [[nodiscard]] absl::Status Restore(const MeasureSpec& measure, absl::string_view kind,
-                       const std::vector<std::string>& rest, absl::string_view value);
+                                     const std::vector<std::string>& rest, absl::string_view value);
 
   // Inserts the members of the "dh" rows Restore() has read (collected
   // until now, so the table is sized once for all of them and filled with
@@ -89,7 +89,7 @@ class MeasureCell {
  private:
   struct EntityState {
     double value = 0;
-    bool dirty = false;  // "e" row not yet written
+    bool dirty = false;    // "e" row not yet written
     bool has_row = false;  // distinct aggregate: an "e" row exists (entity seen without member)
   };
   double scalar_ = 0;

@@ -52,13 +52,13 @@ bool Compare(double lhs, Comparison cmp, double rhs);
 
 struct MeasureSpec {
   MeasureKind kind = MeasureKind::kEvents;
-  FieldId field = kNoField;          // kDistinct, kSum
-  FieldId entity = kNoField;         // kEntities: which field names the entity
+  FieldId field = kNoField;                             // kDistinct, kSum
+  FieldId entity = kNoField;                            // kEntities: which field names the entity
   EntityAggregate aggregate = EntityAggregate::kCount;  // kEntities
-  FieldId aggregate_field = kNoField;  // kEntities with kDistinct / kSum
-  Comparison comparison = Comparison::kGte;           // kEntities
-  double threshold = 1;              // kEntities: default "count >= 1"
-  std::string numerator;             // kRatio: metric names
+  FieldId aggregate_field = kNoField;                   // kEntities with kDistinct / kSum
+  Comparison comparison = Comparison::kGte;             // kEntities
+  double threshold = 1;                                 // kEntities: default "count >= 1"
+  std::string numerator;                                // kRatio: metric names
   std::string denominator;
 };
 

@@ -14,8 +14,8 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 // One value of one window of one series.
 struct SeriesSample {
   std::string metric;
-  Labels labels;             // group-by labels (empty without group-by)
-  std::string window;        // "current" or "previous" (snapshots); "" in history
+  Labels labels;       // group-by labels (empty without group-by)
+  std::string window;  // "current" or "previous" (snapshots); "" in history
   int64_t window_start_ms = 0;
   int64_t window_end_ms = 0;  // exclusive; for cohorts, end of the anchor period
   double value = 0;

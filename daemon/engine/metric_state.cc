@@ -34,14 +34,9 @@ void MetricState::Apply(const Event& event, NameMatch names, StateDelta* delta) 
     case WindowKind::kTumbling:
       AddToCell(window_start_.Get(*calendar_, event.time_ms), scratch_);
       return;
-    case WindowKind::kLifetime:
-      AddToCell(0, scratch_);
-      return;
-    case WindowKind::kRolling:
-      AddRolling(scratch_);
-      return;
-    case WindowKind::kCohort:
-      return;
+    case WindowKind::kLifetime: AddToCell(0, scratch_); return;
+    case WindowKind::kRolling: AddRolling(scratch_); return;
+    case WindowKind::kCohort: return;
   }
 }
 
@@ -241,11 +236,9 @@ void MetricState::FinishRestore() {
   }
 }
 
-absl::Status MetricState::Restore(const std::vector<std::string>& parts,
-                                  absl::string_view value) {
+absl::Status MetricState::Restore(const std::vector<std::string>& parts, absl::string_view value) {
   auto malformed = [&] {
-    return absl::DataLossError(
-        absl::StrCat("malformed state row of metric \"", def_->name, "\""));
+    return absl::DataLossError(absl::StrCat("malformed state row of metric \"", def_->name, "\""));
   };
   if (parts.empty()) return malformed();
   const std::string& kind = parts[0];
@@ -297,8 +290,8 @@ int64_t MetricState::PreviousCohortPeriod(int64_t now_ms) const {
   // The period containing (now - length) still has open member windows; the
   // one before it is the newest whose every window [anchor, anchor+length)
   // ended at or before now.
-  return calendar_->PreviousWindowStart(
-      period, calendar_->WindowStart(period, now_ms - cohort_length_ms_));
+  return calendar_->PreviousWindowStart(period,
+                                        calendar_->WindowStart(period, now_ms - cohort_length_ms_));
 }
 
 void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) {
@@ -320,8 +313,8 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
   };
   switch (w.kind) {
     case WindowKind::kTumbling:
-      drop_before(calendar_->PreviousWindowStart(w.unit, calendar_->WindowStart(w.unit, now_ms)),
-                  0, w.unit);
+      drop_before(calendar_->PreviousWindowStart(w.unit, calendar_->WindowStart(w.unit, now_ms)), 0,
+                  w.unit);
       return;
     case WindowKind::kCohort: {
       drop_before(PreviousCohortPeriod(now_ms), cohort_length_ms_, w.period);
@@ -355,8 +348,7 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
       }
       return;
     }
-    case WindowKind::kLifetime:
-      return;
+    case WindowKind::kLifetime: return;
   }
 }
 
@@ -380,12 +372,9 @@ void MetricState::ExpireAnchors(int64_t horizon_ms, StateDelta* delta) {
 int64_t MetricState::WindowEnd(int64_t start, int64_t now_ms) const {
   const WindowSpec& w = def_->window;
   switch (w.kind) {
-    case WindowKind::kTumbling:
-      return calendar_->NextWindowStart(w.unit, start);
-    case WindowKind::kCohort:
-      return calendar_->NextWindowStart(w.period, start);
-    default:
-      return now_ms;
+    case WindowKind::kTumbling: return calendar_->NextWindowStart(w.unit, start);
+    case WindowKind::kCohort: return calendar_->NextWindowStart(w.period, start);
+    default: return now_ms;
   }
 }
 
@@ -409,8 +398,7 @@ double MetricState::RollingValue(const RollingGroup& g, int64_t now_ms) const {
   const int64_t oldest = FloorDiv(now_ms, 1000) - rolling_length_s_ + 1;
   const int64_t newest = FloorDiv(now_ms, 1000);
   switch (def_->measure.kind) {
-    case MeasureKind::kDistinct:
-      return static_cast<double>(g.members.CountBetween(oldest, newest));
+    case MeasureKind::kDistinct: return static_cast<double>(g.members.CountBetween(oldest, newest));
     case MeasureKind::kEvents:
     case MeasureKind::kSum: {
       double sum = 0;
@@ -441,9 +429,7 @@ void MetricState::Snapshot(int64_t now_ms, std::vector<SeriesSample>* out) const
       AppendCells(calendar_->WindowStart(w.period, now_ms), "current", now_ms, true, out);
       AppendCells(PreviousCohortPeriod(now_ms), "previous", now_ms, true, out);
       return;
-    case WindowKind::kLifetime:
-      AppendCells(0, "current", now_ms, true, out);
-      return;
+    case WindowKind::kLifetime: AppendCells(0, "current", now_ms, true, out); return;
     case WindowKind::kRolling: {
       const int64_t start = (FloorDiv(now_ms, 1000) - rolling_length_s_ + 1) * 1000;
       const int64_t end = (FloorDiv(now_ms, 1000) + 1) * 1000;

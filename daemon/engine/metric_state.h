@@ -64,8 +64,8 @@ class MetricState {
   void TakeDelta(StateDelta* delta);
 
   // Restores one row whose components (after the metric prefix) are `parts`.
-  [[nodiscard]]
-  absl::Status Restore(const std::vector<std::string>& parts, absl::string_view value);
+  [[nodiscard]] absl::Status Restore(const std::vector<std::string>& parts,
+                                     absl::string_view value);
 
   // Completes the restore of every cell (MeasureCell::FinishRestore).
   void FinishRestore();
@@ -87,7 +87,7 @@ class MetricState {
   using Cells = absl::flat_hash_map<std::string, MeasureCell>;
   struct RollingGroup {
     absl::btree_map<int64_t, double> buckets;  // second -> scalar (events, sum)
-    RollingMembers members;                     // distinct
+    RollingMembers members;                    // distinct
     // Unwritten changes.
     bool dirty = false;
     std::vector<int64_t> dirty_seconds;
@@ -148,7 +148,7 @@ class MetricState {
   std::vector<std::string> unwritten_pending_;
   uint64_t next_pending_seq_ = 0;
   Contribution scratch_;
-  std::string entity_scratch_;  // the cohort entity of the event being applied
+  std::string entity_scratch_;    // the cohort entity of the event being applied
   std::string prefetch_scratch_;  // the entity of the event being prefetched
   std::string prefetch_group_;    // its group key (GroupIndex::KeyOf)
 };

@@ -15,9 +15,7 @@ constexpr size_t kEntryBytes = kMemberHashBytes + sizeof(uint64_t);
 
 }  // namespace
 
-void RollingMembers::Prefetch(absl::uint128 member_hash) const {
-  last_seen_.prefetch(member_hash);
-}
+void RollingMembers::Prefetch(absl::uint128 member_hash) const { last_seen_.prefetch(member_hash); }
 
 bool RollingMembers::Add(absl::uint128 member_hash, int64_t second) {
   auto [it, inserted] = last_seen_.try_emplace(member_hash);
@@ -83,8 +81,9 @@ void RollingMembers::WriteChanges(const StateKey& key, const std::string& group,
 
 void RollingMembers::Expire(int64_t oldest_second, const StateKey& key, const std::string& group,
                             StateDelta* delta) {
-  absl::erase_if(last_seen_,
-                 [oldest_second](const auto& entry) { return entry.second.second < oldest_second; });
+  absl::erase_if(last_seen_, [oldest_second](const auto& entry) {
+    return entry.second.second < oldest_second;
+  });
   auto gone = std::remove_if(blobs_.begin(), blobs_.end(), [&](const Blob& b) {
     if (b.newest >= oldest_second) return false;
     delta->Delete(key.Make({"rdh", group, absl::StrCat(b.seq)}));

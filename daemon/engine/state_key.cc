@@ -78,8 +78,6 @@ bool ParseDouble(absl::string_view text, double* value) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
-bool ParseInt64(absl::string_view text, int64_t* value) {
-  return absl::SimpleAtoi(text, value);
-}
+bool ParseInt64(absl::string_view text, int64_t* value) { return absl::SimpleAtoi(text, value); }
 
 }  // namespace nsmd

@@ -26,7 +26,8 @@ class BasicAuth {
  public:
   // `users`: user name -> hash. Errors: InvalidArgument naming the user
   // whose hash is not a bcrypt hash libcrypt accepts.
-  static absl::StatusOr<std::unique_ptr<BasicAuth>> Create(std::map<std::string, std::string> users);
+  static absl::StatusOr<std::unique_ptr<BasicAuth>> Create(
+      std::map<std::string, std::string> users);
 
   // True if `user` exists and `password` matches its hash.
   bool Check(absl::string_view user, absl::string_view password) const;

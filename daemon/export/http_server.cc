@@ -75,13 +75,12 @@ absl::StatusOr<ListenAddress> ParseListen(absl::string_view listen) {
       return absl::ascii_isxdigit(c) || c == ':' || c == '.';
     });
     if (v6) return ListenAddress{std::string(inner), port};
-  } else if (std::all_of(host.begin(), host.end(), [](char c) {
-               return absl::ascii_isalnum(c) || c == '.' || c == '-';
-             })) {
+  } else if (std::all_of(host.begin(), host.end(),
+                         [](char c) { return absl::ascii_isalnum(c) || c == '.' || c == '-'; })) {
     return ListenAddress{std::string(host), port};
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "listen address \"", listen, "\": host must be an IPv4 address or [IPv6]"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("listen address \"", listen, "\": host must be an IPv4 address or [IPv6]"));
 }
 
 // A non-blocking listening socket on `a`; sets *port to the bound port.
@@ -100,9 +99,9 @@ absl::StatusOr<int> ListenOn(const std::string& listen, const ListenAddress& a, 
   const int fd = socket(result->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int error = fd < 0 ? errno : 0;
   const int on = 1;
-  if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-                  bind(fd, result->ai_addr, result->ai_addrlen) != 0 ||
-                  ::listen(fd, SOMAXCONN) != 0)) {
+  if (fd >= 0 &&
+      (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+       bind(fd, result->ai_addr, result->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0)) {
     error = errno;
   }
   freeaddrinfo(result);
@@ -283,14 +282,15 @@ class HttpServer::Router {
   }
 
   static intptr_t TimeoutSeconds(absl::Duration d) {
-    return std::max<intptr_t>(1, static_cast<intptr_t>(absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1)))));
+    return std::max<intptr_t>(
+        1, static_cast<intptr_t>(absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1)))));
   }
 
   Response Route(absl::string_view method, absl::string_view path) const {
     for (const auto& route : routes_) {
       if (path != route.path) continue;
-      const bool allowed = route.allow == kGet ? (method == "GET" || method == "HEAD")
-                                               : method == route.allow;
+      const bool allowed =
+          route.allow == kGet ? (method == "GET" || method == "HEAD") : method == route.allow;
       if (!allowed) {
         Response r = Text(405, "method not allowed\n");
         r.allow = route.allow;
@@ -326,8 +326,7 @@ class HttpServer::Router {
     return ok;
   }
 
-  MHD_Result Answer(MHD_Connection* connection, absl::string_view method,
-                    absl::string_view path) {
+  MHD_Result Answer(MHD_Connection* connection, absl::string_view method, absl::string_view path) {
     if (!Authorized(connection, path)) {
       MHD_Response* response = NewResponse(Text(401, "unauthorized\n"));
       if (response == nullptr) return MHD_NO;
@@ -419,8 +418,7 @@ absl::Status HttpServer::ReloadTls() {
   return router_->tls()->Reload(absl::Now());
 }
 
-absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options,
-                                                             Handlers handlers) {
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, Handlers handlers) {
   absl::StatusOr<ListenAddress> address = ParseListen(options.listen);
   if (!address.ok()) return address.status();
   if (options.threads < 1) {
@@ -428,8 +426,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options,
         absl::StrCat("HTTP threads must be at least 1, got ", options.threads));
   }
   if (options.max_connections < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "HTTP max_connections must be at least 1, got ", options.max_connections));
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP max_connections must be at least 1, got ", options.max_connections));
   }
   std::unique_ptr<BasicAuth> auth;
   if (!options.basic_auth.empty()) {

@@ -60,8 +60,7 @@ std::vector<prometheus::MetricFamily> NsmCollectable::Collect() const {
   // One read: the definitions and the snapshot belong together.
   const PublishedMetrics published = publisher_->published();
   const std::shared_ptr<const MetricsSnapshot>& snapshot = published.snapshot;
-  const std::shared_ptr<const std::vector<MetricDefinition>>& definitions =
-      published.definitions;
+  const std::shared_ptr<const std::vector<MetricDefinition>>& definitions = published.definitions;
 
   prometheus::MetricFamily value = GaugeFamily(
       "nsm_metric_value",

@@ -54,9 +54,8 @@ PipelineProbe::PipelineProbe(Clock clock)
               .Name("nsmd_checkpoint_duration_seconds")
               .Help("Time taken to write a checkpoint of state and offsets.")
               .Register(*registry_)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01,
-                                                               0.025, 0.05, 0.1, 0.25, 0.5,
-                                                               1, 2.5})),
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                               0.05, 0.1, 0.25, 0.5, 1, 2.5})),
       checkpoint_keys_(NewGauge(*registry_, "nsmd_checkpoint_keys",
                                 "State keys written by the last successful checkpoint.")),
       last_checkpoint_(NewGauge(*registry_, "nsmd_last_checkpoint_timestamp_seconds",
@@ -65,8 +64,7 @@ PipelineProbe::PipelineProbe(Clock clock)
       reload_successful_(NewGauge(*registry_, "nsmd_config_last_reload_successful",
                                   "Whether the last configuration reload succeeded (1) or "
                                   "failed (0).")),
-      reload_success_time_(NewGauge(*registry_,
-                                    "nsmd_config_last_reload_success_timestamp_seconds",
+      reload_success_time_(NewGauge(*registry_, "nsmd_config_last_reload_success_timestamp_seconds",
                                     "Wall-clock time of the last successful configuration "
                                     "load, in Unix seconds.")),
       ready_(NewGauge(*registry_, "nsmd_ready",
@@ -143,8 +141,8 @@ void PipelineProbe::SetLag(const std::vector<std::pair<TopicPartitionId, int64_t
         gauge = old->second;
         lag_.erase(old);
       } else {
-        gauge = &lag_family_.Add(
-            {{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
+        gauge =
+            &lag_family_.Add({{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
       }
     }
     gauge->Set(static_cast<double>(value));

@@ -142,8 +142,7 @@ std::string ValueCells(const SeriesValues& v, bool north_star) {
   const double prev = v.previous->value;
   absl::StrAppend(&out, "<br>previous window: <span class=\"previous\">", FormatValue(prev),
                   "</span>");
-  if (v.current != nullptr && prev != 0 && std::isfinite(prev) &&
-      std::isfinite(v.current->value)) {
+  if (v.current != nullptr && prev != 0 && std::isfinite(prev) && std::isfinite(v.current->value)) {
     const double change = (v.current->value - prev) / std::fabs(prev) * 100;
     // The current window is still filling: the change is "so far".
     absl::StrAppend(&out, " · change so far: <span class=\"change ", change < 0 ? "down" : "up",
@@ -162,24 +161,22 @@ std::string LabelText(const Labels& labels) {
 std::string MetricCard(const MetricDefinition& m, const MetricsSnapshot& snapshot) {
   const bool north_star = m.metadata.role == MetricRole::kNorthStar;
   const MetricMetadata& md = m.metadata;
-  std::string out = absl::StrCat("<div data-metric=\"", Escape(m.name), "\" class=\"card",
-                                 md.role == MetricRole::kFocus ? " focus" : "", "\"",
-                                 "><span class=\"name\">", Escape(m.name),
-                                 "</span><span class=\"role\">", MetricRoleName(md.role),
-                                 md.unit.empty() ? "" : absl::StrCat(", ", Escape(md.unit)),
-                                 "</span><br>");
+  std::string out =
+      absl::StrCat("<div data-metric=\"", Escape(m.name), "\" class=\"card",
+                   md.role == MetricRole::kFocus ? " focus" : "", "\"", "><span class=\"name\">",
+                   Escape(m.name), "</span><span class=\"role\">", MetricRoleName(md.role),
+                   md.unit.empty() ? "" : absl::StrCat(", ", Escape(md.unit)), "</span><br>");
   const std::map<Labels, SeriesValues> series = SeriesOf(snapshot, m.name);
   if (m.group_by.empty() || series.empty()) {
     const auto it = series.find(Labels{});
-    absl::StrAppend(&out, ValueCells(it == series.end() ? SeriesValues{} : it->second,
-                                     north_star));
+    absl::StrAppend(&out, ValueCells(it == series.end() ? SeriesValues{} : it->second, north_star));
   } else {
     absl::StrAppend(&out, "<table>");
     size_t shown = 0;
     for (const auto& [labels, values] : series) {
       if (++shown > kMaxSeriesShown) break;
-      absl::StrAppend(&out, "<tr><th>", LabelText(labels), "</th><td>",
-                      ValueCells(values, false), "</td></tr>");
+      absl::StrAppend(&out, "<tr><th>", LabelText(labels), "</th><td>", ValueCells(values, false),
+                      "</td></tr>");
     }
     absl::StrAppend(&out, "</table>");
     if (series.size() > kMaxSeriesShown) {
@@ -195,8 +192,8 @@ std::string MetricCard(const MetricDefinition& m, const MetricsSnapshot& snapsho
 
 std::string NorthStarSection(const MetricDefinition& m, const MetricsSnapshot& snapshot) {
   const MetricMetadata& md = m.metadata;
-  std::string out = absl::StrCat("<section class=\"north-star\"><h1>North star</h1>",
-                                 MetricCard(m, snapshot));
+  std::string out =
+      absl::StrCat("<section class=\"north-star\"><h1>North star</h1>", MetricCard(m, snapshot));
   for (const auto& [label, text] :
        {std::pair<const char*, const std::string*>{"Decision question", &md.decision_question},
         {"Customer value", &md.customer_value},
@@ -222,19 +219,18 @@ std::string HealthSection(const DaemonHealth& h, int64_t stream_time_ms, absl::T
   const std::string ready =
       h.ready ? "<span class=\"up\">yes</span>"
               : absl::StrCat("<span class=\"down\">no: ", Escape(h.not_ready_reason), "</span>");
-  const std::string lag = h.consumer_lag < 0 ? "unknown"
-                                             : absl::StrCat(FormatValue(h.consumer_lag),
-                                                            " messages");
-  return absl::StrCat(
-      "<h2>Health</h2><section id=\"health\"><table>", "<tr><th>Ready</th><td id=\"ready\">",
-      ready, "</td></tr><tr><th>Stream time</th><td id=\"stream-time\">", stream_time,
-      "</td></tr><tr><th>Consumer lag</th><td id=\"lag\">", lag,
-      "</td></tr><tr><th>Rejected</th><td id=\"rejected\">", FormatValue(h.rejected),
-      "</td></tr><tr><th>Consumed</th><td>", FormatValue(h.consumed),
-      "</td></tr><tr><th>Applied</th><td>", FormatValue(h.applied),
-      "</td></tr><tr><th>Late</th><td>", FormatValue(h.late),
-      "</td></tr><tr><th>Duplicate</th><td>", FormatValue(h.duplicate),
-      "</td></tr></table></section>");
+  const std::string lag =
+      h.consumer_lag < 0 ? "unknown" : absl::StrCat(FormatValue(h.consumer_lag), " messages");
+  return absl::StrCat("<h2>Health</h2><section id=\"health\"><table>",
+                      "<tr><th>Ready</th><td id=\"ready\">", ready,
+                      "</td></tr><tr><th>Stream time</th><td id=\"stream-time\">", stream_time,
+                      "</td></tr><tr><th>Consumer lag</th><td id=\"lag\">", lag,
+                      "</td></tr><tr><th>Rejected</th><td id=\"rejected\">",
+                      FormatValue(h.rejected), "</td></tr><tr><th>Consumed</th><td>",
+                      FormatValue(h.consumed), "</td></tr><tr><th>Applied</th><td>",
+                      FormatValue(h.applied), "</td></tr><tr><th>Late</th><td>",
+                      FormatValue(h.late), "</td></tr><tr><th>Duplicate</th><td>",
+                      FormatValue(h.duplicate), "</td></tr></table></section>");
 }
 
 }  // namespace

@@ -83,12 +83,12 @@ absl::StatusOr<std::shared_ptr<const TlsCredentials::Material>> TlsCredentials::
   if (!cert.ok()) return cert.status();
   gnutls_datum_t d = Datum(*cert);
   m->chain_length = kMaxChain;
-  int rc = gnutls_pcert_list_import_x509_raw(m->chain, &m->chain_length, &d, GNUTLS_X509_FMT_PEM,
-                                             0);
+  int rc =
+      gnutls_pcert_list_import_x509_raw(m->chain, &m->chain_length, &d, GNUTLS_X509_FMT_PEM, 0);
   if (rc < 0 || m->chain_length == 0) {
     m->chain_length = 0;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "TLS certificate ", cert_file, " is not a PEM certificate: ", GnutlsError(rc)));
+    return absl::InvalidArgumentError(absl::StrCat("TLS certificate ", cert_file,
+                                                   " is not a PEM certificate: ", GnutlsError(rc)));
   }
   // Validity of the server's own certificate (the first of the chain).
   gnutls_x509_crt_t leaf = nullptr;
@@ -98,14 +98,14 @@ absl::StatusOr<std::shared_ptr<const TlsCredentials::Material>> TlsCredentials::
     const absl::Time not_before = absl::FromTimeT(gnutls_x509_crt_get_activation_time(leaf));
     gnutls_x509_crt_deinit(leaf);
     if (now > not_after) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "TLS certificate ", cert_file, " expired at ",
-          absl::FormatTime(absl::RFC3339_sec, not_after, absl::UTCTimeZone())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("TLS certificate ", cert_file, " expired at ",
+                       absl::FormatTime(absl::RFC3339_sec, not_after, absl::UTCTimeZone())));
     }
     if (now < not_before) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "TLS certificate ", cert_file, " is not valid before ",
-          absl::FormatTime(absl::RFC3339_sec, not_before, absl::UTCTimeZone())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("TLS certificate ", cert_file, " is not valid before ",
+                       absl::FormatTime(absl::RFC3339_sec, not_before, absl::UTCTimeZone())));
     }
   } else if (leaf != nullptr) {
     gnutls_x509_crt_deinit(leaf);
@@ -130,8 +130,8 @@ absl::StatusOr<std::shared_ptr<const TlsCredentials::Material>> TlsCredentials::
                      n_cert == n_key && std::equal(id_cert, id_cert + n_cert, id_key);
   if (pub != nullptr) gnutls_pubkey_deinit(pub);
   if (!match) {
-    return absl::InvalidArgumentError(absl::StrCat("TLS key ", key_file,
-                                                   " does not belong to certificate ", cert_file));
+    return absl::InvalidArgumentError(
+        absl::StrCat("TLS key ", key_file, " does not belong to certificate ", cert_file));
   }
 
   if (!ca_file.empty()) {
@@ -139,23 +139,24 @@ absl::StatusOr<std::shared_ptr<const TlsCredentials::Material>> TlsCredentials::
     if (!ca.ok()) return ca.status();
     d = Datum(*ca);
     rc = gnutls_x509_trust_list_init(&m->client_cas, 0);
-    if (rc == 0) rc = gnutls_x509_trust_list_add_trust_mem(m->client_cas, &d, nullptr,
-                                                           GNUTLS_X509_FMT_PEM, 0, 0);
+    if (rc == 0)
+      rc = gnutls_x509_trust_list_add_trust_mem(m->client_cas, &d, nullptr, GNUTLS_X509_FMT_PEM, 0,
+                                                0);
     if (rc <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "TLS client CA file ", ca_file, " holds no PEM certificate",
-          rc < 0 ? absl::StrCat(": ", GnutlsError(rc)) : ""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("TLS client CA file ", ca_file, " holds no PEM certificate",
+                       rc < 0 ? absl::StrCat(": ", GnutlsError(rc)) : ""));
     }
   }
   return std::shared_ptr<const Material>(std::move(m));
 }
 
 absl::StatusOr<std::unique_ptr<TlsCredentials>> TlsCredentials::Load(std::string cert_file,
-                                                                      std::string key_file,
-                                                                      std::string client_ca_file,
-                                                                      absl::Time now) {
-  std::unique_ptr<TlsCredentials> c(new TlsCredentials(
-      std::move(cert_file), std::move(key_file), std::move(client_ca_file)));
+                                                                     std::string key_file,
+                                                                     std::string client_ca_file,
+                                                                     absl::Time now) {
+  std::unique_ptr<TlsCredentials> c(
+      new TlsCredentials(std::move(cert_file), std::move(key_file), std::move(client_ca_file)));
   absl::Status s = c->Reload(now);
   if (!s.ok()) return s;
   return c;
@@ -216,9 +217,10 @@ int TlsCredentials::VerifyClient(gnutls_session_t session) {
     }
   }
   unsigned status = 0;
-  if (result == 0 && (imported != n || gnutls_x509_trust_list_verify_crt2(
-                                           cas, chain, n, nullptr, 0, 0, &status, nullptr) < 0 ||
-                      status != 0)) {
+  if (result == 0 &&
+      (imported != n ||
+       gnutls_x509_trust_list_verify_crt2(cas, chain, n, nullptr, 0, 0, &status, nullptr) < 0 ||
+       status != 0)) {
     result = GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
   }
   for (unsigned i = 0; i < imported; ++i) gnutls_x509_crt_deinit(chain[i]);
@@ -226,9 +228,8 @@ int TlsCredentials::VerifyClient(gnutls_session_t session) {
 }
 
 int TlsCredentials::RetrieveCertificate(gnutls_session_t session, const gnutls_datum_t*, int,
-                                        const gnutls_pk_algorithm_t*, int,
-                                        gnutls_pcert_st** pcert, unsigned int* pcert_length,
-                                        gnutls_privkey_t* privkey) {
+                                        const gnutls_pk_algorithm_t*, int, gnutls_pcert_st** pcert,
+                                        unsigned int* pcert_length, gnutls_privkey_t* privkey) {
   const std::shared_ptr<const Material> m = ForSession(session);
   if (m == nullptr) return -1;
   // `m` stays alive in loaded_ until the credentials are destroyed, which is

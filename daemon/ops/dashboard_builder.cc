@@ -38,8 +38,8 @@ std::string Series(const char* name, const MetricDefinition& m, const char* wind
 }
 
 Json Target(const std::string& ref, const std::string& expr, const std::string& legend) {
-  return Json{{"datasource", Datasource()}, {"refId", ref},      {"expr", expr},
-              {"legendFormat", legend},     {"range", true},    {"instant", false}};
+  return Json{{"datasource", Datasource()}, {"refId", ref},  {"expr", expr},
+              {"legendFormat", legend},     {"range", true}, {"instant", false}};
 }
 
 // Lays panels out top to bottom; ids in order.
@@ -58,8 +58,8 @@ class Layout {
     panels_.push_back(std::move(panel));
   }
   void Row(const std::string& title) {
-    Add(Json{{"type", "row"}, {"title", title}, {"collapsed", false}, {"panels", Json::array()}},
-        0, 24, 1);
+    Add(Json{{"type", "row"}, {"title", title}, {"collapsed", false}, {"panels", Json::array()}}, 0,
+        24, 1);
   }
   Json Take() { return std::move(panels_); }
 
@@ -72,18 +72,20 @@ class Layout {
 
 Json Panel(const std::string& type, const std::string& title, const std::string& description,
            const std::string& unit, Json targets) {
-  Json p{{"type", type},          {"title", title},
-         {"description", description}, {"datasource", Datasource()},
+  Json p{{"type", type},
+         {"title", title},
+         {"description", description},
+         {"datasource", Datasource()},
          {"targets", std::move(targets)},
          {"fieldConfig", Json{{"defaults", Json{{"unit", unit}}}, {"overrides", Json::array()}}}};
   if (type == "timeseries") {
     p["fieldConfig"]["defaults"]["custom"] =
         Json{{"drawStyle", "line"}, {"lineWidth", 1}, {"fillOpacity", 10}, {"showPoints", "never"}};
-    p["options"] = Json{
-        {"legend",
-         Json{{"displayMode", "list"}, {"placement", "bottom"}, {"showLegend", true},
-              {"calcs", Json::array()}}},
-        {"tooltip", Json{{"mode", "multi"}, {"sort", "none"}}}};
+    p["options"] = Json{{"legend", Json{{"displayMode", "list"},
+                                        {"placement", "bottom"},
+                                        {"showLegend", true},
+                                        {"calcs", Json::array()}}},
+                        {"tooltip", Json{{"mode", "multi"}, {"sort", "none"}}}};
   }
   return p;
 }
@@ -191,8 +193,9 @@ class Builder {
                      " against the same point of the previous window (a partial window meets a "
                      "partial window): nsm:metric_value:change_vs_previous_window of nsmd rules."),
         "percentunit",
-        Json::array({Target("A", Series("nsm:metric_value:change_vs_previous_window", ns, "current"),
-                            Legend(ns))}));
+        Json::array(
+            {Target("A", Series("nsm:metric_value:change_vs_previous_window", ns, "current"),
+                    Legend(ns))}));
     change["options"] = StatOptions();
     layout_.Add(std::move(change), 5, 3, 8, /*same_line=*/true);
     layout_.Add(Panel("timeseries", absl::StrCat(ns.name, " over time"), Description(ns),
@@ -200,16 +203,16 @@ class Builder {
                 8, 10, 8, /*same_line=*/true);
     const MetricMetadata& md = ns.metadata;
     std::string content = absl::StrCat("### ", ns.name, "\n\n", md.description, "\n\n");
-    for (const auto& [label, text] : {std::pair<const char*, const std::string*>{
-                                          "Customer value", &md.customer_value},
-                                      {"Decision question", &md.decision_question},
-                                      {"Owner", &md.owner},
-                                      {"Cadence", &md.cadence}}) {
+    for (const auto& [label, text] :
+         {std::pair<const char*, const std::string*>{"Customer value", &md.customer_value},
+          {"Decision question", &md.decision_question},
+          {"Owner", &md.owner},
+          {"Cadence", &md.cadence}}) {
       if (!text->empty()) absl::StrAppend(&content, "**", label, ":** ", *text, "\n\n");
     }
-    Json text = Panel("text", "What the north star means",
-                      "The north star's definition metadata, from the config.", "none",
-                      Json::array());
+    Json text =
+        Panel("text", "What the north star means",
+              "The north star's definition metadata, from the config.", "none", Json::array());
     text["options"] = Json{{"mode", "markdown"}, {"content", content}};
     layout_.Add(std::move(text), 18, 6, 8, /*same_line=*/true);
   }
@@ -242,38 +245,39 @@ class Builder {
     auto rate = [&](const char* counter) {
       return absl::StrCat("rate(", counter, job, "[$__rate_interval])");
     };
-    layout_.Add(Panel("timeseries", "Events consumed and applied per second",
-                      "Messages read from Kafka and events applied to the metrics, per instance.",
-                      "cps",
-                      Json::array({Target("A",
-                                          absl::StrCat("sum by (instance) (",
-                                                       rate("nsmd_events_consumed_total"), ")"),
-                                          "consumed {{instance}}"),
-                                   Target("B",
-                                          absl::StrCat("sum by (instance) (",
-                                                       rate("nsmd_events_applied_total"), ")"),
-                                          "applied {{instance}}")})),
-                0, 12, 8);
     layout_.Add(
-        Panel("timeseries", "Rejected, late and duplicate events per second",
-              "Rejected messages by reason, events older than stream time minus the allowed "
-              "lateness, and duplicates within the dedup horizon.",
-              "cps",
-              Json::array(
-                  {Target("A",
-                          absl::StrCat("sum by (reason) (", rate("nsmd_events_rejected_total"),
-                                       ")"),
-                          "rejected: {{reason}}"),
-                   Target("B", absl::StrCat("sum(", rate("nsmd_events_late_total"), ")"), "late"),
-                   Target("C", absl::StrCat("sum(", rate("nsmd_events_duplicate_total"), ")"),
-                          "duplicate")})),
+        Panel("timeseries", "Events consumed and applied per second",
+              "Messages read from Kafka and events applied to the metrics, per instance.", "cps",
+              Json::array({Target("A",
+                                  absl::StrCat("sum by (instance) (",
+                                               rate("nsmd_events_consumed_total"), ")"),
+                                  "consumed {{instance}}"),
+                           Target("B",
+                                  absl::StrCat("sum by (instance) (",
+                                               rate("nsmd_events_applied_total"), ")"),
+                                  "applied {{instance}}")})),
+        0, 12, 8);
+    layout_.Add(
+        Panel(
+            "timeseries", "Rejected, late and duplicate events per second",
+            "Rejected messages by reason, events older than stream time minus the allowed "
+            "lateness, and duplicates within the dedup horizon.",
+            "cps",
+            Json::array(
+                {Target("A",
+                        absl::StrCat("sum by (reason) (", rate("nsmd_events_rejected_total"), ")"),
+                        "rejected: {{reason}}"),
+                 Target("B", absl::StrCat("sum(", rate("nsmd_events_late_total"), ")"), "late"),
+                 Target("C", absl::StrCat("sum(", rate("nsmd_events_duplicate_total"), ")"),
+                        "duplicate")})),
         12, 12, 8, /*same_line=*/true);
-    layout_.Add(Panel("timeseries", "Consumer lag",
-                      "Messages behind the partitions' high watermarks, per instance.", "short",
-                      Json::array({Target(
-                          "A", absl::StrCat("sum by (instance) (nsmd_consumer_lag", job, ")"),
-                          "{{instance}}")})),
-                0, 8, 8);
+    layout_.Add(
+        Panel(
+            "timeseries", "Consumer lag",
+            "Messages behind the partitions' high watermarks, per instance.", "short",
+            Json::array({Target("A", absl::StrCat("sum by (instance) (nsmd_consumer_lag", job, ")"),
+                                "{{instance}}")})),
+        0, 8, 8);
     layout_.Add(Panel("timeseries", "Stream-time delay",
                       "Wall clock minus the newest event time nsmd has seen (stream time).", "s",
                       Json::array({Target("A",
@@ -283,48 +287,47 @@ class Builder {
                                           "{{instance}}")})),
                 8, 8, 8, /*same_line=*/true);
     layout_.Add(
-        Panel("timeseries", "Checkpoint duration (p99)",
-              "99th percentile of the time to write one checkpoint (state and offsets in one "
-              "RocksDB batch).",
-              "s",
-              Json::array({Target("A",
-                                  absl::StrCat("histogram_quantile(0.99, sum by (le, instance) (",
-                                               rate("nsmd_checkpoint_duration_seconds_bucket"),
-                                               "))"),
-                                  "{{instance}}")})),
+        Panel(
+            "timeseries", "Checkpoint duration (p99)",
+            "99th percentile of the time to write one checkpoint (state and offsets in one "
+            "RocksDB batch).",
+            "s",
+            Json::array({Target("A",
+                                absl::StrCat("histogram_quantile(0.99, sum by (le, instance) (",
+                                             rate("nsmd_checkpoint_duration_seconds_bucket"), "))"),
+                                "{{instance}}")})),
         16, 8, 8, /*same_line=*/true);
-    Json ready = Panel("stat", "Ready",
-                       "1 when /readyz answers 200: state loaded, connected to Kafka, partitions "
-                       "assigned, checkpoints succeeding.",
-                       "none",
-                       Json::array({Target("A", absl::StrCat("nsmd_ready", job), "{{instance}}")}));
+    Json ready =
+        Panel("stat", "Ready",
+              "1 when /readyz answers 200: state loaded, connected to Kafka, partitions "
+              "assigned, checkpoints succeeding.",
+              "none", Json::array({Target("A", absl::StrCat("nsmd_ready", job), "{{instance}}")}));
     ready["options"] = StatOptions();
-    ready["fieldConfig"]["defaults"]["mappings"] = Json::array({Json{
-        {"type", "value"},
-        {"options", Json{{"0", Json{{"text", "not ready"}, {"color", "red"}}},
-                         {"1", Json{{"text", "ready"}, {"color", "green"}}}}}}});
+    ready["fieldConfig"]["defaults"]["mappings"] =
+        Json::array({Json{{"type", "value"},
+                          {"options", Json{{"0", Json{{"text", "not ready"}, {"color", "red"}}},
+                                           {"1", Json{{"text", "ready"}, {"color", "green"}}}}}}});
     layout_.Add(std::move(ready), 0, 24, 4);
   }
 
   Json Variables() const {
-    return Json::array(
-        {Json{{"type", "datasource"},
-              {"name", "datasource"},
-              {"label", "Data source"},
-              {"query", "prometheus"},
-              {"hide", 0},
-              {"refresh", 1}},
-         Json{{"type", "query"},
-              {"name", "job"},
-              {"label", "nsmd job"},
-              {"datasource", Datasource()},
-              {"query", absl::StrCat("label_values(nsm_metric_info{metric=\"", north_star_->name,
-                                     "\"}, job)")},
-              {"includeAll", true},
-              {"allValue", ".+"},
-              {"multi", false},
-              {"hide", 0},
-              {"refresh", 1}}});
+    return Json::array({Json{{"type", "datasource"},
+                             {"name", "datasource"},
+                             {"label", "Data source"},
+                             {"query", "prometheus"},
+                             {"hide", 0},
+                             {"refresh", 1}},
+                        Json{{"type", "query"},
+                             {"name", "job"},
+                             {"label", "nsmd job"},
+                             {"datasource", Datasource()},
+                             {"query", absl::StrCat("label_values(nsm_metric_info{metric=\"",
+                                                    north_star_->name, "\"}, job)")},
+                             {"includeAll", true},
+                             {"allValue", ".+"},
+                             {"multi", false},
+                             {"hide", 0},
+                             {"refresh", 1}}});
   }
 
   Json Annotations() const {
@@ -340,9 +343,9 @@ class Builder {
               {"datasource", Datasource()},
               {"enable", true},
               {"iconColor", "purple"},
-              {"expr", absl::StrCat("max by (metric) (nsm_metric_window_start_seconds{metric=\"",
-                                    north_star_->name,
-                                    "\", window=\"current\", job=~\"$job\"}) * 1000")},
+              {"expr",
+               absl::StrCat("max by (metric) (nsm_metric_window_start_seconds{metric=\"",
+                            north_star_->name, "\", window=\"current\", job=~\"$job\"}) * 1000")},
               {"step", "1h"},
               {"useValueForTime", true},
               {"titleFormat", "a new window of {{metric}} starts"},

@@ -18,7 +18,7 @@ struct Rule {
   std::string record;
   std::string alert;
   std::string expr;
-  std::string for_duration;  // alerts only; empty: none
+  std::string for_duration;                                      // alerts only; empty: none
   std::vector<std::pair<std::string, std::string>> labels;       // in this order
   std::vector<std::pair<std::string, std::string>> annotations;  // in this order
 };

@@ -95,75 +95,104 @@ RuleGroup RulesBuilder::Recording() const {
           ? "nsm_metric_value"
           : absl::StrCat("nsm_metric_value{metric!~\"", absl::StrJoin(ratio_names, "|"), "\"}");
   g.rules.push_back(
-      {"nsm:metric_value", "",
+      {"nsm:metric_value",
+       "",
        absl::StrCat("# Each deployed instance counts every event: take the ready ones' value.\n",
                     "max without (instance, pod) (\n  ", raw,
                     " and on (job, instance) (nsmd_ready == 1)\n)\nor\nmax without (instance, "
-                    "pod) (", raw, ")"),
-       "", {}, {}});
+                    "pod) (",
+                    raw, ")"),
+       "",
+       {},
+       {}});
   for (const MetricDefinition* m : ratios) {
     g.rules.push_back(
-        {"nsm:metric_value", "",
+        {"nsm:metric_value",
+         "",
          absl::StrCat("# ", m->name, " = ", m->measure.numerator, " / ", m->measure.denominator,
                       ", from the combined operands\nnsm:metric_value{metric=\"",
                       m->measure.numerator, "\"}\n/ ignoring (metric)\n(nsm:metric_value{metric=\"",
                       m->measure.denominator, "\"} > 0)"),
-         "", {{"metric", m->name}}, {}});
+         "",
+         {{"metric", m->name}},
+         {}});
   }
   for (const MetricDefinition& m : config_.metrics) {
     const std::string current = Selector(m.name, "current");
-    g.rules.push_back(
-        {"nsm:metric_value:change_vs_previous_window", "",
-         absl::StrCat(current, "\n/\n(", current, " offset ", PromDuration(WindowLength(m)),
-                      " > 0)\n- 1"),
-         "", {{"metric", m.name}}, {}});
+    g.rules.push_back({"nsm:metric_value:change_vs_previous_window",
+                       "",
+                       absl::StrCat(current, "\n/\n(", current, " offset ",
+                                    PromDuration(WindowLength(m)), " > 0)\n- 1"),
+                       "",
+                       {{"metric", m.name}},
+                       {}});
   }
   // When each metric with a stall alert last changed: now if it changed in
-  // the last hour (seen at any evaluation interval up to an hour), else the time recorded before (the rule reads its own
-  // output), else now (Prometheus has just started: the stall is counted
+  // the last hour (seen at any evaluation interval up to an hour), else the time recorded before
+  // (the rule reads its own output), else now (Prometheus has just started: the stall is counted
   // from here). Constant cost, unlike changes() over weeks of samples.
   for (const MetricDefinition& m : config_.metrics) {
     auto it = config_.alerts.find(m.name);
     if (it == config_.alerts.end() || it->second.stall_windows == 0) continue;
     const std::string current = Selector(m.name, "current");
-    g.rules.push_back(
-        {"nsm:metric_value:last_change_timestamp_seconds", "",
-         absl::StrCat("(changes(", current, "[1h]) > 0) * 0 + time()\nor\nlast_over_time("
-                      "nsm:metric_value:last_change_timestamp_seconds{metric=\"",
-                      m.name, "\"}[2h])\nor\n", current, " * 0 + time()"),
-         "", {{"metric", m.name}}, {}});
+    g.rules.push_back({"nsm:metric_value:last_change_timestamp_seconds",
+                       "",
+                       absl::StrCat("(changes(", current,
+                                    "[1h]) > 0) * 0 + time()\nor\nlast_over_time("
+                                    "nsm:metric_value:last_change_timestamp_seconds{metric=\"",
+                                    m.name, "\"}[2h])\nor\n", current, " * 0 + time()"),
+                       "",
+                       {{"metric", m.name}},
+                       {}});
   }
-  g.rules.push_back({"nsmd:consumer_lag:sum", "",
-                     "sum without (topic, partition) (nsmd_consumer_lag)", "", {}, {}});
-  g.rules.push_back({"nsmd:stream_time_delay_seconds", "", "time() - nsmd_stream_time_seconds",
-                     "", {}, {}});
+  g.rules.push_back({"nsmd:consumer_lag:sum",
+                     "",
+                     "sum without (topic, partition) (nsmd_consumer_lag)",
+                     "",
+                     {},
+                     {}});
   g.rules.push_back(
-      {"nsmd:events_rejected:ratio_rate10m", "",
-       "# A ratio of summed rates: right for any number of instances.\n"
-       "sum by (job) (rate(nsmd_events_rejected_total[10m]))\n/\n"
-       "(sum by (job) (rate(nsmd_events_consumed_total[10m])) > 0)",
-       "", {}, {}});
+      {"nsmd:stream_time_delay_seconds", "", "time() - nsmd_stream_time_seconds", "", {}, {}});
+  g.rules.push_back({"nsmd:events_rejected:ratio_rate10m",
+                     "",
+                     "# A ratio of summed rates: right for any number of instances.\n"
+                     "sum by (job) (rate(nsmd_events_rejected_total[10m]))\n/\n"
+                     "(sum by (job) (rate(nsmd_events_consumed_total[10m])) > 0)",
+                     "",
+                     {},
+                     {}});
   g.rules.push_back(
-      {"nsmd:stalled", "",
+      {"nsmd:stalled",
+       "",
        absl::StrCat("# 1: messages wait but stream time has not moved for ", kStallRange, ".\n",
                     "(nsmd:consumer_lag:sum > bool 0)\n* on (job, instance)\n"
-                    "(changes(nsmd_stream_time_seconds[", kStallRange, "]) == bool 0)"),
-       "", {}, {}});
+                    "(changes(nsmd_stream_time_seconds[",
+                    kStallRange, "]) == bool 0)"),
+       "",
+       {},
+       {}});
   g.rules.push_back(
-      {"nsmd:lagging", "",
+      {"nsmd:lagging",
+       "",
        absl::StrCat("# 1: more than a minute of consumption behind, and further behind than ",
                     kLagRange, " ago.\n(delta(nsmd:consumer_lag:sum[", kLagRange,
                     "]) > bool 0)\n* on (job, instance)\n(nsmd:consumer_lag:sum > bool on (job, "
-                    "instance) 60 * rate(nsmd_events_consumed_total[", kLagRange, "]))"),
-       "", {}, {}});
+                    "instance) 60 * rate(nsmd_events_consumed_total[",
+                    kLagRange, "]))"),
+       "",
+       {},
+       {}});
   // A signal that is missing (no partitions, too few samples for a rate)
   // does not make an instance unhealthy; only not ready, stalled or lagging.
-  g.rules.push_back({"nsmd:instance_healthy", "",
+  g.rules.push_back({"nsmd:instance_healthy",
+                     "",
                      "(nsmd_ready == bool 1)\nunless on (job, instance) (nsmd:stalled == 1 or "
                      "nsmd:lagging == 1)\nor on (job, instance)\nnsmd_ready * 0",
-                     "", {}, {}});
-  g.rules.push_back({"nsmd:pipeline_healthy", "", "max by (job) (nsmd:instance_healthy)", "",
-                     {}, {}});
+                     "",
+                     {},
+                     {}});
+  g.rules.push_back(
+      {"nsmd:pipeline_healthy", "", "max by (job) (nsmd:instance_healthy)", "", {}, {}});
   return g;
 }
 
@@ -178,10 +207,10 @@ Rule RulesBuilder::MetricAlert(const MetricDefinition& metric, const AlertSpec& 
   for (const auto& [k, v] : alert.labels) r.labels.emplace_back(k, v);
   r.annotations.emplace_back("summary", summary);
   const MetricMetadata& md = metric.metadata;
-  for (const auto& [key, text] : {std::pair<const char*, const std::string*>{
-                                      "description", &md.description},
-                                  {"customer_value", &md.customer_value},
-                                  {"decision_question", &md.decision_question}}) {
+  for (const auto& [key, text] :
+       {std::pair<const char*, const std::string*>{"description", &md.description},
+        {"customer_value", &md.customer_value},
+        {"decision_question", &md.decision_question}}) {
     if (!text->empty()) r.annotations.emplace_back(key, *text);
   }
   const std::vector<std::string> inputs = InputsBelow(metric);
@@ -215,30 +244,31 @@ RuleGroup RulesBuilder::MetricAlerts() const {
       std::string condition, baseline;
       if (a.compare_to) {
         baseline = absl::StrCat("the same point ", PromDuration(*a.compare_to), " ago");
-        condition = absl::StrCat(current, " / (", current, " offset ",
-                                 PromDuration(*a.compare_to), " > 0) - 1 < -", fraction);
+        condition = absl::StrCat(current, " / (", current, " offset ", PromDuration(*a.compare_to),
+                                 " > 0) - 1 < -", fraction);
       } else {
         baseline = "the same point of the previous window";
         condition = absl::StrCat("nsm:metric_value:change_vs_previous_window{metric=\"", m.name,
                                  "\", window=\"current\"} < -", fraction);
       }
-      Rule r = MetricAlert(
-          m, a, "NsmMetricDropped",
-          absl::StrCat(m.name, " is {{ $value | humanizePercentage }} against ", baseline,
-                       " (alert below -", Percent(*a.drop_percent), "%)"));
+      Rule r =
+          MetricAlert(m, a, "NsmMetricDropped",
+                      absl::StrCat(m.name, " is {{ $value | humanizePercentage }} against ",
+                                   baseline, " (alert below -", Percent(*a.drop_percent), "%)"));
       r.expr = Gated(condition);
       g.rules.push_back(std::move(r));
     }
     if (a.stall_windows > 0) {
       const absl::Duration range = a.stall_windows * WindowLength(m);
       Rule r = MetricAlert(m, a, "NsmMetricStalled",
-                           absl::StrCat(m.name, " has not changed for {{ $value | "
+                           absl::StrCat(m.name,
+                                        " has not changed for {{ $value | "
                                         "humanizeDuration }} (alert after ",
                                         a.stall_windows, " windows, ", PromDuration(range),
                                         ") while nsmd is healthy"));
-      r.expr = Gated(absl::StrCat(
-          "time() - nsm:metric_value:last_change_timestamp_seconds{metric=\"", m.name,
-          "\"} > ", absl::ToInt64Seconds(range)));
+      r.expr =
+          Gated(absl::StrCat("time() - nsm:metric_value:last_change_timestamp_seconds{metric=\"",
+                             m.name, "\"} > ", absl::ToInt64Seconds(range)));
       g.rules.push_back(std::move(r));
     }
     // Thresholds judge complete windows where there are some: a current
@@ -246,16 +276,16 @@ RuleGroup RulesBuilder::MetricAlerts() const {
     const std::string judged = Selector(m.name, HasPrevious(m) ? "previous" : "current");
     const std::string which = HasPrevious(m) ? "the last complete window" : "the current value";
     if (a.below) {
-      Rule r = MetricAlert(m, a, "NsmMetricBelowThreshold",
-                           absl::StrCat(m.name, " is {{ $value }} in ", which, ", below ",
-                                        *a.below));
+      Rule r =
+          MetricAlert(m, a, "NsmMetricBelowThreshold",
+                      absl::StrCat(m.name, " is {{ $value }} in ", which, ", below ", *a.below));
       r.expr = Gated(absl::StrCat(judged, " < ", *a.below));
       g.rules.push_back(std::move(r));
     }
     if (a.above) {
-      Rule r = MetricAlert(m, a, "NsmMetricAboveThreshold",
-                           absl::StrCat(m.name, " is {{ $value }} in ", which, ", above ",
-                                        *a.above));
+      Rule r =
+          MetricAlert(m, a, "NsmMetricAboveThreshold",
+                      absl::StrCat(m.name, " is {{ $value }} in ", which, ", above ", *a.above));
       r.expr = Gated(absl::StrCat(judged, " > ", *a.above));
       g.rules.push_back(std::move(r));
     }
@@ -265,8 +295,8 @@ RuleGroup RulesBuilder::MetricAlerts() const {
 
 RuleGroup RulesBuilder::DaemonAlerts() const {
   RuleGroup g{"nsmd.daemon-alerts", "", {}};
-  auto add = [&](const char* name, std::string expr, const char* for_duration,
-                 const char* severity, std::string summary, const char* description) {
+  auto add = [&](const char* name, std::string expr, const char* for_duration, const char* severity,
+                 std::string summary, const char* description) {
     Rule r;
     r.alert = name;
     r.expr = std::move(expr);
@@ -293,7 +323,8 @@ RuleGroup RulesBuilder::DaemonAlerts() const {
   add("NsmdNoEventsConsumed",
       absl::StrCat("increase(nsmd_events_consumed_total[10m]) == 0\nand on (job, instance)\n"
                    "delta(nsmd:consumer_lag:sum[10m]) > 0"),
-      "5m", "critical", "nsmd {{ $labels.instance }} consumed nothing for 10 minutes while the "
+      "5m", "critical",
+      "nsmd {{ $labels.instance }} consumed nothing for 10 minutes while the "
       "topic grew",
       "Messages arrive (the consumer lag grows) but none is read.");
   add("NsmdConsumerLagGrowing", "nsmd:lagging == 1", "15m", "warning",
@@ -312,8 +343,8 @@ RuleGroup RulesBuilder::DaemonAlerts() const {
       "nsmd {{ $labels.instance }}: the last reload of the definitions failed",
       "The old definitions keep running. `nsmd check --config FILE` prints the errors.");
   add("NsmdRejectedShareHigh",
-      absl::StrCat("nsmd:events_rejected:ratio_rate10m > ", config_.alerting.rejected_share),
-      "15m", "warning", "{{ $value | humanizePercentage }} of the messages nsmd reads are rejected",
+      absl::StrCat("nsmd:events_rejected:ratio_rate10m > ", config_.alerting.rejected_share), "15m",
+      "warning", "{{ $value | humanizePercentage }} of the messages nsmd reads are rejected",
       "Producers send messages nsmd cannot use; nsmd_events_rejected_total{reason} says why "
       "(and the dead-letter topic holds them, if set).");
   return g;
@@ -325,8 +356,8 @@ std::vector<RuleGroup> RulesBuilder::Groups() const {
 
 std::string RulesBuilder::RuleFile() const {
   YAML::Emitter out;
-  out << YAML::Comment(absl::StrCat("Generated by `nsmd rules --config ", config_.path,
-                                    "`; do not edit."));
+  out << YAML::Comment(
+      absl::StrCat("Generated by `nsmd rules --config ", config_.path, "`; do not edit."));
   out << YAML::BeginMap << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq;
   for (const RuleGroup& g : Groups()) g.Emit(out);
   out << YAML::EndSeq << YAML::EndMap;

@@ -30,8 +30,7 @@ void HealthySeries(YAML::Emitter& out, int64_t steps) {
         {"nsmd_stream_time_seconds{job=\"nsmd\", instance=\"a\"}", "0+240"},
         {"nsmd_events_consumed_total{job=\"nsmd\", instance=\"a\"}", "0+1000"}}) {
     out << YAML::BeginMap << YAML::Key << "series" << YAML::Value << YAML::SingleQuoted << series
-        << YAML::Key << "values" << YAML::Value << absl::StrCat(values, "x", steps)
-        << YAML::EndMap;
+        << YAML::Key << "values" << YAML::Value << absl::StrCat(values, "x", steps) << YAML::EndMap;
   }
 }
 
@@ -51,7 +50,9 @@ std::string RulesTestBuilder::Build(const std::string& rules_file) const {
   out << YAML::BeginMap;
   out << YAML::Key << "rule_files" << YAML::Value << YAML::BeginSeq << rules_file << YAML::EndSeq;
   out << YAML::Key << "group_eval_order" << YAML::Value << YAML::Flow << YAML::BeginSeq
-      << "nsmd.recording" << "nsmd.metric-alerts" << "nsmd.daemon-alerts" << YAML::EndSeq;
+      << "nsmd.recording"
+      << "nsmd.metric-alerts"
+      << "nsmd.daemon-alerts" << YAML::EndSeq;
   out << YAML::Key << "evaluation_interval" << YAML::Value << "30m";
   out << YAML::Key << "tests" << YAML::Value << YAML::BeginSeq;
   size_t next = 0;
@@ -68,7 +69,7 @@ std::string RulesTestBuilder::Build(const std::string& rules_file) const {
     const int64_t k = (hold + absl::Hours(2)) / kStep;
     const std::string eval_time = PromDuration(period + hold + absl::Hours(1));
     std::vector<std::pair<std::string, std::string>> series_labels = {{"metric", m.name},
-                                                                       {"window", "current"}};
+                                                                      {"window", "current"}};
     for (const GroupBy& g : m.group_by) series_labels.emplace_back(g.label, "x");
     series_labels.emplace_back("job", "nsmd");
     const double drop = *a.drop_percent / 100;
@@ -85,8 +86,8 @@ std::string RulesTestBuilder::Build(const std::string& rules_file) const {
       out << YAML::BeginMap << YAML::Key << "series" << YAML::Value << YAML::SingleQuoted
           << absl::StrCat("nsm_metric_value", Labels(with_instance)) << YAML::Key << "values"
           << YAML::Value
-          << absl::StrCat("0+1x", n - 1, " 0+", absl::StrFormat("%.6g", std::max(rate, 0.0)),
-                          "x", k)
+          << absl::StrCat("0+1x", n - 1, " 0+", absl::StrFormat("%.6g", std::max(rate, 0.0)), "x",
+                          k)
           << YAML::EndMap;
       HealthySeries(out, n + k);
       out << YAML::EndSeq;

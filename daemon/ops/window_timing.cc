@@ -12,14 +12,10 @@ constexpr absl::Duration kDay = absl::Hours(24);
 
 absl::Duration UnitLength(CalendarUnit unit) {
   switch (unit) {
-    case CalendarUnit::kHour:
-      return absl::Hours(1);
-    case CalendarUnit::kDay:
-      return kDay;
-    case CalendarUnit::kWeek:
-      return 7 * kDay;
-    case CalendarUnit::kMonth:
-      return 30 * kDay;
+    case CalendarUnit::kHour: return absl::Hours(1);
+    case CalendarUnit::kDay: return kDay;
+    case CalendarUnit::kWeek: return 7 * kDay;
+    case CalendarUnit::kMonth: return 30 * kDay;
   }
   return kDay;
 }
@@ -36,14 +32,10 @@ absl::Duration CadencePeriod(const std::string& cadence) {
 
 absl::Duration WindowLength(const MetricDefinition& metric) {
   switch (metric.window.kind) {
-    case WindowKind::kTumbling:
-      return UnitLength(metric.window.unit);
-    case WindowKind::kRolling:
-      return metric.window.length;
-    case WindowKind::kCohort:
-      return UnitLength(metric.window.period);
-    case WindowKind::kLifetime:
-      return CadencePeriod(metric.metadata.cadence);
+    case WindowKind::kTumbling: return UnitLength(metric.window.unit);
+    case WindowKind::kRolling: return metric.window.length;
+    case WindowKind::kCohort: return UnitLength(metric.window.period);
+    case WindowKind::kLifetime: return CadencePeriod(metric.metadata.cadence);
   }
   return kDay;
 }
@@ -62,10 +54,8 @@ absl::Duration AlertFor(const MetricDefinition& metric, const AlertSpec& alert) 
 std::string PromDuration(absl::Duration d) {
   const int64_t s = absl::ToInt64Seconds(d);
   if (s <= 0) return "0s";
-  for (const auto& [unit, seconds] : {std::pair<const char*, int64_t>{"w", 7 * 86400},
-                                      {"d", 86400},
-                                      {"h", 3600},
-                                      {"m", 60}}) {
+  for (const auto& [unit, seconds] :
+       {std::pair<const char*, int64_t>{"w", 7 * 86400}, {"d", 86400}, {"h", 3600}, {"m", 60}}) {
     if (s % seconds == 0) return absl::StrCat(s / seconds, unit);
   }
   return absl::StrCat(s, "s");

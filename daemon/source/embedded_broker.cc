@@ -70,8 +70,8 @@ absl::Status EmbeddedBroker::SetDown(bool down) {
     rd_kafka_resp_err_t err = down ? rd_kafka_mock_broker_set_down(cluster_, id)
                                    : rd_kafka_mock_broker_set_up(cluster_, id);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return absl::InternalError(absl::StrCat("cannot set broker ", id, down ? " down: " : " up: ",
-                                              rd_kafka_err2str(err)));
+      return absl::InternalError(absl::StrCat("cannot set broker ", id,
+                                              down ? " down: " : " up: ", rd_kafka_err2str(err)));
     }
   }
   return absl::OkStatus();

@@ -49,8 +49,8 @@ void EventGenerator::Run() {
     produced_ = ++n;
     if (options_.events_per_second > 0) {
       // Paced against the start, so the rate holds on average.
-      const absl::Time due = start_ + absl::Seconds(static_cast<double>(n) /
-                                                    options_.events_per_second);
+      const absl::Time due =
+          start_ + absl::Seconds(static_cast<double>(n) / options_.events_per_second);
       const absl::Duration wait = due - options_.clock();
       if (wait > absl::ZeroDuration()) absl::SleepFor(std::min(wait, absl::Milliseconds(100)));
     }

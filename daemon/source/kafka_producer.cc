@@ -22,22 +22,20 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
     absl::string_view brokers, const std::map<std::string, std::string>& properties) {
   std::unique_ptr<KafkaProducer> producer(new KafkaProducer(properties));
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::map<std::string, std::string> all = {{"bootstrap.servers", std::string(brokers)},
-                                            {"linger.ms", "5"},
-                                            {"client.id", "nsmd"}};
+  std::map<std::string, std::string> all = {
+      {"bootstrap.servers", std::string(brokers)}, {"linger.ms", "5"}, {"client.id", "nsmd"}};
   for (const auto& [name, value] : properties) all[name] = value;
   char err[512];
   for (const auto& [name, value] : all) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) !=
-        RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       // The refused value is blanked whatever the property: it may be a
       // secret under a misspelt name.
-      std::string message = value.empty() ? std::string(err)
-                                          : absl::StrReplaceAll(err, {{value, "<redacted>"}});
+      std::string message =
+          value.empty() ? std::string(err) : absl::StrReplaceAll(err, {{value, "<redacted>"}});
       return absl::InvalidArgumentError(
-          absl::StrCat("cannot set producer property \"", name, "\": ",
-                       RedactKafkaSecrets(message, properties)));
+          absl::StrCat("cannot set producer property \"", name,
+                       "\": ", RedactKafkaSecrets(message, properties)));
     }
   }
   rd_kafka_conf_set_opaque(conf, producer.get());
@@ -46,8 +44,8 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
   producer->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (producer->rk_ == nullptr) {
     rd_kafka_conf_destroy(conf);
-    return absl::InvalidArgumentError(absl::StrCat("cannot create Kafka producer: ",
-                                                   RedactKafkaSecrets(err, properties)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot create Kafka producer: ", RedactKafkaSecrets(err, properties)));
   }
   return producer;
 }
@@ -78,12 +76,12 @@ void KafkaProducer::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* m, v
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
-      r.headers.emplace_back(name, value == nullptr ? std::string()
-                                                    : std::string(static_cast<const char*>(value),
-                                                                  size));
+      r.headers.emplace_back(name, value == nullptr
+                                       ? std::string()
+                                       : std::string(static_cast<const char*>(value), size));
     }
   }
   self->Keep(std::move(r), rd_kafka_err2str(m->err));
@@ -105,9 +103,10 @@ absl::Status KafkaProducer::Produce(absl::string_view topic, absl::string_view k
   return ProduceWithHeaders(topic, key, payload, {});
 }
 
-absl::Status KafkaProducer::Enqueue(
-    absl::string_view topic, absl::string_view key, absl::string_view payload,
-    const std::vector<std::pair<std::string, std::string>>& headers, absl::Time deadline) {
+absl::Status KafkaProducer::Enqueue(absl::string_view topic, absl::string_view key,
+                                    absl::string_view payload,
+                                    const std::vector<std::pair<std::string, std::string>>& headers,
+                                    absl::Time deadline) {
   const std::string topic_name(topic);
   while (true) {
     rd_kafka_headers_t* hdrs = nullptr;
@@ -137,13 +136,13 @@ absl::Status KafkaProducer::Enqueue(
       const absl::Duration left = deadline - absl::Now();
       if (left > absl::ZeroDuration()) {
         // Serve delivery reports to make room, then try again.
-        rd_kafka_poll(rk_, static_cast<int>(std::clamp<int64_t>(
-                               absl::ToInt64Milliseconds(left), 1, 50)));
+        rd_kafka_poll(
+            rk_, static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(left), 1, 50)));
         continue;
       }
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "cannot produce to ", topic_name, ": the producer queue stayed full (",
-          rd_kafka_outq_len(rk_), " message(s) waiting for the broker)"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot produce to ", topic_name, ": the producer queue stayed full (",
+                       rd_kafka_outq_len(rk_), " message(s) waiting for the broker)"));
     }
     rd_kafka_poll(rk_, 0);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -183,7 +182,8 @@ absl::Status KafkaProducer::Flush(absl::Duration timeout) {
     break;
   }
   const int64_t wait_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()));
-  rd_kafka_resp_err_t err = rd_kafka_flush(rk_, static_cast<int>(std::min<int64_t>(wait_ms, 1 << 30)));
+  rd_kafka_resp_err_t err =
+      rd_kafka_flush(rk_, static_cast<int>(std::min<int64_t>(wait_ms, 1 << 30)));
   if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
     return absl::DeadlineExceededError(absl::StrCat(rd_kafka_outq_len(rk_),
                                                     " message(s) not yet delivered after ",

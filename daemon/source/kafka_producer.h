@@ -45,17 +45,17 @@ class KafkaProducer {
   KafkaProducer& operator=(const KafkaProducer&) = delete;
 
   // Queues `payload` with `key` (empty: no key) for `topic`.
-  [[nodiscard]]
-  absl::Status Produce(absl::string_view topic, absl::string_view key, absl::string_view payload);
+  [[nodiscard]] absl::Status Produce(absl::string_view topic, absl::string_view key,
+                                     absl::string_view payload);
 
   // The same with message headers (name, value). OK once librdkafka has
   // queued the message. If it cannot be queued (ResourceExhausted: the queue
   // stayed full for kQueueFullWait; Unavailable: another librdkafka error)
   // the message is kept and the next Flush() produces it again; the error
   // says so.
-  [[nodiscard]] absl::Status ProduceWithHeaders(absl::string_view topic, absl::string_view key,
-                                  absl::string_view payload,
-                                  const std::vector<std::pair<std::string, std::string>>& headers);
+  [[nodiscard]] absl::Status ProduceWithHeaders(
+      absl::string_view topic, absl::string_view key, absl::string_view payload,
+      const std::vector<std::pair<std::string, std::string>>& headers);
 
   // Produces every kept message again, then waits up to `timeout` until
   // every queued message is delivered. OK only if nothing is kept and
@@ -83,10 +83,9 @@ class KafkaProducer {
                           const char* message);
   // Queues one record, waiting for queue room until `deadline`; the error
   // is the librdkafka one (nothing kept).
-  [[nodiscard]]
-  absl::Status Enqueue(absl::string_view topic, absl::string_view key, absl::string_view payload,
-                       const std::vector<std::pair<std::string, std::string>>& headers,
-                       absl::Time deadline);
+  [[nodiscard]] absl::Status Enqueue(
+      absl::string_view topic, absl::string_view key, absl::string_view payload,
+      const std::vector<std::pair<std::string, std::string>>& headers, absl::Time deadline);
   void Keep(Record record, std::string error);
 
   // The configured properties that are secrets (for redaction).

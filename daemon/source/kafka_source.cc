@@ -31,8 +31,7 @@ std::string Redact(const std::string& text, const std::string& value) {
   return absl::StrReplaceAll(text, {{value, "<redacted>"}});
 }
 
-absl::Status SetProperty(rd_kafka_conf_t* conf, const std::string& name,
-                         const std::string& value) {
+absl::Status SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
   char err[512];
   if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
     return absl::InvalidArgumentError(
@@ -73,9 +72,9 @@ KafkaSource::~KafkaSource() {
 
 absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options) {
   if (options.start_offset != "earliest" && options.start_offset != "latest") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "kafka.start_offset must be \"earliest\" or \"latest\", not \"", options.start_offset,
-        "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("kafka.start_offset must be \"earliest\" or \"latest\", not \"",
+                     options.start_offset, "\""));
   }
   std::unique_ptr<KafkaSource> source(new KafkaSource(std::move(options)));
   const Options& o = source->options_;
@@ -110,10 +109,9 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options
     return s;
   }
   rd_kafka_conf_set_opaque(conf, source.get());
-  rd_kafka_conf_set_rebalance_cb(conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                                          rd_kafka_topic_partition_list_t* parts, void* opaque) {
-    RebalanceCallback(rk, err, parts, opaque);
-  });
+  rd_kafka_conf_set_rebalance_cb(
+      conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+               void* opaque) { RebalanceCallback(rk, err, parts, opaque); });
   rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
     ErrorCallback(rk, err, reason, opaque);
   });
@@ -123,8 +121,8 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk == nullptr) {  // conf is still ours
     rd_kafka_conf_destroy(conf);
-    return absl::InvalidArgumentError(absl::StrCat("cannot create Kafka consumer: ",
-                                                   RedactKafkaSecrets(err, o.properties)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot create Kafka consumer: ", RedactKafkaSecrets(err, o.properties)));
   }
   source->rk_ = rk;
   rd_kafka_poll_set_consumer(rk);
@@ -156,8 +154,7 @@ void KafkaSource::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   }
   const std::vector<TopicPartitionId> ids = ToIds(parts);
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    std::fprintf(stderr, "nsmd: kafka: %d partition(s) revoked; checkpointing first\n",
-                 parts->cnt);
+    std::fprintf(stderr, "nsmd: kafka: %d partition(s) revoked; checkpointing first\n", parts->cnt);
     if (options_.on_revoke) options_.on_revoke(ids);
   } else {
     std::fprintf(stderr, "nsmd: kafka: rebalance error: %s\n",
@@ -215,8 +212,7 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool incrementa
       LogRateLimited(absl::StrCat("cannot assign partitions: ", rd_kafka_error_string(e)));
       rd_kafka_error_destroy(e);
     }
-  } else if (rd_kafka_resp_err_t e = rd_kafka_assign(rk_, parts);
-             e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  } else if (rd_kafka_resp_err_t e = rd_kafka_assign(rk_, parts); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     LogRateLimited(absl::StrCat("cannot assign partitions: ", rd_kafka_err2str(e)));
   }
   // Paused while checkpoints fail: new partitions start paused too.
@@ -283,8 +279,8 @@ void KafkaSource::DiscoverPartitions() {
 void KafkaSource::ErrorCallback(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<KafkaSource*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->connected_ = false;
-  self->LogRateLimited(absl::StrCat(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
-                                    ": ", reason));
+  self->LogRateLimited(
+      absl::StrCat(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), ": ", reason));
 }
 
 int KafkaSource::StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque) {
@@ -373,9 +369,8 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
     message.payload = absl::string_view(static_cast<const char*>(m->payload), m->len);
     // The message (and its topic, which it references) lives until the
     // lease is destroyed: here, unless `fn` takes it.
-    message.lease = MessageLease(m, [](void* p) {
-      rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(p));
-    });
+    message.lease = MessageLease(
+        m, [](void* p) { rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(p)); });
     fn(message);
     ++delivered;
   }
@@ -399,8 +394,7 @@ absl::Status KafkaSource::CommitOffsets(const std::vector<SourceOffset>& next_of
     absl::MutexLock lock(&mu_);
     for (const SourceOffset& o : next_offsets) {
       if (!positions_.contains({o.topic, o.partition})) continue;  // not ours now
-      rd_kafka_topic_partition_list_add(list, o.topic.c_str(), o.partition)->offset =
-          o.next_offset;
+      rd_kafka_topic_partition_list_add(list, o.topic.c_str(), o.partition)->offset = o.next_offset;
     }
   }
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;

@@ -19,8 +19,8 @@
 #include "absl/time/time.h"
 #include "daemon/base/partition_assignment.h"
 #include "daemon/base/source_message.h"
-#include "daemon/base/topic_partition_id.h"
 #include "daemon/base/source_offset.h"
+#include "daemon/base/topic_partition_id.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
@@ -83,7 +83,7 @@ class KafkaSource {
   // Transient errors (broker down, partition EOF) are logged at a bounded
   // rate, not returned: the consumer keeps retrying.
   [[nodiscard]] absl::StatusOr<int> Poll(int max_messages, absl::Duration timeout,
-                           absl::FunctionRef<void(SourceMessage&)> fn);
+                                         absl::FunctionRef<void(SourceMessage&)> fn);
 
   // Commits `next_offsets` of the assigned partitions to the group,
   // asynchronously (for lag tools; nsmd's own resume point is its state).

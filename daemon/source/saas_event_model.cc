@@ -40,12 +40,12 @@ SaasEventModel::GeneratedEvent SaasEventModel::Make(const char* event, int team,
                                                     const std::string& extra_properties) {
   GeneratedEvent e;
   e.key = absl::StrCat("u-", team, "-", user);
-  e.json = absl::StrCat(
-      R"({"type":"track","event":")", event, R"(","userId":")", e.key, R"(","messageId":"m-)",
-      seed_, "-", counter_++, R"(","timestamp":")",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()),
-      R"(","context":{"groupId":"t-)", team, R"(","library":{"name":"analytics.js"}},)",
-      R"("properties":{"plan":")", teams_[team].plan, "\"", extra_properties, "}}");
+  e.json = absl::StrCat(R"({"type":"track","event":")", event, R"(","userId":")", e.key,
+                        R"(","messageId":"m-)", seed_, "-", counter_++, R"(","timestamp":")",
+                        absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()),
+                        R"(","context":{"groupId":"t-)", team,
+                        R"(","library":{"name":"analytics.js"}},)", R"("properties":{"plan":")",
+                        teams_[team].plan, "\"", extra_properties, "}}");
   return e;
 }
 
@@ -65,9 +65,9 @@ SaasEventModel::GeneratedEvent SaasEventModel::Next(absl::Time event_time) {
   const int user = std::min(t.size - 1, member(rng_));
   const double r = unit(rng_);
   if (r < 0.40) {
-    return Make("file_edited", team, user, event_time,
-                absl::StrCat(R"(,"file_id":"f-)", team, "-", static_cast<int>(unit(rng_) * 50),
-                             "\""));
+    return Make(
+        "file_edited", team, user, event_time,
+        absl::StrCat(R"(,"file_id":"f-)", team, "-", static_cast<int>(unit(rng_) * 50), "\""));
   }
   if (r < 0.65) return Make("comment_added", team, user, event_time, R"(,"thread":"main")");
   if (r < 0.95) {

@@ -7,18 +7,12 @@ namespace {
 
 const char* LevelName(rocksdb::InfoLogLevel level) {
   switch (level) {
-    case rocksdb::InfoLogLevel::DEBUG_LEVEL:
-      return "debug";
-    case rocksdb::InfoLogLevel::INFO_LEVEL:
-      return "info";
-    case rocksdb::InfoLogLevel::WARN_LEVEL:
-      return "warning";
-    case rocksdb::InfoLogLevel::ERROR_LEVEL:
-      return "error";
-    case rocksdb::InfoLogLevel::FATAL_LEVEL:
-      return "fatal";
-    default:
-      return "header";
+    case rocksdb::InfoLogLevel::DEBUG_LEVEL: return "debug";
+    case rocksdb::InfoLogLevel::INFO_LEVEL: return "info";
+    case rocksdb::InfoLogLevel::WARN_LEVEL: return "warning";
+    case rocksdb::InfoLogLevel::ERROR_LEVEL: return "error";
+    case rocksdb::InfoLogLevel::FATAL_LEVEL: return "fatal";
+    default: return "header";
   }
 }
 

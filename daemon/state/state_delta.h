@@ -113,9 +113,7 @@ class StateDelta {
           entries_.insert_or_assign(std::move(op.key),
                                     std::optional<std::string>(std::move(op.value)));
           break;
-        case Op::kDelete:
-          entries_.insert_or_assign(std::move(op.key), std::nullopt);
-          break;
+        case Op::kDelete: entries_.insert_or_assign(std::move(op.key), std::nullopt); break;
         case Op::kDeletePrefix: {
           auto it = entries_.lower_bound(op.key);
           while (it != entries_.end() && absl::StartsWith(it->first, op.key)) {

@@ -23,7 +23,8 @@
 //
 // The identity and format version rows are written together, fsync'ed, when
 // a database is created. A Commit() is one WriteBatch (engine prefix
-// deletions as DeleteRange, then engine Puts/Deletes, then offset Puts) written with sync=true, so a crash leaves all of a checkpoint or none.
+// deletions as DeleteRange, then engine Puts/Deletes, then offset Puts) written with sync=true, so
+// a crash leaves all of a checkpoint or none.
 #include "daemon/state/state_store.h"
 
 #include <algorithm>
@@ -222,8 +223,10 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::OpenWithEnv(
   if (version != kFormatVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         "state dir \"", dir, "\" has state format version \"", version, "\"; this nsmd reads ",
-        kFormatVersion, " only (written by a different nsmd version). To rebuild the state "
-        "(README \"Rebuilding state\"), stop nsmd and delete \"", dir,
+        kFormatVersion,
+        " only (written by a different nsmd version). To rebuild the state "
+        "(README \"Rebuilding state\"), stop nsmd and delete \"",
+        dir,
         "\" (or point state.dir elsewhere): nsmd then recomputes it from the earliest retained "
         "offsets"));
   }
@@ -256,7 +259,8 @@ absl::Status StateStore::VerifySettings(
     return absl::FailedPreconditionError(absl::StrCat(
         "state dir \"", dir_, "\" was written with other settings: ", differences,
         ". Its windows cannot be reused. To rebuild the state for this config (README "
-        "\"Rebuilding state\"), stop nsmd and delete \"", dir_,
+        "\"Rebuilding state\"), stop nsmd and delete \"",
+        dir_,
         "\" (or point state.dir elsewhere): nsmd then recomputes it from the earliest retained "
         "offsets"));
   }
@@ -268,8 +272,7 @@ absl::Status StateStore::VerifySettings(
   return absl::OkStatus();
 }
 
-absl::Status StateStore::Commit(const StateDelta& delta,
-                                const std::vector<SourceOffset>& offsets) {
+absl::Status StateStore::Commit(const StateDelta& delta, const std::vector<SourceOffset>& offsets) {
   if (delta.empty() && offsets.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
@@ -303,7 +306,8 @@ absl::Status StateStore::Commit(const StateDelta& delta,
   }
   for (const SourceOffset& o : offsets) {
     s = batch.Put(ToSlice(OffsetKey(o.topic, o.partition)), ToSlice(absl::StrCat(o.next_offset)));
-    if (!s.ok()) return absl::InternalError(absl::StrCat("cannot build write batch: ", s.ToString()));
+    if (!s.ok())
+      return absl::InternalError(absl::StrCat("cannot build write batch: ", s.ToString()));
   }
   if (needs_resume_) {
     // After a failed write RocksDB holds a background error (and may be
@@ -319,8 +323,8 @@ absl::Status StateStore::Commit(const StateDelta& delta,
     rocksdb::DB* raw = nullptr;
     s = rocksdb::DB::Open(MakeOptions(env_), dir_, &raw);
     if (!s.ok()) {
-      return absl::UnavailableError(absl::StrCat("state dir \"", dir_,
-                                                 "\" is still failing writes: ", s.ToString()));
+      return absl::UnavailableError(
+          absl::StrCat("state dir \"", dir_, "\" is still failing writes: ", s.ToString()));
     }
     db_.reset(raw);
     needs_resume_ = false;

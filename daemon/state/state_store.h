@@ -5,19 +5,19 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "daemon/base/source_offset.h"
 #include "daemon/state/state_delta.h"
 
 namespace rocksdb {
 class DB;
 class Env;
-}
+}  // namespace rocksdb
 
 namespace nsmd {
 
@@ -47,8 +47,8 @@ class StateStore {
   // no RocksDB database. Corruption gives DataLoss with the path and
   // RocksDB's message; other I/O failures (including the dir being locked by
   // another open store) give Unavailable.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir,
-                                                           absl::string_view config_identity);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<StateStore>> Open(
+      const std::string& dir, absl::string_view config_identity);
 
   // The same, with every file access of RocksDB (this open and every reopen
   // after a failed write) going through `env` instead of the default one.
@@ -63,16 +63,15 @@ class StateStore {
   // prefix deletions are applied first (range deletions), then its entries
   // (see StateDelta). Nothing to write is OK. InvalidArgument (nothing
   // written) if a delta key starts with "o/" or "meta/", or a deleted prefix
-  // could match such keys ("", "o", "meta/...") or is all 0xff; Unavailable (retryable) if RocksDB fails the write
-  // (e.g. disk full): nothing of the batch is stored, and the next Commit()
-  // first reopens the database (as after a crash), so a retry after the disk
-  // has room again succeeds. If that reopen fails too, Commit() returns
-  // Unavailable (nothing written) and the store stays closed: every later
-  // Commit() tries the reopen again (the caller retries with backoff), and
+  // could match such keys ("", "o", "meta/...") or is all 0xff; Unavailable (retryable) if RocksDB
+  // fails the write (e.g. disk full): nothing of the batch is stored, and the next Commit() first
+  // reopens the database (as after a crash), so a retry after the disk has room again succeeds. If
+  // that reopen fails too, Commit() returns Unavailable (nothing written) and the store stays
+  // closed: every later Commit() tries the reopen again (the caller retries with backoff), and
   // until one succeeds ScanEngineState/LoadOffsets/DeletePrefix return
   // Unavailable and ApproximateSizeBytes() 0. Never crashes.
-  [[nodiscard]]
-  absl::Status Commit(const StateDelta& delta, const std::vector<SourceOffset>& offsets);
+  [[nodiscard]] absl::Status Commit(const StateDelta& delta,
+                                    const std::vector<SourceOffset>& offsets);
 
   // Calls fn(key, value) for every engine key (every key outside "o/" and
   // "meta/") in bytewise key order. Stops and returns the first non-OK status
@@ -107,8 +106,8 @@ class StateStore {
   // returns FailedPrecondition naming each differing setting with both
   // values and how to rebuild the state; nothing is recorded then.
   // Unavailable if RocksDB fails a read or write.
-  [[nodiscard]]
-  absl::Status VerifySettings(const std::vector<std::pair<std::string, std::string>>& settings);
+  [[nodiscard]] absl::Status VerifySettings(
+      const std::vector<std::pair<std::string, std::string>>& settings);
 
   // True if Open() found no database and created a new, empty one.
   bool created() const { return created_; }

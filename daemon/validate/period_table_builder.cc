@@ -26,9 +26,9 @@ PeriodTableBuilder::PeriodTableBuilder(const std::vector<MetricDefinition>& metr
 
 absl::StatusOr<CalendarUnit> PeriodTableBuilder::CadenceOf(const MetricDefinition& north_star) {
   static const std::pair<const char*, CalendarUnit> kNames[] = {
-      {"hourly", CalendarUnit::kHour}, {"hour", CalendarUnit::kHour},
-      {"daily", CalendarUnit::kDay},   {"day", CalendarUnit::kDay},
-      {"weekly", CalendarUnit::kWeek}, {"week", CalendarUnit::kWeek},
+      {"hourly", CalendarUnit::kHour},   {"hour", CalendarUnit::kHour},
+      {"daily", CalendarUnit::kDay},     {"day", CalendarUnit::kDay},
+      {"weekly", CalendarUnit::kWeek},   {"week", CalendarUnit::kWeek},
       {"monthly", CalendarUnit::kMonth}, {"month", CalendarUnit::kMonth}};
   const std::string cadence = absl::AsciiStrToLower(north_star.metadata.cadence);
   for (const auto& [name, unit] : kNames) {
@@ -92,8 +92,8 @@ PeriodTable PeriodTableBuilder::Finish(const std::vector<SeriesSample>& all_wind
     series.values.assign(n, Empty(m));
     if (Aligned(m)) {
       const bool cohort = m.window.kind == WindowKind::kCohort;
-      series.reading = cohort ? absl::StrCat("its cohort of the ", unit)
-                              : absl::StrCat("its ", unit, " window");
+      series.reading =
+          cohort ? absl::StrCat("its cohort of the ", unit) : absl::StrCat("its ", unit, " window");
       absl::flat_hash_map<int64_t, double> by_start;
       for (const SeriesSample& s : all_windows) {
         if (s.metric == m.name && s.labels.empty()) by_start[s.window_start_ms] = s.value;

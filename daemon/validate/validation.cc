@@ -66,9 +66,9 @@ std::string LeadVerdictText(const MetricScore& score, const ValidationResult& re
   const std::string validation = result.validation->name;
   switch (lead.verdict) {
     case LeadResult::Verdict::kLeads:
-      return absl::StrFormat("leads %s by %d %s%s (r %.2f over %d %ss)", validation,
-                             lead.best_lag, period, lead.best_lag == 1 ? "" : "s", *lead.best.r,
-                             lead.best.pairs, period);
+      return absl::StrFormat("leads %s by %d %s%s (r %.2f over %d %ss)", validation, lead.best_lag,
+                             period, lead.best_lag == 1 ? "" : "s", *lead.best.r, lead.best.pairs,
+                             period);
     case LeadResult::Verdict::kMovesWith:
       return absl::StrFormat("moves with %s, no lead (r %.2f at lag 0 over %d %ss)", validation,
                              *lead.best.r, lead.best.pairs, period);
@@ -76,13 +76,11 @@ std::string LeadVerdictText(const MetricScore& score, const ValidationResult& re
       return absl::StrFormat("does not lead %s (best r %.2f at lag %d < %.2f, over %d %ss)",
                              validation, *lead.best.r, lead.best_lag, result.options.threshold,
                              lead.best.pairs, period);
-    case LeadResult::Verdict::kNotEnoughHistory:
-      break;
+    case LeadResult::Verdict::kNotEnoughHistory: break;
   }
   return absl::StrFormat(
       "not enough history (%d %ss; each lag needs %d pairs with a varying series)",
-      static_cast<int>(result.table->period_starts_ms.size()), period,
-      result.options.min_periods);
+      static_cast<int>(result.table->period_starts_ms.size()), period, result.options.min_periods);
 }
 
 }  // namespace nsmd

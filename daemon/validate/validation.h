@@ -13,10 +13,10 @@
 namespace nsmd {
 
 struct ValidationOptions {
-  int max_lag = 4;          // lags 0..max_lag periods
-  double threshold = 0.5;   // r at the best lag at least this: the metric leads
-  double noise_band = 0.02; // a change beyond 2% of the previous value "moves"
-  int min_periods = 8;      // pairs a lag needs for its r to count
+  int max_lag = 4;           // lags 0..max_lag periods
+  double threshold = 0.5;    // r at the best lag at least this: the metric leads
+  double noise_band = 0.02;  // a change beyond 2% of the previous value "moves"
+  int min_periods = 8;       // pairs a lag needs for its r to count
 };
 
 // One metric (the north star or a candidate) on the same tests.
@@ -38,8 +38,8 @@ struct ValidationResult {
   ValidationOptions options;
   const PeriodTable* table = nullptr;
   const MetricSeries* validation = nullptr;
-  std::vector<MetricScore> scores;    // the north star first, then candidates
-  std::vector<DriverScore> drivers;   // inputs (role input or focus)
+  std::vector<MetricScore> scores;   // the north star first, then candidates
+  std::vector<DriverScore> drivers;  // inputs (role input or focus)
 };
 
 // InvalidArgument, naming the flag, for options out of range: a negative

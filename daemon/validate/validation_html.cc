@@ -62,32 +62,31 @@ std::string LineChart(const std::vector<double>& values, double lo, double hi,
       "<svg class=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
       "viewBox=\"0 0 %d %d\" role=\"img\">\n",
       css_class, kWidth, kHeight, kWidth, kHeight);
-  absl::StrAppend(&svg, absl::StrFormat(
-                            "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" "
-                            "fill=\"#fafafa\" stroke=\"#ccc\"/>\n",
-                            kLeft, kTop, plot_w, plot_h));
-  absl::StrAppend(&svg, absl::StrFormat(
-                            "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n"
+  absl::StrAppend(&svg, absl::StrFormat("<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" "
+                                        "fill=\"#fafafa\" stroke=\"#ccc\"/>\n",
+                                        kLeft, kTop, plot_w, plot_h));
+  absl::StrAppend(
+      &svg, absl::StrFormat("<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n"
                             "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%s</text>\n",
-                            kLeft - 4, kTop + 10, Short(hi), kLeft - 4, kTop + plot_h,
-                            Short(lo)));
-  absl::StrAppend(&svg, absl::StrFormat(
-                            "<text x=\"%d\" y=\"%d\">%s</text>\n"
-                            "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
-                            kLeft, kHeight - 6, Escape(first_label), kWidth - kRight,
-                            kHeight - 6, Escape(last_label)));
+                            kLeft - 4, kTop + 10, Short(hi), kLeft - 4, kTop + plot_h, Short(lo)));
+  absl::StrAppend(&svg, absl::StrFormat("<text x=\"%d\" y=\"%d\">%s</text>\n"
+                                        "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
+                                        kLeft, kHeight - 6, Escape(first_label), kWidth - kRight,
+                                        kHeight - 6, Escape(last_label)));
   if (mark && *mark >= lo && *mark <= hi) {
-    absl::StrAppend(&svg, absl::StrFormat(
-                              "<line class=\"threshold\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" "
-                              "y2=\"%.1f\" stroke=\"#c33\" stroke-dasharray=\"4 3\"/>\n",
-                              kLeft, kWidth - kRight, y(*mark), y(*mark)));
+    absl::StrAppend(&svg,
+                    absl::StrFormat("<line class=\"threshold\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" "
+                                    "y2=\"%.1f\" stroke=\"#c33\" stroke-dasharray=\"4 3\"/>\n",
+                                    kLeft, kWidth - kRight, y(*mark), y(*mark)));
   }
   // One polyline per run of present values.
   std::string points;
   auto flush = [&] {
     if (!points.empty()) {
-      absl::StrAppend(&svg, "<polyline fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\" "
-                            "points=\"", points, "\"/>\n");
+      absl::StrAppend(&svg,
+                      "<polyline fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\" "
+                      "points=\"",
+                      points, "\"/>\n");
     }
     points.clear();
   };
@@ -99,7 +98,8 @@ std::string LineChart(const std::vector<double>& values, double lo, double hi,
     absl::StrAppend(&points, points.empty() ? "" : " ",
                     absl::StrFormat("%.1f,%.1f", x(i), y(values[i])));
     absl::StrAppend(&svg, absl::StrFormat("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" "
-                                          "fill=\"#1f5fa8\"/>\n", x(i), y(values[i])));
+                                          "fill=\"#1f5fa8\"/>\n",
+                                          x(i), y(values[i])));
   }
   flush();
   absl::StrAppend(&svg, "</svg>\n");
@@ -148,36 +148,37 @@ std::string ValidationHtml(const ValidationResult& result, absl::string_view tit
   std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   absl::StrAppend(&h, "<title>nsmd validate: ", Escape(title), "</title>\n", kStyle,
                   "</head>\n<body>\n<h1>Is the north star a good one?</h1>\n");
-  absl::StrAppend(&h, "<p>Config <code>", Escape(title), "</code>: ",
-                  table.period_starts_ms.size(), " complete ", period, "s");
+  absl::StrAppend(&h, "<p>Config <code>", Escape(title), "</code>: ", table.period_starts_ms.size(),
+                  " complete ", period, "s");
   if (!table.period_starts_ms.empty()) {
     absl::StrAppend(&h, " from ", Day(table.period_starts_ms.front()), " to ", Day(table.end_ms));
   }
-  absl::StrAppend(&h, ", validated against <b>", Escape(result.validation->name), "</b>. ",
-                  absl::StrFormat("Lead: Pearson r of the metric in %s <i>t</i> with %s in %s "
-                                  "<i>t</i>+lag, lags 0..%d; it leads when the best r is at "
-                                  "least %.2f at a lag of 1 or more, with at least %d %ss "
-                                  "paired. Moved: share of %s-over-%s changes beyond %.1f%% "
-                                  "of the previous value. CV: standard deviation / mean.",
-                                  period, Escape(result.validation->name), period,
-                                  result.options.max_lag, result.options.threshold,
-                                  result.options.min_periods, period, period, period,
-                                  result.options.noise_band * 100),
-                  "</p>\n");
+  absl::StrAppend(
+      &h, ", validated against <b>", Escape(result.validation->name), "</b>. ",
+      absl::StrFormat("Lead: Pearson r of the metric in %s <i>t</i> with %s in %s "
+                      "<i>t</i>+lag, lags 0..%d; it leads when the best r is at "
+                      "least %.2f at a lag of 1 or more, with at least %d %ss "
+                      "paired. Moved: share of %s-over-%s changes beyond %.1f%% "
+                      "of the previous value. CV: standard deviation / mean.",
+                      period, Escape(result.validation->name), period, result.options.max_lag,
+                      result.options.threshold, result.options.min_periods, period, period, period,
+                      result.options.noise_band * 100),
+      "</p>\n");
 
-  absl::StrAppend(&h, "<h2>North star and candidates, side by side</h2>\n<table id=\"scores\">\n"
-                      "<tr><th>role</th><th>metric</th><th>leads ",
+  absl::StrAppend(&h,
+                  "<h2>North star and candidates, side by side</h2>\n<table id=\"scores\">\n"
+                  "<tr><th>role</th><th>metric</th><th>leads ",
                   Escape(result.validation->name),
                   "?</th><th>best lag</th><th>r</th><th>pairs</th><th>moved</th><th>CV</th>"
                   "</tr>\n");
   for (const MetricScore& s : result.scores) {
     absl::StrAppend(
         &h, "<tr class=\"", VerdictName(s.lead.verdict), "\"><td>",
-        MetricRoleName(s.metric->metadata.role), "</td><td>", Escape(s.metric->name),
-        "</td><td>", Escape(LeadVerdictText(s, result)), "</td><td class=\"num\">",
-        s.lead.best_lag >= 0 ? absl::StrCat(s.lead.best_lag) : "&ndash;",
-        "</td><td class=\"num\">", Fixed(s.lead.best.r, "%.2f"), "</td><td class=\"num\">",
-        s.lead.best.pairs, "</td><td class=\"num\">",
+        MetricRoleName(s.metric->metadata.role), "</td><td>", Escape(s.metric->name), "</td><td>",
+        Escape(LeadVerdictText(s, result)), "</td><td class=\"num\">",
+        s.lead.best_lag >= 0 ? absl::StrCat(s.lead.best_lag) : "&ndash;", "</td><td class=\"num\">",
+        Fixed(s.lead.best.r, "%.2f"), "</td><td class=\"num\">", s.lead.best.pairs,
+        "</td><td class=\"num\">",
         Fixed(s.movement.share_moved ? std::optional<double>(*s.movement.share_moved * 100)
                                      : std::nullopt,
               "%.0f%%"),
@@ -186,8 +187,9 @@ std::string ValidationHtml(const ValidationResult& result, absl::string_view tit
   }
   absl::StrAppend(&h, "</table>\n");
 
-  absl::StrAppend(&h, "<h2>Lag profiles</h2>\n<p>r at each lag; the dashed line is the "
-                      "threshold.</p>\n<table id=\"lags\">\n<tr><th>metric</th>");
+  absl::StrAppend(&h,
+                  "<h2>Lag profiles</h2>\n<p>r at each lag; the dashed line is the "
+                  "threshold.</p>\n<table id=\"lags\">\n<tr><th>metric</th>");
   for (int lag = 0; lag <= result.options.max_lag; ++lag) {
     absl::StrAppend(&h, "<th>lag ", lag, "</th>");
   }
@@ -202,15 +204,15 @@ std::string ValidationHtml(const ValidationResult& result, absl::string_view tit
   absl::StrAppend(&h, "</table>\n");
   for (const MetricScore& s : result.scores) {
     absl::StrAppend(&h, "<div class=\"metric\"><h3>", Escape(s.metric->name), " &rarr; ",
-                    Escape(result.validation->name), "</h3>\n", LagChart(s, result),
-                    "</div>\n");
+                    Escape(result.validation->name), "</h3>\n", LagChart(s, result), "</div>\n");
   }
 
   if (!result.drivers.empty()) {
-    absl::StrAppend(&h, "<h2>Driven by its inputs?</h2>\n<p>r of each input's ", period,
-                    "-over-", period, " change with the north star's change in the same ",
-                    period, " and in the next one.</p>\n<table id=\"drivers\">\n<tr><th>input"
-                    "</th><th>same ", period, "</th><th>next ", period, "</th></tr>\n");
+    absl::StrAppend(&h, "<h2>Driven by its inputs?</h2>\n<p>r of each input's ", period, "-over-",
+                    period, " change with the north star's change in the same ", period,
+                    " and in the next one.</p>\n<table id=\"drivers\">\n<tr><th>input"
+                    "</th><th>same ",
+                    period, "</th><th>next ", period, "</th></tr>\n");
     for (const DriverScore& d : result.drivers) {
       absl::StrAppend(&h, "<tr><td>", Escape(d.input->name), "</td><td class=\"num\">",
                       Fixed(d.result.same_period.r, "%.2f"), "</td><td class=\"num\">",
@@ -234,8 +236,7 @@ std::string ValidationHtml(const ValidationResult& result, absl::string_view tit
     absl::StrAppend(&h, SeriesChart(m, table), "</div>\n");
   }
   for (const auto& [metric, reason] : table.skipped) {
-    absl::StrAppend(&h, "<p>Skipped <code>", Escape(metric), "</code>: ", Escape(reason),
-                    "</p>\n");
+    absl::StrAppend(&h, "<p>Skipped <code>", Escape(metric), "</code>: ", Escape(reason), "</p>\n");
   }
   absl::StrAppend(&h, "</body>\n</html>\n");
   return h;

@@ -45,25 +45,25 @@ std::string ValidationSummary(const ValidationResult& result) {
                                         absl::StrFormat("moved%%"), "CV",
                                         absl::StrCat("leads ", result.validation->name, "?")));
   for (const MetricScore& s : result.scores) {
-    const std::optional<double> share =
-        s.movement.share_moved ? std::optional<double>(*s.movement.share_moved * 100)
-                               : std::nullopt;
-    absl::StrAppend(&out, absl::StrFormat("%-10s %-28s %7s %6s  %s\n",
-                                          MetricRoleName(s.metric->metadata.role),
-                                          s.metric->name, Fixed(share, "%.0f"),
-                                          Fixed(s.movement.coefficient_of_variation, "%.2f"),
-                                          LeadVerdictText(s, result)));
+    const std::optional<double> share = s.movement.share_moved
+                                            ? std::optional<double>(*s.movement.share_moved * 100)
+                                            : std::nullopt;
+    absl::StrAppend(
+        &out, absl::StrFormat("%-10s %-28s %7s %6s  %s\n", MetricRoleName(s.metric->metadata.role),
+                              s.metric->name, Fixed(share, "%.0f"),
+                              Fixed(s.movement.coefficient_of_variation, "%.2f"),
+                              LeadVerdictText(s, result)));
   }
-  absl::StrAppend(&out, absl::StrFormat(
-                            "(moved%%: share of %s-over-%s changes beyond %.1f%%; CV: "
+  absl::StrAppend(
+      &out, absl::StrFormat("(moved%%: share of %s-over-%s changes beyond %.1f%%; CV: "
                             "coefficient of variation; lead: best r at lags 0..%d >= %.2f)\n",
-                            period, period, result.options.noise_band * 100,
-                            result.options.max_lag, result.options.threshold));
+                            period, period, result.options.noise_band * 100, result.options.max_lag,
+                            result.options.threshold));
   if (!result.drivers.empty()) {
     absl::StrAppend(&out, "\ninputs: r of each input's change with the north star's change\n");
-    absl::StrAppend(&out, absl::StrFormat("%-28s %12s %12s\n", "input",
-                                          absl::StrCat("same ", period),
-                                          absl::StrCat("next ", period)));
+    absl::StrAppend(&out,
+                    absl::StrFormat("%-28s %12s %12s\n", "input", absl::StrCat("same ", period),
+                                    absl::StrCat("next ", period)));
     for (const DriverScore& d : result.drivers) {
       absl::StrAppend(&out, absl::StrFormat("%-28s %12s %12s\n", d.input->name,
                                             Fixed(d.result.same_period.r, "%.2f"),
