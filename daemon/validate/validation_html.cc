@@ -30,7 +30,7 @@ std::string Day(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(ms), absl::UTCTimeZone());
 }
 
-std::string Fixed(const std::optional<double>& v, const char* format) {
+std::string Fixed(const std::optional<double>& v, const absl::FormatSpec<double>& format) {
   return v ? absl::StrFormat(format, *v) : std::string("&ndash;");
 }
 
