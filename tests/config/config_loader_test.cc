@@ -13,28 +13,13 @@
 #include "daemon/decode/event_decoder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/config/config_messages.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
 
 using ::testing::ElementsAre;
-
-std::vector<std::string> Messages(const std::string& text) {
-  std::vector<std::string> out;
-  for (const ConfigDiagnostic& d : ParseConfig(text, "t.yaml").diagnostics) {
-    out.push_back(d.ToString());
-  }
-  return out;
-}
-
-// Lines 1-5 of most snippets: a valid north star.
-constexpr char kWau[] = R"(metrics:
-  - name: wau
-    role: north_star
-    measure: {distinct: userId}
-    window: {tumbling: week}
-)";
 
 TEST(ConfigLoaderTest, UnknownKeySuggestsTheClosestOne) {
   EXPECT_THAT(Messages(R"(metrics:

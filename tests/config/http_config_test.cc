@@ -7,26 +7,12 @@
 #include "daemon/config/config_loader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/config/config_messages.h"
 
 namespace nsmd {
 namespace {
 
 using ::testing::ElementsAre;
-
-constexpr char kWau[] = R"(metrics:
-  - name: wau
-    role: north_star
-    measure: {distinct: userId}
-    window: {tumbling: week}
-)";
-
-std::vector<std::string> Messages(const std::string& text) {
-  std::vector<std::string> out;
-  for (const ConfigDiagnostic& d : ParseConfig(text, "t.yaml").diagnostics) {
-    out.push_back(d.ToString());
-  }
-  return out;
-}
 
 // crypt_blowfish's published bcrypt vector for "U*U".
 constexpr char kHash[] = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
