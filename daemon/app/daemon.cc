@@ -69,8 +69,8 @@ HttpServer::Options HttpOptions(const HttpConfig& http) {
 }
 
 // The settings besides the consumer group that a state dir belongs to
-// (StateStore::VerifySettings): the calendar windows are cut by and the
-// topics whose offsets it holds.
+// (StateStore::VerifySettings): the calendar windows are cut by, the
+// topics whose offsets it holds and how the state is split into tasks.
 std::vector<std::pair<std::string, std::string>> StateSettings(const DaemonConfig& config) {
   static constexpr const char* kWeekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
                                               "friday", "saturday", "sunday"};
@@ -78,7 +78,8 @@ std::vector<std::pair<std::string, std::string>> StateSettings(const DaemonConfi
   std::sort(topics.begin(), topics.end());
   return {{"time.zone", config.engine.time_zone.name()},
           {"time.week_start", kWeekdays[static_cast<int>(config.engine.week_start)]},
-          {"kafka.topics", absl::StrJoin(topics, ",")}};
+          {"kafka.topics", absl::StrJoin(topics, ",")},
+          {"tasks", Pipeline::PerPartitionTasks(config) ? "per_partition" : "whole_input"}};
 }
 
 // With the embedded broker, every run starts a new, empty broker: offsets and
@@ -175,40 +176,42 @@ absl::Status Daemon::Start() {
   options.properties = config_.kafka.properties;
   options.start_offset = config_.kafka.start_offset;
   options.assignment = config_.kafka.assignment;
-  options.on_revoke = [this](const std::vector<TopicPartitionId>& /*partitions*/) {
+  options.on_revoke = [this](const std::vector<TopicPartitionId>& partitions) {
     // Persist everything up to the last processed message before the
     // partitions go, so whoever gets them resumes exactly there.
     if (absl::Status s = Checkpoint(); !s.ok()) {
       std::fprintf(stderr, "nsmd: checkpoint on revoke failed: %s\n", s.ToString().c_str());
     }
-    // The revoked partitions keep holding back window expiry (see
-    // on_assign). Marked idle here, an instance left without partitions
-    // until the assignment (an eager rebalance) would let expiry jump to its
-    // newest event time, and a partition that comes back behind that would
-    // have its events counted as late.
+    // Their tasks' numbers leave this instance's export now: the new owner
+    // shows them. (The whole-input task stays, and the revoked partitions
+    // keep holding back its window expiry, see on_assign: marked idle here,
+    // an instance left without partitions until the assignment would let
+    // expiry jump to its newest event time, and a partition that comes back
+    // behind that would have its events counted as late.)
+    pipeline_->RevokeTasks(partitions);
   };
   options.on_assign = [this](const std::vector<TopicPartitionId>& partitions) {
-    DrainDecoding();  // NextOffset() below counts every message polled
+    DrainDecoding();  // the resume offsets count every message polled
     // Until they are seen to be caught up, the new partitions may hold old
-    // events: windows must not expire past them.
-    std::vector<std::tuple<std::string, int32_t, bool>> assigned;
-    for (const TopicPartitionId& tp : partitions)
-      assigned.emplace_back(tp.topic, tp.partition, false);
+    // events: the whole-input task's windows must not expire past them.
     // Partitions of the consumed topics that this assignment leaves out keep
     // holding back expiry at their stream time (a partial assignment, e.g.
     // while a restarted member's old id is still in the group, is followed
     // by one that gives them back, with their backlog); other sources (a
     // bootstrapping replay's) stop holding it.
+    std::vector<std::tuple<std::string, int32_t, bool>> assigned;
+    for (const TopicPartitionId& tp : partitions)
+      assigned.emplace_back(tp.topic, tp.partition, false);
     pipeline_->UpdateSources(assigned, /*others_idle=*/true, config_.kafka.topics);
-    std::vector<SourceOffset> offsets;
-    for (const TopicPartitionId& tp : partitions) {
-      // Where the in-memory state stands: the checkpoint, plus whatever was
-      // processed since (a revoke whose checkpoint failed leaves that in
-      // memory, to be committed by a later checkpoint).
-      const std::optional<int64_t> next = pipeline_->NextOffset(tp.topic, tp.partition);
-      if (next.has_value()) offsets.push_back(SourceOffset{tp.topic, tp.partition, *next});
+    absl::StatusOr<std::vector<SourceOffset>> offsets = pipeline_->AssignTasks(partitions);
+    if (!offsets.ok()) {
+      // The partitions stay unread until the state can be loaded: a restart
+      // (or the next rebalance) tries again.
+      std::fprintf(stderr, "nsmd: cannot load the state of the assigned partitions: %s\n",
+                   offsets.status().ToString().c_str());
+      return std::vector<SourceOffset>();
     }
-    return offsets;
+    return *offsets;
   };
   auto source = KafkaSource::Create(std::move(options));
   if (!source.ok()) return source.status();

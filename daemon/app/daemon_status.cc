@@ -64,8 +64,9 @@ bool Daemon::Ready(std::string* reason) const {
 }
 
 void Daemon::Publish() {
-  auto snapshot = std::make_shared<const MetricsSnapshot>(pipeline_->engine().Snapshot());
+  auto snapshot = std::make_shared<const MetricsSnapshot>(pipeline_->Snapshot());
   probe_.SetStreamTime(snapshot->stream_time_ms);
+  probe_.SetOwnedTasks(pipeline_->OwnedTasks());
   publisher_->Publish(definitions_, snapshot);
   std::vector<TopicPartitionId> assignment;
   DaemonHealth health;

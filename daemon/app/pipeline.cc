@@ -1,11 +1,14 @@
 #include "daemon/app/pipeline.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "daemon/app/checkpoint_writer.h"
 #include "daemon/base/status_macros.h"
+#include "daemon/engine/key_partitioning.h"
+#include "daemon/engine/series_merge.h"
 #include "daemon/export/pipeline_probe.h"
 
 namespace nsmd {
@@ -44,7 +47,12 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const DaemonConfig& c
                                                            StateStore* store,
                                                            PipelineProbe* probe) {
   std::unique_ptr<Pipeline> p(new Pipeline(store, probe));
-  ASSIGN_OR_RETURN(p->engine_, Engine::Create(config.metrics, config.engine));
+  // Tasks build their engines when they are loaded: check the definitions
+  // (names, ratio operands) now.
+  RETURN_IF_ERROR(Engine::Create(config.metrics, config.engine).status());
+  p->metrics_ = config.metrics;
+  p->engine_options_ = config.engine;
+  p->per_partition_ = PerPartitionTasks(config);
   p->catalog_ = config.catalog;
   p->MakeDecoders(config);
   return p;
@@ -65,58 +73,122 @@ std::string Pipeline::PartitionName(absl::string_view topic, int32_t partition) 
   return absl::StrCat(topic, "/", partition);
 }
 
+bool Pipeline::PerPartitionTasks(const DaemonConfig& config) {
+  return PartitionedByKey(config.metrics, *config.catalog, config.kafka.key_field);
+}
+
 absl::Status Pipeline::LoadState() {
-  const absl::Time start = absl::Now();
-  uint64_t rows = 0, bytes = 0;
-  absl::Status s = store_->ScanEngineState(
-      [this, &rows, &bytes](absl::string_view key, absl::string_view value) {
-        ++rows;
-        bytes += key.size() + value.size();
-        return engine_->Restore(key, value);
-      });
-  RETURN_IF_ERROR(s);
-  engine_->FinishRestore();
-  std::fprintf(stderr, "nsmd: state loaded: %llu rows (%llu bytes of keys and values) in %.3f s\n",
-               static_cast<unsigned long long>(rows), static_cast<unsigned long long>(bytes),
-               absl::ToDoubleSeconds(absl::Now() - start));
-  for (const std::string& prefix : engine_->stale_prefixes()) {
-    std::fprintf(stderr, "nsmd: dropping state of removed or redefined metric (%s)\n",
-                 prefix.c_str());
-    RETURN_IF_ERROR(store_->DeletePrefix(prefix));
-  }
   ASSIGN_OR_RETURN(const std::vector<SourceOffset> offsets, store_->LoadOffsets());
   for (const SourceOffset& o : offsets) {
-    const std::string name = PartitionName(o.topic, o.partition);
-    checkpointed_[name] = o.next_offset;
-    next_offsets_[name] = o;
+    checkpointed_[PartitionName(o.topic, o.partition)] = o.next_offset;
+  }
+  if (!per_partition_) {
+    // The one task shows its numbers from the start, before any assignment.
+    const TopicPartitionId whole = PartitionTask::WholeInput();
+    ASSIGN_OR_RETURN(tasks_[PartitionName(whole.topic, whole.partition)], LoadTask(whole));
+    owned_.insert(PartitionName(whole.topic, whole.partition));
   }
   return absl::OkStatus();
 }
 
-int Pipeline::SourceIndex(absl::string_view topic, int32_t partition) {
-  std::string name = PartitionName(topic, partition);
-  auto it = sources_.find(name);
-  if (it != sources_.end()) return it->second;
-  int index = engine_->RegisterSource(name);
-  sources_.emplace(std::move(name), index);
-  return index;
+TopicPartitionId Pipeline::TaskIdOf(absl::string_view topic, int32_t partition) const {
+  if (!per_partition_) return PartitionTask::WholeInput();
+  return TopicPartitionId{std::string(topic), partition};
 }
 
-void Pipeline::UpdateSources(const std::vector<std::tuple<std::string, int32_t, bool>>& partitions,
-                             bool others_idle, const std::vector<std::string>& held_topics) {
-  absl::flat_hash_map<std::string, bool> active_idle;
-  for (const auto& [topic, partition, idle] : partitions) {
-    active_idle[PartitionName(topic, partition)] = idle;
+absl::StatusOr<std::unique_ptr<PartitionTask>> Pipeline::LoadTask(const TopicPartitionId& id) {
+  const absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(std::unique_ptr<PartitionTask> task,
+                   PartitionTask::Load(id, metrics_, engine_options_, *store_,
+                                       retain_all_windows_));
+  for (const std::string& prefix : task->stale_prefixes()) {
+    std::fprintf(stderr, "nsmd: dropping state of removed or redefined metric (%s)\n",
+                 prefix.c_str());
   }
-  std::vector<std::string> held_prefixes;
-  for (const std::string& topic : held_topics) held_prefixes.push_back(absl::StrCat(topic, "/"));
-  engine_->SetSourceActivity(active_idle, others_idle, held_prefixes);
+  RETURN_IF_ERROR(store_->DeletePrefixes(task->stale_prefixes()));
+  const absl::Duration took = absl::Now() - start;
+  if (took > absl::Seconds(1)) {
+    std::fprintf(stderr, "nsmd: task %s loaded in %.3f s\n", task->name().c_str(),
+                 absl::ToDoubleSeconds(took));
+  }
+  return task;
 }
 
-int Pipeline::Advance(absl::string_view topic, int32_t partition, int64_t offset) {
-  ++counts_.consumed;
-  if (partition != current_.partition || topic != current_.topic) {
-    SourceOffset& next = next_offsets_[PartitionName(topic, partition)];
+absl::StatusOr<std::vector<SourceOffset>> Pipeline::AssignTasks(
+    const std::vector<TopicPartitionId>& partitions) {
+  Flush();
+  std::vector<SourceOffset> resume;
+  for (const TopicPartitionId& id : partitions) {
+    const TopicPartitionId task_id = TaskIdOf(id.topic, id.partition);
+    const std::string name = PartitionName(task_id.topic, task_id.partition);
+    if (!tasks_.contains(name)) {
+      ASSIGN_OR_RETURN(tasks_[name], LoadTask(task_id));
+    }
+    owned_.insert(name);
+    // Where the task's state stands: the checkpoint, plus whatever was
+    // processed since (a revoke whose checkpoint failed keeps that in
+    // memory, to be committed by a later checkpoint).
+    if (std::optional<int64_t> next = NextOffset(id.topic, id.partition)) {
+      resume.push_back(SourceOffset{id.topic, id.partition, *next});
+    } else if (std::optional<int64_t> done = CheckpointedOffset(id.topic, id.partition)) {
+      resume.push_back(SourceOffset{id.topic, id.partition, *done});
+    }
+  }
+  current_ = CurrentPartition();
+  return resume;
+}
+
+void Pipeline::RevokeTasks(const std::vector<TopicPartitionId>& partitions) {
+  Flush();
+  // The whole-input task stays: it holds every partition's share.
+  if (!per_partition_) return;
+  for (const TopicPartitionId& id : partitions) owned_.erase(PartitionName(id.topic, id.partition));
+  current_ = CurrentPartition();
+  if (!checkpoint_in_flight() && delta_.empty() && !offsets_dirty_) DropRevokedTasks();
+}
+
+void Pipeline::DropRevokedTasks() {
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    auto here = it++;
+    if (owned_.contains(here->first)) continue;
+    // Its rows are all written: what comes back later is loaded again.
+    next_offsets_.erase(here->first);
+    tasks_.erase(here);
+  }
+  current_ = CurrentPartition();
+}
+
+std::vector<TopicPartitionId> Pipeline::OwnedTasks() const {
+  std::vector<TopicPartitionId> out;
+  for (const std::string& name : owned_) out.push_back(tasks_.at(name)->id());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+PartitionTask* Pipeline::TaskFor(absl::string_view topic, int32_t partition) {
+  const TopicPartitionId id = TaskIdOf(topic, partition);
+  const std::string name = PartitionName(id.topic, id.partition);
+  auto it = tasks_.find(name);
+  if (it != tasks_.end()) {
+    owned_.insert(name);
+    return it->second.get();
+  }
+  absl::StatusOr<std::unique_ptr<PartitionTask>> task = LoadTask(id);
+  if (!task.ok()) {
+    std::fprintf(stderr, "nsmd: cannot load the state of %s (its messages wait): %s\n",
+                 name.c_str(), task.status().ToString().c_str());
+    return nullptr;
+  }
+  owned_.insert(name);
+  return tasks_.emplace(name, std::move(*task)).first->second.get();
+}
+
+PartitionTask* Pipeline::Advance(absl::string_view topic, int32_t partition, int64_t offset) {
+  if (partition != current_.partition || topic != current_.topic || current_.task == nullptr) {
+    PartitionTask* task = TaskFor(topic, partition);
+    if (task == nullptr) return nullptr;
+    const std::string name = PartitionName(topic, partition);
+    SourceOffset& next = next_offsets_[name];
     if (next.topic.empty()) {
       next.topic = std::string(topic);
       next.partition = partition;
@@ -124,12 +196,14 @@ int Pipeline::Advance(absl::string_view topic, int32_t partition, int64_t offset
     current_.topic = std::string(topic);
     current_.partition = partition;
     current_.next = &next;
-    current_.source = SourceIndex(topic, partition);
+    current_.task = task;
+    current_.source = task->SourceIndex(name);
   }
+  ++counts_.consumed;
   // Whatever happens to the message, it has been dealt with: advance.
   current_.next->next_offset = offset + 1;
   offsets_dirty_ = true;
-  return current_.source;
+  return current_.task;
 }
 
 void Pipeline::Reject(RejectReason reason, const absl::Status& error, absl::string_view topic,
@@ -140,15 +214,16 @@ void Pipeline::Reject(RejectReason reason, const absl::Status& error, absl::stri
   if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, error);
 }
 
-void Pipeline::Hold(const Event& event, int source) {
-  engine_->Prefetch(event);
+void Pipeline::Hold(const Event& event, PartitionTask* task) {
+  task->mutable_engine().Prefetch(event);
   Flush();
-  held_ = HeldEvent{&event, source};
+  held_ = HeldEvent{&event, task, current_.source};
 }
 
 void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
                        absl::string_view payload, absl::string_view key) {
-  const int source = Advance(topic, partition, offset);
+  PartitionTask* task = Advance(topic, partition, offset);
+  if (task == nullptr) return;
   const Event* event = nullptr;
   RejectReason reason;
   absl::Status s = decoders_[next_decoder_]->Decode(payload, &event, &reason);
@@ -156,25 +231,31 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
     Reject(reason, s, topic, partition, offset, key, payload);
     return;
   }
-  engine_->PrefetchId(*event);
-  Hold(*event, source);
+  task->mutable_engine().PrefetchId(*event);
+  Hold(*event, task);
   next_decoder_ ^= 1;
 }
 
 void Pipeline::ProcessBatch(const DecodedBatch& batch) {
+  // Ahead of the task lookup: the slot of the task at hand (consecutive
+  // messages mostly come from one partition).
   auto prefetch_id = [&](size_t i) {
-    if (i < batch.size() && batch[i].event != nullptr) engine_->PrefetchId(*batch[i].event);
+    if (i < batch.size() && batch[i].event != nullptr && current_.task != nullptr &&
+        batch[i].source.partition == current_.partition) {
+      current_.task->mutable_engine().PrefetchId(*batch[i].event);
+    }
   };
   for (size_t i = 0; i < kIdPrefetchDistance; ++i) prefetch_id(i);
   for (size_t i = 0; i < batch.size(); ++i) {
     prefetch_id(i + kIdPrefetchDistance);
     const DecodedBatch::Message& m = batch[i];
     const SourceMessage& at = m.source;
-    const int source = Advance(at.topic, at.partition, at.offset);
+    PartitionTask* task = Advance(at.topic, at.partition, at.offset);
+    if (task == nullptr) continue;
     if (m.event == nullptr) {
       Reject(m.reason, m.error, at.topic, at.partition, at.offset, at.key, at.payload);
     } else {
-      Hold(*m.event, source);
+      Hold(*m.event, task);
     }
   }
   Flush();  // the held event lives in the batch
@@ -184,7 +265,7 @@ void Pipeline::Flush() {
   if (held_.event == nullptr) return;
   const HeldEvent held = held_;
   held_ = HeldEvent();
-  switch (engine_->Apply(*held.event, held.source)) {
+  switch (held.task->Apply(*held.event, held.source)) {
     case Engine::Outcome::kApplied: ++counts_.applied; break;
     case Engine::Outcome::kLate: ++counts_.late; break;
     case Engine::Outcome::kDuplicate: ++counts_.duplicate; break;
@@ -241,11 +322,12 @@ void Pipeline::StartCheckpoint() {
   Flush();
   // Changes taken from the engine accumulate in delta_ until a commit
   // succeeds, so a failed commit loses nothing.
-  engine_->TakeDelta(&delta_);
+  for (auto& [name, task] : tasks_) task->TakeDelta(&delta_);
   if (delta_.empty() && !offsets_dirty_) {
     // Nothing to write: the stored checkpoint is current, which is a success.
     last_checkpoint_ = absl::Now();
     if (probe_) probe_->OnCheckpointUnchanged();
+    DropRevokedTasks();
     return;
   }
   writer_->Start(std::move(delta_), NextOffsets());
@@ -272,8 +354,9 @@ std::optional<absl::Status> Pipeline::FinishCheckpoint(bool wait) {
   ++checkpoints_written_;
   if (probe_) {
     probe_->OnCheckpoint(done->elapsed, done->keys);
-    probe_->SetStreamTime(engine_->stream_time_ms());
+    probe_->SetStreamTime(stream_time_ms());
   }
+  if (delta_.empty() && !offsets_dirty_) DropRevokedTasks();
   return absl::OkStatus();
 }
 
@@ -300,37 +383,99 @@ std::vector<SourceOffset> Pipeline::NextOffsets() const {
 }
 
 absl::Status Pipeline::Reload(const DaemonConfig& config) {
-  // Every step that can fail comes before the new engine replaces the old
-  // one, so a failed reload changes nothing: the old definitions, decoders,
-  // sources and state keep running, and the store keeps every row.
+  // Every step that can fail comes before the new engines replace the old
+  // ones, so a failed reload changes nothing: the old definitions, decoders,
+  // tasks and state keep running, and the store keeps every row.
   RETURN_IF_ERROR(Checkpoint());
-  ASSIGN_OR_RETURN(std::unique_ptr<Engine> fresh, Engine::Create(config.metrics, config.engine));
+  RETURN_IF_ERROR(Engine::Create(config.metrics, config.engine).status());
+  if (PerPartitionTasks(config) != per_partition_) {
+    return absl::FailedPreconditionError(
+        "the new definitions need the state split differently (one task per partition, or one "
+        "for the whole input: see `nsmd check`); restart nsmd with an empty state dir to "
+        "rebuild it from the input");
+  }
   // Unchanged metrics (same fingerprint) find their rows again; the rest
   // start empty and their old rows are deleted as stale.
-  RETURN_IF_ERROR(store_->ScanEngineState([&fresh](absl::string_view key, absl::string_view value) {
-    return fresh->Restore(key, value);
-  }));
-  fresh->FinishRestore();
+  absl::flat_hash_map<std::string, std::unique_ptr<PartitionTask>> fresh;
+  std::vector<std::string> stale;
+  for (const auto& [name, task] : tasks_) {
+    ASSIGN_OR_RETURN(fresh[name], PartitionTask::Load(task->id(), config.metrics, config.engine,
+                                                      *store_, retain_all_windows_));
+    const std::vector<std::string>& prefixes = fresh[name]->stale_prefixes();
+    stale.insert(stale.end(), prefixes.begin(), prefixes.end());
+  }
   // One atomic deletion: on error (e.g. a full disk) no row is gone, so the
-  // old engine's state is still all on disk.
-  RETURN_IF_ERROR(store_->DeletePrefixes(fresh->stale_prefixes()));
-  for (const std::string& prefix : fresh->stale_prefixes()) {
+  // old engines' state is still all on disk.
+  RETURN_IF_ERROR(store_->DeletePrefixes(stale));
+  for (const std::string& prefix : stale) {
     std::fprintf(stderr, "nsmd: reload dropped state of removed or redefined metric (%s)\n",
                  prefix.c_str());
   }
   for (const MetricDefinition& m : config.metrics) {
     bool existed = false;
-    for (const MetricDefinition& o : engine_->metrics()) {
+    for (const MetricDefinition& o : metrics_) {
       existed |= o.name == m.name && o.fingerprint == m.fingerprint;
     }
     if (!existed) std::fprintf(stderr, "nsmd: reload: metric %s starts empty\n", m.name.c_str());
   }
-  engine_ = std::move(fresh);
+  tasks_ = std::move(fresh);
+  metrics_ = config.metrics;
+  engine_options_ = config.engine;
   catalog_ = config.catalog;
   MakeDecoders(config);
-  sources_.clear();
   current_ = CurrentPartition();
   return absl::OkStatus();
+}
+
+void Pipeline::UpdateSources(const std::vector<std::tuple<std::string, int32_t, bool>>& partitions,
+                             bool others_idle, const std::vector<std::string>& held_topics) {
+  // A task of its own partition needs none of this: it has one source.
+  if (per_partition_) return;
+  const TopicPartitionId whole = PartitionTask::WholeInput();
+  auto it = tasks_.find(PartitionName(whole.topic, whole.partition));
+  if (it == tasks_.end()) return;
+  absl::flat_hash_map<std::string, bool> active_idle;
+  for (const auto& [topic, partition, idle] : partitions) {
+    active_idle[PartitionName(topic, partition)] = idle;
+  }
+  std::vector<std::string> held_prefixes;
+  for (const std::string& topic : held_topics) held_prefixes.push_back(absl::StrCat(topic, "/"));
+  it->second->mutable_engine().SetSourceActivity(active_idle, others_idle, held_prefixes);
+}
+
+int64_t Pipeline::stream_time_ms() const {
+  int64_t now = 0;
+  for (const std::string& name : owned_) {
+    now = std::max(now, tasks_.at(name)->engine().stream_time_ms());
+  }
+  return now;
+}
+
+MetricsSnapshot Pipeline::Snapshot() const {
+  MetricsSnapshot snapshot;
+  snapshot.stream_time_ms = stream_time_ms();
+  SeriesMerge merge(&metrics_);
+  if (snapshot.stream_time_ms != 0) {
+    for (const std::string& name : owned_) {
+      merge.Add(tasks_.at(name)->engine().Samples(snapshot.stream_time_ms));
+    }
+  }
+  snapshot.samples = merge.Finish();
+  return snapshot;
+}
+
+std::vector<SeriesSample> Pipeline::AllWindows() const {
+  const int64_t now = stream_time_ms();
+  SeriesMerge merge(&metrics_);
+  for (const std::string& name : owned_) merge.Add(tasks_.at(name)->engine().WindowSamples(now));
+  std::vector<SeriesSample> out = merge.Finish();
+  SortWindows(&out);
+  return out;
+}
+
+void Pipeline::set_retain_all_windows(bool retain) {
+  retain_all_windows_ = retain;
+  for (auto& [name, task] : tasks_) task->mutable_engine().set_retain_all_windows(retain);
 }
 
 }  // namespace nsmd

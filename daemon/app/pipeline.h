@@ -12,12 +12,15 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "daemon/app/partition_task.h"
 #include "daemon/base/source_offset.h"
+#include "daemon/base/topic_partition_id.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/decode/decoded_batch.h"
 #include "daemon/decode/event_decoder.h"
@@ -31,11 +34,13 @@ class CheckpointWriter;
 class PipelineProbe;
 
 // The stages every message goes through, whatever its source (a Kafka
-// partition or a replayed file): decode, apply to the engine, remember the
-// next offset; and the checkpoint that persists engine changes and offsets in
-// one atomic StateStore commit, written on a background thread. The
-// source-specific loop (Kafka, file) drives it. Not thread-safe: one thread
-// owns it.
+// partition or a replayed file): decode, apply to the engine of the
+// partition's task (PartitionTask), remember the next offset; and the
+// checkpoint that persists every task's changes and offsets in one atomic
+// StateStore commit, written on a background thread. The source-specific
+// loop (Kafka, file) drives it and says which tasks this instance owns
+// (AssignTasks/RevokeTasks); the numbers it shows (Snapshot) are those of
+// the tasks it owns, added up. Not thread-safe: one thread owns it.
 class Pipeline {
  public:
   // Counts since start, by outcome.
@@ -62,17 +67,41 @@ class Pipeline {
                                                                         PipelineProbe* probe);
   ~Pipeline();
 
-  // Loads engine state and checkpointed offsets from the store; deletes the
-  // state of metrics that no longer exist or whose definition changed (and
-  // logs each). Call once, before the first Process().
+  // Loads the checkpointed offsets from the store. Call once, before
+  // anything else; tasks load their own state when assigned.
   [[nodiscard]] absl::Status LoadState();
 
-  // Tells the engine which partitions hold back the expiry of old windows:
-  // `partitions` lists (topic, partition, idle); idle ones do not. With
-  // `others_idle` (a full new assignment), sources not listed — a replay's
-  // in a bootstrapped state dir — stop holding it back, except partitions
-  // of `held_topics` (the consumed topics: a partition not assigned now
-  // can come back with its backlog), which keep their state.
+  // Takes on the tasks of `partitions` not owned yet: loads each one's state
+  // from the store (deleting rows of metrics removed or redefined since, and
+  // logging it). Returns where each of `partitions` resumes: the next offset
+  // after the last message the task's state holds, or none for a partition
+  // this instance never processed (it starts from kafka.start_offset).
+  [[nodiscard]] absl::StatusOr<std::vector<SourceOffset>> AssignTasks(
+      const std::vector<TopicPartitionId>& partitions);
+
+  // Gives up the tasks of `partitions`: their numbers leave Snapshot() at
+  // once and their memory is freed at the next successful checkpoint (at
+  // once when nothing of theirs is pending), so checkpoint first. A task
+  // assigned again before that is taken back as it is.
+  void RevokeTasks(const std::vector<TopicPartitionId>& partitions);
+
+  // The tasks this instance owns, in order (the whole-input task is
+  // {"*", -1}).
+  std::vector<TopicPartitionId> OwnedTasks() const;
+
+  // True if `config` runs one task per partition: every metric is
+  // partitioned by the messages' key (PartitionedByKey). Otherwise one
+  // whole-input task reads every partition, and only one instance can
+  // compute the numbers.
+  static bool PerPartitionTasks(const DaemonConfig& config);
+
+  // Tells the whole-input task's engine which partitions hold back the
+  // expiry of old windows: `partitions` lists (topic, partition, idle);
+  // idle ones do not. With `others_idle` (a full new assignment), sources
+  // not listed — a replay's in a bootstrapped state dir — stop holding it
+  // back, except partitions of `held_topics` (the consumed topics: a
+  // partition not assigned now can come back with its backlog), which keep
+  // their state. Tasks of one partition need none of this.
   void UpdateSources(const std::vector<std::tuple<std::string, int32_t, bool>>& partitions,
                      bool others_idle, const std::vector<std::string>& held_topics = {});
 
@@ -152,8 +181,24 @@ class Pipeline {
   // Every rejected message is also handed to `sink` (none by default).
   void set_reject_sink(RejectSink sink) { reject_sink_ = std::move(sink); }
 
-  const Engine& engine() const { return *engine_; }
-  Engine& mutable_engine() { return *engine_; }
+  // The current and previous value of every series over the owned tasks,
+  // all read at the newest stream time of any of them (so every task shows
+  // the same windows), summed (SeriesMerge).
+  MetricsSnapshot Snapshot() const;
+
+  // Every window still held by the owned tasks, summed across them, in
+  // Engine::AllWindows() order.
+  std::vector<SeriesSample> AllWindows() const;
+
+  // The newest stream time over the owned tasks (ms); 0 before any event.
+  int64_t stream_time_ms() const;
+
+  // With true, windows never expire (Engine::set_retain_all_windows), in
+  // every task now and later: for bounded inputs (replay) only.
+  void set_retain_all_windows(bool retain);
+
+  const std::vector<MetricDefinition>& metrics() const { return metrics_; }
+  const EngineOptions& engine_options() const { return engine_options_; }
   const Counts& counts() const { return counts_; }
   // Wall time of the last successful checkpoint, including one that found
   // nothing to write; InfinitePast if none.
@@ -164,22 +209,32 @@ class Pipeline {
 
  private:
   Pipeline(StateStore* store, PipelineProbe* probe);
-  int SourceIndex(absl::string_view topic, int32_t partition);
   static std::string PartitionName(absl::string_view topic, int32_t partition);
+  // The task that processes messages of topic/partition.
+  TopicPartitionId TaskIdOf(absl::string_view topic, int32_t partition) const;
   // (Re)creates decoders_ for `config`'s format and catalog_.
   void MakeDecoders(const DaemonConfig& config);
+  // The task of topic/partition, loaded (and owned from now on) if there is
+  // none yet: replays and tests assign nothing and simply send. Null, with
+  // the error logged, if its state cannot be loaded.
+  PartitionTask* TaskFor(absl::string_view topic, int32_t partition);
+  // Loads the task of `id` and deletes its stale rows.
+  absl::StatusOr<std::unique_ptr<PartitionTask>> LoadTask(const TopicPartitionId& id);
   // Counts a message of topic/partition and moves its next offset past
-  // `offset`; returns the engine's index of the partition.
-  int Advance(absl::string_view topic, int32_t partition, int64_t offset);
+  // `offset`; returns the partition's task (null if it could not be loaded:
+  // the message is then skipped, its offset not advanced).
+  PartitionTask* Advance(absl::string_view topic, int32_t partition, int64_t offset);
   // Counts, logs and hands to the reject sink a message that did not decode.
   void Reject(RejectReason reason, const absl::Status& error, absl::string_view topic,
               int32_t partition, int64_t offset, absl::string_view key, absl::string_view payload);
   // Prefetches `event`'s state, applies the event held back, and holds
   // `event` back in its place (it must stay valid until the next Hold() or
   // Flush()).
-  void Hold(const Event& event, int source);
+  void Hold(const Event& event, PartitionTask* task);
   void LogRejection(RejectReason reason, const absl::Status& status, absl::string_view topic,
                     int32_t partition, int64_t offset);
+  // Frees the tasks revoked since, once nothing of theirs is pending.
+  void DropRevokedTasks();
 
   StateStore* store_;
   PipelineProbe* probe_;
@@ -194,23 +249,31 @@ class Pipeline {
   EventDecoderOptions decoder_options_;
   struct HeldEvent {
     const Event* event = nullptr;  // null: none held
+    PartitionTask* task = nullptr;
     int source = -1;
   };
   HeldEvent held_;
-  std::unique_ptr<Engine> engine_;
+  std::vector<MetricDefinition> metrics_;
+  EngineOptions engine_options_;
+  bool retain_all_windows_ = false;
+  bool per_partition_ = true;  // see PerPartitionTasks()
   std::shared_ptr<FieldCatalog> catalog_;
-  StateDelta delta_;  // changes taken from the engine not yet committed
-  absl::flat_hash_map<std::string, int> sources_;
+  StateDelta delta_;  // changes taken from the tasks not yet committed
+  // Every task in memory by "<topic>/<partition>": owned ones, and revoked
+  // ones until DropRevokedTasks() frees them.
+  absl::flat_hash_map<std::string, std::unique_ptr<PartitionTask>> tasks_;
+  absl::flat_hash_set<std::string> owned_;
   // Node-stable: current_ points into it.
   absl::node_hash_map<std::string, SourceOffset> next_offsets_;
   // The partition of the previous message (consecutive messages mostly come
   // from one partition's fetch): saves building its name and two lookups
-  // per message. Reset whenever sources_ is.
+  // per message. Reset whenever tasks_ changes.
   struct CurrentPartition {
     std::string topic;
     int32_t partition = -1;
     SourceOffset* next = nullptr;
-    int source = -1;
+    PartitionTask* task = nullptr;
+    int source = -1;  // the partition's index in the task's engine
   };
   CurrentPartition current_;
   absl::flat_hash_map<std::string, int64_t> checkpointed_;

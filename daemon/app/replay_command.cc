@@ -75,7 +75,7 @@ int ReplayCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "nsmd replay: %s\n", pipeline.status().ToString().c_str());
     return 1;
   }
-  if (!series.empty()) (*pipeline)->mutable_engine().set_retain_all_windows(true);
+  if (!series.empty()) (*pipeline)->set_retain_all_windows(true);
 
   const absl::Time start = absl::Now();
   if (absl::Status s = ReplayLines(*input, config.state.checkpoint_interval, pipeline->get());
@@ -85,15 +85,15 @@ int ReplayCommand(const std::vector<std::string>& args) {
   }
   const absl::Duration elapsed = absl::Now() - start;
 
-  const Engine& engine = (*pipeline)->engine();
+  const Pipeline& done = **pipeline;
   if (series == "json") {
-    std::string json = SeriesJson(engine.AllWindows());
+    std::string json = SeriesJson(done.AllWindows());
     std::fwrite(json.data(), 1, json.size(), stdout);
     std::fputc('\n', stdout);
   } else {
     auto publisher = std::make_shared<SnapshotPublisher>();
-    publisher->Publish(std::make_shared<const std::vector<MetricDefinition>>(engine.metrics()),
-                       std::make_shared<const MetricsSnapshot>(engine.Snapshot()));
+    publisher->Publish(std::make_shared<const std::vector<MetricDefinition>>(done.metrics()),
+                       std::make_shared<const MetricsSnapshot>(done.Snapshot()));
     NsmCollectable collectable(publisher);
     const std::string text = prometheus::TextSerializer().Serialize(collectable.Collect());
     std::fwrite(text.data(), 1, text.size(), stdout);

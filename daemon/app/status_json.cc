@@ -108,7 +108,7 @@ std::string StatusJson(const DaemonConfig& config, const Pipeline& pipeline,
   w.EndObject();
   w.EndObject();
   w.Key("metrics");
-  w.Int(static_cast<int64_t>(pipeline.engine().metrics().size()));
+  w.Int(static_cast<int64_t>(pipeline.metrics().size()));
   w.EndObject();
   return w.Take();
 }

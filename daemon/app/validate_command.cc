@@ -130,14 +130,15 @@ int ValidateCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "nsmd validate: %s\n", pipeline.status().ToString().c_str());
     return 1;
   }
-  Engine& engine = (*pipeline)->mutable_engine();
-  engine.set_retain_all_windows(true);
-  PeriodTableBuilder builder(engine.metrics(), *cadence,
-                             Calendar(engine.options().time_zone, engine.options().week_start));
+  Pipeline& replayed = **pipeline;
+  replayed.set_retain_all_windows(true);
+  const EngineOptions& options_of_engine = replayed.engine_options();
+  PeriodTableBuilder builder(replayed.metrics(), *cadence,
+                             Calendar(options_of_engine.time_zone, options_of_engine.week_start));
   EventTimeHook hook;
   hook.at_ms = INT64_MIN;  // the first event starts the first period
   hook.reached = [&](int64_t event_time_ms) {
-    return builder.Reached(event_time_ms, engine.Snapshot());
+    return builder.Reached(event_time_ms, replayed.Snapshot());
   };
   const absl::Time start = absl::Now();
   if (absl::Status s =
@@ -146,7 +147,7 @@ int ValidateCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "nsmd validate: %s\n", s.ToString().c_str());
     return 1;
   }
-  const PeriodTable table = builder.Finish(engine.AllWindows(), engine.stream_time_ms());
+  const PeriodTable table = builder.Finish(replayed.AllWindows(), replayed.stream_time_ms());
   absl::StatusOr<ValidationResult> result = Validate(table, options);
   if (!result.ok()) {
     std::fprintf(stderr, "nsmd validate: %s\n", std::string(result.status().message()).c_str());

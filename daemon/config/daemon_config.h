@@ -35,6 +35,10 @@ struct KafkaConfig {
   int embedded_partitions = 8;          // embedded broker only
   int64_t max_message_bytes = 1 << 20;  // larger messages are rejected
   std::string dead_letter_topic;        // empty: none
+  // The event field the producers key messages by (e.g. "userId"): every
+  // event of one value of it is in one partition. Empty: unknown. Decides
+  // which metrics one task per partition can compute (KeyPartitioning).
+  std::string key_field;
 };
 
 // The built-in demo event generator (embedded broker only).

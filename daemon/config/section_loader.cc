@@ -15,7 +15,7 @@ void SectionLoader::LoadKafka(const YAML::Node& n) {
   if (!reader_->CheckMap(
           n, "kafka",
           {"brokers", "topics", "group_id", "properties", "start_offset", "assignment",
-           "embedded_partitions", "max_message_bytes", "dead_letter_topic"})) {
+           "embedded_partitions", "max_message_bytes", "dead_letter_topic", "key_field"})) {
     return;
   }
   KafkaConfig& k = config_->kafka;
@@ -69,6 +69,7 @@ void SectionLoader::LoadKafka(const YAML::Node& n) {
   if (n["dead_letter_topic"]) {
     reader_->GetString(n["dead_letter_topic"], "kafka.dead_letter_topic", &k.dead_letter_topic);
   }
+  if (n["key_field"]) reader_->GetString(n["key_field"], "kafka.key_field", &k.key_field);
 }
 
 void SectionLoader::LoadGenerator(const YAML::Node& n) {

@@ -11,58 +11,10 @@
 #include "daemon/engine/calendar.h"
 #include "daemon/engine/dedup_index.h"
 #include "daemon/engine/metric_state.h"
+#include "daemon/engine/series_merge.h"
 #include "daemon/engine/stream_clock.h"
 
 namespace nsmd {
-namespace {
-
-// Computes ratio samples from their operands' samples: for every numerator
-// sample, the denominator sample of the same window (label and start) and
-// labels. A zero or absent denominator gives no sample. Ratios of ratios are
-// resolved by repeating until nothing new appears (the config forbids cycles).
-void AppendRatios(const std::vector<MetricDefinition>& metrics, std::vector<SeriesSample>* out) {
-  using Key = std::tuple<std::string, std::string, int64_t, Labels>;
-  std::map<Key, const SeriesSample*> index;
-  auto rebuild = [&] {
-    index.clear();
-    for (const SeriesSample& s : *out)
-      index[Key{s.metric, s.window, s.window_start_ms, s.labels}] = &s;
-  };
-  std::vector<bool> done(metrics.size(), false);
-  for (size_t pass = 0; pass < metrics.size(); ++pass) {
-    bool progress = false;
-    rebuild();
-    std::vector<SeriesSample> added;
-    for (size_t i = 0; i < metrics.size(); ++i) {
-      const MetricDefinition& m = metrics[i];
-      if (done[i] || m.measure.kind != MeasureKind::kRatio) continue;
-      // Wait until both operands are computed (or are not ratios).
-      auto ready = [&](const std::string& name) {
-        for (size_t j = 0; j < metrics.size(); ++j) {
-          if (metrics[j].name == name) {
-            return metrics[j].measure.kind != MeasureKind::kRatio || done[j];
-          }
-        }
-        return true;
-      };
-      if (!ready(m.measure.numerator) || !ready(m.measure.denominator)) continue;
-      for (const SeriesSample& num : *out) {
-        if (num.metric != m.measure.numerator) continue;
-        auto den =
-            index.find(Key{m.measure.denominator, num.window, num.window_start_ms, num.labels});
-        if (den == index.end() || den->second->value == 0) continue;
-        added.push_back(SeriesSample{m.name, num.labels, num.window, num.window_start_ms,
-                                     num.window_end_ms, num.value / den->second->value});
-      }
-      done[i] = true;
-      progress = true;
-    }
-    out->insert(out->end(), added.begin(), added.end());
-    if (!progress) break;
-  }
-}
-
-}  // namespace
 
 Engine::Engine(std::vector<MetricDefinition> metrics, EngineOptions options)
     : metrics_(std::move(metrics)),
@@ -213,27 +165,43 @@ void Engine::TakeDelta(StateDelta* delta) {
   delta->Absorb(&pending_);
 }
 
+std::vector<SeriesSample> Engine::Samples(int64_t now_ms) const {
+  std::vector<SeriesSample> out;
+  for (const auto& state : states_) {
+    if (state) state->Snapshot(now_ms, &out);
+  }
+  return out;
+}
+
+std::vector<SeriesSample> Engine::WindowSamples(int64_t now_ms) const {
+  std::vector<SeriesSample> out;
+  for (const auto& state : states_) {
+    if (state) state->AllWindows(now_ms, &out);
+  }
+  return out;
+}
+
 MetricsSnapshot Engine::Snapshot() const {
   MetricsSnapshot snapshot;
   snapshot.stream_time_ms = clock_->now_ms();
-  for (const auto& state : states_) {
-    if (state) state->Snapshot(snapshot.stream_time_ms, &snapshot.samples);
-  }
+  snapshot.samples = Samples(snapshot.stream_time_ms);
   AppendRatios(metrics_, &snapshot.samples);
   return snapshot;
 }
 
 std::vector<SeriesSample> Engine::AllWindows() const {
-  std::vector<SeriesSample> out;
-  for (const auto& state : states_) {
-    if (state) state->AllWindows(clock_->now_ms(), &out);
-  }
+  std::vector<SeriesSample> out = WindowSamples(clock_->now_ms());
   AppendRatios(metrics_, &out);
-  std::stable_sort(out.begin(), out.end(), [](const SeriesSample& a, const SeriesSample& b) {
-    return std::tie(a.metric, a.window_start_ms, a.labels) <
-           std::tie(b.metric, b.window_start_ms, b.labels);
-  });
+  SortWindows(&out);
   return out;
+}
+
+void SortWindows(std::vector<SeriesSample>* samples) {
+  std::stable_sort(samples->begin(), samples->end(),
+                   [](const SeriesSample& a, const SeriesSample& b) {
+                     return std::tie(a.metric, a.window_start_ms, a.labels) <
+                            std::tie(b.metric, b.window_start_ms, b.labels);
+                   });
 }
 
 int64_t Engine::stream_time_ms() const { return clock_->now_ms(); }

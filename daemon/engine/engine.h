@@ -112,6 +112,16 @@ class Engine {
   // The current and previous value of every series, plus stream time.
   MetricsSnapshot Snapshot() const;
 
+  // The current and previous value of every non-ratio series as of stream
+  // time `now_ms` (which may be ahead of this engine's own, e.g. the newest
+  // of several tasks: windows this engine has not reached yet read 0).
+  // Ratios are left to the caller (SeriesMerge, AppendRatios).
+  std::vector<SeriesSample> Samples(int64_t now_ms) const;
+
+  // Every window still held of every non-ratio series, unsorted, rolling
+  // ones ending at `now_ms`; ratios are left to the caller.
+  std::vector<SeriesSample> WindowSamples(int64_t now_ms) const;
+
   // Every window the engine still holds, with its value, ordered by metric
   // then window start (history for `nsmd replay --series json`). Rolling
   // metrics contribute their one window ending at stream time.
@@ -163,6 +173,10 @@ class Engine {
   // The horizon of the last Expire(): state older than it may be dropped.
   int64_t expire_floor_ = 0;
 };
+
+// Orders history samples by metric, then window start, then labels (stable:
+// the order of equal ones is kept), as Engine::AllWindows() returns them.
+void SortWindows(std::vector<SeriesSample>* samples);
 
 }  // namespace nsmd
 

@@ -73,7 +73,12 @@ PipelineProbe::PipelineProbe(Clock clock)
                       .Name("nsmd_consumer_lag")
                       .Help("Messages between the consumer position and the end of each "
                             "assigned partition.")
-                      .Register(*registry_)) {
+                      .Register(*registry_)),
+      owned_family_(prometheus::BuildGauge()
+                        .Name("nsmd_task_owned")
+                        .Help("1 for each task (a partition's state) this instance owns and "
+                              "exports; partition=\"*\" is the task of the whole input.")
+                        .Register(*registry_)) {
   auto& rejected = prometheus::BuildCounter()
                        .Name("nsmd_events_rejected_total")
                        .Help("Messages that could not be decoded into an event, by reason.")
@@ -128,28 +133,42 @@ void PipelineProbe::SetStreamTime(int64_t ms) {
   stream_time_.Set(static_cast<double>(ms) / 1000.0);
 }
 
-void PipelineProbe::SetLag(const std::vector<std::pair<TopicPartitionId, int64_t>>& lag) {
-  absl::MutexLock lock(&lag_mu_);
-  absl::flat_hash_map<PartitionKey, prometheus::Gauge*> next;
-  next.reserve(lag.size());
-  for (const auto& [tp, value] : lag) {
+void PipelineProbe::SyncPartitionGauges(
+    prometheus::Family<prometheus::Gauge>& family,
+    const std::vector<std::pair<TopicPartitionId, int64_t>>& values, PartitionGauges* gauges) {
+  PartitionGauges next;
+  next.reserve(values.size());
+  for (const auto& [tp, value] : values) {
     PartitionKey key(tp.topic, tp.partition);
     prometheus::Gauge*& gauge = next[key];
     if (gauge == nullptr) {
-      auto old = lag_.find(key);
-      if (old != lag_.end()) {
+      auto old = gauges->find(key);
+      if (old != gauges->end()) {
         gauge = old->second;
-        lag_.erase(old);
+        gauges->erase(old);
       } else {
-        gauge =
-            &lag_family_.Add({{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
+        const std::string partition = tp.partition < 0 ? "*" : std::to_string(tp.partition);
+        gauge = &family.Add({{"topic", tp.topic}, {"partition", partition}});
       }
     }
     gauge->Set(static_cast<double>(value));
   }
-  // What is left belongs to partitions that are no longer assigned.
-  for (const auto& [key, gauge] : lag_) lag_family_.Remove(gauge);
-  lag_ = std::move(next);
+  // What is left belongs to partitions no longer listed.
+  for (const auto& [key, gauge] : *gauges) family.Remove(gauge);
+  *gauges = std::move(next);
+}
+
+void PipelineProbe::SetLag(const std::vector<std::pair<TopicPartitionId, int64_t>>& lag) {
+  absl::MutexLock lock(&gauges_mu_);
+  SyncPartitionGauges(lag_family_, lag, &lag_);
+}
+
+void PipelineProbe::SetOwnedTasks(const std::vector<TopicPartitionId>& tasks) {
+  std::vector<std::pair<TopicPartitionId, int64_t>> owned;
+  owned.reserve(tasks.size());
+  for (const TopicPartitionId& task : tasks) owned.emplace_back(task, 1);
+  absl::MutexLock lock(&gauges_mu_);
+  SyncPartitionGauges(owned_family_, owned, &owned_);
 }
 
 void PipelineProbe::OnReload(bool ok) {

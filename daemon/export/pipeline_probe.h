@@ -100,6 +100,11 @@ class PipelineProbe {
   // partition appears twice, the last value wins.
   void SetLag(const std::vector<std::pair<TopicPartitionId, int64_t>>& lag);
 
+  // Sets nsmd_task_owned to 1 for exactly the given tasks (a partition's,
+  // or {"*", -1} for the whole-input task, shown as partition="*"): series
+  // of tasks no longer owned are removed.
+  void SetOwnedTasks(const std::vector<TopicPartitionId>& tasks);
+
   // A config reload finished: nsmd_config_last_reload_successful becomes
   // 1 or 0; on success the success timestamp is set to clock().
   void OnReload(bool ok);
@@ -114,6 +119,12 @@ class PipelineProbe {
   using PartitionKey = std::pair<std::string, int32_t>;
 
   double NowSeconds() const;
+  using PartitionGauges = absl::flat_hash_map<PartitionKey, prometheus::Gauge*>;
+  // Sets one gauge of `family` per partition of `values` in *gauges (reused
+  // or added), and removes those of partitions no longer listed.
+  static void SyncPartitionGauges(prometheus::Family<prometheus::Gauge>& family,
+                                  const std::vector<std::pair<TopicPartitionId, int64_t>>& values,
+                                  PartitionGauges* gauges);
 
   // Constant after construction. The references point into registry_.
   const Clock clock_;
@@ -132,11 +143,13 @@ class PipelineProbe {
   prometheus::Gauge& reload_success_time_;
   prometheus::Gauge& ready_;
   prometheus::Family<prometheus::Gauge>& lag_family_;
+  prometheus::Family<prometheus::Gauge>& owned_family_;
   // Indexed by static_cast<size_t>(RejectReason).
   std::array<prometheus::Counter*, kAllRejectReasons.size()> rejected_{};
 
-  absl::Mutex lag_mu_;
-  absl::flat_hash_map<PartitionKey, prometheus::Gauge*> lag_ ABSL_GUARDED_BY(lag_mu_);
+  absl::Mutex gauges_mu_;
+  PartitionGauges lag_ ABSL_GUARDED_BY(gauges_mu_);
+  PartitionGauges owned_ ABSL_GUARDED_BY(gauges_mu_);
 };
 
 }  // namespace nsmd

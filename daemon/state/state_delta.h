@@ -74,6 +74,30 @@ class StateDelta {
     for (Op& op : other->log_) log_.push_back(std::move(op));
     other->Clear();
   }
+  // Moves everything of *other into this delta as Absorb() does, with
+  // `prefix` prepended to each of its keys and deleted prefixes: how a task's
+  // engine changes land under the task's rows ("t/<topic>/<partition>/").
+  void AbsorbUnder(absl::string_view prefix, StateDelta* other) {
+    auto under = [prefix](std::string& key) { key.insert(0, prefix.data(), prefix.size()); };
+    log_.reserve(log_.size() + other->prefixes_.size() + other->entries_.size() +
+                 other->log_.size());
+    for (std::string prefixed : other->prefixes_) {
+      under(prefixed);
+      log_.push_back(Op{Op::kDeletePrefix, std::move(prefixed), {}});
+    }
+    for (auto& [key, value] : other->entries_) {
+      std::string prefixed = key;
+      under(prefixed);
+      log_.push_back(value ? Op{Op::kPut, std::move(prefixed), std::move(*value)}
+                           : Op{Op::kDelete, std::move(prefixed), {}});
+    }
+    for (Op& op : other->log_) {
+      under(op.key);
+      log_.push_back(std::move(op));
+    }
+    other->Clear();
+  }
+
   bool empty() const { return log_.empty() && entries_.empty() && prefixes_.empty(); }
   // Entries plus prefix deletions.
   size_t size() const {

@@ -1,13 +1,15 @@
 // StateStore: nsmd's RocksDB database.
 //
-// On-disk format (format_version 3). One RocksDB database, default column
+// On-disk format (format_version 4). One RocksDB database, default column
 // family only; keys and values are raw bytes, ordered bytewise:
 //
 //   <engine key>            -> <engine value>
-//       Keys the engine chooses, stored exactly as given: "m/..." (metric
-//       state), "s/..." (stream time of a source), "x/..." (dedup ids); see
-//       daemon/engine/state_key.h. The store does not interpret them; any key
-//       outside the two namespaces below is engine state.
+//       Keys the caller chooses, stored exactly as given: nsmd keeps each
+//       task's rows under "t/<topic>/<partition>/" followed by the engine's
+//       keys, "m/..." (metric state), "s/..." (stream time of a source),
+//       "x/..." (dedup ids); see daemon/engine/state_key.h. The store does
+//       not interpret them; any key outside the two namespaces below is
+//       engine state.
 //   "o/" <topic> "/" <partition>   -> <next_offset>
 //       A source offset (SourceOffset). <partition> and <next_offset> are
 //       ASCII decimal (int32 and int64, '-' for negatives, no padding), so
@@ -15,7 +17,7 @@
 //       partition is what follows the last '/'.
 //   "meta/identity"          -> <config identity>
 //       The config the state belongs to; Open() refuses a different one.
-//   "meta/format_version"    -> "3"   (a dir of another version is refused)
+//   "meta/format_version"    -> "4"   (a dir of another version is refused)
 //   "meta/setting/" <name>   -> <value>
 //       A config setting the state depends on ("time.zone", "time.week_start",
 //       "kafka.topics"); VerifySettings() records it when absent and refuses a
@@ -54,10 +56,11 @@ constexpr absl::string_view kOffsetPrefix = "o/";
 constexpr absl::string_view kMetaPrefix = "meta/";
 constexpr absl::string_view kIdentityKey = "meta/identity";
 constexpr absl::string_view kFormatVersionKey = "meta/format_version";
-// 3: rolling distinct members persisted as hash blobs ("rdh" rows, see
-// daemon/engine/state_key.h); version 2 wrote a row per rolling member
-// ("rd"), version 1 also a row per member of every distinct cell.
-constexpr absl::string_view kFormatVersion = "3";
+// 4: every row under its task ("t/<topic>/<partition>/"), so a partition's
+// state can move between instances; version 3 kept one engine's rows for
+// all partitions, 2 a row per rolling member ("rd"), 1 also a row per member
+// of every distinct cell.
+constexpr absl::string_view kFormatVersion = "4";
 constexpr absl::string_view kSettingPrefix = "meta/setting/";
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -363,6 +366,29 @@ absl::Status StateStore::ScanEngineState(
     }
     if (absl::Status st = fn(key, ToView(it->value())); !st.ok()) return st;
     it->Next();
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "cannot scan engine state", dir_);
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::ScanEngineStateUnder(
+    absl::string_view prefix,
+    const std::function<absl::Status(absl::string_view key, absl::string_view value)>& fn) const {
+  if (prefix.empty() || absl::StartsWith(prefix, kOffsetPrefix) ||
+      absl::StartsWith(prefix, kMetaPrefix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", prefix, "\" is not a prefix of engine state"));
+  }
+  if (db_ == nullptr) return absl::UnavailableError("the state store is being reopened");
+  const std::string upper = PrefixSuccessor(prefix);
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // read once, when a task is assigned
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+    const absl::string_view key = ToView(it->key());
+    if (absl::Status st = fn(key.substr(prefix.size()), ToView(it->value())); !st.ok()) return st;
   }
   if (!it->status().ok()) return FromRocks(it->status(), "cannot scan engine state", dir_);
   return absl::OkStatus();

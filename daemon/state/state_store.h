@@ -80,6 +80,14 @@ class StateStore {
   [[nodiscard]] absl::Status ScanEngineState(
       const std::function<absl::Status(absl::string_view key, absl::string_view value)>& fn) const;
 
+  // Calls fn(key, value) for every engine key starting with `prefix` (one
+  // task's rows), in bytewise key order, with `prefix` cut off the key.
+  // Errors as ScanEngineState; InvalidArgument if `prefix` is empty or lies
+  // in the store's own namespaces.
+  [[nodiscard]] absl::Status ScanEngineStateUnder(
+      absl::string_view prefix,
+      const std::function<absl::Status(absl::string_view key, absl::string_view value)>& fn) const;
+
   // Every stored offset, ordered by its "o/<topic>/<partition>" key. DataLoss
   // if a row is malformed.
   [[nodiscard]] absl::StatusOr<std::vector<SourceOffset>> LoadOffsets() const;

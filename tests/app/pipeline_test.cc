@@ -90,7 +90,7 @@ class PipelineTest : public ::testing::Test {
 
   // The current week's value of weekly_editors.
   double WeeklyEditors() const {
-    for (const SeriesSample& s : pipeline_->engine().Snapshot().samples) {
+    for (const SeriesSample& s : pipeline_->Snapshot().samples) {
       if (s.metric == "weekly_editors" && s.window == "current") {
         EXPECT_EQ(s.window_start_ms, kWeekOf2024_01_01);
         return s.value;
@@ -198,7 +198,7 @@ TEST(PipelineReloadTest, AReloadThatFailsOnAFullDiskChangesNothing) {
   ASSERT_OK(p.LoadState());
   auto values = [&p] {
     std::map<std::string, double> out;
-    for (const SeriesSample& s : p.engine().Snapshot().samples) {
+    for (const SeriesSample& s : p.Snapshot().samples) {
       if (s.window == "current") out[s.metric] = s.value;
     }
     return out;
@@ -207,7 +207,9 @@ TEST(PipelineReloadTest, AReloadThatFailsOnAFullDiskChangesNothing) {
     int n = 0;
     EXPECT_OK((*store)
                     ->ScanEngineState([&n](absl::string_view key, absl::string_view) {
-                      n += absl::StartsWith(key, "m/edits/");
+                      // weekly_editors is not partitioned by the key (none
+                      // is set): one whole-input task holds every row.
+                      n += absl::StartsWith(key, "t/*/m/edits/");
                       return absl::OkStatus();
                     }));
     return n;
@@ -221,7 +223,7 @@ TEST(PipelineReloadTest, AReloadThatFailsOnAFullDiskChangesNothing) {
   const absl::Status failed = p.Reload(*new_config.config);
   // It failed deleting edits' rows (the checkpoint before had nothing to write).
   EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
-  EXPECT_TRUE(absl::StrContains(failed.message(), "cannot delete prefix \"m/edits/")) << failed;
+  EXPECT_TRUE(absl::StrContains(failed.message(), "cannot delete prefix \"t/*/m/edits/")) << failed;
   // Both old metrics still run, on the old decoder, and count the next edit.
   p.Process("events", 0, 2, Edit("u-2", "m-3", 3));
   p.Flush();
@@ -239,6 +241,154 @@ TEST(PipelineReloadTest, AReloadThatFailsOnAFullDiskChangesNothing) {
   pipeline->reset();
   store->reset();
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace nsmd
+
+namespace nsmd {
+namespace {
+
+// Events keyed by user: every metric is partitioned by the key, so each
+// partition is a task of its own.
+constexpr char kKeyedConfig[] = R"(
+kafka:
+  key_field: userId
+state:
+  dir: unused
+events:
+  format: segment
+metrics:
+  - name: weekly_editors
+    role: north_star
+    filter: {event: file_edited}
+    measure: {distinct: userId}
+    window: {tumbling: week}
+  - name: edits
+    role: input
+    filter: {event: file_edited}
+    measure: events
+    window: {tumbling: week}
+  - name: edits_per_editor
+    role: input
+    measure: {ratio: {numerator: edits, denominator: weekly_editors}}
+)";
+
+class PipelineTasksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("pipeline_tasks");
+    ConfigLoadResult loaded = ParseConfig(kKeyedConfig, "keyed.yaml");
+    ASSERT_TRUE(loaded.config.has_value()) << loaded.diagnostics.front().ToString();
+    config_ = std::move(*loaded.config);
+    ASSERT_TRUE(Pipeline::PerPartitionTasks(config_));
+    auto store = StateStore::Open((dir_ / "state").string(), "group");
+    ASSERT_OK(store);
+    store_ = std::move(*store);
+    pipeline_ = NewPipeline();
+  }
+  void TearDown() override {
+    pipeline_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::unique_ptr<Pipeline> NewPipeline() {
+    auto pipeline = Pipeline::Create(config_, store_.get(), /*probe=*/nullptr);
+    EXPECT_OK(pipeline);
+    EXPECT_OK((*pipeline)->LoadState());
+    return std::move(*pipeline);
+  }
+
+  // "metric/window" -> value.
+  static std::map<std::string, double> Values(const Pipeline& p) {
+    std::map<std::string, double> out;
+    for (const SeriesSample& s : p.Snapshot().samples) out[s.metric + "/" + s.window] = s.value;
+    return out;
+  }
+
+  int RowsUnder(absl::string_view prefix) {
+    int n = 0;
+    EXPECT_OK(store_->ScanEngineState([&](absl::string_view key, absl::string_view) {
+      n += absl::StartsWith(key, prefix);
+      return absl::OkStatus();
+    }));
+    return n;
+  }
+
+  // u-1 edits twice on partition 0; u-2 and u-3 once each on partition 1.
+  void FeedTwoPartitions(Pipeline& p) {
+    p.Process("events", 0, 0, Edit("u-1", "m-1", 1));
+    p.Process("events", 1, 0, Edit("u-2", "m-2", 2));
+    p.Process("events", 0, 1, Edit("u-1", "m-3", 3));
+    p.Process("events", 1, 1, Edit("u-3", "m-4", 4));
+    p.Flush();
+  }
+
+  std::filesystem::path dir_;
+  DaemonConfig config_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+TEST_F(PipelineTasksTest, TasksOfEachPartitionAddUpAndRatiosUseTheSums) {
+  FeedTwoPartitions(*pipeline_);
+  const std::vector<TopicPartitionId> owned = {{"events", 0}, {"events", 1}};
+  EXPECT_EQ(pipeline_->OwnedTasks(), owned);
+  // 3 editors, 4 edits; 4/3 edits per editor (not 2/1 + 2/2).
+  const std::map<std::string, double> values = Values(*pipeline_);
+  EXPECT_EQ(values.at("weekly_editors/current"), 3);
+  EXPECT_EQ(values.at("edits/current"), 4);
+  EXPECT_DOUBLE_EQ(values.at("edits_per_editor/current"), 4.0 / 3.0);
+  ASSERT_OK(pipeline_->Checkpoint());
+  // Per task: the two week cells, the stream time and the two messageIds
+  // (dedup, 24 h by default); nothing outside tasks.
+  EXPECT_EQ(RowsUnder("t/events/0/"), 5);
+  EXPECT_EQ(RowsUnder("t/events/0/x/"), 2);
+  EXPECT_EQ(RowsUnder("t/events/1/"), 5);
+  EXPECT_EQ(RowsUnder("t/*/"), 0);
+  EXPECT_EQ(RowsUnder("m/"), 0);
+}
+
+TEST_F(PipelineTasksTest, ARevokedTaskLeavesAndItsNewOwnerLoadsItFromTheState) {
+  FeedTwoPartitions(*pipeline_);
+  ASSERT_OK(pipeline_->Checkpoint());
+  pipeline_->RevokeTasks({{"events", 1}});
+  EXPECT_EQ(pipeline_->OwnedTasks(), std::vector<TopicPartitionId>({{"events", 0}}));
+  std::map<std::string, double> values = Values(*pipeline_);
+  EXPECT_EQ(values.at("weekly_editors/current"), 1);
+  EXPECT_EQ(values.at("edits/current"), 2);
+  EXPECT_DOUBLE_EQ(values.at("edits_per_editor/current"), 2.0);
+
+  // Another pipeline on the same state (an instance the group gives
+  // partition 1 to) resumes it after its two messages, with its numbers.
+  std::unique_ptr<Pipeline> other = NewPipeline();
+  absl::StatusOr<std::vector<SourceOffset>> resume = other->AssignTasks({{"events", 1}});
+  ASSERT_OK(resume);
+  EXPECT_EQ(*resume, std::vector<SourceOffset>({{"events", 1, 2}}));
+  values = Values(*other);
+  EXPECT_EQ(values.at("weekly_editors/current"), 2);
+  EXPECT_EQ(values.at("edits/current"), 2);
+  EXPECT_DOUBLE_EQ(values.at("edits_per_editor/current"), 1.0);
+  // A partition never processed has no resume offset.
+  resume = other->AssignTasks({{"events", 7}});
+  ASSERT_OK(resume);
+  EXPECT_TRUE(resume->empty());
+}
+
+TEST_F(PipelineTasksTest, EveryTaskIsReadAtTheNewestStreamTime) {
+  FeedTwoPartitions(*pipeline_);
+  // Partition 0 moves into the next week (2024-01-08, 10 080 minutes on);
+  // partition 1 stays in the first. All tasks show the newest week as
+  // current: partition 1's week is their previous one.
+  pipeline_->Process("events", 0, 2, Edit("u-1", "m-5", 7 * 24 * 60));
+  pipeline_->Flush();
+  const std::map<std::string, double> values = Values(*pipeline_);
+  EXPECT_EQ(values.at("weekly_editors/current"), 1);
+  EXPECT_EQ(values.at("edits/current"), 1);
+  EXPECT_EQ(values.at("weekly_editors/previous"), 3);
+  EXPECT_EQ(values.at("edits/previous"), 4);
+  EXPECT_EQ(pipeline_->stream_time_ms(), kWeekOf2024_01_01 + 7 * 24 * 3600 * 1000LL);
 }
 
 }  // namespace

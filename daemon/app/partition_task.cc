@@ -1,0 +1,43 @@
+#include "daemon/app/partition_task.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/base/status_macros.h"
+
+namespace nsmd {
+
+std::string PartitionTask::KeyPrefix(const TopicPartitionId& id) {
+  if (id == WholeInput()) return "t/*/";
+  return absl::StrCat("t/", id.topic, "/", id.partition, "/");
+}
+
+PartitionTask::PartitionTask(TopicPartitionId id, std::unique_ptr<Engine> engine)
+    : id_(std::move(id)),
+      name_(absl::StrCat(id_.topic, "/", id_.partition)),
+      prefix_(KeyPrefix(id_)),
+      engine_(std::move(engine)) {}
+
+absl::StatusOr<std::unique_ptr<PartitionTask>> PartitionTask::Load(
+    TopicPartitionId id, const std::vector<MetricDefinition>& metrics, const EngineOptions& options,
+    const StateStore& store, bool retain_all_windows) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Create(metrics, options));
+  engine->set_retain_all_windows(retain_all_windows);
+  std::unique_ptr<PartitionTask> task(new PartitionTask(std::move(id), std::move(engine)));
+  Engine* e = task->engine_.get();
+  RETURN_IF_ERROR(store.ScanEngineStateUnder(
+      task->prefix_,
+      [e](absl::string_view key, absl::string_view value) { return e->Restore(key, value); }));
+  e->FinishRestore();
+  for (const std::string& stale : e->stale_prefixes()) {
+    task->stale_prefixes_.push_back(task->prefix_ + stale);
+  }
+  return task;
+}
+
+void PartitionTask::TakeDelta(StateDelta* delta) {
+  engine_->TakeDelta(&scratch_);
+  delta->AbsorbUnder(prefix_, &scratch_);
+}
+
+}  // namespace nsmd

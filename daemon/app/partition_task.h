@@ -1,0 +1,78 @@
+// PartitionTask: the state of one source partition, as a unit that moves.
+#ifndef NSMD_DAEMON_APP_PARTITION_TASK_H_
+#define NSMD_DAEMON_APP_PARTITION_TASK_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "daemon/base/topic_partition_id.h"
+#include "daemon/engine/engine.h"
+#include "daemon/state/state_delta.h"
+#include "daemon/state/state_store.h"
+
+namespace nsmd {
+
+// One task per source partition (the Kafka Streams model): its own Engine
+// (windows, members, dedup ids, stream time) computes the metrics over that
+// partition's events only, and every row it persists lies under the task's
+// key prefix "t/<topic>/<partition>/", so the task can be loaded, dropped
+// and moved to another instance as a unit. Events are keyed by entity, so
+// tasks hold disjoint shares and their values add up (SeriesMerge).
+//
+// When some metric is not partitioned by the messages' key
+// (KeyPartitioning), one task reads every partition instead: the whole-input
+// task (WholeInput(), rows under "t/*/"), whose engine has a source per
+// partition. Thread-compatible.
+class PartitionTask {
+ public:
+  // Creates the task of `id` running `metrics` and restores its rows from
+  // `store`. Rows of metrics removed or redefined since are not loaded;
+  // their prefixes (under the task's) are in stale_prefixes() for the caller
+  // to delete. DataLoss on an undecodable row; the store's errors as is.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<PartitionTask>> Load(
+      TopicPartitionId id, const std::vector<MetricDefinition>& metrics,
+      const EngineOptions& options, const StateStore& store, bool retain_all_windows);
+
+  // "t/<topic>/<partition>/": the prefix of every row of task `id`;
+  // "t/*/" for WholeInput().
+  static std::string KeyPrefix(const TopicPartitionId& id);
+
+  // The id of the whole-input task ('*' is no valid topic name).
+  static TopicPartitionId WholeInput() { return TopicPartitionId{"*", -1}; }
+
+  // The engine's index of source `name` ("<topic>/<partition>"),
+  // registering it on first use.
+  int SourceIndex(absl::string_view name) { return engine_->RegisterSource(name); }
+
+  // Applies one decoded event of source `source` (a SourceIndex).
+  Engine::Outcome Apply(const Event& event, int source) { return engine_->Apply(event, source); }
+
+  // Moves the engine's changes since the last call into *delta, under the
+  // task's prefix.
+  void TakeDelta(StateDelta* delta);
+
+  const TopicPartitionId& id() const { return id_; }
+  const std::string& name() const { return name_; }
+  const Engine& engine() const { return *engine_; }
+  Engine& mutable_engine() { return *engine_; }
+  // Full keys ("t/.../m/<name>/<fingerprint>/") of stale rows found by Load.
+  const std::vector<std::string>& stale_prefixes() const { return stale_prefixes_; }
+
+ private:
+  PartitionTask(TopicPartitionId id, std::unique_ptr<Engine> engine);
+
+  TopicPartitionId id_;
+  std::string name_;  // "<topic>/<partition>"
+  std::string prefix_;
+  std::unique_ptr<Engine> engine_;
+  StateDelta scratch_;
+  std::vector<std::string> stale_prefixes_;
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_APP_PARTITION_TASK_H_

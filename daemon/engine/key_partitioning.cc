@@ -1,0 +1,49 @@
+#include "daemon/engine/key_partitioning.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace nsmd {
+namespace {
+
+// Nullopt if `field` is the key field, else why that matters (`what` names
+// the field's role).
+std::optional<std::string> NeedsKey(FieldId field, const FieldCatalog& catalog,
+                                    absl::string_view key_field, absl::string_view what) {
+  const std::string& path = catalog.path(field);
+  if (!key_field.empty() && path == key_field) return std::nullopt;
+  if (key_field.empty()) {
+    return absl::StrCat(what, " ", path, " must be the messages' key (kafka.key_field is not set)");
+  }
+  return absl::StrCat(what, " ", path, " is not the messages' key (", key_field, ")");
+}
+
+}  // namespace
+
+std::optional<std::string> KeyPartitioningGap(const MetricDefinition& metric,
+                                              const FieldCatalog& catalog,
+                                              absl::string_view key_field) {
+  const MeasureSpec& measure = metric.measure;
+  if (metric.window.kind == WindowKind::kCohort) {
+    if (auto gap = NeedsKey(metric.window.cohort_entity, catalog, key_field, "cohort entity")) {
+      return gap;
+    }
+  }
+  switch (measure.kind) {
+    case MeasureKind::kEvents:
+    case MeasureKind::kSum:
+    case MeasureKind::kRatio: return std::nullopt;
+    case MeasureKind::kDistinct: return NeedsKey(measure.field, catalog, key_field, "distinct");
+    case MeasureKind::kEntities: return NeedsKey(measure.entity, catalog, key_field, "entity");
+  }
+  return std::nullopt;  // not reached: every kind is handled above
+}
+
+bool PartitionedByKey(const std::vector<MetricDefinition>& metrics, const FieldCatalog& catalog,
+                      absl::string_view key_field) {
+  for (const MetricDefinition& m : metrics) {
+    if (KeyPartitioningGap(m, catalog, key_field)) return false;
+  }
+  return true;
+}
+
+}  // namespace nsmd
