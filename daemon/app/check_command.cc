@@ -9,6 +9,7 @@
 #include "daemon/app/commands.h"
 #include "daemon/app/load_config_or_report.h"
 #include "daemon/config/metric_tree.h"
+#include "daemon/engine/key_partitioning.h"
 #include "daemon/ops/window_timing.h"
 
 namespace nsmd {
@@ -49,6 +50,27 @@ std::string RenderAlerts(const DaemonConfig& config) {
   return out;
 }
 
+// How the state splits into tasks, and the metrics that keep it whole.
+std::string RenderTasks(const DaemonConfig& config) {
+  const std::string key = config.kafka.key_field.empty() ? "not set" : config.kafka.key_field;
+  std::string out;
+  if (PartitionedByKey(config.metrics, *config.catalog, config.kafka.key_field)) {
+    return absl::StrCat(
+        "\ntasks: one per partition (kafka.key_field: ", key,
+        "): instances in one consumer group split the partitions and their numbers add up\n");
+  }
+  absl::StrAppend(&out, "\ntasks: one for the whole input (kafka.key_field: ", key,
+                  "): run a single instance per consumer group. Needing their events keyed by "
+                  "another field (re-keying):\n");
+  for (const MetricDefinition& m : config.metrics) {
+    if (std::optional<std::string> gap =
+            KeyPartitioningGap(m, *config.catalog, config.kafka.key_field)) {
+      absl::StrAppend(&out, "  ", m.name, ": ", *gap, "\n");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 int CheckCommand(const std::vector<std::string>& args) {
@@ -63,6 +85,7 @@ int CheckCommand(const std::vector<std::string>& args) {
   std::printf("%s: %zu metrics, valid\n\n%s", path.c_str(), config->metrics.size(),
               RenderMetricTree(config->metrics, *config->catalog).c_str());
   std::printf("%s", RenderAlerts(*config).c_str());
+  std::printf("%s", RenderTasks(*config).c_str());
   return 0;
 }
 

@@ -98,9 +98,9 @@ TopicPartitionId Pipeline::TaskIdOf(absl::string_view topic, int32_t partition) 
 
 absl::StatusOr<std::unique_ptr<PartitionTask>> Pipeline::LoadTask(const TopicPartitionId& id) {
   const absl::Time start = absl::Now();
-  ASSIGN_OR_RETURN(std::unique_ptr<PartitionTask> task,
-                   PartitionTask::Load(id, metrics_, engine_options_, *store_,
-                                       retain_all_windows_));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<PartitionTask> task,
+      PartitionTask::Load(id, metrics_, engine_options_, *store_, retain_all_windows_));
   for (const std::string& prefix : task->stale_prefixes()) {
     std::fprintf(stderr, "nsmd: dropping state of removed or redefined metric (%s)\n",
                  prefix.c_str());

@@ -23,6 +23,7 @@ std::optional<std::string> KeyPartitioningGap(const MetricDefinition& metric,
                                               const FieldCatalog& catalog,
                                               absl::string_view key_field) {
   const MeasureSpec& measure = metric.measure;
+  if (measure.kind == MeasureKind::kRatio) return std::nullopt;  // no state of its own
   if (metric.window.kind == WindowKind::kCohort) {
     if (auto gap = NeedsKey(metric.window.cohort_entity, catalog, key_field, "cohort entity")) {
       return gap;

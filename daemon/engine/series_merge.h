@@ -41,7 +41,8 @@ class SeriesMerge {
   std::vector<SeriesSample> Finish();
 
  private:
-  using Key = std::tuple<std::string, std::string, int64_t, Labels>;  // metric, window, start, labels
+  using Key =
+      std::tuple<std::string, std::string, int64_t, Labels>;  // metric, window, start, labels
   const std::vector<MetricDefinition>* metrics_;
   std::map<Key, SeriesSample> sums_;
 };

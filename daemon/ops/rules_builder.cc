@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "daemon/engine/key_partitioning.h"
 #include "daemon/ops/window_timing.h"
 #include "yaml-cpp/yaml.h"
 
@@ -94,17 +95,28 @@ RuleGroup RulesBuilder::Recording() const {
       ratio_names.empty()
           ? "nsm_metric_value"
           : absl::StrCat("nsm_metric_value{metric!~\"", absl::StrJoin(ratio_names, "|"), "\"}");
-  g.rules.push_back(
-      {"nsm:metric_value",
-       "",
-       absl::StrCat("# Each deployed instance counts every event: take the ready ones' value.\n",
-                    "max without (instance, pod) (\n  ", raw,
-                    " and on (job, instance) (nsmd_ready == 1)\n)\nor\nmax without (instance, "
-                    "pod) (",
-                    raw, ")"),
-       "",
-       {},
-       {}});
+  // One task per partition (KeyPartitioning): each instance exports the
+  // tasks it owns, and the instances' values add up. Otherwise every
+  // instance computes everything: take the ready ones' value.
+  const std::string combined =
+      PartitionedByKey(config_.metrics, *config_.catalog, config_.kafka.key_field)
+          ? absl::StrCat(
+                "# Each instance exports the partitions it owns: add them up, over the\n"
+                "# instances that show the newest window (during a rollover an instance\n"
+                "# that has not reached it yet is left out, not mixed in).\n"
+                "sum without (instance, pod) (\n  ",
+                raw,
+                "\n  and on (job, instance, metric, window)\n  (\n"
+                "    nsm_metric_window_start_seconds\n"
+                "    == on (job, metric, window) group_left\n"
+                "    max by (job, metric, window) (nsm_metric_window_start_seconds)\n  )\n)")
+          : absl::StrCat(
+                "# Each deployed instance counts every event: take the ready ones' value.\n",
+                "max without (instance, pod) (\n  ", raw,
+                " and on (job, instance) (nsmd_ready == 1)\n)\nor\nmax without "
+                "(instance, pod) (",
+                raw, ")");
+  g.rules.push_back({"nsm:metric_value", "", combined, "", {}, {}});
   for (const MetricDefinition* m : ratios) {
     g.rules.push_back(
         {"nsm:metric_value",

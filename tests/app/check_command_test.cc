@@ -44,6 +44,31 @@ TEST(CheckCommandTest, ValidConfigPrintsItsAlerts) {
       << o.out;
 }
 
+// The saas example is keyed by user, but three of its metrics count teams:
+// they keep the state in one task for the whole input. Every metric of the
+// ecommerce example counts customers, its key: one task per partition.
+TEST(CheckCommandTest, ValidConfigSaysHowItsStateSplitsIntoTasks) {
+  testing::CommandOutput o = testing::RunNsmdCommand(
+      absl::StrCat("check --config ", NSMD_SOURCE_DIR, "/config/examples/saas.yaml"));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(absl::StrContains(
+      o.out,
+      "\ntasks: one for the whole input (kafka.key_field: userId): run a single instance per "
+      "consumer group. Needing their events keyed by another field (re-keying):\n"
+      "  collaborating_teams: cohort entity context.groupId is not the messages' key (userId)\n"
+      "  teams_created: cohort entity context.groupId is not the messages' key (userId)\n"
+      "  project_builders: entity context.groupId is not the messages' key (userId)\n"))
+      << o.out;
+  o = testing::RunNsmdCommand(
+      absl::StrCat("check --config ", NSMD_SOURCE_DIR, "/config/examples/ecommerce.yaml"));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(absl::StrContains(o.out,
+                                "\ntasks: one per partition (kafka.key_field: userId): instances "
+                                "in one consumer group split the partitions and their numbers "
+                                "add up\n"))
+      << o.out;
+}
+
 TEST(CheckCommandTest, BrokenConfigListsEveryErrorAndExits1) {
   const std::filesystem::path dir = testing::MakeTempDir("nsmd-check");
   const std::string path = (dir / "broken.yaml").string();

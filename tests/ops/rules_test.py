@@ -88,6 +88,20 @@ class RulesTest(unittest.TestCase):
             self.assertEqual(code, 0, out)
             self.assertIn("SUCCESS", out)
 
+    def test_instances_that_split_the_partitions_add_up(self):
+        # ecommerce's metrics are partitioned by its key (kafka.key_field),
+        # so its rules sum the instances.
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "ecommerce-rules.yml"), "w") as f:
+                f.write(nsmd("rules", "--config", "config/examples/ecommerce.yaml"))
+            test = os.path.join(d, "instances_rules_test.yml")
+            with open(source("tests", "ops", "instances_rules_test.yml")) as src, \
+                    open(test, "w") as dst:
+                dst.write(src.read())
+            code, out = run("promtool", "test", "rules", test)
+            self.assertEqual(code, 0, out)
+            self.assertIn("SUCCESS", out)
+
 
 if __name__ == "__main__":
     unittest.main()
