@@ -44,9 +44,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<MetricDefinit
   }
   std::unique_ptr<Engine> engine(new Engine(std::move(metrics), options));
   for (const MetricDefinition& m : engine->metrics_) {
-    engine->states_.push_back(m.measure.kind == MeasureKind::kRatio
-                                  ? nullptr
-                                  : std::make_unique<MetricState>(&m, engine->calendar_.get()));
+    engine->states_.push_back(
+        m.measure.kind == MeasureKind::kRatio
+            ? nullptr
+            : std::make_unique<MetricState>(&m, engine->calendar_.get(),
+                                            absl::ToInt64Milliseconds(options.allowed_lateness)));
   }
   engine->IndexStatesByEventName();
   return engine;

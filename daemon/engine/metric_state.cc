@@ -11,12 +11,14 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 
 }  // namespace
 
-MetricState::MetricState(const MetricDefinition* definition, const Calendar* calendar)
+MetricState::MetricState(const MetricDefinition* definition, const Calendar* calendar,
+                         int64_t allowed_lateness_ms)
     : def_(definition),
       calendar_(calendar),
       key_(MetricKeyPrefix(definition->name, definition->fingerprint)),
       groups_(definition->group_by, definition->max_series),
       cohort_length_ms_(absl::ToInt64Milliseconds(definition->window.length)),
+      lateness_ms_(allowed_lateness_ms),
       rolling_length_s_(absl::ToInt64Seconds(definition->window.length)),
       window_start_(definition->window.kind == WindowKind::kCohort ? definition->window.period
                                                                    : definition->window.unit) {}
@@ -208,12 +210,13 @@ void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* d
 }
 
 void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta) {
-  // The first anchor seen wins; later anchors of the same entity are
-  // ignored while its window can still change (an expired one not swept yet
-  // is replaced, as if it were gone already).
+  // The first anchor seen wins; a later anchor of the same entity opens a
+  // new window only once the old one ended the allowed lateness before it
+  // (the sweep drops no anchor earlier, so this does not depend on whether
+  // it has run).
   auto [slot, inserted] = anchors_.try_emplace(entity, time_ms);
   if (!inserted) {
-    if (slot->second + cohort_length_ms_ > anchor_floor_) return;
+    if (time_ms < slot->second + cohort_length_ms_ + lateness_ms_) return;
     slot->second = time_ms;
   }
   delta->Put(key_.Make({"a", entity}), absl::StrCat(time_ms));
@@ -360,7 +363,9 @@ void MetricState::ExpireAnchors(int64_t horizon_ms, StateDelta* delta) {
   }
   anchor_sweep_floor_ = anchor_floor_;
   for (auto it = anchors_.begin(); it != anchors_.end();) {
-    if (it->second + cohort_length_ms_ <= anchor_floor_) {
+    // Any event still applicable is at or after the horizon, so an anchor
+    // event would replace this one (SetAnchor).
+    if (it->second + cohort_length_ms_ + lateness_ms_ <= anchor_floor_) {
       delta->Delete(key_.Make({"a", it->first}));
       anchors_.erase(it++);
     } else {

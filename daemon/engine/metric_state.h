@@ -34,16 +34,21 @@ namespace nsmd {
 //    (T - length, T];
 //  - cohort metrics also keep each entity's anchor time and the
 //    contributions of entities whose anchor has not arrived yet. An anchor
-//    is dropped (row included) once its window [anchor, anchor + length)
-//    lies wholly before the expiry horizon: no event it could take can be
-//    applied any more. The entity may then anchor again, opening a new
-//    window. So held anchors are those of the last length + allowed
-//    lateness (plus at most an eighth of the length not swept yet), not
-//    every entity ever seen.
+//    event of an entity whose window [anchor, anchor + length) ended at
+//    least the allowed lateness before it opens a new window; an anchor is
+//    dropped (row included) once that holds for the expiry horizon, since no
+//    event it could take can be applied any more. Both depend on event
+//    times only, never on when checkpoints ran, so any split of the events
+//    into tasks or checkpoints gives the same windows. Held anchors are
+//    those of the last length + 2 x allowed lateness (plus at most an
+//    eighth of the length not swept yet), not every entity ever seen.
 // Thread-compatible; owned by the Engine.
 class MetricState {
  public:
-  MetricState(const MetricDefinition* definition, const Calendar* calendar);
+  // `allowed_lateness_ms`: the engine's; a cohort anchor stays that long
+  // after its window ends (see SetAnchor).
+  MetricState(const MetricDefinition* definition, const Calendar* calendar,
+              int64_t allowed_lateness_ms);
 
   // Applies a non-late event, whose name the metric's filters accept as
   // `names` says (the rest of each filter is evaluated here). Changes of
@@ -123,6 +128,7 @@ class MetricState {
   StateKey key_;
   GroupIndex groups_;
   int64_t cohort_length_ms_ = 0;
+  int64_t lateness_ms_ = 0;
   int64_t rolling_length_s_ = 0;
   // Tumbling windows: of the window unit; cohorts: of the cohort period.
   WindowStartCache window_start_;

@@ -1037,5 +1037,27 @@ TEST_F(CohortTest, AnchorsAreDroppedOnceTheirWindowCanNoLongerChange) {
   EXPECT_EQ(store[RowKey("collaborating_teams", {"a", "a"})], absl::StrCat(again));
 }
 
+// Whether an entity anchors again depends on event times only, not on
+// whether a checkpoint (which sweeps anchors) ran in between: a's second
+// team_created, 8 d 1 h after the first (past the 7 d window and the 1 h
+// lateness), opens a new window with or without a checkpoint before it. So
+// tasks and replays that checkpoint at other moments agree.
+TEST_F(CohortTest, AnchoringAgainDoesNotDependOnWhenCheckpointsRan) {
+  const int64_t created = kMon + 10 * kHour;
+  const int64_t again = created + 8 * kDay + kHour;
+  for (bool checkpoint : {false, true}) {
+    Build(Defs());
+    Create("a", created);
+    Edit("b", "1", again);  // moves stream time past a's window
+    if (checkpoint) {
+      StateDelta delta;
+      engine_->TakeDelta(&delta);
+    }
+    Create("a", again);
+    for (std::string u : {"1", "2", "3", "4"}) Edit("a", u, again + kHour);
+    EXPECT_EQ(Value("collaborating_teams", "current"), 1) << "checkpoint: " << checkpoint;
+  }
+}
+
 }  // namespace
 }  // namespace nsmd

@@ -1,0 +1,274 @@
+// Several `nsmd run` instances in one consumer group split the partitions of
+// a topic whose metrics the messages' key partitions (kafka.key_field): each
+// exports the tasks it owns, and the instances' values added up (ratios
+// from the summed operands, as `nsmd rules` combines them) equal what
+// `nsmd replay` computes over the same events in one process. Through a
+// second instance joining halfway, a third joining, one killed with SIGKILL
+// (its tasks move) and one stopped with SIGTERM.
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "daemon/source/kafka_producer.h"
+#include "gtest/gtest.h"
+#include "tests/testing/daemon_harness.h"
+#include "tests/testing/http_client.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+
+namespace nsmd {
+namespace {
+
+constexpr int kPartitions = 8;
+constexpr int kUsers = 80;
+constexpr int kEvents = 2400;
+
+// Every metric is partitioned by userId: events and sums, distinct users,
+// users as entities, a cohort of users, a group-by and a ratio.
+constexpr char kMetrics[] = R"(
+metrics:
+  - name: orders_day
+    role: north_star
+    filter: {event: order_completed}
+    measure: events
+    window: {tumbling: day}
+  - name: revenue_day
+    filter: {event: order_completed}
+    measure: {sum: properties.revenue}
+    window: {tumbling: day}
+  - name: revenue_per_order
+    measure: {ratio: {numerator: revenue_day, denominator: orders_day}}
+  - name: customers_week
+    filter: {event: [order_completed, product_viewed]}
+    measure: {distinct: userId}
+    window: {tumbling: week}
+  - name: customers_by_plan
+    filter: {event: [order_completed, product_viewed]}
+    measure: {distinct: userId}
+    window: {tumbling: week}
+    group_by: {plan: properties.plan}
+  - name: repeat_customers
+    filter: {event: order_completed}
+    measure: {entities: userId, having: "count >= 2"}
+    window: lifetime
+  - name: quick_second_orders
+    filter: {event: order_completed}
+    measure: {entities: userId, having: "count >= 2"}
+    window:
+      cohort: {anchor: {event: order_completed}, entity: userId, length: 2d, period: week}
+)";
+
+// The events, in time order, as (key, payload): kEvents orders and views
+// by kUsers users over 20 days from Monday 2024-01-01, every 40th one sent
+// twice (a duplicate messageId), and one line in 300 not JSON at all.
+std::vector<std::pair<std::string, std::string>> Events() {
+  std::vector<std::pair<std::string, std::string>> out;
+  uint64_t state = 12345;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  const int64_t start_s = 1704067200;  // 2024-01-01T00:00:00Z
+  const int64_t step_s = 20 * 86400 / kEvents;
+  static constexpr const char* kPlans[] = {"free", "team", "enterprise"};
+  for (int i = 0; i < kEvents; ++i) {
+    const int user = static_cast<int>(next() % kUsers);
+    const std::string key = absl::StrCat("u", user);
+    const bool order = next() % 3 == 0;
+    const std::string payload = absl::StrCat(
+        R"({"event":")", order ? "order_completed" : "product_viewed", R"(","userId":")", key,
+        R"(","messageId":"m)", i, R"(","timestamp":)", (start_s + i * step_s) * 1000,
+        R"(,"properties":{"plan":")", kPlans[user % 3], R"(","revenue":)", next() % 100, "}}");
+    out.emplace_back(key, payload);
+    if (i % 40 == 0) out.emplace_back(key, payload);
+    if (i % 300 == 0) out.emplace_back(key, "not json");
+  }
+  return out;
+}
+
+// nsm_metric_value series (the text between the name and the value) ->
+// value, from a Prometheus text exposition.
+std::map<std::string, double> MetricValues(const std::string& text) {
+  std::map<std::string, double> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::ConsumePrefix(&line, "nsm_metric_value{")) continue;
+    const size_t space = line.rfind(' ');
+    double value = 0;
+    if (space == absl::string_view::npos || !absl::SimpleAtod(line.substr(space + 1), &value)) {
+      continue;
+    }
+    out[std::string(line.substr(0, space))] = value;
+  }
+  return out;
+}
+
+bool IsRatio(const std::string& series) {
+  return absl::StartsWith(series, R"(metric="revenue_per_order")");
+}
+
+struct Instance {
+  int port = 0;
+  std::string config;
+  std::unique_ptr<testing::Subprocess> process;
+};
+
+class InstancesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("nsmd-instances");
+    auto broker = testing::StartBroker("events", kPartitions, &bootstrap_);
+    ASSERT_OK(broker);
+    broker_ = std::move(*broker);
+    auto producer = KafkaProducer::Create(bootstrap_, {});
+    ASSERT_OK(producer);
+    producer_ = std::move(*producer);
+    events_ = Events();
+    // What one process computes from all the events.
+    const std::filesystem::path config = dir_ / "replay.yaml";
+    std::ofstream(config) << "kafka:\n  key_field: userId\nstate:\n  dir: "
+                          << (dir_ / "replay-state").string() << "\n"
+                          << kMetrics;
+    std::ofstream input(dir_ / "events.ndjson");
+    for (const auto& [key, payload] : events_) input << payload << "\n";
+    input.close();
+    testing::CommandOutput replay = testing::RunNsmdCommand(absl::StrCat(
+        "replay --config ", config.string(), " --input ", (dir_ / "events.ndjson").string()));
+    ASSERT_EQ(replay.exit_code, 0) << replay.err;
+    expected_ = MetricValues(replay.out);
+    ASSERT_GT(expected_.size(), 10u) << replay.out;
+  }
+  void TearDown() override {
+    for (Instance* i : {&a_, &b_, &c_}) i->process.reset();
+    broker_.reset();
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  void Produce(size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      ASSERT_OK(producer_->Produce("events", events_[i].first, events_[i].second));
+    }
+    ASSERT_OK(producer_->Flush(absl::Seconds(30)));
+  }
+
+  void Start(const std::string& name, Instance* instance) {
+    instance->port = testing::FreePort();
+    instance->config = (dir_ / (name + ".yaml")).string();
+    std::ofstream(instance->config) << absl::StrCat(R"(
+kafka:
+  brokers: )", bootstrap_, R"(
+  topics: [events]
+  group_id: instances
+  key_field: userId
+  properties: {session.timeout.ms: "6000"}
+state:
+  dir: )", (dir_ / name).string(), R"(
+  checkpoint_interval: 100ms
+http:
+  listen: 127.0.0.1:)", instance->port, "\n", kMetrics);
+    auto process = testing::StartNsmd(instance->config, instance->config + ".log");
+    ASSERT_OK(process);
+    instance->process = std::move(*process);
+  }
+
+  // Scrapes `instances` until every partition is owned by exactly one of
+  // them and their values combined equal the replay's (up to 90 s). Returns
+  // the differences last seen ("" when equal).
+  std::string AwaitCombinedEqualsReplay(const std::vector<const Instance*>& instances) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(90);
+    std::string diff;
+    while (true) {
+      diff = CombinedDiff(instances);
+      if (diff.empty() || absl::Now() >= deadline) return diff;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  }
+
+  std::string CombinedDiff(const std::vector<const Instance*>& instances) {
+    std::map<std::string, double> sum;
+    std::map<int, int> owners;
+    for (const Instance* instance : instances) {
+      auto response = testing::HttpRequest(instance->port, "GET", "/metrics");
+      if (!response.ok()) return absl::StrCat("scrape failed: ", response.status().ToString());
+      for (const auto& [series, value] : MetricValues(response->body)) {
+        if (!IsRatio(series)) sum[series] += value;
+      }
+      for (int p = 0; p < kPartitions; ++p) {
+        owners[p] += testing::PrometheusValue(
+                         response->body,
+                         absl::StrCat(R"(nsmd_task_owned{partition=")", p, R"(",topic="events"})"))
+                         .ok();
+      }
+    }
+    std::string diff;
+    for (const auto& [p, n] : owners) {
+      if (n != 1) absl::StrAppend(&diff, "partition ", p, " has ", n, " owners; ");
+    }
+    // The ratio from the summed operands, as nsmd rules combines it.
+    for (auto& [series, value] : sum) {
+      if (!absl::StartsWith(series, R"(metric="revenue_day")")) continue;
+      std::string den = series;
+      den.replace(0, std::string(R"(metric="revenue_day")").size(), R"(metric="orders_day")");
+      std::string ratio = series;
+      ratio.replace(0, std::string(R"(metric="revenue_day")").size(),
+                    R"(metric="revenue_per_order")");
+      if (sum.contains(den) && sum[den] != 0) sum[ratio] = value / sum[den];
+    }
+    for (const auto& [series, value] : expected_) {
+      auto it = sum.find(series);
+      const double got = it == sum.end() ? -1 : it->second;
+      if (std::abs(got - value) > 1e-9 * std::max(1.0, std::abs(value))) {
+        absl::StrAppend(&diff, series, " expected ", value, " got ", got, "; ");
+      }
+    }
+    for (const auto& [series, value] : sum) {
+      if (!expected_.contains(series)) absl::StrAppend(&diff, series, " not in replay; ");
+    }
+    return diff;
+  }
+
+  std::filesystem::path dir_;
+  std::string bootstrap_;
+  std::unique_ptr<testing::Subprocess> broker_;
+  std::unique_ptr<KafkaProducer> producer_;
+  std::vector<std::pair<std::string, std::string>> events_;
+  std::map<std::string, double> expected_;
+  Instance a_, b_, c_;
+};
+
+TEST_F(InstancesTest, InstancesThatSplitThePartitionsAddUpToOneReplay) {
+  const size_t half = events_.size() / 2;
+  Produce(0, half);
+  Start("a", &a_);
+  // B joins once A has taken some of the first half.
+  ASSERT_OK(testing::AwaitHttpStatus(a_.port, "/readyz", 200));
+  Start("b", &b_);
+  Produce(half, events_.size());
+  EXPECT_EQ(AwaitCombinedEqualsReplay({&a_, &b_}), "") << "A and B";
+
+  Start("c", &c_);
+  ASSERT_OK(testing::AwaitHttpStatus(c_.port, "/readyz", 200));
+  EXPECT_EQ(AwaitCombinedEqualsReplay({&a_, &b_, &c_}), "") << "A, B and C";
+
+  // B dies without a final checkpoint; A and C take its partitions over
+  // from their own state (or from the earliest offset).
+  b_.process->Signal(SIGKILL);
+  b_.process.reset();
+  EXPECT_EQ(AwaitCombinedEqualsReplay({&a_, &c_}), "") << "A and C after B was killed";
+
+  ASSERT_OK(testing::StopGracefully(*c_.process, absl::Seconds(20)));
+  c_.process.reset();
+  EXPECT_EQ(AwaitCombinedEqualsReplay({&a_}), "") << "A alone after C stopped";
+}
+
+}  // namespace
+}  // namespace nsmd
