@@ -1,6 +1,7 @@
 #include "daemon/app/daemon.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -12,9 +13,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "daemon/app/crash_point.h"
+#include "xxhash.h"
 
 namespace nsmd {
 namespace {
@@ -80,6 +83,21 @@ std::vector<std::pair<std::string, std::string>> StateSettings(const DaemonConfi
           {"time.week_start", kWeekdays[static_cast<int>(config.engine.week_start)]},
           {"kafka.topics", absl::StrJoin(topics, ",")},
           {"tasks", Pipeline::PerPartitionTasks(config) ? "per_partition" : "whole_input"}};
+}
+
+// kafka.instance_id as group.instance.id: as given, none for "none", else
+// "<host name>-<16 hex digits of the absolute state dir's hash>": the same
+// across restarts (so a restart moves no partition), distinct for every
+// state dir (two instances never share one: RocksDB locks it).
+std::string StaticInstanceId(const DaemonConfig& config) {
+  const std::string& id = config.kafka.instance_id;
+  if (id == "none") return "";
+  if (!id.empty()) return id;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "nsmd");
+  std::error_code ec;
+  const std::string dir = std::filesystem::absolute(config.state.dir, ec).lexically_normal();
+  return absl::StrFormat("%s-%016x", host, XXH64(dir.data(), dir.size(), 0));
 }
 
 // With the embedded broker, every run starts a new, empty broker: offsets and
@@ -176,6 +194,7 @@ absl::Status Daemon::Start() {
   options.properties = config_.kafka.properties;
   options.start_offset = config_.kafka.start_offset;
   options.assignment = config_.kafka.assignment;
+  options.instance_id = StaticInstanceId(config_);
   options.on_revoke = [this](const std::vector<TopicPartitionId>& partitions) {
     // Persist everything up to the last processed message before the
     // partitions go, so whoever gets them resumes exactly there.

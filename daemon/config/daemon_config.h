@@ -39,6 +39,11 @@ struct KafkaConfig {
   // event of one value of it is in one partition. Empty: unknown. Decides
   // which metrics one task per partition can compute (KeyPartitioning).
   std::string key_field;
+  // group.instance.id (static membership): a restart within
+  // session.timeout.ms keeps this instance's partitions, moving nothing.
+  // "" (the default): "<host name>-<hash of the state dir>", stable across
+  // restarts and distinct for every state dir; "none": a dynamic member.
+  std::string instance_id;
 };
 
 // The built-in demo event generator (embedded broker only).

@@ -12,10 +12,10 @@ SectionLoader::SectionLoader(YamlReader* reader, DaemonConfig* config)
     : reader_(reader), config_(config) {}
 
 void SectionLoader::LoadKafka(const YAML::Node& n) {
-  if (!reader_->CheckMap(
-          n, "kafka",
-          {"brokers", "topics", "group_id", "properties", "start_offset", "assignment",
-           "embedded_partitions", "max_message_bytes", "dead_letter_topic", "key_field"})) {
+  if (!reader_->CheckMap(n, "kafka",
+                         {"brokers", "topics", "group_id", "properties", "start_offset",
+                          "assignment", "embedded_partitions", "max_message_bytes",
+                          "dead_letter_topic", "key_field", "instance_id"})) {
     return;
   }
   KafkaConfig& k = config_->kafka;
@@ -70,6 +70,7 @@ void SectionLoader::LoadKafka(const YAML::Node& n) {
     reader_->GetString(n["dead_letter_topic"], "kafka.dead_letter_topic", &k.dead_letter_topic);
   }
   if (n["key_field"]) reader_->GetString(n["key_field"], "kafka.key_field", &k.key_field);
+  if (n["instance_id"]) reader_->GetString(n["instance_id"], "kafka.instance_id", &k.instance_id);
 }
 
 void SectionLoader::LoadGenerator(const YAML::Node& n) {

@@ -96,9 +96,20 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options
       // stays bounded by queued.max.messages.kbytes (64 MiB by default).
       {"queued.min.messages", "1000000"},
   };
+  std::vector<std::pair<std::string, std::string>> group_defaults;
+  if (o.assignment == PartitionAssignment::kGroup) {
+    // Incremental rebalances: a member joining or leaving moves only the
+    // partitions that change owner; the others keep being read.
+    group_defaults.emplace_back("partition.assignment.strategy", "cooperative-sticky");
+    if (!o.instance_id.empty()) group_defaults.emplace_back("group.instance.id", o.instance_id);
+  }
   absl::Status s;
   for (const auto& [name, value] : defaults) {
     if (s = SetProperty(conf, name, value); !s.ok()) break;
+  }
+  for (const auto& [name, value] : group_defaults) {
+    if (!s.ok()) break;
+    s = SetProperty(conf, name, value);
   }
   for (const auto& [name, value] : o.properties) {
     if (!s.ok()) break;

@@ -58,6 +58,10 @@ class KafkaSource {
     // static membership, session.timeout.ms, ...). Values are never logged.
     std::map<std::string, std::string> properties;
     std::string start_offset = "earliest";  // "earliest" or "latest"
+    // kGroup: the group.instance.id of static membership (a restart within
+    // session.timeout.ms gets the same partitions back, with no rebalance);
+    // empty: a dynamic member. A group.instance.id property wins.
+    std::string instance_id;
     PartitionAssignment assignment = PartitionAssignment::kGroup;
     // kAllPartitions: how often the topics' metadata is read again for
     // partitions added (and topics created) since; every second while no

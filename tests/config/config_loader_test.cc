@@ -106,6 +106,16 @@ TEST(ConfigLoaderTest, KafkaAssignmentIsGroupByDefaultAllOnRequestNothingElse) {
                           "kafka.topics)"));
 }
 
+TEST(ConfigLoaderTest, KafkaInstanceIdIsDerivedUnlessGiven) {
+  // Empty: the daemon derives "<host>-<hash of state dir>" at start.
+  EXPECT_EQ(ParseConfig(kWau, "t.yaml").config->kafka.instance_id, "");
+  EXPECT_EQ(ParseConfig(absl::StrCat("kafka:\n  instance_id: nsmd-0\n", kWau), "t.yaml")
+                .config->kafka.instance_id,
+            "nsmd-0");
+  EXPECT_THAT(Messages(absl::StrCat("kafka:\n  instance_id: [a]\n", kWau)),
+              ElementsAre("t.yaml:2:16: expected a string for kafka.instance_id"));
+}
+
 TEST(ConfigLoaderTest, BadRegex) {
   std::vector<std::string> m = Messages(R"(metrics:
   - name: docs
