@@ -359,6 +359,22 @@ RuleGroup RulesBuilder::DaemonAlerts() const {
       "warning", "{{ $value | humanizePercentage }} of the messages nsmd reads are rejected",
       "Producers send messages nsmd cannot use; nsmd_events_rejected_total{reason} says why "
       "(and the dead-letter topic holds them, if set).");
+  if (PartitionedByKey(config_.metrics, *config_.catalog, config_.kafka.key_field)) {
+    // Instances split the partitions: each task needs exactly one owner.
+    // "No owner" (0) is a task owned within the hour that nobody owns now.
+    add("NsmdTaskOwnership",
+        "count by (job, topic, partition) (nsmd_task_owned == 1) > 1\n"
+        "or\n"
+        "0 * (\n"
+        "  max by (job, topic, partition) (max_over_time(nsmd_task_owned[1h]))\n"
+        "  unless on (job, topic, partition) nsmd_task_owned\n"
+        ")",
+        "5m", "critical",
+        "nsmd task {{ $labels.topic }}/{{ $labels.partition }} has {{ $value }} owners",
+        "Every partition's task must be owned by exactly one instance of the group: with none "
+        "its events are not counted, with two they are counted twice. Check the group's "
+        "members (kafka-consumer-groups --describe) and the instances' logs.");
+  }
   return g;
 }
 

@@ -28,7 +28,8 @@ namespace nsmd {
 //    causes is not the business');
 //  - nsmd.daemon-alerts: NsmdDown, NsmdNotReady, NsmdNoEventsConsumed,
 //    NsmdConsumerLagGrowing, NsmdStreamTimeStalled, NsmdCheckpointFailing,
-//    NsmdReloadFailed, NsmdRejectedShareHigh.
+//    NsmdReloadFailed, NsmdRejectedShareHigh; NsmdTaskOwnership when
+//    instances split the partitions (one task per partition).
 // Holds a reference to `config`, which must outlive it.
 class RulesBuilder {
  public:
