@@ -91,31 +91,53 @@ RuleGroup RulesBuilder::Recording() const {
   }
   std::vector<std::string> ratio_names;
   for (const MetricDefinition* m : ratios) ratio_names.push_back(m->name);
-  const std::string raw =
-      ratio_names.empty()
-          ? "nsm_metric_value"
-          : absl::StrCat("nsm_metric_value{metric!~\"", absl::StrJoin(ratio_names, "|"), "\"}");
-  // One task per partition (KeyPartitioning): each instance exports the
-  // tasks it owns, and the instances' values add up. Otherwise every
-  // instance computes everything: take the ready ones' value.
-  const std::string combined =
-      PartitionedByKey(config_.metrics, *config_.catalog, config_.kafka.key_field)
-          ? absl::StrCat(
-                "# Each instance exports the partitions it owns: add them up, over the\n"
-                "# instances that show the newest window (during a rollover an instance\n"
-                "# that has not reached it yet is left out, not mixed in).\n"
-                "sum without (instance, pod) (\n  ",
-                raw,
-                "\n  and on (job, instance, metric, window)\n  (\n"
-                "    nsm_metric_window_start_seconds\n"
-                "    == on (job, metric, window) group_left\n"
-                "    max by (job, metric, window) (nsm_metric_window_start_seconds)\n  )\n)")
-          : absl::StrCat(
-                "# Each deployed instance counts every event: take the ready ones' value.\n",
-                "max without (instance, pod) (\n  ", raw,
-                " and on (job, instance) (nsmd_ready == 1)\n)\nor\nmax without "
-                "(instance, pod) (",
-                raw, ")");
+  // nsm_metric_value of the metrics not in `except`.
+  auto values_except = [](const std::vector<std::string>& except) {
+    return except.empty()
+               ? std::string("nsm_metric_value")
+               : absl::StrCat("nsm_metric_value{metric!~\"", absl::StrJoin(except, "|"), "\"}");
+  };
+  std::string combined;
+  if (PartitionedByKey(config_.metrics, *config_.catalog, config_.kafka.key_field)) {
+    // One task per partition (KeyPartitioning): each instance exports the
+    // tasks it owns, and the instances' values add up. A rolling window
+    // ends at each instance's own stream time, so its start differs from
+    // instance to instance by the gaps between their newest events: those
+    // are added up as they are.
+    std::vector<std::string> rolling_names;
+    for (const MetricDefinition& m : config_.metrics) {
+      if (m.measure.kind != MeasureKind::kRatio && m.window.kind == WindowKind::kRolling) {
+        rolling_names.push_back(m.name);
+      }
+    }
+    std::vector<std::string> aligned_except = ratio_names;
+    aligned_except.insert(aligned_except.end(), rolling_names.begin(), rolling_names.end());
+    combined = absl::StrCat(
+        "# Each instance exports the partitions it owns: add them up, over the\n"
+        "# instances that show the newest window (during a rollover an instance\n"
+        "# that has not reached it yet is left out, not mixed in).\n"
+        "sum without (instance, pod) (\n  ",
+        values_except(aligned_except),
+        "\n  and on (job, instance, metric, window)\n  (\n"
+        "    nsm_metric_window_start_seconds\n"
+        "    == on (job, metric, window) group_left\n"
+        "    max by (job, metric, window) (nsm_metric_window_start_seconds)\n  )\n)");
+    if (!rolling_names.empty()) {
+      absl::StrAppend(&combined,
+                      "\nor\n# Rolling windows end at each instance's stream time: add them "
+                      "up.\nsum without (instance, pod) (nsm_metric_value{metric=~\"",
+                      absl::StrJoin(rolling_names, "|"), "\"})");
+    }
+  } else {
+    // Every instance computes everything: take the ready ones' value.
+    const std::string raw = values_except(ratio_names);
+    combined =
+        absl::StrCat("# Each deployed instance counts every event: take the ready ones' value.\n",
+                     "max without (instance, pod) (\n  ", raw,
+                     " and on (job, instance) (nsmd_ready == 1)\n)\nor\nmax without "
+                     "(instance, pod) (",
+                     raw, ")");
+  }
   g.rules.push_back({"nsm:metric_value", "", combined, "", {}, {}});
   for (const MetricDefinition* m : ratios) {
     g.rules.push_back(

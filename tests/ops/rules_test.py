@@ -88,20 +88,29 @@ class RulesTest(unittest.TestCase):
             self.assertEqual(code, 0, out)
             self.assertIn("SUCCESS", out)
 
-    def test_instances_that_split_the_partitions_add_up(self):
-        # ecommerce's metrics are partitioned by its key (kafka.key_field),
-        # so its rules sum the instances.
+    def promtool_test_with_rules_of(self, config, rules_file, test_file):
+        """Runs tests/ops/`test_file` with `nsmd rules` of `config` next to
+        it as `rules_file`, the name the test loads."""
         with tempfile.TemporaryDirectory() as d:
-            with open(os.path.join(d, "ecommerce-rules.yml"), "w") as f:
-                f.write(nsmd("rules", "--config", "config/examples/ecommerce.yaml"))
-            test = os.path.join(d, "instances_rules_test.yml")
-            with open(source("tests", "ops", "instances_rules_test.yml")) as src, \
-                    open(test, "w") as dst:
+            with open(os.path.join(d, rules_file), "w") as f:
+                f.write(nsmd("rules", "--config", config))
+            test = os.path.join(d, test_file)
+            with open(source("tests", "ops", test_file)) as src, open(test, "w") as dst:
                 dst.write(src.read())
             code, out = run("promtool", "test", "rules", test)
             self.assertEqual(code, 0, out)
             self.assertIn("SUCCESS", out)
 
+    def test_instances_that_split_the_partitions_add_up(self):
+        # ecommerce's metrics are partitioned by its key (kafka.key_field),
+        # so its rules sum the instances.
+        self.promtool_test_with_rules_of("config/examples/ecommerce.yaml",
+                                         "ecommerce-rules.yml", "instances_rules_test.yml")
+
+    def test_rolling_windows_of_instances_add_up_whatever_their_starts(self):
+        self.promtool_test_with_rules_of("tests/ops/rolling_instances.yaml",
+                                         "rolling_instances-rules.yml",
+                                         "rolling_instances_rules_test.yml")
 
 if __name__ == "__main__":
     unittest.main()
