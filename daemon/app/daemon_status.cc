@@ -67,6 +67,7 @@ void Daemon::Publish() {
   auto snapshot = std::make_shared<const MetricsSnapshot>(pipeline_->Snapshot());
   probe_.SetStreamTime(snapshot->stream_time_ms);
   probe_.SetOwnedTasks(pipeline_->OwnedTasks());
+  probe_.SetOwnedTaskCounts(pipeline_->OwnedTaskCounts());
   publisher_->Publish(definitions_, snapshot);
   std::vector<TopicPartitionId> assignment;
   DaemonHealth health;

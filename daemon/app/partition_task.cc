@@ -6,6 +6,12 @@
 #include "daemon/base/status_macros.h"
 
 namespace nsmd {
+namespace {
+
+// The task's EventCounts, next to the engine's rows ("m/", "s/", "x/").
+constexpr absl::string_view kCountsKey = "n";
+
+}  // namespace
 
 std::string PartitionTask::KeyPrefix(const TopicPartitionId& id) {
   if (id == WholeInput()) return "t/*/";
@@ -24,10 +30,15 @@ absl::StatusOr<std::unique_ptr<PartitionTask>> PartitionTask::Load(
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Create(metrics, options));
   engine->set_retain_all_windows(retain_all_windows);
   std::unique_ptr<PartitionTask> task(new PartitionTask(std::move(id), std::move(engine)));
+  PartitionTask* t = task.get();
+  RETURN_IF_ERROR(store.ScanEngineStateUnder(task->prefix_,
+                                             [t](absl::string_view key, absl::string_view value) {
+                                               if (key == kCountsKey)
+                                                 return EventCounts::Decode(value, &t->counts_);
+                                               return t->engine_->Restore(key, value);
+                                             }));
+  task->persisted_counts_ = task->counts_;
   Engine* e = task->engine_.get();
-  RETURN_IF_ERROR(store.ScanEngineStateUnder(
-      task->prefix_,
-      [e](absl::string_view key, absl::string_view value) { return e->Restore(key, value); }));
   e->FinishRestore();
   for (const std::string& stale : e->stale_prefixes()) {
     task->stale_prefixes_.push_back(task->prefix_ + stale);
@@ -37,6 +48,10 @@ absl::StatusOr<std::unique_ptr<PartitionTask>> PartitionTask::Load(
 
 void PartitionTask::TakeDelta(StateDelta* delta) {
   engine_->TakeDelta(&scratch_);
+  if (counts_ != persisted_counts_) {
+    scratch_.Put(kCountsKey, counts_.Encode());
+    persisted_counts_ = counts_;
+  }
   delta->AbsorbUnder(prefix_, &scratch_);
 }
 

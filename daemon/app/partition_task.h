@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "daemon/base/topic_partition_id.h"
+#include "daemon/decode/event_counts.h"
 #include "daemon/engine/engine.h"
 #include "daemon/state/state_delta.h"
 #include "daemon/state/state_store.h"
@@ -48,12 +49,29 @@ class PartitionTask {
   // registering it on first use.
   int SourceIndex(absl::string_view name) { return engine_->RegisterSource(name); }
 
-  // Applies one decoded event of source `source` (a SourceIndex).
-  Engine::Outcome Apply(const Event& event, int source) { return engine_->Apply(event, source); }
+  // Applies one decoded event of source `source` (a SourceIndex), and
+  // counts its outcome.
+  Engine::Outcome Apply(const Event& event, int source) {
+    const Engine::Outcome outcome = engine_->Apply(event, source);
+    switch (outcome) {
+      case Engine::Outcome::kApplied: ++counts_.applied; break;
+      case Engine::Outcome::kLate: ++counts_.late; break;
+      case Engine::Outcome::kDuplicate: ++counts_.duplicate; break;
+    }
+    return outcome;
+  }
+  // Counts a message read from one of the task's partitions, and one that
+  // did not decode.
+  void CountConsumed() { ++counts_.consumed; }
+  void CountRejected(RejectReason reason) { ++counts_.rejected[static_cast<size_t>(reason)]; }
 
-  // Moves the engine's changes since the last call into *delta, under the
-  // task's prefix.
+  // Moves the engine's changes since the last call, and the counts if they
+  // changed, into *delta, under the task's prefix.
   void TakeDelta(StateDelta* delta);
+
+  // What became of the task's messages since its state began (persisted
+  // with it, under "<prefix>n").
+  const EventCounts& counts() const { return counts_; }
 
   const TopicPartitionId& id() const { return id_; }
   const std::string& name() const { return name_; }
@@ -70,6 +88,8 @@ class PartitionTask {
   std::string prefix_;
   std::unique_ptr<Engine> engine_;
   StateDelta scratch_;
+  EventCounts counts_;
+  EventCounts persisted_counts_;  // as of the last TakeDelta()
   std::vector<std::string> stale_prefixes_;
 };
 

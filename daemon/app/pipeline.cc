@@ -32,12 +32,6 @@ EventDecoderOptions DecoderOptions(const DaemonConfig& config) {
 
 }  // namespace
 
-uint64_t Pipeline::Counts::rejected_total() const {
-  uint64_t n = 0;
-  for (uint64_t r : rejected) n += r;
-  return n;
-}
-
 Pipeline::Pipeline(StateStore* store, PipelineProbe* probe)
     : store_(store), probe_(probe), writer_(std::make_unique<CheckpointWriter>(store)) {}
 
@@ -200,16 +194,18 @@ PartitionTask* Pipeline::Advance(absl::string_view topic, int32_t partition, int
     current_.source = task->SourceIndex(name);
   }
   ++counts_.consumed;
+  current_.task->CountConsumed();
   // Whatever happens to the message, it has been dealt with: advance.
   current_.next->next_offset = offset + 1;
   offsets_dirty_ = true;
   return current_.task;
 }
 
-void Pipeline::Reject(RejectReason reason, const absl::Status& error, absl::string_view topic,
-                      int32_t partition, int64_t offset, absl::string_view key,
-                      absl::string_view payload) {
+void Pipeline::Reject(PartitionTask* task, RejectReason reason, const absl::Status& error,
+                      absl::string_view topic, int32_t partition, int64_t offset,
+                      absl::string_view key, absl::string_view payload) {
   ++counts_.rejected[static_cast<size_t>(reason)];
+  task->CountRejected(reason);
   LogRejection(reason, error, topic, partition, offset);
   if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, error);
 }
@@ -228,7 +224,7 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
   RejectReason reason;
   absl::Status s = decoders_[next_decoder_]->Decode(payload, &event, &reason);
   if (!s.ok()) {
-    Reject(reason, s, topic, partition, offset, key, payload);
+    Reject(task, reason, s, topic, partition, offset, key, payload);
     return;
   }
   task->mutable_engine().PrefetchId(*event);
@@ -253,7 +249,7 @@ void Pipeline::ProcessBatch(const DecodedBatch& batch) {
     PartitionTask* task = Advance(at.topic, at.partition, at.offset);
     if (task == nullptr) continue;
     if (m.event == nullptr) {
-      Reject(m.reason, m.error, at.topic, at.partition, at.offset, at.key, at.payload);
+      Reject(task, m.reason, m.error, at.topic, at.partition, at.offset, at.key, at.payload);
     } else {
       Hold(*m.event, task);
     }
@@ -441,6 +437,12 @@ void Pipeline::UpdateSources(const std::vector<std::tuple<std::string, int32_t, 
   std::vector<std::string> held_prefixes;
   for (const std::string& topic : held_topics) held_prefixes.push_back(absl::StrCat(topic, "/"));
   it->second->mutable_engine().SetSourceActivity(active_idle, others_idle, held_prefixes);
+}
+
+EventCounts Pipeline::OwnedTaskCounts() const {
+  EventCounts sum;
+  for (const std::string& name : owned_) sum.Add(tasks_.at(name)->counts());
+  return sum;
 }
 
 int64_t Pipeline::stream_time_ms() const {

@@ -23,6 +23,7 @@
 #include "daemon/base/topic_partition_id.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/decode/decoded_batch.h"
+#include "daemon/decode/event_counts.h"
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/reject_reason.h"
 #include "daemon/engine/engine.h"
@@ -44,14 +45,7 @@ class PipelineProbe;
 class Pipeline {
  public:
   // Counts since start, by outcome.
-  struct Counts {
-    uint64_t consumed = 0;
-    uint64_t applied = 0;
-    uint64_t late = 0;
-    uint64_t duplicate = 0;
-    std::array<uint64_t, kAllRejectReasons.size()> rejected{};
-    uint64_t rejected_total() const;
-  };
+  using Counts = EventCounts;
 
   // Receives each rejected message (e.g. to produce it to a dead-letter
   // topic): its source position, original key and bytes, reason and error.
@@ -190,6 +184,11 @@ class Pipeline {
   // Engine::AllWindows() order.
   std::vector<SeriesSample> AllWindows() const;
 
+  // The counts of the owned tasks, added up: each task's since its state
+  // began, wherever it was processed (they move with the task), so the
+  // instances that split the partitions add up to one instance's counts.
+  EventCounts OwnedTaskCounts() const;
+
   // The newest stream time over the owned tasks (ms); 0 before any event.
   int64_t stream_time_ms() const;
 
@@ -225,8 +224,9 @@ class Pipeline {
   // the message is then skipped, its offset not advanced).
   PartitionTask* Advance(absl::string_view topic, int32_t partition, int64_t offset);
   // Counts, logs and hands to the reject sink a message that did not decode.
-  void Reject(RejectReason reason, const absl::Status& error, absl::string_view topic,
-              int32_t partition, int64_t offset, absl::string_view key, absl::string_view payload);
+  void Reject(PartitionTask* task, RejectReason reason, const absl::Status& error,
+              absl::string_view topic, int32_t partition, int64_t offset, absl::string_view key,
+              absl::string_view payload);
   // Prefetches `event`'s state, applies the event held back, and holds
   // `event` back in its place (it must stay valid until the next Hold() or
   // Flush()).

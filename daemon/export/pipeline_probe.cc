@@ -87,6 +87,28 @@ PipelineProbe::PipelineProbe(Clock clock)
     rejected_[static_cast<size_t>(r)] =
         &rejected.Add({{"reason", std::string(RejectReasonName(r))}});
   }
+  auto& task_outcomes =
+      prometheus::BuildGauge()
+          .Name("nsmd_owned_tasks_messages")
+          .Help(
+              "Messages of the tasks this instance owns, since each task's state began, by "
+              "outcome; they move with the tasks, so instances that split the partitions add "
+              "up.")
+          .Register(*registry_);
+  const char* outcomes[] = {"consumed", "applied", "late", "duplicate"};
+  for (size_t i = 0; i < task_outcomes_.size(); ++i) {
+    task_outcomes_[i] = &task_outcomes.Add({{"outcome", outcomes[i]}});
+  }
+  auto& task_rejected = prometheus::BuildGauge()
+                            .Name("nsmd_owned_tasks_messages_rejected")
+                            .Help(
+                                "Messages of the tasks this instance owns that could not be "
+                                "decoded, since each task's state began, by reason.")
+                            .Register(*registry_);
+  for (RejectReason r : kAllRejectReasons) {
+    task_rejected_[static_cast<size_t>(r)] =
+        &task_rejected.Add({{"reason", std::string(RejectReasonName(r))}});
+  }
   prometheus::BuildGauge()
       .Name("nsmd_build_info")
       .Help("Build of the running nsmd; always 1.")
@@ -128,6 +150,16 @@ void PipelineProbe::OnCheckpointUnchanged() {
 }
 
 void PipelineProbe::OnCheckpointFailure() { checkpoint_failures_.Increment(); }
+
+void PipelineProbe::SetOwnedTaskCounts(const EventCounts& counts) {
+  const uint64_t outcomes[] = {counts.consumed, counts.applied, counts.late, counts.duplicate};
+  for (size_t i = 0; i < task_outcomes_.size(); ++i) {
+    task_outcomes_[i]->Set(static_cast<double>(outcomes[i]));
+  }
+  for (size_t i = 0; i < task_rejected_.size(); ++i) {
+    task_rejected_[i]->Set(static_cast<double>(counts.rejected[i]));
+  }
+}
 
 void PipelineProbe::SetStreamTime(int64_t ms) {
   stream_time_.Set(static_cast<double>(ms) / 1000.0);

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/base/topic_partition_id.h"
+#include "daemon/decode/event_counts.h"
 #include "daemon/decode/reject_reason.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -105,6 +106,13 @@ class PipelineProbe {
   // of tasks no longer owned are removed.
   void SetOwnedTasks(const std::vector<TopicPartitionId>& tasks);
 
+  // Sets nsmd_owned_tasks_messages{outcome} and
+  // nsmd_owned_tasks_messages_rejected{reason} to `counts`: the owned
+  // tasks' counts since their state began, which move with the tasks (so
+  // the instances of a group add up), unlike the nsmd_events_*_total
+  // counters of this process.
+  void SetOwnedTaskCounts(const EventCounts& counts);
+
   // A config reload finished: nsmd_config_last_reload_successful becomes
   // 1 or 0; on success the success timestamp is set to clock().
   void OnReload(bool ok);
@@ -146,6 +154,10 @@ class PipelineProbe {
   prometheus::Family<prometheus::Gauge>& owned_family_;
   // Indexed by static_cast<size_t>(RejectReason).
   std::array<prometheus::Counter*, kAllRejectReasons.size()> rejected_{};
+  // nsmd_owned_tasks_messages: consumed, applied, late, duplicate.
+  std::array<prometheus::Gauge*, 4> task_outcomes_{};
+  // nsmd_owned_tasks_messages_rejected, indexed as rejected_.
+  std::array<prometheus::Gauge*, kAllRejectReasons.size()> task_rejected_{};
 
   absl::Mutex gauges_mu_;
   PartitionGauges lag_ ABSL_GUARDED_BY(gauges_mu_);

@@ -341,11 +341,12 @@ TEST_F(PipelineTasksTest, TasksOfEachPartitionAddUpAndRatiosUseTheSums) {
   EXPECT_EQ(values.at("edits/current"), 4);
   EXPECT_DOUBLE_EQ(values.at("edits_per_editor/current"), 4.0 / 3.0);
   ASSERT_OK(pipeline_->Checkpoint());
-  // Per task: the two week cells, the stream time and the two messageIds
-  // (dedup, 24 h by default); nothing outside tasks.
-  EXPECT_EQ(RowsUnder("t/events/0/"), 5);
+  // Per task: the two week cells, the stream time, the two messageIds
+  // (dedup, 24 h by default) and the counts; nothing outside tasks.
+  EXPECT_EQ(RowsUnder("t/events/0/"), 6);
   EXPECT_EQ(RowsUnder("t/events/0/x/"), 2);
-  EXPECT_EQ(RowsUnder("t/events/1/"), 5);
+  EXPECT_EQ(RowsUnder("t/events/0/n"), 1);
+  EXPECT_EQ(RowsUnder("t/events/1/"), 6);
   EXPECT_EQ(RowsUnder("t/*/"), 0);
   EXPECT_EQ(RowsUnder("m/"), 0);
 }
@@ -374,6 +375,40 @@ TEST_F(PipelineTasksTest, ARevokedTaskLeavesAndItsNewOwnerLoadsItFromTheState) {
   resume = other->AssignTasks({{"events", 7}});
   ASSERT_OK(resume);
   EXPECT_TRUE(resume->empty());
+}
+
+TEST_F(PipelineTasksTest, ATasksCountsMoveWithIt) {
+  FeedTwoPartitions(*pipeline_);
+  // Partition 0 gets one more edit; partition 1 a line that is not JSON, a
+  // duplicate of m-2, an edit at minute 300 and one at minute 180: late,
+  // 2 h behind its task's stream time (allowed lateness: 1 h).
+  pipeline_->Process("events", 0, 2, Edit("u-1", "m-5", 300));
+  pipeline_->Process("events", 1, 2, "not json");
+  pipeline_->Process("events", 1, 3, Edit("u-2", "m-2", 2));
+  pipeline_->Process("events", 1, 4, Edit("u-3", "m-6", 300));
+  pipeline_->Process("events", 1, 5, Edit("u-2", "m-7", 180));
+  pipeline_->Flush();
+  EventCounts first;  // partition 0: m-1, m-3, m-5
+  first.consumed = 3;
+  first.applied = 3;
+  EventCounts second;  // partition 1: m-2, m-4, m-6; the rest as above
+  second.consumed = 6;
+  second.applied = 3;
+  second.late = 1;
+  second.duplicate = 1;
+  second.rejected[static_cast<size_t>(RejectReason::kInvalidJson)] = 1;
+  EventCounts both = first;
+  both.Add(second);
+  EXPECT_EQ(both.consumed, 9u);
+  EXPECT_EQ(pipeline_->OwnedTaskCounts(), both);
+  ASSERT_OK(pipeline_->Checkpoint());
+  pipeline_->RevokeTasks({{"events", 1}});
+  EXPECT_EQ(pipeline_->OwnedTaskCounts(), first);
+
+  // Partition 1's new owner, on the same state, shows its counts.
+  std::unique_ptr<Pipeline> other = NewPipeline();
+  ASSERT_OK(other->AssignTasks({{"events", 1}}));
+  EXPECT_EQ(other->OwnedTaskCounts(), second);
 }
 
 TEST_F(PipelineTasksTest, EveryTaskIsReadAtTheNewestStreamTime) {

@@ -112,6 +112,45 @@ std::map<std::string, double> MetricValues(const std::string& text) {
   return out;
 }
 
+// The owned tasks' counts from a Prometheus text exposition, as
+// `outcome="..."` (nsmd_owned_tasks_messages) and `reason="..."`
+// (nsmd_owned_tasks_messages_rejected) -> value; zeros left out.
+std::map<std::string, double> TaskCounts(const std::string& text) {
+  std::map<std::string, double> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::ConsumePrefix(&line, "nsmd_owned_tasks_messages{") &&
+        !absl::ConsumePrefix(&line, "nsmd_owned_tasks_messages_rejected{")) {
+      continue;
+    }
+    const size_t brace = line.find('}');
+    double value = 0;
+    if (brace == absl::string_view::npos || !absl::SimpleAtod(line.substr(brace + 2), &value)) {
+      continue;
+    }
+    if (value != 0) out[std::string(line.substr(0, brace))] = value;
+  }
+  return out;
+}
+
+// The same from `nsmd replay`'s report on stderr ("accepted N", "rejected
+// <reason> N", "late N", "duplicate N", "replayed N events ...").
+std::map<std::string, double> ReplayCounts(const std::string& err) {
+  std::map<std::string, double> out;
+  for (absl::string_view line : absl::StrSplit(err, '\n')) {
+    const std::vector<absl::string_view> w = absl::StrSplit(line, ' ');
+    double n = 0;
+    if (w.size() == 2 && absl::SimpleAtod(w[1], &n) && n != 0) {
+      if (w[0] == "accepted") out[R"(outcome="applied")"] = n;
+      if (w[0] == "late" || w[0] == "duplicate") out[absl::StrCat("outcome=\"", w[0], "\"")] = n;
+    } else if (w.size() == 3 && w[0] == "rejected" && absl::SimpleAtod(w[2], &n)) {
+      out[absl::StrCat("reason=\"", w[1], "\"")] = n;
+    } else if (w.size() > 2 && w[0] == "replayed" && absl::SimpleAtod(w[1], &n)) {
+      out[R"(outcome="consumed")"] = n;
+    }
+  }
+  return out;
+}
+
 bool IsRatio(const std::string& series) {
   return absl::StartsWith(series, R"(metric="revenue_per_order")");
 }
@@ -146,6 +185,14 @@ class InstancesTest : public ::testing::Test {
     ASSERT_EQ(replay.exit_code, 0) << replay.err;
     expected_ = MetricValues(replay.out);
     ASSERT_GT(expected_.size(), 10u) << replay.out;
+    // 2,400 events, every 40th twice (60 duplicates), every 300th followed
+    // by a line that is not JSON (8); none late (sent in time order).
+    expected_counts_ = ReplayCounts(replay.err);
+    EXPECT_EQ(expected_counts_, (std::map<std::string, double>{
+                                    {R"(outcome="applied")", 2400},
+                                    {R"(outcome="consumed")", 2468},
+                                    {R"(outcome="duplicate")", 60},
+                                    {R"(reason="invalid_json")", 8}}));
   }
   void TearDown() override {
     for (Instance* i : {&a_, &b_, &c_}) i->process.reset();
@@ -195,6 +242,7 @@ http:
 
   std::string CombinedDiff(const std::vector<const Instance*>& instances) {
     std::map<std::string, double> sum;
+    std::map<std::string, double> counts;
     std::map<int, int> owners;
     for (const Instance* instance : instances) {
       auto response = testing::HttpRequest(instance->port, "GET", "/metrics");
@@ -202,6 +250,7 @@ http:
       for (const auto& [series, value] : MetricValues(response->body)) {
         if (!IsRatio(series)) sum[series] += value;
       }
+      for (const auto& [series, value] : TaskCounts(response->body)) counts[series] += value;
       for (int p = 0; p < kPartitions; ++p) {
         owners[p] += testing::PrometheusValue(
                          response->body,
@@ -233,6 +282,9 @@ http:
     for (const auto& [series, value] : sum) {
       if (!expected_.contains(series)) absl::StrAppend(&diff, series, " not in replay; ");
     }
+    if (counts != expected_counts_) {
+      for (const auto& [series, value] : counts) absl::StrAppend(&diff, "counts ", series, " ", value, "; ");
+    }
     return diff;
   }
 
@@ -242,6 +294,7 @@ http:
   std::unique_ptr<KafkaProducer> producer_;
   std::vector<std::pair<std::string, std::string>> events_;
   std::map<std::string, double> expected_;
+  std::map<std::string, double> expected_counts_;  // TaskCounts() form
   Instance a_, b_, c_;
 };
 
