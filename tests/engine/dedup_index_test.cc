@@ -66,7 +66,7 @@ TEST(DedupIndexTest, IdsAddedBetweenCheckpointsAreOneRow) {
   DedupIndex index(absl::Hours(1));
   index.SeenOrAdd("m-1", HashMember("m-1"), 2000);
   index.SeenOrAdd("m-22", HashMember("m-22"), 1000);  // older than m-1: the row's newest is 2000
-  index.SeenOrAdd("m-1", HashMember("m-1"), 3000);   // a duplicate adds nothing
+  index.SeenOrAdd("m-1", HashMember("m-1"), 3000);    // a duplicate adds nothing
   StateDelta delta;
   index.TakeDelta(&delta);
   const Rows rows = Collect(delta);
@@ -112,23 +112,55 @@ TEST(DedupIndexTest, ExpiryForgetsIdsAndDeletesRowsWhoseNewestIdExpired) {
   EXPECT_FALSE(index.SeenOrAdd("later", HashMember("later"), 2 * kHour));
 }
 
-TEST(DedupIndexTest, ExpiredIdsAreSweptOnceTheFloorMovesAnEighthOfTheHorizon) {
-  DedupIndex index(absl::Hours(8));  // an eighth: 1 h
-  index.SeenOrAdd("a", HashMember("a"), 0);
-  index.SeenOrAdd("b", HashMember("b"), kHour);
-  index.SeenOrAdd("c", HashMember("c"), 2 * kHour);
+TEST(DedupIndexTest, ExpiredIdsGiveUpTheirSlotsInsteadOfGrowingTheTable) {
+  DedupIndex index(absl::Hours(1));
+  // One id a second for 10 h, the floor moved every minute: never more than
+  // 3,600 ids (+ a minute's) within the horizon. A table that kept expired
+  // ids would hold all 36,000 (a capacity of 65,536 at 5/8 full); one that
+  // reuses and sweeps them stays where 3,660 live ids fit in 3/8 of it:
+  // 16,384 slots.
   StateDelta delta;
-  index.Expire(8 * kHour, &delta);  // floor 0: nothing older
-  EXPECT_EQ(index.size(), 3u);
-  index.Expire(8 * kHour + 30 * kMinute, &delta);  // floor 30 min: "a" expired, not swept
-  EXPECT_EQ(index.size(), 3u);
-  index.Expire(9 * kHour, &delta);  // floor 1 h, moved by 1 h: swept, "a" goes
-  EXPECT_EQ(index.size(), 2u);
-  index.Expire(10 * kHour + 1, &delta);  // floor 2 h + 1 ms: "b" and "c" go
-  EXPECT_EQ(index.size(), 0u);
-  // Expired and swept ids are new again.
-  EXPECT_FALSE(index.SeenOrAdd("c", HashMember("c"), 10 * kHour));
-  EXPECT_TRUE(index.SeenOrAdd("c", HashMember("c"), 10 * kHour));
+  for (int64_t s = 0; s < 36000; ++s) {
+    const std::string id = "id-" + std::to_string(s);
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), s * 1000)) << id;
+    if (s % 60 == 59) index.Expire(s * 1000, &delta);
+  }
+  EXPECT_LE(index.capacity(), 16384u);
+  // Ids within the horizon are still duplicates, expired ones new again.
+  for (int64_t s = 35999; s > 35999 - 3500; --s) {
+    const std::string id = "id-" + std::to_string(s);
+    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 36000 * 1000)) << id;
+  }
+  for (int64_t s = 0; s < 30000; ++s) {
+    const std::string id = "id-" + std::to_string(s);
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), 36000 * 1000)) << id;
+  }
+}
+
+TEST(DedupIndexTest, RowsAreClosedAtTheirSizeCap) {
+  DedupIndex index(absl::Hours(1));
+  // Ids of 100 bytes: entries of 112 bytes, so 585 fit in 64 KiB (65,520).
+  const int per_row = static_cast<int>(DedupIndex::kMaxRowBytes / 112);
+  ASSERT_EQ(per_row, 585);
+  for (int i = 0; i < 2 * per_row + 1; ++i) {
+    std::string id = std::to_string(i);
+    id.resize(100, '.');
+    index.SeenOrAdd(id, HashMember(id), i);
+  }
+  StateDelta delta;
+  index.TakeDelta(&delta);
+  const Rows rows = Collect(delta);
+  ASSERT_EQ(rows.puts.size(), 3u);
+  // Newest times 584, 1169 and 1170; sequences 0, 1, 2.
+  auto it = rows.puts.begin();
+  EXPECT_EQ(it->first, "x/00000000000000000584/00000000000000000000");
+  EXPECT_EQ(it->second.size(), 585u * 112);
+  ++it;
+  EXPECT_EQ(it->first, "x/00000000000000001169/00000000000000000001");
+  EXPECT_EQ(it->second.size(), 585u * 112);
+  ++it;
+  EXPECT_EQ(it->first, "x/00000000000000001170/00000000000000000002");
+  EXPECT_EQ(it->second.size(), 112u);
 }
 
 TEST(DedupIndexTest, RestoreKeepsIdsAndTheExpiryFloor) {
