@@ -39,99 +39,115 @@ bool DedupIndex::SeenOrAdd(absl::string_view id, absl::uint128 id_hash, int64_t 
 }
 
 void DedupIndex::Prefetch(absl::string_view id, absl::uint128 id_hash) const {
-  if (!enabled() || id.empty() || capacity_ == 0) return;
-  const Slot* slot = &slots_[absl::Uint128Low64(id_hash) & (capacity_ - 1)];
+  if (!enabled() || id.empty() || filter_blocks_ == 0 || buckets_.empty()) return;
+  __builtin_prefetch(FilterBlock(absl::Uint128High64(id_hash)));
+  const Bucket& open = buckets_.back();
+  const Slot* slot = &open.slots[absl::Uint128Low64(id_hash) & open.mask];
   __builtin_prefetch(slot);
   // A slot that straddles two cache lines needs both.
   __builtin_prefetch(reinterpret_cast<const char*>(slot) + sizeof(Slot) - 1);
 }
 
+size_t DedupIndex::size() const {
+  size_t n = 0;
+  for (const Bucket& b : buckets_) n += b.size;
+  return n;
+}
+
+DedupIndex::Slot* DedupIndex::Bucket::Find(uint64_t low, uint64_t high) const {
+  for (size_t i = low & mask;; i = (i + 1) & mask) {
+    Slot* slot = &slots[i];
+    if (slot->stamp == 0 || (slot->low == low && slot->high == high)) return slot;
+  }
+}
+
 bool DedupIndex::Insert(absl::uint128 hash, int64_t time_ms, bool keep_newer) {
-  if ((occupied_ + 1) * 8 > capacity_ * 5) MakeRoom();
   const uint64_t low = absl::Uint128Low64(hash), high = absl::Uint128High64(hash);
   const uint64_t stamp = Stamp(std::max(time_ms, std::numeric_limits<int64_t>::min() + 1));
-  const uint64_t expired = Stamp(expired_before_);
-  const size_t mask = capacity_ - 1;
-  Slot* reusable = nullptr;
-  size_t i = low & mask;
-  for (;; i = (i + 1) & mask) {
-    Slot& slot = slots_[i];
-    if (slot.stamp == 0) break;
-    if (slot.low == low && slot.high == high) {
-      if (keep_newer) {
-        slot.stamp = std::max(slot.stamp, stamp);
-        return false;
-      }
-      if (slot.stamp >= expired) return true;
-      slot.stamp = stamp;  // an expired id seen again: a new occurrence
+  Bucket* open = &OpenBucket();
+  Slot* slot = open->Find(low, high);
+  if (FilterAdd(low, high)) {
+    // Maybe seen: its newest occurrence in any bucket decides.
+    uint64_t newest = slot->stamp;
+    for (const Bucket& b : buckets_) {
+      if (&b == open) continue;
+      const Slot* s = b.Find(low, high);
+      if (s->stamp != 0) newest = std::max(newest, s->stamp);
+    }
+    // (A zero stamp is no occurrence, whatever the floor.)
+    if (newest != 0 && (keep_newer ? newest >= stamp : newest >= Stamp(expired_before_))) {
+      return true;
+    }
+    if (slot->stamp != 0) {  // an older occurrence in the open bucket
+      slot->stamp = stamp;
+      open->newest = std::max(open->newest, stamp);
       return false;
     }
-    if (reusable == nullptr && slot.stamp < expired) reusable = &slot;
   }
-  // Not present: an expired slot earlier on the probe sequence is as good
-  // as the free one ending it (a later lookup passes it first).
-  if (reusable == nullptr) {
-    reusable = &slots_[i];
-    ++occupied_;
-  }
-  *reusable = Slot{low, high, stamp};
+  *slot = Slot{low, high, stamp};
+  ++open->size;
+  open->newest = std::max(open->newest, stamp);
+  ++filter_ids_;
   return false;
 }
 
-void DedupIndex::MakeRoom() {
-  if (capacity_ > 0 && Sweep() * 8 <= capacity_ * 3) return;
-  const size_t old_capacity = capacity_;
-  const SlotArray old = std::move(slots_);
-  capacity_ = std::max<size_t>(1024, 2 * capacity_);
-  slots_ = NewSlots(capacity_);
-  for (size_t i = 0; i < old_capacity; ++i) {
-    if (old[i].stamp != 0) Place(old[i]);
+DedupIndex::Bucket& DedupIndex::OpenBucket() {
+  if (filter_blocks_ == 0 || (filter_ids_ + 1) * 16 > filter_blocks_ * 512) RebuildFilter();
+  if (buckets_.empty() || buckets_.back().size == ids_per_bucket_) {
+    Bucket b;
+    const size_t slots = 2 * ids_per_bucket_;
+    if (spare_ != nullptr) {
+      // A dropped bucket's memory: clearing it costs less than faulting
+      // fresh pages in.
+      b.memory = std::move(spare_);
+      std::memset(b.memory.get(), 0, slots * sizeof(Slot));
+    } else {
+      b.memory = Map(slots * sizeof(Slot));
+    }
+    b.slots = static_cast<Slot*>(b.memory.get());
+    b.mask = slots - 1;
+    buckets_.push_back(std::move(b));
   }
+  return buckets_.back();
 }
 
-size_t DedupIndex::Sweep() {
-  // A slot free before the sweep: no probe sequence runs through it.
-  size_t start = 0;
-  while (slots_[start].stamp != 0) ++start;
-  const uint64_t expired = Stamp(expired_before_);
-  size_t live = 0;
-  for (size_t i = 0; i < capacity_; ++i) {
-    Slot& slot = slots_[i];
-    if (slot.stamp == 0) continue;
-    if (slot.stamp < expired) {
-      slot.stamp = 0;
-    } else {
-      ++live;
+bool DedupIndex::FilterAdd(uint64_t low, uint64_t high) {
+  uint64_t* block = FilterBlock(high);
+  bool present = true;
+  // 7 bits of the block's 512, 9 bits of `low` each.
+  for (int k = 0; k < 7; ++k) {
+    const unsigned bit = static_cast<unsigned>(low >> (9 * k)) & 511;
+    const uint64_t mask = uint64_t{1} << (bit & 63);
+    present = present && (block[bit >> 6] & mask) != 0;
+    block[bit >> 6] |= mask;
+  }
+  return present;
+}
+
+void DedupIndex::RebuildFilter() {
+  const size_t held = size();
+  size_t blocks = 64;
+  while (blocks * 512 < 2 * 16 * held) blocks *= 2;
+  if (blocks == filter_blocks_) {
+    std::memset(filter_, 0, blocks * 64);
+  } else {
+    filter_memory_ = Map(blocks * 64);
+  }
+  filter_ = static_cast<uint64_t*>(filter_memory_.get());
+  filter_blocks_ = blocks;
+  filter_ids_ = held;
+  filter_dropped_ = 0;
+  for (const Bucket& b : buckets_) {
+    for (size_t i = 0; i <= b.mask; ++i) {
+      if (b.slots[i].stamp != 0) FilterAdd(b.slots[i].low, b.slots[i].high);
     }
   }
-  occupied_ = live;
-  // Walk the table once from `start`, taking each occupied slot out and
-  // placing it again. Its probe sequence from its home to where it was
-  // does not pass `start`, so it has been settled already: the id lands at
-  // or before where it was, and no settled sequence is broken later.
-  const size_t mask = capacity_ - 1;
-  for (size_t k = 1; k < capacity_; ++k) {
-    const size_t i = (start + k) & mask;
-    if (slots_[i].stamp == 0) continue;
-    const Slot s = slots_[i];
-    slots_[i].stamp = 0;
-    Place(s);
-  }
-  return live;
 }
 
-void DedupIndex::Place(const Slot& s) {
-  const size_t mask = capacity_ - 1;
-  size_t i = s.low & mask;
-  while (slots_[i].stamp != 0) i = (i + 1) & mask;
-  slots_[i] = s;
-}
-
-DedupIndex::SlotArray DedupIndex::NewSlots(size_t capacity) {
+std::unique_ptr<void, DedupIndex::Unmapper> DedupIndex::Map(size_t bytes) {
   constexpr size_t kHugePage = size_t{2} << 20;
-  const size_t bytes = capacity * sizeof(Slot);
-  // Map a huge page more than needed and unmap the ends, so the table
-  // starts on a huge page boundary.
+  // Map a huge page more than needed and unmap the ends, so that the
+  // memory starts on a huge page boundary.
   const size_t mapped = bytes + kHugePage;
   void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
@@ -141,10 +157,10 @@ DedupIndex::SlotArray DedupIndex::NewSlots(size_t capacity) {
   const uintptr_t end = begin + mapped, aligned_end = aligned + bytes;
   if (end > aligned_end) munmap(reinterpret_cast<void*>(aligned_end), end - aligned_end);
   if (bytes >= kHugePage) madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
-  return SlotArray(reinterpret_cast<Slot*>(aligned), Unmapper{bytes});
+  return std::unique_ptr<void, Unmapper>(reinterpret_cast<void*>(aligned), Unmapper{bytes});
 }
 
-void DedupIndex::Unmapper::operator()(Slot* slots) const { munmap(slots, bytes); }
+void DedupIndex::Unmapper::operator()(void* p) const { munmap(p, bytes); }
 
 void DedupIndex::AppendToRow(absl::string_view id, int64_t time_ms) {
   if (!row_.empty() && row_.size() + kEntryHeader + id.size() > kMaxRowBytes) {
@@ -190,6 +206,17 @@ void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
     expired_before_ = oldest;
     delta->Put(kFloorKey, absl::StrCat(expired_before_));
   }
+  // Drop the buckets whose every id has expired.
+  const uint64_t floor = Stamp(expired_before_);
+  size_t dropped = 0;
+  std::erase_if(buckets_, [this, floor, &dropped](Bucket& b) {
+    if (b.newest >= floor) return false;
+    dropped += b.size;
+    spare_ = std::move(b.memory);
+    return true;
+  });
+  filter_dropped_ += dropped;
+  if (filter_dropped_ * 4 > filter_ids_) RebuildFilter();
   while (!rows_.empty() && rows_.front().first < oldest) {
     delta->Delete(rows_.front().second);
     rows_.pop_front();

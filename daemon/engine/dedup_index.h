@@ -41,19 +41,26 @@ namespace nsmd {
 // reused, instead of a string of tens of MiB growing (and faulting fresh
 // pages in) between checkpoints.
 //
-// In memory an id is its 128-bit XXH3 hash with its event time: 24-byte slots
-// of an open-addressing table with linear probing, so a lookup reads one
-// slot (one cache line, two for a slot that straddles lines) and usually no
-// other; two different ids collide with a chance of about n^2 / 2^129, i.e.
-// never in practice. The rows keep the ids themselves. The hot path
-// (SeenOrAdd) gets the id's hash from the decoder (Event::IdHash). An
-// expired id's slot is reused by the first new id whose probe passes it,
-// and when the table reaches 5/8 full the expired ids are swept out in
-// place (no tombstones, no new memory); only if the ids within the horizon
-// still fill more than 3/8 of it does it double.
+// In memory an id is its 128-bit XXH3 hash with its event time (two
+// different ids collide with a chance of about n^2 / 2^129, i.e. never in
+// practice; the rows keep the ids themselves). The hot path (SeenOrAdd)
+// gets the hash from the decoder (Event::IdHash). A day of ids is far
+// larger than the caches, and a lookup at random in one table of them cost
+// a cache and TLB miss per event, so they are kept in *buckets* in arrival
+// order, each a small open-addressing table (linear probing, 24-byte slots)
+// of at most ids_per_bucket ids, behind one blocked Bloom filter (a 64-byte
+// block per id, 7 bits, ~16 bits an id: a few MiB that stay in the cache).
+// A new id -- the common case -- costs one filter block and an insert into
+// the newest bucket, both cache-resident; only ids the filter may have seen
+// (duplicates, and false positives, ~0.1 %) are looked up in every bucket,
+// the newest occurrence deciding. A bucket is dropped once its newest event
+// time has expired; the filter is rebuilt from the buckets left when a
+// quarter of its ids are gone, or when it is full.
 class DedupIndex {
  public:
-  explicit DedupIndex(absl::Duration horizon) : horizon_ms_(absl::ToInt64Milliseconds(horizon)) {}
+  // `ids_per_bucket` (a power of two) is for tests.
+  explicit DedupIndex(absl::Duration horizon, size_t ids_per_bucket = size_t{1} << 16)
+      : horizon_ms_(absl::ToInt64Milliseconds(horizon)), ids_per_bucket_(ids_per_bucket) {}
 
   bool enabled() const { return horizon_ms_ > 0; }
 
@@ -62,9 +69,9 @@ class DedupIndex {
   // time) and returns false. Empty ids are never duplicates.
   bool SeenOrAdd(absl::string_view id, absl::uint128 id_hash, int64_t time_ms);
 
-  // Starts loading the table slot SeenOrAdd(id, id_hash, ...) will probe,
-  // so that the caller can overlap that cache miss with other work. No
-  // effect on results.
+  // Starts loading the filter block and newest bucket slot that
+  // SeenOrAdd(id, id_hash, ...) will read, so that the caller can overlap
+  // those misses with other work. No effect on results.
   void Prefetch(absl::string_view id, absl::uint128 id_hash) const;
 
   // Writes the ids recorded since the last call into *delta (one row).
@@ -78,12 +85,9 @@ class DedupIndex {
   // DataLossError for a row that is not in the format above.
   [[nodiscard]] absl::Status Restore(absl::string_view key, absl::string_view value);
 
-  // Ids in the table: those within the horizon, plus expired ones whose
-  // slots have not been reused or swept yet.
-  size_t size() const { return occupied_; }
-
-  // Slots allocated (a power of two, or 0 before the first id).
-  size_t capacity() const { return capacity_; }
+  // Ids held: those within the horizon, plus expired ones in buckets that
+  // also hold ids within it.
+  size_t size() const;
 
   static constexpr absl::string_view kKeyPrefix = "x/";
 
@@ -103,40 +107,55 @@ class DedupIndex {
   static uint64_t Stamp(int64_t time_ms) {
     return static_cast<uint64_t>(time_ms) ^ (uint64_t{1} << 63);
   }
-  // Frees a table mapped by NewSlots.
+  // Frees memory mapped by Map.
   struct Unmapper {
     size_t bytes = 0;
-    void operator()(Slot* slots) const;
+    void operator()(void* p) const;
   };
-  using SlotArray = std::unique_ptr<Slot[], Unmapper>;
-  // `capacity` free slots in zeroed memory of their own (anonymous pages,
-  // transparent huge pages asked for: the table is probed at random, and a
-  // fault per 4 KiB page cost more than the rest of an insert on a VM).
-  static SlotArray NewSlots(size_t capacity);
+  // `bytes` of zeroed memory of their own (anonymous pages, transparent
+  // huge pages asked for from 2 MiB on).
+  static std::unique_ptr<void, Unmapper> Map(size_t bytes);
+
+  // Ids of one stretch of arrivals: a linear-probing table twice their
+  // number, and the newest event time among them.
+  struct Bucket {
+    std::unique_ptr<void, Unmapper> memory{nullptr, Unmapper{}};
+    Slot* slots = nullptr;
+    size_t mask = 0;  // slots - 1
+    size_t size = 0;
+    uint64_t newest = 0;  // stamp
+    // The slot holding (low, high), or the free slot ending its probe.
+    Slot* Find(uint64_t low, uint64_t high) const;
+  };
 
   // Appends one id to the row being built (closing it first if full).
   void AppendToRow(absl::string_view id, int64_t time_ms);
-  // Records `hash` at `time_ms`: returns true if it was present and not
-  // expired; otherwise stores it (over an expired occurrence, or in an
-  // expired or free slot) and returns false. `keep_newer` (Restore) keeps
-  // the newer of two times instead of reporting a duplicate.
+  // Records `hash` at `time_ms`: returns true if its newest occurrence is
+  // not expired; otherwise records this occurrence and returns false. With
+  // `keep_newer` (Restore) an occurrence is recorded unless one at least as
+  // new is held (then it returns true).
   bool Insert(absl::uint128 hash, int64_t time_ms, bool keep_newer);
-  // Makes room for one more id: sweeps expired ids out, then doubles the
-  // table if the rest still fill more than 3/8 of it.
-  void MakeRoom();
-  // Frees the slots of expired ids and moves the others back along their
-  // probe sequences (in place). Returns the ids left.
-  size_t Sweep();
-  // Stores `s` in the first free slot of its probe sequence.
-  void Place(const Slot& s);
+  // Adds (low, high) to the filter; returns whether it may have been there.
+  bool FilterAdd(uint64_t low, uint64_t high);
+  // The filter's 64-byte block for `high`.
+  uint64_t* FilterBlock(uint64_t high) const { return filter_ + 8 * (high & (filter_blocks_ - 1)); }
+  // Rebuilds the filter from the buckets, with room for twice their ids.
+  void RebuildFilter();
+  // The bucket new ids go to, started if full or missing.
+  Bucket& OpenBucket();
 
   int64_t horizon_ms_;
-  // Ids older than this are expired even if no sweep has removed them.
+  size_t ids_per_bucket_;
+  // Ids older than this are expired even if their bucket is still held.
   int64_t expired_before_ = std::numeric_limits<int64_t>::min();
 
-  SlotArray slots_{nullptr, Unmapper{}};
-  size_t capacity_ = 0;  // 0 or a power of two
-  size_t occupied_ = 0;  // slots not free
+  std::vector<Bucket> buckets_;  // in arrival order: the back one is open
+  std::unique_ptr<void, Unmapper> spare_{nullptr, Unmapper{}};  // a dropped bucket's
+  std::unique_ptr<void, Unmapper> filter_memory_{nullptr, Unmapper{}};
+  uint64_t* filter_ = nullptr;
+  size_t filter_blocks_ = 0;   // a power of two
+  size_t filter_ids_ = 0;      // ids added since the last rebuild
+  size_t filter_dropped_ = 0;  // of those, ids whose bucket was dropped
 
   // The row being built: its encoded ids and newest time; and rows closed
   // at kMaxRowBytes since the last TakeDelta, (newest, bytes).

@@ -112,29 +112,68 @@ TEST(DedupIndexTest, ExpiryForgetsIdsAndDeletesRowsWhoseNewestIdExpired) {
   EXPECT_FALSE(index.SeenOrAdd("later", HashMember("later"), 2 * kHour));
 }
 
-TEST(DedupIndexTest, ExpiredIdsGiveUpTheirSlotsInsteadOfGrowingTheTable) {
-  DedupIndex index(absl::Hours(1));
-  // One id a second for 10 h, the floor moved every minute: never more than
-  // 3,600 ids (+ a minute's) within the horizon. A table that kept expired
-  // ids would hold all 36,000 (a capacity of 65,536 at 5/8 full); one that
-  // reuses and sweeps them stays where 3,660 live ids fit in 3/8 of it:
-  // 16,384 slots.
+TEST(DedupIndexTest, BucketsOfExpiredIdsAreDroppedAndTheRestStillFound) {
+  DedupIndex index(absl::Hours(1), /*ids_per_bucket=*/1024);
+  // One id a second for 10 h, the floor moved every minute: 3,600 ids (+ a
+  // minute's) within the horizon, in buckets of 1,024 seconds. Held: the
+  // buckets whose newest id is within the horizon, so at most the horizon's
+  // ids, the minute, and the one bucket straddling the floor; a structure
+  // that kept expired ids would hold all 36,000.
   StateDelta delta;
   for (int64_t s = 0; s < 36000; ++s) {
     const std::string id = "id-" + std::to_string(s);
     ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), s * 1000)) << id;
     if (s % 60 == 59) index.Expire(s * 1000, &delta);
+    ASSERT_LE(index.size(), 3600u + 60 + 1024) << s;
   }
-  EXPECT_LE(index.capacity(), 16384u);
-  // Ids within the horizon are still duplicates, expired ones new again.
-  for (int64_t s = 35999; s > 35999 - 3500; --s) {
+  // Every id within the horizon, across every bucket held, is a duplicate
+  // (floor 32,399 s); every expired one is new again.
+  for (int64_t s = 35999; s >= 32399; --s) {
     const std::string id = "id-" + std::to_string(s);
     ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 36000 * 1000)) << id;
   }
-  for (int64_t s = 0; s < 30000; ++s) {
+  for (int64_t s = 0; s < 32399; ++s) {
     const std::string id = "id-" + std::to_string(s);
     ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), 36000 * 1000)) << id;
   }
+  // ... and now a duplicate, in the open bucket or a new one.
+  for (int64_t s = 0; s < 32399; s += 97) {
+    const std::string id = "id-" + std::to_string(s);
+    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 36001 * 1000)) << id;
+  }
+}
+
+TEST(DedupIndexTest, AnExpiredOccurrenceInAnOlderBucketDoesNotHideANewerOne) {
+  DedupIndex index(absl::Hours(1), /*ids_per_bucket=*/2);
+  StateDelta delta;
+  index.SeenOrAdd("a", HashMember("a"), 0);  // bucket 1: a@0, b@0
+  index.SeenOrAdd("b", HashMember("b"), 0);
+  index.SeenOrAdd("c", HashMember("c"), 2 * kHour);  // bucket 2
+  index.Expire(2 * kHour, &delta);                   // floor 1 h: bucket 1 dropped
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), 2 * kHour));
+  // Its new occurrence (2 h) is held: a duplicate now.
+  EXPECT_TRUE(index.SeenOrAdd("a", HashMember("a"), 2 * kHour + 1));
+
+  DedupIndex late(absl::Hours(1), /*ids_per_bucket=*/2);
+  late.SeenOrAdd("x", HashMember("x"), 3 * kHour);  // bucket 1 newest 3 h holds x
+  late.SeenOrAdd("y", HashMember("y"), 0);          // ... and an old y
+  late.Expire(3 * kHour, &delta);                   // floor 2 h: y expired, bucket kept
+  EXPECT_EQ(late.size(), 2u);
+  EXPECT_FALSE(late.SeenOrAdd("y", HashMember("y"), 3 * kHour));  // new occurrence, bucket 2
+  EXPECT_TRUE(late.SeenOrAdd("y", HashMember("y"), 3 * kHour));   // newest of the two decides
+}
+
+TEST(DedupIndexTest, FilterFalsePositivesBeforeAnyExpiryAreNotDuplicates) {
+  // Before the first Expire the floor is the lowest time there is; an id the
+  // filter wrongly reports as seen is still new. 200,000 distinct ids in a
+  // filter of ~16 bits an id give a few hundred false positives.
+  DedupIndex index(absl::Hours(1));
+  for (int i = 0; i < 200000; ++i) {
+    const std::string id = "m-" + std::to_string(i);
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), i)) << id;
+  }
+  EXPECT_EQ(index.size(), 200000u);
 }
 
 TEST(DedupIndexTest, RowsAreClosedAtTheirSizeCap) {
