@@ -158,7 +158,7 @@ echo "concurrent: raw rate=$RAW_LIVE (producer beside it $PRODUCED_RAW/s, raw do
 # Keeping pace: a producer paced at PACE_RATE events/s (loadgen --rate,
 # the connection made before the clock starts) while nsmd runs; nsmd's
 # consumed count is sampled every 20 ms against the producer's progress
-# (events handed to librdkafka, which sends within its 20 ms linger).
+# (events acknowledged by the broker; also those queued in the producer).
 PACE_RATE=${PACE_RATE:-300000}
 PACE_EVENTS=${PACE_EVENTS:-$((PACE_RATE * 6))}
 echo "-- keeping pace: a producer at $PACE_RATE events/s sends $PACE_EVENTS events while nsmd runs"
@@ -184,29 +184,40 @@ import bisect, statistics, sys
 sent = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
 seen = [tuple(map(float, l.split())) for l in open(sys.argv[2])]
 total = int(sys.argv[3])
-ts, ns = [t for t, _ in sent], [n for _, n in sent]
+ts = [s[0] for s in sent]
+queued, delivered = [s[1] for s in sent], [s[2] for s in sent]
 def interp(x, xs, ys):  # piecewise linear, clamped
     i = bisect.bisect_left(xs, x)
     if i == 0: return ys[0]
     if i == len(xs): return ys[-1]
     return ys[i-1] + (ys[i] - ys[i-1]) * (x - xs[i-1]) / (xs[i] - xs[i-1])
-start, last_queued, delivered = ts[0], ts[-2], ts[-1]
-lag_events, lag_seconds = [], []
+def when(n, counts):  # first time `counts` reached n (counts are non-decreasing)
+    i = bisect.bisect_left(counts, n)
+    if i == 0: return ts[0]
+    if i == len(counts): return ts[-1]
+    return ts[i-1] + (ts[i] - ts[i-1]) * (n - counts[i-1]) / max(counts[i] - counts[i-1], 1e-9)
+start, last_queued, end = ts[0], ts[-2], ts[-1]
+lag_events, lag_seconds, producer_queue = [], [], []
 for t, c in seen:
     if not start <= t <= last_queued: continue
-    produced = interp(t, ts, ns)
-    lag_events.append(max(0.0, produced - c))
-    # How long ago the next event nsmd has not consumed yet was queued.
-    lag_seconds.append(max(0.0, t - interp(c, ns, ts)) if c < produced else 0.0)
+    on_broker = interp(t, ts, delivered)
+    # Events the broker has acknowledged that nsmd has not consumed, and
+    # how long ago the first of them was acknowledged.
+    lag_events.append(max(0.0, on_broker - c))
+    lag_seconds.append(max(0.0, t - when(c + 1, delivered)) if c < on_broker else 0.0)
+    producer_queue.append(interp(t, ts, queued) - on_broker)
 done = next(t for t, c in seen if c >= total)
 q = lambda v, p: sorted(v)[min(len(v) - 1, int(p * len(v)))]
 print(f"pace: producer queued {total} events in {last_queued - start:.2f} s "
-      f"({(total - ns[0]) / (last_queued - start):.0f}/s), all delivered {delivered - start:.2f} s after its start")
-print(f"pace: nsmd lag over {len(lag_events)} samples: events median {statistics.median(lag_events):.0f} "
-      f"p99 {q(lag_events, 0.99):.0f} max {max(lag_events):.0f}; seconds median {statistics.median(lag_seconds):.3f} "
-      f"p99 {q(lag_seconds, 0.99):.3f} max {max(lag_seconds):.3f}")
-print(f"pace: nsmd consumed the last event {done - delivered:.2f} s after the producer's last delivery "
-      f"({done - last_queued:.2f} s after its last send was queued)")
+      f"({(total - queued[0]) / (last_queued - start):.0f}/s; its own queue held median "
+      f"{statistics.median(producer_queue):.0f} events not yet acknowledged), all acknowledged "
+      f"{end - start:.2f} s after its start")
+print(f"pace: nsmd lag behind the broker over {len(lag_events)} samples: events median "
+      f"{statistics.median(lag_events):.0f} p99 {q(lag_events, 0.99):.0f} max {max(lag_events):.0f}; "
+      f"seconds median {statistics.median(lag_seconds):.3f} p99 {q(lag_seconds, 0.99):.3f} "
+      f"max {max(lag_seconds):.3f}")
+print(f"pace: nsmd consumed the last event {done - end:.2f} s after the producer's last "
+      f"acknowledgement ({done - last_queued:.2f} s after its last send was queued)")
 PY
 
 echo "-- nsmd replay on one core (no Kafka, taskset -c 1), $EVENTS events, 3 runs"

@@ -9,9 +9,10 @@
 //
 // Event time starts at 2024-01-01T00:00Z and advances --spacing-ms per event,
 // so a backlog spans realistic weeks. Prints the produced count and rate.
-// --progress writes "unix_seconds events_queued" lines to FILE every ~100 ms
-// while producing (queued: handed to librdkafka, which sends them within its
-// linger.ms of 20 ms), so a benchmark can tell how far behind a reader is.
+// --progress writes "unix_seconds events_queued events_delivered" lines to
+// FILE every ~100 ms while producing (queued: handed to librdkafka, which
+// sends them within its linger.ms of 20 ms; delivered: acknowledged by the
+// broker), so a benchmark can tell how far behind a reader is.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -106,7 +107,8 @@ int main(int argc, char** argv) {
                        absl::Now());
       }
       if (progress != nullptr && absl::Now() >= next_progress) {
-        std::fprintf(progress, "%.6f %lld\n", absl::ToUnixMicros(absl::Now()) / 1e6, i + 1);
+        std::fprintf(progress, "%.6f %lld %lld\n", absl::ToUnixMicros(absl::Now()) / 1e6, i + 1,
+                     i + 1 - (*producer)->waiting());
         next_progress += absl::Milliseconds(100);
       }
     }
@@ -117,7 +119,7 @@ int main(int argc, char** argv) {
   }
   const absl::Time end = absl::Now();
   if (progress != nullptr) {
-    std::fprintf(progress, "%.6f %lld\n", absl::ToUnixMicros(end) / 1e6, events);
+    std::fprintf(progress, "%.6f %lld %lld\n", absl::ToUnixMicros(end) / 1e6, events, events);
     std::fclose(progress);
   }
   const double seconds = absl::ToDoubleSeconds(end - start);
