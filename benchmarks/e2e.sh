@@ -12,7 +12,7 @@ PARTITIONS=128
 # events evenly enough over 128 partitions to stay under the mock broker's
 # 5 MiB a partition (300 teams leave hot users overflowing their partition).
 TEAMS=${TEAMS:-20000}
-LARGE_MEMBERS=${LARGE_MEMBERS:-10000000}
+LARGE_MEMBERS=${LARGE_MEMBERS:-10000000}  # 0 skips the large-state step
 NSMD=$BUILD/nsmd
 WORK=$(mktemp -d /tmp/nsmd-e2e.XXXXXX)
 PIDS=()
@@ -65,14 +65,12 @@ time_nsmd() { # time_nsmd NAME TOPIC EXPECT
 echo "== nsmd end-to-end benchmark, $(date -u +%FT%TZ)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 
-"$NSMD" broker --topic product-events,live-raw,live-nsmd,large-state --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
+"$NSMD" broker --topic product-events,loadgen-backlog,live-raw,live-nsmd,pace,large-state --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
 PIDS+=($!)
 until [[ -s $WORK/broker.out ]]; do sleep 0.1; done
 BOOTSTRAP=$(head -1 "$WORK/broker.out")
 echo "broker: $BOOTSTRAP, $PARTITIONS partitions per topic"
 
-echo "-- loading a backlog of $EVENTS events (keyed by user)"
-"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic product-events --events "$EVENTS" --teams "$TEAMS"
 # Every event must still be there (the mock broker drops the oldest data of
 # a partition past 5 MiB): otherwise no reader could ever reach EVENTS.
 retained() { # retained TOPIC -> messages between low and high watermarks
@@ -83,29 +81,56 @@ retained() { # retained TOPIC -> messages between low and high watermarks
   done
   echo $((high - low))
 }
-KEPT=$(retained product-events)
-if [[ $KEPT -ne $EVENTS ]]; then
-  echo "e2e: the broker retained $KEPT of $EVENTS events (a partition overflowed); use more TEAMS" >&2
-  exit 1
-fi
-
-# The machine's CPU is shared (steal time varies minute to minute), so the
-# catch-up is measured REPEATS times, raw consumer then nsmd, each pair back
-# to back; the report gives every pair's ratio and the best pair's.
-REPEATS=${REPEATS:-3}
-echo "-- catch-up on the same backlog, each reader in its own group ($REPEATS pairs)"
-CATCHUP_RATIO=0; RAW_RATE=0; NSMD_RATE=0; NSMD_RSS=0
-for ((r = 1; r <= REPEATS; r++)); do
-  RAW=$("$BUILD/benchmarks/raw_consumer" --brokers "$BOOTSTRAP" --topic product-events --group "raw-catchup-$r" --expect "$EVENTS")
-  raw_rate=$(sed 's/.*rate=//' <<<"$RAW")
-  read -r nsmd_rate nsmd_rss _ < <(time_nsmd "nsmd-catchup-$r" product-events "$EVENTS")
-  ratio=$(python3 -c "print(f'{$nsmd_rate/$raw_rate:.2f}')")
-  echo "pair $r: raw rate=$raw_rate nsmd (saas config, exactly-once checkpoints) rate=$nsmd_rate peak_rss_mib=$nsmd_rss ratio $ratio"
-  if python3 -c "import sys; sys.exit(0 if $ratio > $CATCHUP_RATIO else 1)"; then
-    CATCHUP_RATIO=$ratio; RAW_RATE=$raw_rate; NSMD_RATE=$nsmd_rate; NSMD_RSS=$nsmd_rss
+check_retained() { # check_retained TOPIC EXPECT
+  local kept; kept=$(retained "$1")
+  if [[ $kept -ne $2 ]]; then
+    echo "e2e: the broker retained $kept of $2 events of $1 (a partition overflowed); use more TEAMS" >&2
+    exit 1
   fi
-done
-echo "catch-up ratio $CATCHUP_RATIO (best pair: nsmd $NSMD_RATE/s, raw $RAW_RATE/s)"
+}
+
+# Two backlogs of the same events. The headline one is produced the way a
+# loaded pipeline's producers send: full message sets (kcat -l, keyed by
+# user). The second is loadgen's (linger 20 ms spread over the partitions:
+# small sets), which lowers every consumer's ceiling (a per-set cost).
+echo "-- loading backlog 1 of $EVENTS events with kcat (full message sets, keyed by user)"
+"$BUILD/benchmarks/loadgen" --output "$WORK/keyed.tsv" --events "$EVENTS" --teams "$TEAMS" --keyed
+t0=$(now)
+kcat -P -b "$BOOTSTRAP" -t product-events -K $'\t' -l "$WORK/keyed.tsv"
+echo "kcat produced $EVENTS events in $(python3 -c "print(f'{$(now)-$t0:.2f}')") s"
+rm -f "$WORK/keyed.tsv"
+check_retained product-events "$EVENTS"
+python3 benchmarks/message_sets.py "$BOOTSTRAP" product-events "$PARTITIONS"
+echo "-- loading backlog 2 of the same $EVENTS events with loadgen (linger 20 ms)"
+"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic loadgen-backlog --events "$EVENTS" --teams "$TEAMS"
+check_retained loadgen-backlog "$EVENTS"
+python3 benchmarks/message_sets.py "$BOOTSTRAP" loadgen-backlog "$PARTITIONS"
+
+# The machine's CPU is shared (steal time and other users vary minute to
+# minute), so the catch-up is measured in REPEATS alternating pairs (raw
+# consumer, then nsmd, back to back); every pair is printed and the ratio
+# reported is the median pair's.
+REPEATS=${REPEATS:-3}
+catch_up() { # catch_up LABEL TOPIC
+  local r ratios=() line lines=()
+  for ((r = 1; r <= REPEATS; r++)); do
+    local raw raw_rate nsmd_rate nsmd_rss ratio
+    raw=$("$BUILD/benchmarks/raw_consumer" --brokers "$BOOTSTRAP" --topic "$2" --group "raw-$1-$r" --expect "$EVENTS")
+    raw_rate=$(sed 's/.*rate=//' <<<"$raw")
+    read -r nsmd_rate nsmd_rss _ < <(time_nsmd "nsmd-$1-$r" "$2" "$EVENTS")
+    ratio=$(python3 -c "print(f'{$nsmd_rate/$raw_rate:.3f}')")
+    line="raw $raw_rate/s, nsmd $nsmd_rate/s (peak_rss_mib=$nsmd_rss), ratio $ratio"
+    echo "$1 pair $r: $line"
+    lines+=("$ratio $line")
+  done
+  printf '%s\n' "${lines[@]}" | sort -n | sed -n "$(((REPEATS + 1) / 2))p" |
+    awk -v l="$1" '{ $1 = ""; print l " catch-up, median pair:" $0 }'
+}
+echo "-- catch-up, backlog 1 (kcat, full sets): each reader in its own group, $REPEATS alternating pairs" \
+  "(nsmd: saas config, exactly-once checkpoints)"
+catch_up full-sets product-events
+echo "-- catch-up, backlog 2 (loadgen, small sets): $REPEATS alternating pairs"
+catch_up loadgen loadgen-backlog
 
 LIVE=$((EVENTS / 2))
 echo "-- concurrent: each reader consumes while the load generator produces $LIVE events"
@@ -130,17 +155,96 @@ NSMD_BEHIND=$(python3 -c "print(f'{$NSMD_LAST-$(cat "$WORK/load-nsmd.end"):.2f}'
 echo "concurrent: raw rate=$RAW_LIVE (producer beside it $PRODUCED_RAW/s, raw done ${RAW_BEHIND}s after it)" \
   "nsmd rate=$NSMD_LIVE (producer beside it $PRODUCED_NSMD/s, nsmd done ${NSMD_BEHIND}s after it) ratio $LIVE_RATIO"
 
-echo "-- nsmd replay on one core (no Kafka), $EVENTS events"
+# Keeping pace: a producer paced at PACE_RATE events/s (loadgen --rate,
+# the connection made before the clock starts) while nsmd runs; nsmd's
+# consumed count is sampled every 20 ms against the producer's progress
+# (events acknowledged by the broker; also those queued in the producer).
+PACE_RATE=${PACE_RATE:-300000}
+PACE_EVENTS=${PACE_EVENTS:-$((PACE_RATE * 6))}
+echo "-- keeping pace: a producer at $PACE_RATE events/s sends $PACE_EVENTS events while nsmd runs"
+PACE_PORT=$(free_port)
+"$NSMD" run --config "$(saas_config nsmd-pace pace "$PACE_PORT")" 2>"$WORK/nsmd-pace.log" & PACE_PID=$!
+PIDS+=("$PACE_PID")
+until curl -sf "http://127.0.0.1:$PACE_PORT/readyz" >/dev/null; do sleep 0.05; done
+sleep 1
+"$BUILD/benchmarks/loadgen" --brokers "$BOOTSTRAP" --topic pace --events "$PACE_EVENTS" --seed 11 \
+  --teams "$TEAMS" --rate "$PACE_RATE" --progress "$WORK/pace.progress" >"$WORK/pace.out" &
+PACE_LOAD=$!
+# One sampling process with one connection (a curl per sample took ~0.5 s
+# on a loaded machine).
+python3 - "$PACE_PORT" "$PACE_EVENTS" "$WORK/pace.samples" <<'PY'
+import http.client, sys, time
+port, total, out = int(sys.argv[1]), int(sys.argv[2]), open(sys.argv[3], "w")
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+while True:
+    conn.request("GET", "/metrics")
+    body = conn.getresponse().read().decode()
+    t = time.time()
+    c = next((float(l.split()[1]) for l in body.splitlines()
+              if l.startswith("nsmd_events_consumed_total ")), 0.0)
+    out.write(f"{t:.6f} {int(c)}\n")
+    if c >= total: break
+    time.sleep(0.02)
+PY
+wait $PACE_LOAD
+kill -TERM "$PACE_PID"; wait "$PACE_PID" || true
+python3 - "$WORK/pace.progress" "$WORK/pace.samples" "$PACE_EVENTS" <<'PY'
+import bisect, statistics, sys
+sent = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
+seen = [tuple(map(float, l.split())) for l in open(sys.argv[2])]
+total = int(sys.argv[3])
+ts = [s[0] for s in sent]
+queued, delivered = [s[1] for s in sent], [s[2] for s in sent]
+def interp(x, xs, ys):  # piecewise linear, clamped
+    i = bisect.bisect_left(xs, x)
+    if i == 0: return ys[0]
+    if i == len(xs): return ys[-1]
+    return ys[i-1] + (ys[i] - ys[i-1]) * (x - xs[i-1]) / (xs[i] - xs[i-1])
+def when(n, counts):  # first time `counts` reached n (counts are non-decreasing)
+    i = bisect.bisect_left(counts, n)
+    if i == 0: return ts[0]
+    if i == len(counts): return ts[-1]
+    return ts[i-1] + (ts[i] - ts[i-1]) * (n - counts[i-1]) / max(counts[i] - counts[i-1], 1e-9)
+start, last_queued, end = ts[0], ts[-2], ts[-1]
+lag_events, lag_seconds, producer_queue = [], [], []
+for t, c in seen:
+    if not start <= t <= last_queued: continue
+    on_broker = interp(t, ts, delivered)
+    # Events the broker has acknowledged that nsmd has not consumed, and
+    # how long ago the first of them was acknowledged.
+    lag_events.append(max(0.0, on_broker - c))
+    lag_seconds.append(max(0.0, t - when(c + 1, delivered)) if c < on_broker else 0.0)
+    producer_queue.append(interp(t, ts, queued) - on_broker)
+done = next(t for t, c in seen if c >= total)
+q = lambda v, p: sorted(v)[min(len(v) - 1, int(p * len(v)))]
+print(f"pace: producer queued {total} events in {last_queued - start:.2f} s "
+      f"({(total - queued[0]) / (last_queued - start):.0f}/s; its own queue held median "
+      f"{statistics.median(producer_queue):.0f} events not yet acknowledged), all acknowledged "
+      f"{end - start:.2f} s after its start")
+print(f"pace: nsmd lag behind the broker over {len(lag_events)} samples: events median "
+      f"{statistics.median(lag_events):.0f} p99 {q(lag_events, 0.99):.0f} max {max(lag_events):.0f}; "
+      f"seconds median {statistics.median(lag_seconds):.3f} p99 {q(lag_seconds, 0.99):.3f} "
+      f"max {max(lag_seconds):.3f}")
+print(f"pace: nsmd consumed the last event {done - end:.2f} s after the producer's last "
+      f"acknowledgement ({done - last_queued:.2f} s after its last send was queued)")
+PY
+
+echo "-- nsmd replay on one core (no Kafka, taskset -c 1), $EVENTS events, 3 runs"
 "$BUILD/benchmarks/loadgen" --output "$WORK/events.ndjson" --events "$EVENTS" --teams "$TEAMS"
 sed -e "s|^\(  dir:\).*|\1 $WORK/state-replay|" config/examples/saas.yaml > "$WORK/replay.yaml"
 # Wall-clock rate, and the rate per CPU-second the process used (user +
 # system), which steal time on a shared machine does not dilute.
-/usr/bin/time -f "cpu_seconds %U %S" -o "$WORK/replay.time" \
-  taskset -c 0 "$NSMD" replay --config "$WORK/replay.yaml" --input "$WORK/events.ndjson" >/dev/null 2>"$WORK/replay.err"
-REPLAY_RATE=$(sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p' "$WORK/replay.err")
-REPLAY_CPU_RATE=$(awk -v n="$EVENTS" '/cpu_seconds/ {printf "%.0f", n / ($2 + $3)}' "$WORK/replay.time")
-echo "replay rate=$REPLAY_RATE (wall clock), $REPLAY_CPU_RATE per CPU-second"
+for r in 1 2 3; do
+  rm -rf "$WORK/state-replay"
+  /usr/bin/time -f "cpu_seconds %U %S" -o "$WORK/replay.time" \
+    taskset -c 1 "$NSMD" replay --config "$WORK/replay.yaml" --input "$WORK/events.ndjson" >/dev/null 2>"$WORK/replay.err"
+  REPLAY_RATE=$(sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p' "$WORK/replay.err")
+  REPLAY_CPU_RATE=$(awk -v n="$EVENTS" '/cpu_seconds/ {printf "%.0f", n / ($2 + $3)}' "$WORK/replay.time")
+  echo "replay run $r: rate=$REPLAY_RATE (wall clock), $REPLAY_CPU_RATE per CPU-second ($(cat "$WORK/replay.time"))"
+done
+rm -f "$WORK/events.ndjson"
 
+if [[ $LARGE_MEMBERS -eq 0 ]]; then exit 0; fi
 echo "-- large state: $LARGE_MEMBERS distinct users, restart to ready, peak RSS, scrape of 10,000 series"
 python3 benchmarks/large_state_events.py "$LARGE_MEMBERS" > "$WORK/large.ndjson"
 PORT=$(free_port)

@@ -2,11 +2,17 @@
 // topic, keyed by user, at a given rate or as fast as possible.
 //
 //   loadgen --brokers HOST:PORT --topic T --events N [--rate R] [--teams 300] [--seed 42]
-//           [--spacing-ms 50]
-//   loadgen --output FILE.ndjson --events N ...   (writes the same events, one per line)
+//           [--spacing-ms 50] [--progress FILE]
+//   loadgen --output FILE.ndjson --events N [--keyed] ...
+//       writes the same events, one per line; --keyed writes "key<TAB>json"
+//       lines, for `kcat -P -K $'\t' -l FILE` (which sends full message sets)
 //
 // Event time starts at 2024-01-01T00:00Z and advances --spacing-ms per event,
 // so a backlog spans realistic weeks. Prints the produced count and rate.
+// --progress writes "unix_seconds events_queued events_delivered" lines to
+// FILE every ~100 ms while producing (queued: handed to librdkafka, which
+// sends them within its linger.ms of 20 ms; delivered: acknowledged by the
+// broker), so a benchmark can tell how far behind a reader is.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +44,9 @@ int main(int argc, char** argv) {
   const unsigned long long seed = std::strtoull(Flag(argc, argv, "--seed", "42"), nullptr, 10);
   const int64_t spacing_ms = std::atoll(Flag(argc, argv, "--spacing-ms", "50"));
   const char* output = Flag(argc, argv, "--output", nullptr);
+  const char* progress_path = Flag(argc, argv, "--progress", nullptr);
+  bool keyed = false;
+  for (int i = 1; i < argc; ++i) keyed = keyed || std::strcmp(argv[i], "--keyed") == 0;
   const absl::Time event_start =
       absl::FromCivil(absl::CivilSecond(2024, 1, 1, 0, 0, 0), absl::UTCTimeZone());
   if (output != nullptr && events > 0) {
@@ -45,8 +54,13 @@ int main(int argc, char** argv) {
     if (out == nullptr) return 1;
     nsmd::SaasEventModel model(teams, seed, event_start);
     for (long long i = 0; i < events; ++i) {
-      const std::string json = model.Next(event_start + absl::Milliseconds(i * spacing_ms)).json;
-      std::fwrite(json.data(), 1, json.size(), out);
+      const nsmd::SaasEventModel::GeneratedEvent e =
+          model.Next(event_start + absl::Milliseconds(i * spacing_ms));
+      if (keyed) {
+        std::fwrite(e.key.data(), 1, e.key.size(), out);
+        std::fputc('\t', out);
+      }
+      std::fwrite(e.json.data(), 1, e.json.size(), out);
       std::fputc('\n', out);
     }
     return std::fclose(out) == 0 ? 0 : 1;
@@ -63,24 +77,52 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "loadgen: %s\n", producer.status().ToString().c_str());
     return 1;
   }
+  std::FILE* progress = progress_path != nullptr ? std::fopen(progress_path, "w") : nullptr;
+  if (progress_path != nullptr && progress == nullptr) return 1;
   nsmd::SaasEventModel model(teams, seed, event_start);
-  const absl::Time start = absl::Now();
-  for (long long i = 0; i < events; ++i) {
+  auto produce = [&](long long i) {
     nsmd::SaasEventModel::GeneratedEvent e =
         model.Next(event_start + absl::Milliseconds(i * spacing_ms));
-    if (absl::Status s = (*producer)->Produce(topic, e.key, e.json); !s.ok()) {
+    absl::Status s = (*producer)->Produce(topic, e.key, e.json);
+    if (!s.ok()) std::fprintf(stderr, "loadgen: %s\n", s.ToString().c_str());
+    return s.ok();
+  };
+  // A paced run delivers its first event before the clock starts, so that
+  // connecting to the broker does not count as the producer falling behind.
+  long long first = 0;
+  if (rate > 0) {
+    if (!produce(first++)) return 1;
+    if (absl::Status s = (*producer)->Flush(absl::Seconds(30)); !s.ok()) {
       std::fprintf(stderr, "loadgen: %s\n", s.ToString().c_str());
       return 1;
     }
-    if (rate > 0 && (i & 255) == 255) {
-      absl::SleepFor(start + absl::Seconds(static_cast<double>(i + 1) / rate) - absl::Now());
+  }
+  const absl::Time start = absl::Now();
+  absl::Time next_progress = start;
+  for (long long i = first; i < events; ++i) {
+    if (!produce(i)) return 1;
+    if ((i & 255) == 255) {
+      if (rate > 0) {
+        absl::SleepFor(start + absl::Seconds(static_cast<double>(i + 1 - first) / rate) -
+                       absl::Now());
+      }
+      if (progress != nullptr && absl::Now() >= next_progress) {
+        std::fprintf(progress, "%.6f %lld %lld\n", absl::ToUnixMicros(absl::Now()) / 1e6, i + 1,
+                     i + 1 - (*producer)->waiting());
+        next_progress += absl::Milliseconds(100);
+      }
     }
   }
   if (absl::Status s = (*producer)->Flush(absl::Minutes(5)); !s.ok()) {
     std::fprintf(stderr, "loadgen: %s\n", s.ToString().c_str());
     return 1;
   }
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const absl::Time end = absl::Now();
+  if (progress != nullptr) {
+    std::fprintf(progress, "%.6f %lld %lld\n", absl::ToUnixMicros(end) / 1e6, events, events);
+    std::fclose(progress);
+  }
+  const double seconds = absl::ToDoubleSeconds(end - start);
   std::printf("loadgen events=%lld seconds=%.3f rate=%.0f\n", events, seconds,
               static_cast<double>(events) / seconds);
   return 0;

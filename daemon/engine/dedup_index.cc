@@ -1,7 +1,12 @@
 #include "daemon/engine/dedup_index.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <limits>
+#include <new>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -28,21 +33,142 @@ std::string RowKey(int64_t newest, uint64_t seq) {
 
 bool DedupIndex::SeenOrAdd(absl::string_view id, absl::uint128 id_hash, int64_t time_ms) {
   if (!enabled() || id.empty()) return false;
-  auto [it, inserted] = times_.try_emplace(Split(id_hash), time_ms);
-  if (!inserted) {
-    if (it->second >= expired_before_) return true;
-    it->second = time_ms;  // an expired id seen again: a new occurrence
-  }
+  if (Insert(id_hash, time_ms, /*keep_newer=*/false)) return true;
   AppendToRow(id, time_ms);
   return false;
 }
 
 void DedupIndex::Prefetch(absl::string_view id, absl::uint128 id_hash) const {
-  if (!enabled() || id.empty()) return;
-  times_.prefetch(Split(id_hash));
+  if (!enabled() || id.empty() || filter_blocks_ == 0 || buckets_.empty()) return;
+  __builtin_prefetch(FilterBlock(absl::Uint128High64(id_hash)));
+  const Bucket& open = buckets_.back();
+  const Slot* slot = &open.slots[absl::Uint128Low64(id_hash) & open.mask];
+  __builtin_prefetch(slot);
+  // A slot that straddles two cache lines needs both.
+  __builtin_prefetch(reinterpret_cast<const char*>(slot) + sizeof(Slot) - 1);
 }
 
+size_t DedupIndex::size() const {
+  size_t n = 0;
+  for (const Bucket& b : buckets_) n += b.size;
+  return n;
+}
+
+DedupIndex::Slot* DedupIndex::Bucket::Find(uint64_t low, uint64_t high) const {
+  for (size_t i = low & mask;; i = (i + 1) & mask) {
+    Slot* slot = &slots[i];
+    if (slot->stamp == 0 || (slot->low == low && slot->high == high)) return slot;
+  }
+}
+
+bool DedupIndex::Insert(absl::uint128 hash, int64_t time_ms, bool keep_newer) {
+  const uint64_t low = absl::Uint128Low64(hash), high = absl::Uint128High64(hash);
+  const uint64_t stamp = Stamp(std::max(time_ms, std::numeric_limits<int64_t>::min() + 1));
+  Bucket* open = &OpenBucket();
+  Slot* slot = open->Find(low, high);
+  if (FilterAdd(low, high)) {
+    // Maybe seen: its newest occurrence in any bucket decides.
+    uint64_t newest = slot->stamp;
+    for (const Bucket& b : buckets_) {
+      if (&b == open) continue;
+      const Slot* s = b.Find(low, high);
+      if (s->stamp != 0) newest = std::max(newest, s->stamp);
+    }
+    // (A zero stamp is no occurrence, whatever the floor.)
+    if (newest != 0 && (keep_newer ? newest >= stamp : newest >= Stamp(expired_before_))) {
+      return true;
+    }
+    if (slot->stamp != 0) {  // an older occurrence in the open bucket
+      slot->stamp = stamp;
+      open->newest = std::max(open->newest, stamp);
+      return false;
+    }
+  }
+  *slot = Slot{low, high, stamp};
+  ++open->size;
+  open->newest = std::max(open->newest, stamp);
+  ++filter_ids_;
+  return false;
+}
+
+DedupIndex::Bucket& DedupIndex::OpenBucket() {
+  if (filter_blocks_ == 0 || (filter_ids_ + 1) * 16 > filter_blocks_ * 512) RebuildFilter();
+  if (buckets_.empty() || buckets_.back().size == ids_per_bucket_) {
+    Bucket b;
+    const size_t slots = 2 * ids_per_bucket_;
+    if (spare_ != nullptr) {
+      // A dropped bucket's memory: clearing it costs less than faulting
+      // fresh pages in.
+      b.memory = std::move(spare_);
+      std::memset(b.memory.get(), 0, slots * sizeof(Slot));
+    } else {
+      b.memory = Map(slots * sizeof(Slot));
+    }
+    b.slots = static_cast<Slot*>(b.memory.get());
+    b.mask = slots - 1;
+    buckets_.push_back(std::move(b));
+  }
+  return buckets_.back();
+}
+
+bool DedupIndex::FilterAdd(uint64_t low, uint64_t high) {
+  uint64_t* block = FilterBlock(high);
+  bool present = true;
+  // 7 bits of the block's 512, 9 bits of `low` each.
+  for (int k = 0; k < 7; ++k) {
+    const unsigned bit = static_cast<unsigned>(low >> (9 * k)) & 511;
+    const uint64_t mask = uint64_t{1} << (bit & 63);
+    present = present && (block[bit >> 6] & mask) != 0;
+    block[bit >> 6] |= mask;
+  }
+  return present;
+}
+
+void DedupIndex::RebuildFilter() {
+  const size_t held = size();
+  size_t blocks = 64;
+  while (blocks * 512 < 2 * 16 * held) blocks *= 2;
+  if (blocks == filter_blocks_) {
+    std::memset(filter_, 0, blocks * 64);
+  } else {
+    filter_memory_ = Map(blocks * 64);
+  }
+  filter_ = static_cast<uint64_t*>(filter_memory_.get());
+  filter_blocks_ = blocks;
+  filter_ids_ = held;
+  filter_dropped_ = 0;
+  for (const Bucket& b : buckets_) {
+    for (size_t i = 0; i <= b.mask; ++i) {
+      if (b.slots[i].stamp != 0) FilterAdd(b.slots[i].low, b.slots[i].high);
+    }
+  }
+}
+
+std::unique_ptr<void, DedupIndex::Unmapper> DedupIndex::Map(size_t bytes) {
+  constexpr size_t kHugePage = size_t{2} << 20;
+  // Map a huge page more than needed and unmap the ends, so that the
+  // memory starts on a huge page boundary.
+  const size_t mapped = bytes + kHugePage;
+  void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (begin + kHugePage - 1) & ~(kHugePage - 1);
+  if (aligned > begin) munmap(p, aligned - begin);
+  const uintptr_t end = begin + mapped, aligned_end = aligned + bytes;
+  if (end > aligned_end) munmap(reinterpret_cast<void*>(aligned_end), end - aligned_end);
+  if (bytes >= kHugePage) madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
+  return std::unique_ptr<void, Unmapper>(reinterpret_cast<void*>(aligned), Unmapper{bytes});
+}
+
+void DedupIndex::Unmapper::operator()(void* p) const { munmap(p, bytes); }
+
 void DedupIndex::AppendToRow(absl::string_view id, int64_t time_ms) {
+  if (!row_.empty() && row_.size() + kEntryHeader + id.size() > kMaxRowBytes) {
+    closed_rows_.emplace_back(row_newest_, std::move(row_));
+    row_ = std::string();
+    row_newest_ = std::numeric_limits<int64_t>::min();
+  }
+  if (row_.capacity() < kMaxRowBytes) row_.reserve(kMaxRowBytes);
   char header[kEntryHeader];
   EncodeFixed64(header, static_cast<uint64_t>(time_ms));
   EncodeFixed32(header + sizeof(uint64_t), static_cast<uint32_t>(id.size()));
@@ -52,18 +178,23 @@ void DedupIndex::AppendToRow(absl::string_view id, int64_t time_ms) {
 }
 
 void DedupIndex::TakeDelta(StateDelta* delta) {
-  if (row_.empty()) return;
-  std::string key = RowKey(row_newest_, next_row_seq_++);
-  delta->Put(key, row_);
-  rows_.emplace_back(row_newest_, std::move(key));
-  if (rows_.size() > 1 && rows_[rows_.size() - 2].first > row_newest_) rows_unsorted_ = true;
-  row_.clear();
-  row_newest_ = std::numeric_limits<int64_t>::min();
+  if (!row_.empty()) {
+    closed_rows_.emplace_back(row_newest_, std::move(row_));
+    row_ = std::string();
+    row_newest_ = std::numeric_limits<int64_t>::min();
+  }
+  for (auto& [newest, bytes] : closed_rows_) {
+    std::string key = RowKey(newest, next_row_seq_++);
+    delta->PutOwned(key, std::move(bytes));
+    if (!rows_.empty() && rows_.back().first > newest) rows_unsorted_ = true;
+    rows_.emplace_back(newest, std::move(key));
+  }
+  closed_rows_.clear();
 }
 
 void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
   if (!enabled()) return;
-  // The pending row first, so a deletion below is the last word on it.
+  // The pending rows first, so a deletion below is the last word on them.
   TakeDelta(delta);
   if (rows_unsorted_) {
     std::stable_sort(rows_.begin(), rows_.end(),
@@ -75,14 +206,17 @@ void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
     expired_before_ = oldest;
     delta->Put(kFloorKey, absl::StrCat(expired_before_));
   }
-  // Sweep the table once the floor has moved by an eighth of the horizon
-  // since the last sweep (or has come from nowhere: the first Expire).
-  if (swept_floor_ == std::numeric_limits<int64_t>::min() ||
-      expired_before_ - swept_floor_ >= horizon_ms_ / 8) {
-    const int64_t floor = expired_before_;
-    absl::erase_if(times_, [floor](const auto& entry) { return entry.second < floor; });
-    swept_floor_ = expired_before_;
-  }
+  // Drop the buckets whose every id has expired.
+  const uint64_t floor = Stamp(expired_before_);
+  size_t dropped = 0;
+  std::erase_if(buckets_, [this, floor, &dropped](Bucket& b) {
+    if (b.newest >= floor) return false;
+    dropped += b.size;
+    spare_ = std::move(b.memory);
+    return true;
+  });
+  filter_dropped_ += dropped;
+  if (filter_dropped_ * 4 > filter_ids_) RebuildFilter();
   while (!rows_.empty() && rows_.front().first < oldest) {
     delta->Delete(rows_.front().second);
     rows_.pop_front();
@@ -114,9 +248,7 @@ absl::Status DedupIndex::Restore(absl::string_view key, absl::string_view value)
     if (value.size() < length) return malformed("truncated id");
     const absl::string_view id = value.substr(0, length);
     value.remove_prefix(length);
-    auto [it, inserted] = times_.try_emplace(Split(HashMember(id)), time);
-    if (!inserted && it->second >= time) continue;
-    it->second = time;
+    Insert(HashMember(id), time, /*keep_newer=*/true);
   }
   rows_.emplace_back(static_cast<int64_t>(newest), std::string(key));
   rows_unsorted_ = true;

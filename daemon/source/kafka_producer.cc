@@ -93,6 +93,8 @@ void KafkaProducer::Keep(Record record, std::string error) {
   last_error_ = std::move(error);
 }
 
+int KafkaProducer::waiting() const { return rd_kafka_outq_len(rk_); }
+
 size_t KafkaProducer::kept() const {
   absl::MutexLock lock(&mu_);
   return kept_.size();

@@ -68,6 +68,11 @@ class KafkaProducer {
   // could not be queued).
   size_t kept() const;
 
+  // Messages queued and not yet acknowledged by the broker (librdkafka's
+  // rd_kafka_outq_len: also counts delivery reports not served yet, which
+  // Produce() serves after each message).
+  int waiting() const;
+
  private:
   struct Record {
     std::string topic;

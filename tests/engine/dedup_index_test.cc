@@ -66,7 +66,7 @@ TEST(DedupIndexTest, IdsAddedBetweenCheckpointsAreOneRow) {
   DedupIndex index(absl::Hours(1));
   index.SeenOrAdd("m-1", HashMember("m-1"), 2000);
   index.SeenOrAdd("m-22", HashMember("m-22"), 1000);  // older than m-1: the row's newest is 2000
-  index.SeenOrAdd("m-1", HashMember("m-1"), 3000);   // a duplicate adds nothing
+  index.SeenOrAdd("m-1", HashMember("m-1"), 3000);    // a duplicate adds nothing
   StateDelta delta;
   index.TakeDelta(&delta);
   const Rows rows = Collect(delta);
@@ -112,23 +112,94 @@ TEST(DedupIndexTest, ExpiryForgetsIdsAndDeletesRowsWhoseNewestIdExpired) {
   EXPECT_FALSE(index.SeenOrAdd("later", HashMember("later"), 2 * kHour));
 }
 
-TEST(DedupIndexTest, ExpiredIdsAreSweptOnceTheFloorMovesAnEighthOfTheHorizon) {
-  DedupIndex index(absl::Hours(8));  // an eighth: 1 h
-  index.SeenOrAdd("a", HashMember("a"), 0);
-  index.SeenOrAdd("b", HashMember("b"), kHour);
-  index.SeenOrAdd("c", HashMember("c"), 2 * kHour);
+TEST(DedupIndexTest, BucketsOfExpiredIdsAreDroppedAndTheRestStillFound) {
+  DedupIndex index(absl::Hours(1), /*ids_per_bucket=*/1024);
+  // One id a second for 10 h, the floor moved every minute: 3,600 ids (+ a
+  // minute's) within the horizon, in buckets of 1,024 seconds. Held: the
+  // buckets whose newest id is within the horizon, so at most the horizon's
+  // ids, the minute, and the one bucket straddling the floor; a structure
+  // that kept expired ids would hold all 36,000.
   StateDelta delta;
-  index.Expire(8 * kHour, &delta);  // floor 0: nothing older
-  EXPECT_EQ(index.size(), 3u);
-  index.Expire(8 * kHour + 30 * kMinute, &delta);  // floor 30 min: "a" expired, not swept
-  EXPECT_EQ(index.size(), 3u);
-  index.Expire(9 * kHour, &delta);  // floor 1 h, moved by 1 h: swept, "a" goes
-  EXPECT_EQ(index.size(), 2u);
-  index.Expire(10 * kHour + 1, &delta);  // floor 2 h + 1 ms: "b" and "c" go
-  EXPECT_EQ(index.size(), 0u);
-  // Expired and swept ids are new again.
-  EXPECT_FALSE(index.SeenOrAdd("c", HashMember("c"), 10 * kHour));
-  EXPECT_TRUE(index.SeenOrAdd("c", HashMember("c"), 10 * kHour));
+  for (int64_t s = 0; s < 36000; ++s) {
+    const std::string id = "id-" + std::to_string(s);
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), s * 1000)) << id;
+    if (s % 60 == 59) index.Expire(s * 1000, &delta);
+    ASSERT_LE(index.size(), 3600u + 60 + 1024) << s;
+  }
+  // Every id within the horizon, across every bucket held, is a duplicate
+  // (floor 32,399 s); every expired one is new again.
+  for (int64_t s = 35999; s >= 32399; --s) {
+    const std::string id = "id-" + std::to_string(s);
+    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 36000 * 1000)) << id;
+  }
+  for (int64_t s = 0; s < 32399; ++s) {
+    const std::string id = "id-" + std::to_string(s);
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), 36000 * 1000)) << id;
+  }
+  // ... and now a duplicate, in the open bucket or a new one.
+  for (int64_t s = 0; s < 32399; s += 97) {
+    const std::string id = "id-" + std::to_string(s);
+    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 36001 * 1000)) << id;
+  }
+}
+
+TEST(DedupIndexTest, AnExpiredOccurrenceInAnOlderBucketDoesNotHideANewerOne) {
+  DedupIndex index(absl::Hours(1), /*ids_per_bucket=*/2);
+  StateDelta delta;
+  index.SeenOrAdd("a", HashMember("a"), 0);  // bucket 1: a@0, b@0
+  index.SeenOrAdd("b", HashMember("b"), 0);
+  index.SeenOrAdd("c", HashMember("c"), 2 * kHour);  // bucket 2
+  index.Expire(2 * kHour, &delta);                   // floor 1 h: bucket 1 dropped
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), 2 * kHour));
+  // Its new occurrence (2 h) is held: a duplicate now.
+  EXPECT_TRUE(index.SeenOrAdd("a", HashMember("a"), 2 * kHour + 1));
+
+  DedupIndex late(absl::Hours(1), /*ids_per_bucket=*/2);
+  late.SeenOrAdd("x", HashMember("x"), 3 * kHour);  // bucket 1 newest 3 h holds x
+  late.SeenOrAdd("y", HashMember("y"), 0);          // ... and an old y
+  late.Expire(3 * kHour, &delta);                   // floor 2 h: y expired, bucket kept
+  EXPECT_EQ(late.size(), 2u);
+  EXPECT_FALSE(late.SeenOrAdd("y", HashMember("y"), 3 * kHour));  // new occurrence, bucket 2
+  EXPECT_TRUE(late.SeenOrAdd("y", HashMember("y"), 3 * kHour));   // newest of the two decides
+}
+
+TEST(DedupIndexTest, FilterFalsePositivesBeforeAnyExpiryAreNotDuplicates) {
+  // Before the first Expire the floor is the lowest time there is; an id the
+  // filter wrongly reports as seen is still new. 200,000 distinct ids in a
+  // filter of ~16 bits an id give a few hundred false positives.
+  DedupIndex index(absl::Hours(1));
+  for (int i = 0; i < 200000; ++i) {
+    const std::string id = "m-" + std::to_string(i);
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), i)) << id;
+  }
+  EXPECT_EQ(index.size(), 200000u);
+}
+
+TEST(DedupIndexTest, RowsAreClosedAtTheirSizeCap) {
+  DedupIndex index(absl::Hours(1));
+  // Ids of 100 bytes: entries of 112 bytes, so 585 fit in 64 KiB (65,520).
+  const int per_row = static_cast<int>(DedupIndex::kMaxRowBytes / 112);
+  ASSERT_EQ(per_row, 585);
+  for (int i = 0; i < 2 * per_row + 1; ++i) {
+    std::string id = std::to_string(i);
+    id.resize(100, '.');
+    index.SeenOrAdd(id, HashMember(id), i);
+  }
+  StateDelta delta;
+  index.TakeDelta(&delta);
+  const Rows rows = Collect(delta);
+  ASSERT_EQ(rows.puts.size(), 3u);
+  // Newest times 584, 1169 and 1170; sequences 0, 1, 2.
+  auto it = rows.puts.begin();
+  EXPECT_EQ(it->first, "x/00000000000000000584/00000000000000000000");
+  EXPECT_EQ(it->second.size(), 585u * 112);
+  ++it;
+  EXPECT_EQ(it->first, "x/00000000000000001169/00000000000000000001");
+  EXPECT_EQ(it->second.size(), 585u * 112);
+  ++it;
+  EXPECT_EQ(it->first, "x/00000000000000001170/00000000000000000002");
+  EXPECT_EQ(it->second.size(), 112u);
 }
 
 TEST(DedupIndexTest, RestoreKeepsIdsAndTheExpiryFloor) {

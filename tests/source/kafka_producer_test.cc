@@ -117,7 +117,7 @@ TEST_F(KafkaProducerTest, FailedDeliveryIsKeptAndDeliveredByALaterFlush) {
   ASSERT_NE(producer, nullptr);
   ASSERT_OK(broker_->SetDown(true));
   ASSERT_OK(producer->ProduceWithHeaders("dlq", "key-1", "payload-1",
-                                           {{"nsmd-reject-reason", "invalid_json"}}));
+                                         {{"nsmd-reject-reason", "invalid_json"}}));
   absl::Status s = producer->Flush(absl::Seconds(20));
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_TRUE(absl::StartsWith(s.message(), "1 message(s) not delivered yet")) << s;
@@ -139,6 +139,20 @@ TEST_F(KafkaProducerTest, FailedDeliveryIsKeptAndDeliveredByALaterFlush) {
   EXPECT_EQ(stored[0].key, "key-1");
   EXPECT_EQ(stored[0].payload, "payload-1");
   EXPECT_EQ(stored[0].headers, (Headers{{"nsmd-reject-reason", "invalid_json"}}));
+}
+
+TEST_F(KafkaProducerTest, WaitingCountsMessagesTheBrokerHasNotAcknowledged) {
+  std::unique_ptr<KafkaProducer> producer = Producer({});
+  ASSERT_NE(producer, nullptr);
+  EXPECT_EQ(producer->waiting(), 0);
+  // No broker: nothing can be acknowledged, so all three wait.
+  ASSERT_OK(broker_->SetDown(true));
+  for (int i = 0; i < 3; ++i) ASSERT_OK(producer->Produce("dlq", "k", "p"));
+  EXPECT_EQ(producer->waiting(), 3);
+  ASSERT_OK(broker_->SetDown(false));
+  ASSERT_OK(FlushUntilDelivered(producer.get()));
+  EXPECT_EQ(producer->waiting(), 0);
+  EXPECT_EQ(ReadAll("dlq").size(), 3u);
 }
 
 TEST_F(KafkaProducerTest, FullQueueWaitIsBoundedAndTheMessageIsKept) {
