@@ -106,9 +106,9 @@ struct EventDecoder::Impl {
   // What slot `slot` held in the current message.
   const JsonValue& slot(int i) const { return walker->slot(i); }
 
-  absl::Status Reject(RejectReason r, RejectReason* reason, std::string message) const {
+  absl::Status Reject(RejectReason r, RejectReason* reason, absl::string_view message) const {
     *reason = r;
-    return absl::InvalidArgumentError(std::move(message));
+    return absl::InvalidArgumentError(message);
   }
 
   absl::Status DecodeName(RejectReason* reason);
