@@ -231,10 +231,19 @@ TEST_F(KafkaSourceTest, StatisticsTakenBeforeABrokerAnsweredDoNotMarkItDisconnec
   ASSERT_OK(broker_->CreateTopic("t5", 2));
   ASSERT_OK(broker_->SetDown(true));
   KafkaSource::Options o = SourceOptions("t5", "g8", {}, kAll);
-  o.properties = {{"statistics.interval.ms", "2000"}, {"reconnect.backoff.max.ms", "100"}};
+  o.properties = {{"statistics.interval.ms", "100"}, {"reconnect.backoff.max.ms", "100"}};
   auto source = KafkaSource::Create(std::move(o));
   ASSERT_OK(source);
-  absl::SleepFor(absl::Milliseconds(2400));  // statistics taken at 2 s: no broker up
+  // Nothing polls, so librdkafka queues a statistics report every 100 ms, each
+  // with no broker up. Besides them only the all-brokers-down error and the
+  // connection errors wait in the queue (one a second: librdkafka suppresses
+  // identical ones in between), so 8 events hold at least 5 reports.
+  constexpr int kQueued = 8;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10);
+       (*source)->PendingEvents() < kQueued && absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(10))) {
+  }
+  ASSERT_GE((*source)->PendingEvents(), kQueued);
   ASSERT_OK(broker_->SetDown(false));
   // One poll: the topics' metadata answers, then the statistics are served.
   ASSERT_OK((*source)->Poll(10, absl::Milliseconds(10), [](const SourceMessage&) {}));
