@@ -66,7 +66,7 @@ TEST(DedupIndexTest, IdsAddedBetweenCheckpointsAreOneRow) {
   DedupIndex index(absl::Hours(1));
   index.SeenOrAdd("m-1", HashMember("m-1"), 2000);
   index.SeenOrAdd("m-22", HashMember("m-22"), 1000);  // older than m-1: the row's newest is 2000
-  index.SeenOrAdd("m-1", HashMember("m-1"), 3000);   // a duplicate adds nothing
+  index.SeenOrAdd("m-1", HashMember("m-1"), 3000);    // a duplicate adds nothing
   StateDelta delta;
   index.TakeDelta(&delta);
   const Rows rows = Collect(delta);

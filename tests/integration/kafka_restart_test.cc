@@ -19,8 +19,8 @@
 #include "gtest/gtest.h"
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
-#include "tests/testing/subprocess.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
 
 namespace nsmd {
 namespace {
@@ -55,6 +55,7 @@ class KafkaRestartTest : public ::testing::TestWithParam<std::string> {
 
   // (Re)writes the config with state.checkpoint_interval `interval`.
   void WriteConfig(const std::string& interval) {
+    // clang-format off
     std::ofstream(config_) << absl::StrCat(R"(
 kafka:
   brokers: )", bootstrap_, R"(
@@ -87,6 +88,7 @@ metrics:
     measure: events
     window: {tumbling: day}
 )");
+    // clang-format on
   }
 
   void TearDown() override {

@@ -53,6 +53,7 @@ class ReloadTest : public ::testing::Test {
   }
 
   void WriteConfig(const std::string& metrics) {
+    // clang-format off
     std::ofstream(config_, std::ios::trunc) << absl::StrCat(R"(
 kafka:
   brokers: )", bootstrap_, R"(
@@ -63,6 +64,7 @@ state:
   checkpoint_interval: 100ms
 http:
   listen: 127.0.0.1:)", port_, "\nmetrics:", metrics);
+    // clang-format on
   }
 
   void Produce(const std::string& event, const std::string& user, int second) {
@@ -92,8 +94,8 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
   Produce("file_edited", "u2", 2);
   Produce("comment_added", "u1", 3);
   // edits 2 (u1, u2), editors 2, comments 1.
-  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 2}, {Value("editors"), 2},
-                                   {Value("comments"), 1}}));
+  ASSERT_OK(
+      AwaitMetrics(port_, {{Value("edits"), 2}, {Value("editors"), 2}, {Value("comments"), 1}}));
 
   // `comments` now counts distinct commenters (a new definition: starts
   // empty); `viewers` is new; edits and editors are unchanged except for
@@ -110,16 +112,19 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
 )");
   WriteConfig(second);
   nsmd_->Signal(SIGHUP);
-  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 2}, {Value("editors"), 2},
-                                   {Value("comments"), 0}, {Value("viewers"), 0},
-                                   {"nsmd_config_last_reload_successful", 1}}));
+  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 2},
+                                 {Value("editors"), 2},
+                                 {Value("comments"), 0},
+                                 {Value("viewers"), 0},
+                                 {"nsmd_config_last_reload_successful", 1}}));
   Produce("comment_added", "u3", 4);
   Produce("page_viewed", "u3", 5);
   Produce("file_edited", "u3", 6);
   // edits 3, editors 3 (u1..u3); comments counts since the reload: u3 -> 1;
   // viewers 1.
-  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 3}, {Value("editors"), 3},
-                                   {Value("comments"), 1}, {Value("viewers"), 1}}));
+  ASSERT_OK(AwaitMetrics(
+      port_,
+      {{Value("edits"), 3}, {Value("editors"), 3}, {Value("comments"), 1}, {Value("viewers"), 1}}));
   EXPECT_TRUE(absl::StrContains(testing::ReadFile(log), "comments starts empty"))
       << testing::ReadFile(log);
 
@@ -133,8 +138,7 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
   auto reload = testing::HttpRequest(port_, "POST", "/-/reload");
   ASSERT_OK(reload);
   EXPECT_EQ(reload->status, 500) << reload->body;
-  EXPECT_TRUE(absl::StrContains(reload->body, absl::StrCat(config_, ":21:5: ")))
-      << reload->body;
+  EXPECT_TRUE(absl::StrContains(reload->body, absl::StrCat(config_, ":21:5: "))) << reload->body;
   // The gauge was set before the answer.
   auto metrics = testing::HttpRequest(port_, "GET", "/metrics");
   ASSERT_OK(metrics);
@@ -142,8 +146,9 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
       testing::PrometheusValue(metrics->body, "nsmd_config_last_reload_successful").value_or(-1),
       0);
   Produce("file_edited", "u4", 7);
-  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 4}, {Value("editors"), 4},
-                                   {Value("comments"), 1}, {Value("viewers"), 1}}));
+  ASSERT_OK(AwaitMetrics(
+      port_,
+      {{Value("edits"), 4}, {Value("editors"), 4}, {Value("comments"), 1}, {Value("viewers"), 1}}));
   EXPECT_TRUE(absl::StrContains(testing::ReadFile(log), "nsmd.yaml:")) << testing::ReadFile(log);
 
   // The valid file again over HTTP: 200 once reloaded; nothing changed, so
@@ -153,9 +158,11 @@ TEST_F(ReloadTest, SighupKeepsUnchangedMetricsAndStartsChangedOnesEmpty) {
   ASSERT_OK(reload);
   EXPECT_EQ(reload->status, 200) << reload->body;
   EXPECT_EQ(reload->body, "reloaded\n");
-  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 4}, {Value("editors"), 4},
-                                   {Value("comments"), 1}, {Value("viewers"), 1},
-                                   {"nsmd_config_last_reload_successful", 1}}));
+  ASSERT_OK(AwaitMetrics(port_, {{Value("edits"), 4},
+                                 {Value("editors"), 4},
+                                 {Value("comments"), 1},
+                                 {Value("viewers"), 1},
+                                 {"nsmd_config_last_reload_successful", 1}}));
 
   const absl::Status stopped = testing::StopGracefully(*nsmd_, absl::Seconds(10));
   EXPECT_OK(stopped);

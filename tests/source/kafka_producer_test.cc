@@ -117,7 +117,7 @@ TEST_F(KafkaProducerTest, FailedDeliveryIsKeptAndDeliveredByALaterFlush) {
   ASSERT_NE(producer, nullptr);
   ASSERT_OK(broker_->SetDown(true));
   ASSERT_OK(producer->ProduceWithHeaders("dlq", "key-1", "payload-1",
-                                           {{"nsmd-reject-reason", "invalid_json"}}));
+                                         {{"nsmd-reject-reason", "invalid_json"}}));
   absl::Status s = producer->Flush(absl::Seconds(20));
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_TRUE(absl::StartsWith(s.message(), "1 message(s) not delivered yet")) << s;

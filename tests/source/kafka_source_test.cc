@@ -29,9 +29,9 @@ class KafkaSourceTest : public ::testing::Test {
 
   // Options of a source of `topic` in `group` on this broker, resuming at
   // `checkpoint` (partitions rediscovered every 100 ms with kAllPartitions).
-  KafkaSource::Options SourceOptions(
-      const std::string& topic, const std::string& group, std::vector<SourceOffset> checkpoint = {},
-      PartitionAssignment assignment = PartitionAssignment::kGroup) {
+  KafkaSource::Options SourceOptions(const std::string& topic, const std::string& group,
+                                     std::vector<SourceOffset> checkpoint = {},
+                                     PartitionAssignment assignment = PartitionAssignment::kGroup) {
     KafkaSource::Options o;
     o.brokers = broker_->bootstrap_servers();
     o.group_id = group;
@@ -52,8 +52,7 @@ class KafkaSourceTest : public ::testing::Test {
   }
 
   // Polls until `n` messages arrived (or 30 s): payloads by partition, in order.
-  std::map<int32_t, std::vector<std::pair<int64_t, std::string>>> Read(KafkaSource* source,
-                                                                       int n) {
+  std::map<int32_t, std::vector<std::pair<int64_t, std::string>>> Read(KafkaSource* source, int n) {
     std::map<int32_t, std::vector<std::pair<int64_t, std::string>>> out;
     int got = 0;
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -184,8 +183,7 @@ TEST_F(KafkaSourceTest, AllPartitionsAreAssignedWithoutAGroupAndResumeAtTheirChe
   // With no checkpoint: every partition, every message, from offset 0.
   auto first = Consumer("t3", "g6", {}, kAll);
   auto all = Read(first.get(), 60);
-  EXPECT_EQ(first->Assignment(),
-            (std::vector<TopicPartitionId>{{"t3", 0}, {"t3", 1}, {"t3", 2}}));
+  EXPECT_EQ(first->Assignment(), (std::vector<TopicPartitionId>{{"t3", 0}, {"t3", 1}, {"t3", 2}}));
   size_t total = 0;
   for (const auto& [partition, messages] : all) total += messages.size();
   EXPECT_EQ(total, 60u);
