@@ -8,7 +8,7 @@ PACKAGES=(
   librdkafka-dev librocksdb-dev prometheus-cpp-dev libcivetweb-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev libyaml-cpp-dev
   libre2-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev
-  clang clang-format libclang-rt-14-dev
+  clang clang-format clang-tidy libclang-rt-14-dev
   kcat prometheus curl openssl python3 time
   chromium systemd nodejs
   nlohmann-json3-dev prometheus-alertmanager python3-jsonschema python3-yaml

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "daemon/base/status_macros.h"
 
 namespace nsmd {
 namespace {
@@ -25,10 +26,10 @@ absl::StatusOr<std::unique_ptr<DeadLetterSink>> DeadLetterSink::Create(const Kaf
   std::map<std::string, std::string> properties = kafka.properties;
   properties["message.max.bytes"] =
       absl::StrCat(std::clamp<int64_t>(kafka.max_message_bytes + 65536, 1000000, 1000000000));
-  auto producer = KafkaProducer::Create(kafka.brokers, properties);
-  if (!producer.ok()) return producer.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<KafkaProducer> producer,
+                   KafkaProducer::Create(kafka.brokers, properties));
   return std::unique_ptr<DeadLetterSink>(
-      new DeadLetterSink(kafka.dead_letter_topic, std::move(*producer), probe));
+      new DeadLetterSink(kafka.dead_letter_topic, std::move(producer), probe));
 }
 
 DeadLetterSink::DeadLetterSink(std::string topic, std::unique_ptr<KafkaProducer> producer,

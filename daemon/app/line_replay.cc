@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/base/status_macros.h"
 #include "daemon/decode/decoded_batch.h"
 
 namespace nsmd {
@@ -115,7 +116,7 @@ absl::Status ReplayLines(const std::string& path, absl::Duration checkpoint_inte
     }
     if (!batch.empty()) apply();
     if (absl::Now() >= next_checkpoint) {
-      if (absl::Status s = pipeline->Checkpoint(); !s.ok()) return s;
+      RETURN_IF_ERROR(pipeline->Checkpoint());
       next_checkpoint = absl::Now() + checkpoint_interval;
     }
   }

@@ -32,10 +32,14 @@
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
   NSMD_ASSIGN_OR_RETURN_IMPL(NSMD_STATUS_MACROS_CONCAT(nsmd_statusor_, __LINE__), lhs, rexpr)
 
+// `lhs` cannot be parenthesized (it may declare a variable), nor `statusor`
+// (a name this macro declares).
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define NSMD_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr)   \
   auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = *std::move(statusor)
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define NSMD_STATUS_MACROS_CONCAT(a, b) NSMD_STATUS_MACROS_CONCAT_INNER(a, b)
 #define NSMD_STATUS_MACROS_CONCAT_INNER(a, b) a##b

@@ -31,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "daemon/base/status_macros.h"
 #include "daemon/decode/iso_timestamp_internal.h"
 #include "daemon/decode/json_path_tree_internal.h"
 #include "daemon/decode/json_walker_internal.h"
@@ -106,9 +107,9 @@ struct EventDecoder::Impl {
   // What slot `slot` held in the current message.
   const JsonValue& slot(int i) const { return walker->slot(i); }
 
-  absl::Status Reject(RejectReason r, RejectReason* reason, std::string message) const {
+  absl::Status Reject(RejectReason r, RejectReason* reason, absl::string_view message) const {
     *reason = r;
-    return absl::InvalidArgumentError(std::move(message));
+    return absl::InvalidArgumentError(message);
   }
 
   absl::Status DecodeName(RejectReason* reason);
@@ -379,10 +380,10 @@ absl::Status EventDecoder::Decode(absl::string_view json, const Event** event,
     return d.Reject(RejectReason::kNotObject, reason,
                     absl::StrCat("message is ", KindName(root_kind), ", not a JSON object"));
   }
-  if (absl::Status s = d.DecodeName(reason); !s.ok()) return s;
-  if (absl::Status s = d.DecodeTime(reason); !s.ok()) return s;
-  if (absl::Status s = d.DecodeId(reason); !s.ok()) return s;
-  if (absl::Status s = d.CheckUserAndGroup(reason); !s.ok()) return s;
+  RETURN_IF_ERROR(d.DecodeName(reason));
+  RETURN_IF_ERROR(d.DecodeTime(reason));
+  RETURN_IF_ERROR(d.DecodeId(reason));
+  RETURN_IF_ERROR(d.CheckUserAndGroup(reason));
   d.DecodeFields();
   d.HashKeys();
   *event = &d.event;

@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "daemon/base/status_macros.h"
 #include "daemon/export/basic_auth.h"
 #include "daemon/export/tls_credentials.h"
 #include "prometheus/counter.h"
@@ -419,8 +420,7 @@ absl::Status HttpServer::ReloadTls() {
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, Handlers handlers) {
-  absl::StatusOr<ListenAddress> address = ParseListen(options.listen);
-  if (!address.ok()) return address.status();
+  ASSIGN_OR_RETURN(const ListenAddress address, ParseListen(options.listen));
   if (options.threads < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("HTTP threads must be at least 1, got ", options.threads));
@@ -431,9 +431,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, H
   }
   std::unique_ptr<BasicAuth> auth;
   if (!options.basic_auth.empty()) {
-    auto created = BasicAuth::Create(options.basic_auth);
-    if (!created.ok()) return created.status();
-    auth = std::move(*created);
+    ASSIGN_OR_RETURN(auth, BasicAuth::Create(options.basic_auth));
   }
   std::unique_ptr<TlsCredentials> tls;
   std::string priorities;
@@ -441,22 +439,16 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, H
     if (options.tls->cert_file.empty() || options.tls->key_file.empty()) {
       return absl::InvalidArgumentError("TLS needs both cert_file and key_file");
     }
-    absl::StatusOr<std::string> p = TlsPriorities(options.tls->min_version);
-    if (!p.ok()) return p.status();
-    priorities = *p;
-    auto loaded = TlsCredentials::Load(options.tls->cert_file, options.tls->key_file,
-                                       options.tls->client_ca_file, absl::Now());
-    if (!loaded.ok()) return loaded.status();
-    tls = std::move(*loaded);
+    ASSIGN_OR_RETURN(priorities, TlsPriorities(options.tls->min_version));
+    ASSIGN_OR_RETURN(tls, TlsCredentials::Load(options.tls->cert_file, options.tls->key_file,
+                                               options.tls->client_ca_file, absl::Now()));
   }
   int port = 0;
-  absl::StatusOr<int> fd = ListenOn(options.listen, *address, &port);
-  if (!fd.ok()) return fd.status();
+  ASSIGN_OR_RETURN(const int fd, ListenOn(options.listen, address, &port));
   if (tls != nullptr) tls->Register(port);
   auto router =
       std::make_unique<Router>(std::move(handlers), options, std::move(auth), std::move(tls));
-  absl::Status s = router->Run(*fd, options, priorities);
-  if (!s.ok()) return s;
+  RETURN_IF_ERROR(router->Run(fd, options, priorities));
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(router), port));
 }
 

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "daemon/base/status_macros.h"
 
 namespace nsmd {
 namespace {
@@ -79,9 +80,8 @@ absl::StatusOr<std::shared_ptr<const TlsCredentials::Material>> TlsCredentials::
     const std::string& cert_file, const std::string& key_file, const std::string& ca_file,
     absl::Time now) {
   auto m = std::make_shared<Material>();
-  absl::StatusOr<std::string> cert = ReadFile("TLS certificate", cert_file);
-  if (!cert.ok()) return cert.status();
-  gnutls_datum_t d = Datum(*cert);
+  ASSIGN_OR_RETURN(const std::string cert, ReadFile("TLS certificate", cert_file));
+  gnutls_datum_t d = Datum(cert);
   m->chain_length = kMaxChain;
   int rc =
       gnutls_pcert_list_import_x509_raw(m->chain, &m->chain_length, &d, GNUTLS_X509_FMT_PEM, 0);
@@ -111,9 +111,8 @@ absl::StatusOr<std::shared_ptr<const TlsCredentials::Material>> TlsCredentials::
     gnutls_x509_crt_deinit(leaf);
   }
 
-  absl::StatusOr<std::string> key = ReadFile("TLS key", key_file);
-  if (!key.ok()) return key.status();
-  d = Datum(*key);
+  ASSIGN_OR_RETURN(const std::string key, ReadFile("TLS key", key_file));
+  d = Datum(key);
   if ((rc = gnutls_privkey_init(&m->key)) < 0 ||
       (rc = gnutls_privkey_import_x509_raw(m->key, &d, GNUTLS_X509_FMT_PEM, nullptr, 0)) < 0) {
     return absl::InvalidArgumentError(
@@ -135,9 +134,8 @@ absl::StatusOr<std::shared_ptr<const TlsCredentials::Material>> TlsCredentials::
   }
 
   if (!ca_file.empty()) {
-    absl::StatusOr<std::string> ca = ReadFile("TLS client CA file", ca_file);
-    if (!ca.ok()) return ca.status();
-    d = Datum(*ca);
+    ASSIGN_OR_RETURN(const std::string ca, ReadFile("TLS client CA file", ca_file));
+    d = Datum(ca);
     rc = gnutls_x509_trust_list_init(&m->client_cas, 0);
     if (rc == 0)
       rc = gnutls_x509_trust_list_add_trust_mem(m->client_cas, &d, nullptr, GNUTLS_X509_FMT_PEM, 0,
@@ -157,8 +155,7 @@ absl::StatusOr<std::unique_ptr<TlsCredentials>> TlsCredentials::Load(std::string
                                                                      absl::Time now) {
   std::unique_ptr<TlsCredentials> c(
       new TlsCredentials(std::move(cert_file), std::move(key_file), std::move(client_ca_file)));
-  absl::Status s = c->Reload(now);
-  if (!s.ok()) return s;
+  RETURN_IF_ERROR(c->Reload(now));
   return c;
 }
 
@@ -176,11 +173,11 @@ void TlsCredentials::Register(int port) {
 }
 
 absl::Status TlsCredentials::Reload(absl::Time now) {
-  auto m = Material::Read(cert_file_, key_file_, client_ca_file_, now);
-  if (!m.ok()) return m.status();
+  ASSIGN_OR_RETURN(std::shared_ptr<const Material> m,
+                   Material::Read(cert_file_, key_file_, client_ca_file_, now));
   absl::MutexLock lock(&mu_);
-  current_ = *m;
-  loaded_.push_back(std::move(*m));
+  current_ = m;
+  loaded_.push_back(std::move(m));
   return absl::OkStatus();
 }
 

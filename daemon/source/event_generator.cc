@@ -4,15 +4,16 @@
 #include <cstdio>
 
 #include "absl/time/clock.h"
+#include "daemon/base/status_macros.h"
 #include "daemon/source/saas_event_model.h"
 
 namespace nsmd {
 
 absl::StatusOr<std::unique_ptr<EventGenerator>> EventGenerator::Create(Options options) {
-  auto producer = KafkaProducer::Create(options.brokers, {});
-  if (!producer.ok()) return producer.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<KafkaProducer> producer,
+                   KafkaProducer::Create(options.brokers, {}));
   return std::unique_ptr<EventGenerator>(
-      new EventGenerator(std::move(options), std::move(*producer)));
+      new EventGenerator(std::move(options), std::move(producer)));
 }
 
 EventGenerator::~EventGenerator() { Stop(); }

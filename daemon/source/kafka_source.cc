@@ -442,6 +442,8 @@ bool KafkaSource::Connected() const {
   return connected_.load() || MonotonicMicros() - answered_at_us_.load() < kAnswerFreshUs;
 }
 
+int KafkaSource::PendingEvents() const { return rk_ == nullptr ? 0 : rd_kafka_outq_len(rk_); }
+
 std::vector<TopicPartitionId> KafkaSource::Assignment() const {
   absl::MutexLock lock(&mu_);
   std::vector<TopicPartitionId> out;

@@ -114,6 +114,11 @@ class KafkaSource {
   // during a long state load, say).
   bool Connected() const;
 
+  // How many events librdkafka holds for the next Poll() to serve:
+  // statistics, errors and rebalances waiting for their callbacks, and
+  // fetched messages. Any thread.
+  int PendingEvents() const;
+
   // Leaves the group (kGroup: on_revoke runs first) and closes the consumer, waiting
   // at most `timeout`: with no broker reachable librdkafka would wait for the
   // group coordinator indefinitely, so past the deadline the consumer is

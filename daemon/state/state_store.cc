@@ -167,8 +167,8 @@ absl::Status PrepareDir(const std::string& dir) {
 // everything else (I/O, busy, lock held) Unavailable.
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what, const std::string& dir) {
   std::string message = absl::StrCat(what, " in state dir \"", dir, "\": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(std::move(message));
-  return absl::UnavailableError(std::move(message));
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  return absl::UnavailableError(message);
 }
 
 }  // namespace

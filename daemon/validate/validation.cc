@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "daemon/base/status_macros.h"
 
 namespace nsmd {
 
@@ -19,7 +20,7 @@ absl::Status CheckOptions(const ValidationOptions& options) {
 
 absl::StatusOr<ValidationResult> Validate(const PeriodTable& table,
                                           const ValidationOptions& options) {
-  if (absl::Status s = CheckOptions(options); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckOptions(options));
   ValidationResult out;
   out.options = options;
   out.table = &table;

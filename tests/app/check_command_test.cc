@@ -20,8 +20,9 @@ TEST(CheckCommandTest, ValidConfigPrintsTheTree) {
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_TRUE(absl::StrContains(o.out, "saas.yaml: 8 metrics, valid\n")) << o.out;
   EXPECT_TRUE(absl::StrContains(
-      o.out, "collaborating_teams (north_star): entities context.groupId with distinct(userId) > "
-             "3, cohort of context.groupId by week, 168h from the anchor\n"))
+      o.out,
+      "collaborating_teams (north_star): entities context.groupId with distinct(userId) > "
+      "3, cohort of context.groupId by week, 168h from the anchor\n"))
       << o.out;
   EXPECT_TRUE(absl::StrContains(o.out, "  └─ teams_created (input): ")) << o.out;
   EXPECT_EQ(o.err, "");
@@ -34,13 +35,15 @@ TEST(CheckCommandTest, ValidConfigPrintsItsAlerts) {
       absl::StrCat("check --config ", NSMD_SOURCE_DIR, "/config/examples/saas.yaml"));
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_TRUE(absl::StrContains(
-      o.out, "\nalerts (nsmd rules):\n  collaborating_teams: drop > 20% vs the same point of the "
-             "previous window, no change for 2 windows, for 6h (from the cadence), severity "
-             "critical\n  team_activation_rate: below 0.2, for 6h (from the cadence), severity "
-             "warning\n"))
+      o.out,
+      "\nalerts (nsmd rules):\n  collaborating_teams: drop > 20% vs the same point of the "
+      "previous window, no change for 2 windows, for 6h (from the cadence), severity "
+      "critical\n  team_activation_rate: below 0.2, for 6h (from the cadence), severity "
+      "warning\n"))
       << o.out;
-  EXPECT_TRUE(absl::StrContains(o.out, "  daily_reading_ms: drop > 40% vs the same point of the "
-                                       "previous window, for 2h, severity warning\n"))
+  EXPECT_TRUE(absl::StrContains(o.out,
+                                "  daily_reading_ms: drop > 40% vs the same point of the "
+                                "previous window, for 2h, severity warning\n"))
       << o.out;
 }
 
@@ -113,8 +116,7 @@ TEST(CheckCommandTest, EachBrokenFileGivesItsLocatedMessagesAndExits1) {
       // "    max_series: " is 16 characters: "lots" at column 17.
       {"check_wrong_type.yaml", {"6:17: expected an integer for max_series"}},
       // "    inputs: [" is 13 characters: "signups" at column 14.
-      {"check_unknown_metric.yaml",
-       {"4:14: input \"signups\" is not a metric of this config"}},
+      {"check_unknown_metric.yaml", {"4:14: input \"signups\" is not a metric of this config"}},
       // "    measure: " is 13 characters: x's measure at 7:14.
       {"check_ratio_cycle.yaml", {"7:14: ratio cycle: x -> y -> x"}},
       // The metrics list starts at "  - " of line 2: column 3.
@@ -142,8 +144,7 @@ TEST(CheckCommandTest, EachBrokenFileGivesItsLocatedMessagesAndExits1) {
        {"8:14: unknown window kind \"rollin\" (did you mean \"rolling\"?)",
         "12:5: unknown key \"ownr\" in metric; did you mean \"owner\"?"}},
       // The second "    measure" (line 6) is reported; the first is at 4:5.
-      {"check_duplicate_key.yaml",
-       {"6:5: duplicate key \"measure\" (first at line 4, column 5)"}},
+      {"check_duplicate_key.yaml", {"6:5: duplicate key \"measure\" (first at line 4, column 5)"}},
   };
   for (const BrokenFile& c : cases) {
     SCOPED_TRACE(c.file);
@@ -165,7 +166,8 @@ TEST(CheckCommandTest, BadRegexIsLocatedAtThePattern) {
   testing::CommandOutput o = testing::RunNsmdCommand(absl::StrCat("check --config ", path));
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.out, "");
-  EXPECT_TRUE(absl::StartsWith(o.err, absl::StrCat(path, ":4:75: bad regular expression \"[docs\": ")))
+  EXPECT_TRUE(
+      absl::StartsWith(o.err, absl::StrCat(path, ":4:75: bad regular expression \"[docs\": ")))
       << o.err;
   EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
 }
@@ -191,7 +193,8 @@ TEST(CheckCommandTest, HelpListsTheFlagsOfRunReplayAndValidate) {
       "replay  --config FILE --input FILE.ndjson[.gz]|- [--series json] [--state-dir DIR]\n"))
       << o.out;
   EXPECT_TRUE(absl::StrContains(
-      o.out, "validate --config FILE --input FILE.ndjson[.gz]|- [--report FILE.html] [--json FILE]\n"))
+      o.out,
+      "validate --config FILE --input FILE.ndjson[.gz]|- [--report FILE.html] [--json FILE]\n"))
       << o.out;
 }
 
@@ -201,12 +204,13 @@ TEST(CheckCommandTest, TreeShowsCandidateAndValidationRoles) {
   testing::CommandOutput o = testing::RunNsmdCommand(
       absl::StrCat("check --config ", NSMD_SOURCE_DIR, "/config/examples/validation.yaml"));
   EXPECT_EQ(o.exit_code, 0) << o.err;
-  EXPECT_TRUE(absl::StrContains(o.out,
-                                "other metrics:\n"
-                                "  └─ weekly_active_users (candidate): distinct userId, tumbling "
-                                "week\n"
-                                "  └─ documents_shared (candidate): events, tumbling week\n"
-                                "  └─ revenue (validation): sum properties.amount, tumbling week\n"))
+  EXPECT_TRUE(
+      absl::StrContains(o.out,
+                        "other metrics:\n"
+                        "  └─ weekly_active_users (candidate): distinct userId, tumbling "
+                        "week\n"
+                        "  └─ documents_shared (candidate): events, tumbling week\n"
+                        "  └─ revenue (validation): sum properties.amount, tumbling week\n"))
       << o.out;
 }
 

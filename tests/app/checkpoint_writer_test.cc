@@ -31,11 +31,10 @@ class CheckpointWriterTest : public ::testing::Test {
 
   KeyValues Scan() const {
     KeyValues out;
-    EXPECT_OK(store_
-                    ->ScanEngineState([&](absl::string_view k, absl::string_view v) {
-                      out.emplace_back(std::string(k), std::string(v));
-                      return absl::OkStatus();
-                    }));
+    EXPECT_OK(store_->ScanEngineState([&](absl::string_view k, absl::string_view v) {
+      out.emplace_back(std::string(k), std::string(v));
+      return absl::OkStatus();
+    }));
     return out;
   }
 

@@ -78,8 +78,8 @@ class PipelineTest : public ::testing::Test {
     pipeline_->set_reject_sink([this](absl::string_view, int32_t, int64_t offset,
                                       absl::string_view key, absl::string_view payload,
                                       RejectReason reason, const absl::Status&) {
-      rejects_.push_back(absl::StrCat(offset, " ", key, " ", payload, " ",
-                                      RejectReasonName(reason)));
+      rejects_.push_back(
+          absl::StrCat(offset, " ", key, " ", payload, " ", RejectReasonName(reason)));
     });
   }
   void TearDown() override {
@@ -114,9 +114,10 @@ class PipelineTest : public ::testing::Test {
     EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kMissingTimestamp)], 1u);
     EXPECT_EQ(pipeline_->NextOffset("events", 0), 108);
     EXPECT_EQ(pipeline_->NextOffset("events", 1), std::nullopt);  // never read
-    EXPECT_EQ(rejects_, std::vector<std::string>(
-                            {"102 key-102 not json invalid_json",
-                             R"(106 key-106 {"event":"file_edited","userId":"u-4"} missing_timestamp)"}));
+    EXPECT_EQ(rejects_,
+              std::vector<std::string>(
+                  {"102 key-102 not json invalid_json",
+                   R"(106 key-106 {"event":"file_edited","userId":"u-4"} missing_timestamp)"}));
   }
 
   std::filesystem::path dir_;
@@ -205,13 +206,12 @@ TEST(PipelineReloadTest, AReloadThatFailsOnAFullDiskChangesNothing) {
   };
   auto edits_rows = [&store] {
     int n = 0;
-    EXPECT_OK((*store)
-                    ->ScanEngineState([&n](absl::string_view key, absl::string_view) {
-                      // weekly_editors is not partitioned by the key (none
-                      // is set): one whole-input task holds every row.
-                      n += absl::StartsWith(key, "t/*/m/edits/");
-                      return absl::OkStatus();
-                    }));
+    EXPECT_OK((*store)->ScanEngineState([&n](absl::string_view key, absl::string_view) {
+      // weekly_editors is not partitioned by the key (none
+      // is set): one whole-input task holds every row.
+      n += absl::StartsWith(key, "t/*/m/edits/");
+      return absl::OkStatus();
+    }));
     return n;
   };
   p.Process("events", 0, 0, Edit("u-1", "m-1", 1));

@@ -62,9 +62,9 @@ std::multiset<std::string> SeriesOf(const std::string& json) {
 //   a line that is not JSON; u12's edit stamped Jan 2 00:00 arrives after
 //     stream time reached Jan 10 13:00: late.
 TEST(ReplayCommandTest, SaasExampleEverySeries) {
-  Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
-                              " --input ", Source("tests/app/testdata/saas_history.ndjson"),
-                              " --series json"));
+  Output o =
+      RunNsmd(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"), " --input ",
+                           Source("tests/app/testdata/saas_history.ndjson"), " --series json"));
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const std::multiset<std::string> expected = {
       // Cohort week of Jan 1: t1 collaborates, t2 does not; 2 teams created.
@@ -104,7 +104,7 @@ TEST(ReplayCommandTest, SaasExampleEverySeries) {
 
 TEST(ReplayCommandTest, SaasExamplePrometheusText) {
   Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
-                              " --input ", Source("tests/app/testdata/saas_history.ndjson")));
+                                  " --input ", Source("tests/app/testdata/saas_history.ndjson")));
   ASSERT_EQ(o.exit_code, 0) << o.err;
   // Stream time is in the week of Jan 15: weekly metrics' current window is
   // empty (0), previous is the week of Jan 8. Cohort "previous" is the newest
@@ -114,15 +114,16 @@ TEST(ReplayCommandTest, SaasExamplePrometheusText) {
   // "previous" is the week of Jan 1 (t1 collaborates, t2 does not: 1), which
   // starts 2024-01-01T00:00:00Z = 1704067200 s (54 years 1970-2023 with 13
   // leap days: (54 * 365 + 13) * 86400).
-  for (const std::string& line : {
-           std::string(R"(nsm_metric_value{metric="weekly_active_users",window="current"} 0)"),
-           std::string(R"(nsm_metric_value{metric="weekly_active_users",window="previous"} 6)"),
-           std::string(R"(nsm_metric_value{metric="collaborating_teams",window="previous"} 1)"),
-           std::string(
-               R"(nsm_metric_window_start_seconds{metric="collaborating_teams",window="previous"} 1704067200)"),
-           std::string(R"(nsm_metric_value{metric="project_builders",window="current"} 1)"),
-           std::string(R"(nsm_metric_value{metric="daily_reading_ms",window="current"} 4000)"),
-       }) {
+  for (
+      const std::string& line : {
+          std::string(R"(nsm_metric_value{metric="weekly_active_users",window="current"} 0)"),
+          std::string(R"(nsm_metric_value{metric="weekly_active_users",window="previous"} 6)"),
+          std::string(R"(nsm_metric_value{metric="collaborating_teams",window="previous"} 1)"),
+          std::string(
+              R"(nsm_metric_window_start_seconds{metric="collaborating_teams",window="previous"} 1704067200)"),
+          std::string(R"(nsm_metric_value{metric="project_builders",window="current"} 1)"),
+          std::string(R"(nsm_metric_value{metric="daily_reading_ms",window="current"} 4000)"),
+      }) {
     EXPECT_TRUE(absl::StrContains(o.out, line + "\n")) << line << "\n" << o.out;
   }
 }
@@ -137,9 +138,9 @@ TEST(ReplayCommandTest, SaasExamplePrometheusText) {
 //   c4 orders Mar 31 21:30Z = Sun 23:30 CEST (80); c5 orders Apr 3 (50);
 //   deliveries on time: c1 Mar 21, c1 Apr 2 (c2's Mar 22 was late).
 TEST(ReplayCommandTest, EcommerceExampleAcrossTheDstChange) {
-  Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/ecommerce.yaml"),
-                                  " --input ", Source("tests/app/testdata/ecommerce_history.ndjson"),
-                                  " --series json"));
+  Output o = RunNsmd(
+      absl::StrCat("replay --config ", Source("config/examples/ecommerce.yaml"), " --input ",
+                   Source("tests/app/testdata/ecommerce_history.ndjson"), " --series json"));
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const std::string w1 = "2024-03-17T23:00:00Z", w2 = "2024-03-24T23:00:00Z",
                     w3 = "2024-03-31T22:00:00Z", w4 = "2024-04-07T22:00:00Z";
@@ -179,9 +180,9 @@ TEST(ReplayCommandTest, EcommerceExampleAcrossTheDstChange) {
 //   Services in January: a uses claims and travel (2), b claims twice (1);
 //   b's Jan 12 event is sent twice in a row (same insert_id).
 TEST(ReplayCommandTest, ServicesExampleWithAmplitudeEvents) {
-  Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/services.yaml"),
-                                  " --input ", Source("tests/app/testdata/services_history.ndjson"),
-                                  " --series json"));
+  Output o =
+      RunNsmd(absl::StrCat("replay --config ", Source("config/examples/services.yaml"), " --input ",
+                           Source("tests/app/testdata/services_history.ndjson"), " --series json"));
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const std::string jan1 = "2024-01-01T00:00:00Z", jan8 = "2024-01-08T00:00:00Z",
                     jan15 = "2024-01-15T00:00:00Z", jan22 = "2024-01-22T00:00:00Z",
@@ -234,15 +235,16 @@ TEST(ReplayCommandTest, LinesAcrossReadBlocksLongLinesAndNoFinalNewline) {
   ASSERT_NE(f, nullptr);
   ASSERT_EQ(std::fwrite(text.data(), 1, text.size(), f), text.size());
   std::fclose(f);
-  Output o = RunNsmd(absl::StrCat("replay --config ", Source("config/examples/saas.yaml"),
-                                  " --input ", input));
+  Output o = RunNsmd(
+      absl::StrCat("replay --config ", Source("config/examples/saas.yaml"), " --input ", input));
   std::filesystem::remove_all(dir);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_TRUE(absl::StrContains(o.err, "accepted 6002\n")) << o.err;
   EXPECT_TRUE(absl::StrContains(o.err, "rejected oversized 1\n")) << o.err;
   EXPECT_TRUE(absl::StrContains(o.err, "replayed 6003 events")) << o.err;
   EXPECT_TRUE(absl::StrContains(
-      o.out, R"(nsm_metric_value{metric="daily_reading_ms",window="current"} 7005)" "\n"))
+      o.out, R"(nsm_metric_value{metric="daily_reading_ms",window="current"} 7005)"
+             "\n"))
       << o.out;
 }
 

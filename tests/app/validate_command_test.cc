@@ -58,10 +58,10 @@ class ValidateCommandTest : public ::testing::Test {
 };
 
 // History (tests/app/testdata/validate_periods.ndjson), weeks from Monday
-// 2024-01-01 UTC: signup u1 Jan 1 09:00, u4 Jan 22 08:00; seen u1 Jan 1, u2 Jan 3, u3 Sun Jan 7 20:00; order 10 Jan
-// 2; seen u1 Jan 9; order 30 Jan 10 12:00; nothing in the week of Jan 15;
-// seen u4 Jan 22 09:00; seen u5 Jan 29 00:30 (its week is incomplete: left
-// out). So 4 weeks, Jan 1 to Jan 29.
+// 2024-01-01 UTC: signup u1 Jan 1 09:00, u4 Jan 22 08:00; seen u1 Jan 1, u2 Jan 3, u3 Sun Jan 7
+// 20:00; order 10 Jan 2; seen u1 Jan 9; order 30 Jan 10 12:00; nothing in the week of Jan 15; seen
+// u4 Jan 22 09:00; seen u5 Jan 29 00:30 (its week is incomplete: left out). So 4 weeks, Jan 1 to
+// Jan 29.
 //   wau (its week window): 3, 1, 0, 1.  revenue: 10, 30, 0, 0.
 //   users_7d (rolling, read at each week's end = before the first event of
 //   a later week): at Jan 7 20:00 u1,u2,u3 = 3; at Jan 10 12:00 (Jan 3
@@ -77,10 +77,9 @@ class ValidateCommandTest : public ::testing::Test {
 // 4 weeks < 8 paired periods: every verdict is "not enough history".
 TEST_F(ValidateCommandTest, ReadsEachWindowPerWeek) {
   const std::filesystem::path json = dir_ / "result.json";
-  Output o = testing::RunNsmdCommand(
-      absl::StrCat("validate --config ", Source("tests/app/testdata/validate_periods.yaml"),
-                   " --input ", Source("tests/app/testdata/validate_periods.ndjson"), " --json ",
-                   json.string()));
+  Output o = testing::RunNsmdCommand(absl::StrCat(
+      "validate --config ", Source("tests/app/testdata/validate_periods.yaml"), " --input ",
+      Source("tests/app/testdata/validate_periods.ndjson"), " --json ", json.string()));
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const std::string text = testing::ReadFile(json);
   simdjson::dom::element doc;
@@ -124,9 +123,11 @@ TEST_F(ValidateCommandTest, ReadsEachWindowPerWeek) {
 // The history comes on stdin, gzip-compressed.
 TEST_F(ValidateCommandTest, LagsByHandFromGzipOnStdin) {
   const std::filesystem::path gz = dir_ / "history.ndjson.gz";
-  ASSERT_EQ(std::system(absl::StrCat("gzip -c ", Source("tests/app/testdata/validate_periods.ndjson"),
-                                     " > ", gz.string()).c_str()),
-            0);
+  ASSERT_EQ(
+      std::system(absl::StrCat("gzip -c ", Source("tests/app/testdata/validate_periods.ndjson"),
+                               " > ", gz.string())
+                      .c_str()),
+      0);
   const std::filesystem::path json = dir_ / "result.json";
   Output o = testing::RunNsmdCommand(absl::StrCat(
       "validate --config ", Source("tests/app/testdata/validate_periods.yaml"),
@@ -160,8 +161,8 @@ TEST_F(ValidateCommandTest, ErrorsExitNonZero) {
   EXPECT_EQ(range.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(range.err, "--threshold must be between -1 and 1")) << range.err;
   // An empty history is no error: there is just nothing to conclude.
-  Output empty = testing::RunNsmdCommand(
-      absl::StrCat("validate --config ", config, " --input - < /dev/null"));
+  Output empty =
+      testing::RunNsmdCommand(absl::StrCat("validate --config ", config, " --input - < /dev/null"));
   EXPECT_EQ(empty.exit_code, 0) << empty.err;
   EXPECT_TRUE(absl::StrContains(empty.out, "no complete week in the history")) << empty.out;
   // The saas example has no validation metric.
@@ -181,10 +182,10 @@ TEST_F(ValidateCommandTest, ErrorsExitNonZero) {
 TEST_F(ValidateCommandTest, ExampleHistoryFindsTheLeadsBuiltIn) {
   const std::filesystem::path json = dir_ / "result.json";
   const std::filesystem::path html = dir_ / "report.html";
-  Output o = testing::RunNsmdCommand(absl::StrCat(
-      "validate --config ", Source("config/examples/validation.yaml"), " --input ",
-      Source("config/examples/validation-history.ndjson.gz"), " --json ", json.string(),
-      " --report ", html.string()));
+  Output o = testing::RunNsmdCommand(
+      absl::StrCat("validate --config ", Source("config/examples/validation.yaml"), " --input ",
+                   Source("config/examples/validation-history.ndjson.gz"), " --json ",
+                   json.string(), " --report ", html.string()));
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const std::string text = testing::ReadFile(json);
   simdjson::dom::element doc;
@@ -221,11 +222,13 @@ TEST_F(ValidateCommandTest, ExampleHistoryIsTheGeneratorsOutput) {
   const std::filesystem::path gz = dir_ / "history.ndjson.gz";
   const std::filesystem::path truth = dir_ / "truth.json";
   ASSERT_EQ(std::system(absl::StrCat("python3 ", Source("config/examples/validation_history.py"),
-                                     " --truth ", truth.string(), " ", gz.string(),
-                                     " > /dev/null").c_str()),
+                                     " --truth ", truth.string(), " ", gz.string(), " > /dev/null")
+                            .c_str()),
             0);
-  EXPECT_TRUE(testing::ReadFile(gz) == testing::ReadFile(Source("config/examples/validation-history.ndjson.gz")));
-  EXPECT_EQ(testing::ReadFile(truth), testing::ReadFile(Source("tests/app/testdata/validation_truth.json")));
+  EXPECT_TRUE(testing::ReadFile(gz) ==
+              testing::ReadFile(Source("config/examples/validation-history.ndjson.gz")));
+  EXPECT_EQ(testing::ReadFile(truth),
+            testing::ReadFile(Source("tests/app/testdata/validation_truth.json")));
 }
 
 }  // namespace

@@ -125,7 +125,8 @@ TEST(ConfigLoaderTest, BadRegex) {
     window: lifetime
 )");
   ASSERT_EQ(m.size(), 1u);
-  EXPECT_TRUE(absl::StartsWith(m[0], "t.yaml:4:55: bad regular expression \"(unclosed\": missing )"))
+  EXPECT_TRUE(
+      absl::StartsWith(m[0], "t.yaml:4:55: bad regular expression \"(unclosed\": missing )"))
       << m[0];
 }
 
@@ -174,8 +175,8 @@ metrics:
 }
 
 TEST(ConfigLoaderTest, GroupByWithoutCapIsAWarningNotAnError) {
-  ConfigLoadResult r = ParseConfig(absl::StrCat(kWau, "    group_by: {plan: properties.plan}\n"),
-                                   "t.yaml");
+  ConfigLoadResult r =
+      ParseConfig(absl::StrCat(kWau, "    group_by: {plan: properties.plan}\n"), "t.yaml");
   ASSERT_TRUE(r.config.has_value());
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_EQ(r.diagnostics[0].ToString(),
@@ -197,11 +198,13 @@ TEST(ConfigLoaderTest, CandidateWithoutValidationMetricIsAWarning) {
   EXPECT_EQ(r.diagnostics[0].ToString(),
             "t.yaml:7:11: warning: candidate \"wat\" has nothing to be validated against: no "
             "metric has role validation (e.g. revenue)");
+  // clang-format off
   ConfigLoadResult with_revenue = ParseConfig(absl::StrCat(kWau, candidate, R"(  - name: revenue
     role: validation
     measure: {sum: properties.amount}
     window: {tumbling: week}
 )"), "t.yaml");
+  // clang-format on
   ASSERT_TRUE(with_revenue.config.has_value());
   EXPECT_TRUE(with_revenue.diagnostics.empty());
 }
@@ -229,8 +232,7 @@ TEST(ConfigLoaderTest, CheckedInConfigsLoadWithoutDiagnostics) {
 }
 
 TEST(ConfigLoaderTest, SaasNorthStarIsTheCohortDefinition) {
-  ConfigLoadResult r =
-      LoadConfigFile(absl::StrCat(NSMD_SOURCE_DIR, "/config/examples/saas.yaml"));
+  ConfigLoadResult r = LoadConfigFile(absl::StrCat(NSMD_SOURCE_DIR, "/config/examples/saas.yaml"));
   ASSERT_TRUE(r.config.has_value());
   const DaemonConfig& c = *r.config;
   const MetricDefinition& m = c.metrics[0];
@@ -257,6 +259,7 @@ TEST(ConfigLoaderTest, SaasNorthStarIsTheCohortDefinition) {
 
 TEST(ConfigLoaderTest, FingerprintIgnoresMetadataNotTheDefinition) {
   auto fingerprint = [](const std::string& extra, const std::string& event) {
+    // clang-format off
     ConfigLoadResult r = ParseConfig(absl::StrCat(R"(metrics:
   - name: wau
     role: north_star
@@ -265,6 +268,7 @@ TEST(ConfigLoaderTest, FingerprintIgnoresMetadataNotTheDefinition) {
     window: {tumbling: week}
 )"),
                                      "t.yaml");
+    // clang-format on
     return r.config ? r.config->metrics[0].fingerprint : "invalid";
   };
   const std::string base = fingerprint("", "file_edited");
@@ -388,6 +392,7 @@ TEST(ConfigLoaderTest, EveryRatioCycleIsReportedOnce) {
   // a -> b -> a and a -> c -> a share a (both at a's measure, 7:14; c names a
   // twice but that is one cycle); d -> d is a third. Each is listed from its
   // first metric in file order.
+  // clang-format off
   EXPECT_THAT(Messages(absl::StrCat(kWau, R"(  - name: a
     measure: {ratio: {numerator: b, denominator: c}}
   - name: b
@@ -400,6 +405,7 @@ TEST(ConfigLoaderTest, EveryRatioCycleIsReportedOnce) {
               ElementsAre("t.yaml:7:14: ratio cycle: a -> b -> a",
                           "t.yaml:7:14: ratio cycle: a -> c -> a",
                           "t.yaml:13:14: ratio cycle: d -> d"));
+  // clang-format on
 }
 
 TEST(ConfigLoaderTest, DuplicateKeysAreErrorsAtTheSecondOne) {
@@ -439,10 +445,12 @@ TEST(ConfigLoaderTest, ExplicitEventFormatDecodesThroughItsPaths) {
   const Event* e = nullptr;
   RejectReason reason;
   // 2024-01-01T00:00:00Z is 1704067200 s after the epoch (19723 days * 86400).
+  // clang-format off
   ASSERT_OK(decoder
                   .Decode(R"({"action":"file_edited","at":"2024-01-01T00:00:00Z","uuid":"m-1",
                              "account":{"id":"u-7"}})",
                           &e, &reason));
+  // clang-format on
   EXPECT_EQ(e->name, "file_edited");
   EXPECT_EQ(e->time_ms, 1704067200000);
   EXPECT_EQ(e->id, "m-1");
@@ -488,10 +496,10 @@ TEST(MetricTreeTest, NorthStarFirstInputsIndentedOthersLast) {
             "  └─ reading (guardrail): sum properties.duration_ms, rolling 36h\n");
 }
 
-
 // --- alert: blocks and the alerting: section (read by `nsmd rules`) ---
 
 TEST(ConfigLoaderAlertTest, ReadsEveryField) {
+  // clang-format off
   ConfigLoadResult r = ParseConfig(absl::StrCat(kWau, R"(    alert:
       drop_percent: 20
       compare_to: 4w
@@ -506,6 +514,7 @@ alerting:
   dashboard_url: https://grafana.example.com/d/nsm
   rejected_share: 0.01
 )"), "t.yaml");
+  // clang-format on
   ASSERT_TRUE(r.config) << (r.diagnostics.empty() ? "" : r.diagnostics[0].ToString());
   const AlertSpec& a = r.config->alerts.at("wau");
   EXPECT_EQ(*a.drop_percent, 20);

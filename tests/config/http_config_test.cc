@@ -18,6 +18,7 @@ using ::testing::ElementsAre;
 constexpr char kHash[] = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
 
 TEST(HttpConfigTest, EverySetting) {
+  // clang-format off
   ConfigLoadResult r = ParseConfig(absl::StrCat(R"(http:
   listen: 127.0.0.1:9000
   request_timeout: 3s
@@ -33,6 +34,7 @@ TEST(HttpConfigTest, EverySetting) {
     exempt_healthz: true
 )", kWau),
                                    "t.yaml");
+  // clang-format on
   ASSERT_TRUE(r.config.has_value()) << r.diagnostics.front().ToString();
   const HttpConfig& h = r.config->http;
   EXPECT_EQ(h.listen, "127.0.0.1:9000");
@@ -57,6 +59,7 @@ TEST(HttpConfigTest, Defaults) {
 }
 
 TEST(HttpConfigTest, Errors) {
+  // clang-format off
   EXPECT_THAT(Messages(absl::StrCat(R"(http:
   request_timeout: 500ms
   max_connections: 0
@@ -76,6 +79,7 @@ TEST(HttpConfigTest, Errors) {
                           "($2y$..., e.g. from htpasswd -nBC 10 alice)",
                           "t.yaml:10:21: expected true or false for "
                           "http.basic_auth.exempt_healthz"));
+  // clang-format on
 }
 
 }  // namespace

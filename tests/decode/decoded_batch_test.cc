@@ -97,9 +97,8 @@ TEST_F(DecodedBatchTest, EventsStayValidAfterTheDecoderMovesOn) {
   batch.Decode(decoder_.get());
   const Event* other = nullptr;
   RejectReason reason;
-  ASSERT_OK(decoder_
-                  ->Decode(R"({"event":"comment_added","userId":"v-\"zzz\"","timestamp":5})",
-                           &other, &reason));
+  ASSERT_OK(decoder_->Decode(R"({"event":"comment_added","userId":"v-\"zzz\"","timestamp":5})",
+                             &other, &reason));
   ASSERT_NE(batch[0].event, nullptr);
   EXPECT_EQ(batch[0].event->name, "file_edited");
   EXPECT_EQ(batch[0].event->field(user_).str, "u-\"q\"");

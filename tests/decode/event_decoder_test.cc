@@ -16,9 +16,9 @@
 #include "daemon/decode/reject_reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "simdjson.h"
 #include "tests/testing/status_matchers.h"
 #include "xxhash.h"
-#include "simdjson.h"
 
 namespace nsmd {
 namespace {
@@ -118,9 +118,11 @@ TEST_F(SegmentDecoderTest, HashesTheIdAndTheKeysOfTheFieldsItIsGiven) {
   EventDecoder decoder(EventFormat::Segment(), &catalog_, options);
   const Event* e = nullptr;
   RejectReason reason;
+  // clang-format off
   ASSERT_OK(decoder.Decode(R"({"type":"track","event":"x","userId":"u1","messageId":"m-1",
       "timestamp":"2024-03-31T01:30:00Z","properties":{"plan":"pro","count":3,"paid":true,
       "note":null}})", &e, &reason));
+  // clang-format on
   EXPECT_TRUE(e->id_hashed);
   EXPECT_EQ(e->id_hash, Xxh3("m-1"));
   // Keys hash their canonical text: "u1", "3", "true".
@@ -137,13 +139,15 @@ TEST_F(SegmentDecoderTest, HashesTheIdAndTheKeysOfTheFieldsItIsGiven) {
   EXPECT_EQ(e->field(user_).KeyHash(), Xxh3("u1"));
   // The next event (the same Event object reused): an integer id hashes its
   // decimal text, and a field that is now missing keeps no old hash.
+  // clang-format off
   ASSERT_OK(decoder.Decode(R"({"type":"track","event":"x","anonymousId":"a7","messageId":42,
       "timestamp":"2024-03-31T01:30:00Z"})", &e, &reason));
+  // clang-format on
   EXPECT_EQ(e->id_hash, Xxh3("42"));
   EXPECT_EQ(e->field(user_).key_hash, Xxh3("a7"));  // the user falls back to anonymousId
   EXPECT_FALSE(e->field(count_).key_hashed);
-  ASSERT_OK(decoder.Decode(R"({"type":"track","event":"x","timestamp":"2024-03-31T01:30:00Z"})",
-                             &e, &reason));
+  ASSERT_OK(decoder.Decode(R"({"type":"track","event":"x","timestamp":"2024-03-31T01:30:00Z"})", &e,
+                           &reason));
   EXPECT_FALSE(e->id_hashed);
 }
 
@@ -179,7 +183,8 @@ TEST_F(SegmentDecoderTest, MissingName) {
 }
 
 TEST_F(SegmentDecoderTest, UserFallsBackToAnonymousId) {
-  const char* kNoUser = R"({"event":"e","anonymousId":"anon-7","timestamp":"2024-03-31T01:30:00Z"})";
+  const char* kNoUser =
+      R"({"event":"e","anonymousId":"anon-7","timestamp":"2024-03-31T01:30:00Z"})";
   EXPECT_EQ(Ok(kNoUser).field(user_).str, "anon-7");
   const char* kNullUser =
       R"({"event":"e","userId":null,"anonymousId":"anon-8","timestamp":"2024-03-31T01:30:00Z"})";
@@ -219,21 +224,20 @@ TEST_F(SegmentDecoderTest, TimestampRejections) {
             "timestamp missing (\"timestamp\" or \"originalTimestamp\" or \"receivedAt\")");
   Rejected(R"({"event":"e","timestamp":null,"originalTimestamp":null})",
            RejectReason::kMissingTimestamp);
-  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":"2024-13-01T00:00:00Z"})",
-                     RejectReason::kBadTimestamp),
-            "timestamp \"2024-13-01T00:00:00Z\" is not ISO-8601 or epoch milliseconds "
-            "(month out of range)");
+  EXPECT_EQ(
+      Rejected(R"({"event":"e","timestamp":"2024-13-01T00:00:00Z"})", RejectReason::kBadTimestamp),
+      "timestamp \"2024-13-01T00:00:00Z\" is not ISO-8601 or epoch milliseconds "
+      "(month out of range)");
   // The first present path decides: a bad timestamp is not rescued by a
   // good originalTimestamp.
   Rejected(R"({"event":"e","timestamp":"2023-02-29T00:00:00Z",
                "originalTimestamp":"2024-03-31T01:30:00Z"})",
            RejectReason::kBadTimestamp);
-  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":"1969-12-31T23:59:59Z"})",
-                     RejectReason::kBadTimestamp),
-            "timestamp \"1969-12-31T23:59:59Z\" is out of range (1970-01-01 to 9999-12-31 UTC)");
+  EXPECT_EQ(
+      Rejected(R"({"event":"e","timestamp":"1969-12-31T23:59:59Z"})", RejectReason::kBadTimestamp),
+      "timestamp \"1969-12-31T23:59:59Z\" is out of range (1970-01-01 to 9999-12-31 UTC)");
   // 9999-12-31T23:30:00 at UTC-01:00 is 10000-01-01T00:30:00Z.
-  Rejected(R"({"event":"e","timestamp":"9999-12-31T23:30:00-01:00"})",
-           RejectReason::kBadTimestamp);
+  Rejected(R"({"event":"e","timestamp":"9999-12-31T23:30:00-01:00"})", RejectReason::kBadTimestamp);
   EXPECT_EQ(Rejected(R"({"event":"e","timestamp":-1})", RejectReason::kBadTimestamp),
             "timestamp -1 is out of range (epoch milliseconds of 1970-01-01 to 9999-12-31)");
   Rejected(R"({"event":"e","timestamp":253402300800000})", RejectReason::kBadTimestamp);
@@ -270,8 +274,7 @@ TEST_F(SegmentDecoderTest, FutureTimestamps) {
   Ok(R"({"event":"e","timestamp":"2024-03-31T04:30:00+02:00"})");
   // One millisecond later is rejected, in either form. (absl::FormatDuration
   // leaves out zero units: 1 h + 1 ms is "1h0.001s".)
-  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":1711852200001})",
-                     RejectReason::kFutureTimestamp),
+  EXPECT_EQ(Rejected(R"({"event":"e","timestamp":1711852200001})", RejectReason::kFutureTimestamp),
             "timestamp 1711852200001 is 1h0.001s ahead of the wall clock "
             "(2024-03-31T01:30:00.000Z); events.max_future_skew allows 1h");
   EXPECT_EQ(Rejected(R"({"event":"e","timestamp":"2024-03-31T02:30:00.001Z"})",
@@ -297,7 +300,8 @@ TEST(EventDecoderTest, MaxFutureSkewIsConfigurable) {
   options.max_future_skew = absl::Minutes(5);
   EventDecoder five_minutes(EventFormat::Segment(), &catalog, options);
   // 01:35:00Z is exactly 5 minutes ahead: accepted; 01:35:01Z is not.
-  EXPECT_OK(five_minutes.Decode(R"({"event":"e","timestamp":"2024-03-31T01:35:00Z"})", &e, &reason));
+  EXPECT_OK(
+      five_minutes.Decode(R"({"event":"e","timestamp":"2024-03-31T01:35:00Z"})", &e, &reason));
   absl::Status s =
       five_minutes.Decode(R"({"event":"e","timestamp":"2024-03-31T01:35:01Z"})", &e, &reason);
   EXPECT_EQ(reason, RejectReason::kFutureTimestamp);
@@ -346,15 +350,13 @@ TEST_F(SegmentDecoderTest, UserAndGroupIdsMustBeStringsOrIntegers) {
   // Accepted: strings and integers (as any field, an integer user is a number).
   EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"userId":42})").field(user_).number, 42.0);
   EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"anonymousId":-3})").field(user_).number, -3.0);
-  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"context":{"groupId":7}})").field(group_).number,
-            7.0);
+  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"context":{"groupId":7}})").field(group_).number, 7.0);
   EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"context":{"groupId":null}})").field(group_).kind,
             Kind::kNull);
   // A valid userId decides; a bad anonymousId behind it is never the user.
-  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"userId":"u1","anonymousId":{"x":1}})")
-                .field(user_)
-                .str,
-            "u1");
+  EXPECT_EQ(
+      Ok(R"({"event":"e","timestamp":0,"userId":"u1","anonymousId":{"x":1}})").field(user_).str,
+      "u1");
   // Rejected: the user path itself...
   EXPECT_EQ(Rejected(R"({"event":"e","timestamp":0,"userId":{"id":"u1"}})", RejectReason::kBadId),
             "user id at \"userId\" is an object, not a string or an integer");
@@ -400,17 +402,15 @@ TEST_F(SegmentDecoderTest, MessageLevelRejections) {
 TEST_F(SegmentDecoderTest, MalformedSkippedValuesAreInvalidJson) {
   const std::string head = R"({"event":"e","timestamp":0,"skipped":)";
   for (const char* bad : {
-           R"({"x":[1,2,]})",       // trailing comma inside a nested array
-           R"({"x" 1})",            // missing colon
-           R"([1 2])",              // missing comma
-           R"({"x":1)",             // unclosed object (the outer brace closes it)
-           "tru",                   // broken atoms
-           "nul",
-           "falsey",
-           "01",                    // numbers: a leading zero, nothing after
-           "1.",                    // the point, a lone sign, overflow
-           "-",
-           "1e999",
+           R"({"x":[1,2,]})",  // trailing comma inside a nested array
+           R"({"x" 1})",       // missing colon
+           R"([1 2])",         // missing comma
+           R"({"x":1)",        // unclosed object (the outer brace closes it)
+           "tru",              // broken atoms
+           "nul", "falsey",
+           "01",  // numbers: a leading zero, nothing after
+           "1.",  // the point, a lone sign, overflow
+           "-", "1e999",
            "18446744073709551616",  // 2^64: beyond 64 bits
            R"("\q")",               // invalid escape
            R"("\ud800")",           // lone surrogate
@@ -468,10 +468,9 @@ TEST_F(SegmentDecoderTest, FirstOfDuplicateKeysWins) {
   // count only appears in the second "properties": not seen.
   EXPECT_EQ(e.field(count_).kind, Kind::kMissing);
   // A first duplicate that is a scalar hides a later object.
-  EXPECT_EQ(Ok(R"({"event":"e","timestamp":0,"context":1,"context":{"groupId":"g"}})")
-                .field(group_)
-                .kind,
-            Kind::kMissing);
+  EXPECT_EQ(
+      Ok(R"({"event":"e","timestamp":0,"context":1,"context":{"groupId":"g"}})").field(group_).kind,
+      Kind::kMissing);
 }
 
 TEST_F(SegmentDecoderTest, FieldsInAnyOrder) {
@@ -573,21 +572,23 @@ TEST_F(SegmentDecoderTest, RejectionThenSuccess) {
 
 TEST(EventDecoderTest, PathSegmentsAreKeysOrIndexes) {
   FieldCatalog catalog;
-  const FieldId obj_digit = catalog.Intern("m.0");        // object member "0"
-  const FieldId arr0 = catalog.Intern("a.0");             // first element
+  const FieldId obj_digit = catalog.Intern("m.0");  // object member "0"
+  const FieldId arr0 = catalog.Intern("a.0");       // first element
   const FieldId out_of_range = catalog.Intern("a.5");
   const FieldId through_scalar = catalog.Intern("s.x");
   const FieldId non_index = catalog.Intern("a.x");
-  const FieldId slash_key = catalog.Intern("k/v");         // a key with '/'
-  const FieldId tilde_key = catalog.Intern("t~1");          // a key with '~'
+  const FieldId slash_key = catalog.Intern("k/v");  // a key with '/'
+  const FieldId tilde_key = catalog.Intern("t~1");  // a key with '~'
   const FieldId deep = catalog.Intern("a.1.b.0.c");
   EventDecoder decoder(EventFormat::Segment(), &catalog);
   const Event* e = nullptr;
   RejectReason reason;
+  // clang-format off
   ASSERT_OK(decoder
                   .Decode(R"({"event":"e","timestamp":0,"m":{"0":"zero"},"a":[10,{"b":[{"c":"deep"}]}],
                              "s":"str","k/v":"slash","t~1":"tilde"})",
                           &e, &reason));
+  // clang-format on
   EXPECT_EQ(e->field(obj_digit).str, "zero");
   EXPECT_EQ(e->field(arr0).number, 10.0);
   EXPECT_EQ(e->field(out_of_range).kind, Kind::kMissing);
@@ -604,9 +605,8 @@ TEST(EventDecoderTest, StringViewsAreUnescaped) {
   EventDecoder decoder(EventFormat::Segment(), &catalog);
   const Event* e = nullptr;
   RejectReason reason;
-  ASSERT_OK(decoder
-                  .Decode(R"({"event":"caf\u00e9","timestamp":0,"properties":{"note":"a\"b\\c"}})",
-                          &e, &reason));
+  ASSERT_OK(decoder.Decode(R"({"event":"caf\u00e9","timestamp":0,"properties":{"note":"a\"b\\c"}})",
+                           &e, &reason));
   EXPECT_EQ(e->name, "caf\xc3\xa9");  // U+00E9 in UTF-8
   EXPECT_EQ(e->field(note).str, "a\"b\\c");
 }
@@ -619,11 +619,13 @@ TEST(EventDecoderTest, AmplitudeFormat) {
   EventDecoder decoder(EventFormat::Amplitude(), &catalog);
   const Event* e = nullptr;
   RejectReason reason;
+  // clang-format off
   ASSERT_OK(decoder
                   .Decode(R"({"event_type":"checkout","time":1711848600123,
                              "insert_id":"ins-1","device_id":"dev-9",
                              "event_properties":{"plan":"team","seats":5}})",
                           &e, &reason));
+  // clang-format on
   EXPECT_EQ(e->name, "checkout");
   EXPECT_EQ(e->time_ms, kMar31At0130Utc + 123);
   EXPECT_EQ(e->id, "ins-1");
@@ -631,16 +633,18 @@ TEST(EventDecoderTest, AmplitudeFormat) {
   EXPECT_EQ(e->field(plan).str, "team");
   EXPECT_EQ(e->field(seats).number, 5.0);
 
+  // clang-format off
   ASSERT_OK(decoder
                   .Decode(R"({"event_type":"checkout","time":1711848600000,
                              "user_id":"u-1","device_id":"dev-9"})",
                           &e, &reason));
+  // clang-format on
   EXPECT_EQ(e->field(user).str, "u-1");
   EXPECT_EQ(e->id, "");
 
   // user_id and device_id follow the same string-or-integer rule.
-  absl::Status bad = decoder.Decode(R"({"event_type":"x","time":0,"user_id":{"id":1}})", &e,
-                                    &reason);
+  absl::Status bad =
+      decoder.Decode(R"({"event_type":"x","time":0,"user_id":{"id":1}})", &e, &reason);
   EXPECT_EQ(reason, RejectReason::kBadId);
   EXPECT_EQ(bad.message(), "user id at \"user_id\" is an object, not a string or an integer");
   bad = decoder.Decode(R"({"event_type":"x","time":0,"device_id":true})", &e, &reason);
@@ -699,8 +703,8 @@ TEST(EventDecoderTest, InvalidJsonExactlyWhenTheDomParserRejects) {
     const int edits = 1 + static_cast<int>(next() % 3);
     for (int k = 0; k < edits && !msg.empty(); ++k) {
       const size_t at = next() % msg.size();
-      const char c = next() % 4 == 0 ? static_cast<char>(next() & 0xff)
-                                     : alphabet[next() % alphabet.size()];
+      const char c =
+          next() % 4 == 0 ? static_cast<char>(next() & 0xff) : alphabet[next() % alphabet.size()];
       switch (next() % 3) {
         case 0: msg[at] = c; break;
         case 1: msg.insert(msg.begin() + static_cast<std::ptrdiff_t>(at), c); break;

@@ -49,10 +49,10 @@ TEST(ParseIsoTimestampMsTest, OffsetsNameTheSameInstant) {
 }
 
 TEST(ParseIsoTimestampMsTest, FractionsTruncateToMilliseconds) {
-  EXPECT_EQ(Parse("2024-03-31T01:30:00.5Z"), kMar31At0130Utc + 500);         // .5 s
-  EXPECT_EQ(Parse("2024-03-31T01:30:00.05Z"), kMar31At0130Utc + 50);         // .05 s
+  EXPECT_EQ(Parse("2024-03-31T01:30:00.5Z"), kMar31At0130Utc + 500);  // .5 s
+  EXPECT_EQ(Parse("2024-03-31T01:30:00.05Z"), kMar31At0130Utc + 50);  // .05 s
   EXPECT_EQ(Parse("2024-03-31T01:30:00.123Z"), kMar31At0130Utc + 123);
-  EXPECT_EQ(Parse("2024-03-31T01:30:00.1239Z"), kMar31At0130Utc + 123);      // 123.9 ms
+  EXPECT_EQ(Parse("2024-03-31T01:30:00.1239Z"), kMar31At0130Utc + 123);       // 123.9 ms
   EXPECT_EQ(Parse("2024-03-31T01:30:00.123456789Z"), kMar31At0130Utc + 123);  // 123.456789 ms
   EXPECT_EQ(Parse("2024-03-31T03:30:00.999+02:00"), kMar31At0130Utc + 999);
 }

@@ -27,7 +27,10 @@ void CommitTo(const StateDelta& delta, std::map<std::string, std::string>* store
     }
   }
   for (const auto& [k, v] : delta.entries()) {
-    if (v) (*store)[k] = *v; else store->erase(k);
+    if (v)
+      (*store)[k] = *v;
+    else
+      store->erase(k);
   }
 }
 
@@ -160,10 +163,10 @@ TEST_F(EngineTest, DistinctUsersPerWeek) {
 }
 
 TEST_F(EngineTest, TeamsWithMoreThanThreeActiveUsers) {
-  Build({Metric("active_teams", {"file_edited"},
-                Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt,
-                         3),
-                Tumbling(CalendarUnit::kWeek))});
+  Build(
+      {Metric("active_teams", {"file_edited"},
+              Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt, 3),
+              Tumbling(CalendarUnit::kWeek))});
   // team a: users 1..4 (4 > 3: counts); u1 twice does not matter.
   // team b: users 1..3 (3 is not > 3), plus u1 again.
   int64_t t = kMon;
@@ -181,10 +184,10 @@ TEST_F(EngineTest, TeamsWithMoreThanThreeActiveUsers) {
 
 TEST_F(EngineTest, MembersOfDifferentEntitiesStayApartAcrossARestart) {
   auto defs = [this] {
-    return std::vector<MetricDefinition>{
-        Metric("pairs", {}, Entities("context.groupId", EntityAggregate::kDistinct, "userId",
-                                     Comparison::kGte, 2),
-               Tumbling(CalendarUnit::kWeek))};
+    return std::vector<MetricDefinition>{Metric(
+        "pairs", {},
+        Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGte, 2),
+        Tumbling(CalendarUnit::kWeek))};
   };
   Build(defs());
   auto edit = [this](const std::string& team, const std::string& user, int minute) {
@@ -210,16 +213,18 @@ TEST_F(EngineTest, EntitiesByCountAndSum) {
   // Teams with at least 3 projects (lifetime); customers with revenue > 100.
   WindowSpec lifetime;
   lifetime.kind = WindowKind::kLifetime;
-  Build({Metric("builders", {"project_created"},
-                Entities("context.groupId", EntityAggregate::kCount, "", Comparison::kGte, 3),
-                lifetime),
-         Metric("big_spenders", {"order"},
-                Entities("userId", EntityAggregate::kSum, "properties.revenue", Comparison::kGt,
-                         100),
-                lifetime)});
+  Build(
+      {Metric("builders", {"project_created"},
+              Entities("context.groupId", EntityAggregate::kCount, "", Comparison::kGte, 3),
+              lifetime),
+       Metric("big_spenders", {"order"},
+              Entities("userId", EntityAggregate::kSum, "properties.revenue", Comparison::kGt, 100),
+              lifetime)});
   int64_t t = kMon;
-  for (int i = 0; i < 3; ++i) Apply(ev_.Make("project_created", t += 1000, {{"context.groupId", "a"}}));
-  for (int i = 0; i < 2; ++i) Apply(ev_.Make("project_created", t += 1000, {{"context.groupId", "b"}}));
+  for (int i = 0; i < 3; ++i)
+    Apply(ev_.Make("project_created", t += 1000, {{"context.groupId", "a"}}));
+  for (int i = 0; i < 2; ++i)
+    Apply(ev_.Make("project_created", t += 1000, {{"context.groupId", "b"}}));
   // u1: 60 + 50 = 110 > 100; u2: 100 is not > 100; u3: "x" is not a number.
   Apply(ev_.Make("order", t += 1000, {{"userId", "u1"}}, {{"properties.revenue", 60}}));
   Apply(ev_.Make("order", t += 1000, {{"userId", "u1"}}, {{"properties.revenue", 50}}));
@@ -318,9 +323,9 @@ TEST_F(EngineTest, RollingDistinctEdges) {
   rolling.length = absl::Hours(1);
   Build({Metric("active_1h", {}, Distinct("userId"), rolling)});
   // Window at stream time T is the seconds (T_s - 3600, T_s].
-  Apply(ev_.Make("x", kMon, {{"userId", "a"}}));                   // second S
-  Apply(ev_.Make("x", kMon + 1000, {{"userId", "b"}}));            // S + 1
-  Apply(ev_.Make("x", kMon + kHour - 1, {{"userId", "c"}}));       // S + 3599
+  Apply(ev_.Make("x", kMon, {{"userId", "a"}}));              // second S
+  Apply(ev_.Make("x", kMon + 1000, {{"userId", "b"}}));       // S + 1
+  Apply(ev_.Make("x", kMon + kHour - 1, {{"userId", "c"}}));  // S + 3599
   EXPECT_EQ(Value("active_1h", "current"), 3);
   // T = S + 3600: second S drops out (a), S + 1 stays (b).
   Apply(ev_.Make("x", kMon + kHour, {{"userId", "c"}}));
@@ -442,10 +447,10 @@ class CohortTest : public EngineTest {
   }
   std::vector<MetricDefinition> Defs() {
     const WindowSpec cohort = TeamWeekCohort();
-    return {Metric("collaborating_teams", {"file_edited"},
-                   Entities("context.groupId", EntityAggregate::kDistinct, "userId",
-                            Comparison::kGt, 3),
-                   cohort)};
+    return {Metric(
+        "collaborating_teams", {"file_edited"},
+        Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt, 3),
+        cohort)};
   }
   void Edit(const std::string& team, const std::string& user, int64_t t) {
     Apply(ev_.Make("file_edited", t, {{"context.groupId", team}, {"userId", user}}));
@@ -513,21 +518,26 @@ TEST_F(EngineTest, RestoreGivesTheSameNumbersAsAnUninterruptedRun) {
     rolling.length = absl::Hours(24);
     return std::vector<MetricDefinition>{
         Metric("wau", {"file_edited"}, Distinct("userId"), Tumbling(CalendarUnit::kWeek)),
-        Metric("teams", {"file_edited"},
-               Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt, 1),
-               cohort),
+        Metric(
+            "teams", {"file_edited"},
+            Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt, 1),
+            cohort),
         Metric("dau_rolling", {"file_edited"}, Distinct("userId"), rolling)};
   };
   defs();  // interns every path before events are built
   std::vector<Event> first, second;
-  first.push_back(ev_.Make("file_edited", kMon + 2 * kHour, {{"context.groupId", "a"}, {"userId", "u1"}}));
+  first.push_back(
+      ev_.Make("file_edited", kMon + 2 * kHour, {{"context.groupId", "a"}, {"userId", "u1"}}));
   first.push_back(ev_.Make("team_created", kMon + kHour, {{"context.groupId", "a"}}));
-  first.push_back(ev_.Make("file_edited", kMon + 3 * kHour, {{"context.groupId", "b"}, {"userId", "u9"}}));
+  first.push_back(
+      ev_.Make("file_edited", kMon + 3 * kHour, {{"context.groupId", "b"}, {"userId", "u9"}}));
   // b's anchor (02:59) comes after its activity (03:00) but within lateness
   // of stream time 03:00.
   second.push_back(ev_.Make("team_created", kMon + 3 * kHour - 60000, {{"context.groupId", "b"}}));
-  second.push_back(ev_.Make("file_edited", kMon + 4 * kHour, {{"context.groupId", "a"}, {"userId", "u2"}}));
-  second.push_back(ev_.Make("file_edited", kMon + 5 * kHour, {{"context.groupId", "b"}, {"userId", "u8"}}));
+  second.push_back(
+      ev_.Make("file_edited", kMon + 4 * kHour, {{"context.groupId", "a"}, {"userId", "u2"}}));
+  second.push_back(
+      ev_.Make("file_edited", kMon + 5 * kHour, {{"context.groupId", "b"}, {"userId", "u8"}}));
 
   // Uninterrupted run.
   Build(defs());
@@ -558,7 +568,9 @@ TEST_F(EngineTest, RestoreGivesTheSameNumbersAsAnUninterruptedRun) {
 TEST_F(EngineTest, DuplicateIdsAreSkippedAcrossRestartsWithinHorizon) {
   options_.dedup_horizon = absl::Hours(24);
   MeasureSpec events;
-  auto defs = [&] { return std::vector<MetricDefinition>{Metric("all", {}, events, Tumbling(CalendarUnit::kWeek))}; };
+  auto defs = [&] {
+    return std::vector<MetricDefinition>{Metric("all", {}, events, Tumbling(CalendarUnit::kWeek))};
+  };
   Build(defs());
   Event first = ev_.Make("x", kMon + kHour);
   first.id = "m-1";
@@ -672,11 +684,14 @@ TEST_F(EngineTest, EntitiesWithoutTheAggregateFieldCountWithZero) {
   Apply(ev_.Make("order", t += 1000));
   EXPECT_EQ(Value("no_spend", "current"), 3);  // u2, u3, u4
   // Teams: a has reviewer r1; b has two PRs without one; c has r1 and r2.
-  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "a"}, {"properties.reviewer", "r1"}}));
+  Apply(
+      ev_.Make("pr_opened", t += 1000, {{"context.groupId", "a"}, {"properties.reviewer", "r1"}}));
   Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "b"}}));
   Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "b"}}));
-  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "c"}, {"properties.reviewer", "r1"}}));
-  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "c"}, {"properties.reviewer", "r2"}}));
+  Apply(
+      ev_.Make("pr_opened", t += 1000, {{"context.groupId", "c"}, {"properties.reviewer", "r1"}}));
+  Apply(
+      ev_.Make("pr_opened", t += 1000, {{"context.groupId", "c"}, {"properties.reviewer", "r2"}}));
   EXPECT_EQ(Value("unreviewed", "current"), 1);     // b (0 reviewers)
   EXPECT_EQ(Value("few_reviewers", "current"), 2);  // a (1), b (0)
 
@@ -689,9 +704,10 @@ TEST_F(EngineTest, EntitiesWithoutTheAggregateFieldCountWithZero) {
   // u2 now spends 2 (no longer < 1); b gets reviewer r3 (1: no longer == 0,
   // still <= 1); a PR of b without a reviewer changes nothing.
   Apply(ev_.Make("order", t += 1000, {{"userId", "u2"}}, {{"properties.revenue", 2}}));
-  Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "b"}, {"properties.reviewer", "r3"}}));
+  Apply(
+      ev_.Make("pr_opened", t += 1000, {{"context.groupId", "b"}, {"properties.reviewer", "r3"}}));
   Apply(ev_.Make("pr_opened", t += 1000, {{"context.groupId", "b"}}));
-  EXPECT_EQ(Value("no_spend", "current"), 2);       // u3, u4
+  EXPECT_EQ(Value("no_spend", "current"), 2);  // u3, u4
   EXPECT_EQ(Value("unreviewed", "current"), 0);
   EXPECT_EQ(Value("few_reviewers", "current"), 2);  // a, b
 }
@@ -747,7 +763,6 @@ std::string RowKey(const std::string& metric, std::initializer_list<std::string>
   }
   return key;
 }
-
 
 // The rows of `store` whose key starts with `prefix`.
 std::map<std::string, std::string> RowsUnder(const std::map<std::string, std::string>& store,
@@ -822,8 +837,8 @@ TEST_F(EngineTest, EntityMembersPersistAsOneHashBlobPerCellAndCheckpoint) {
   lifetime.kind = WindowKind::kLifetime;
   auto defs = [&] {
     return std::vector<MetricDefinition>{Metric(
-        "teams", {}, Entities("context.groupId", EntityAggregate::kDistinct, "userId",
-                              Comparison::kGt, 1),
+        "teams", {},
+        Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt, 1),
         lifetime)};
   };
   Build(defs());
@@ -858,7 +873,10 @@ TEST_F(EngineTest, EntityMembersPersistAsOneHashBlobPerCellAndCheckpoint) {
 
   // Truncated entry (length says 5 bytes of entity, fewer follow).
   Build(defs());
-  std::string bad("\x05\x00\x00\x00" "ab", 6);
+  std::string bad(
+      "\x05\x00\x00\x00"
+      "ab",
+      6);
   EXPECT_EQ(engine_->Restore(RowKey("teams", {"emh", "0", "", "0"}), bad).code(),
             absl::StatusCode::kDataLoss);
 }
@@ -895,14 +913,15 @@ TEST_F(EngineTest, ExpiringADistinctCellDeletesItsRowsByOnePrefix) {
   // Left: only week 3's row of "free".
   auto rows = RowsUnder(store, RowKey("wau", {"dh"}));
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows.begin()->first, RowKey("wau", {"dh", absl::StrCat(kMon + 14 * kDay), "free", "0"}));
+  EXPECT_EQ(rows.begin()->first,
+            RowKey("wau", {"dh", absl::StrCat(kMon + 14 * kDay), "free", "0"}));
 }
 
 TEST_F(EngineTest, ExpiringAnEntityCellDeletesItsRowsByPrefix) {
-  Build({Metric("active_teams", {},
-                Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt,
-                         0),
-                Tumbling(CalendarUnit::kWeek))});
+  Build(
+      {Metric("active_teams", {},
+              Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt, 0),
+              Tumbling(CalendarUnit::kWeek))});
   // Week 1: team a with u1, team b without a member ("e" row only).
   Apply(ev_.Make("x", kMon + kHour, {{"context.groupId", "a"}, {"userId", "u1"}}));
   Apply(ev_.Make("x", kMon + 2 * kHour, {{"context.groupId", "b"}}));
@@ -911,8 +930,8 @@ TEST_F(EngineTest, ExpiringAnEntityCellDeletesItsRowsByPrefix) {
   std::map<std::string, std::string> store;
   CommitTo(delta, &store);
   delta.Clear();
-  EXPECT_EQ(RowsUnder(store, RowKey("active_teams", {"e", ""})).size(), 1u);    // b
-  EXPECT_EQ(RowsUnder(store, RowKey("active_teams", {"emh"})).size(), 1u);  // a's u1
+  EXPECT_EQ(RowsUnder(store, RowKey("active_teams", {"e", ""})).size(), 1u);  // b
+  EXPECT_EQ(RowsUnder(store, RowKey("active_teams", {"emh"})).size(), 1u);    // a's u1
   // Week 3 + 2 h: week 1 expires: one prefix per row kind of the cell.
   Apply(ev_.Make("x", kMon + 14 * kDay + 2 * kHour, {{"context.groupId", "c"}}));
   engine_->TakeDelta(&delta);
@@ -937,13 +956,13 @@ TEST_F(EngineTest, CohortFilterAndAnchorAcceptEventNamesEachOnItsOwn) {
   by_first_event.anchor = Filter();  // any event anchors its team
   // "active": teams with a user's event of any name after team_created;
   // "editing": teams with an edit after their first event of any name.
-  Build({Metric("active", {},
-                Entities("context.groupId", EntityAggregate::kDistinct, "userId",
-                         Comparison::kGt, 0),
-                by_creation),
-         Metric("editing", {"file_edited"},
-                Entities("context.groupId", EntityAggregate::kCount, "", Comparison::kGte, 1),
-                by_first_event)});
+  Build(
+      {Metric("active", {},
+              Entities("context.groupId", EntityAggregate::kDistinct, "userId", Comparison::kGt, 0),
+              by_creation),
+       Metric("editing", {"file_edited"},
+              Entities("context.groupId", EntityAggregate::kCount, "", Comparison::kGte, 1),
+              by_first_event)});
   auto event = [&](const std::string& name, const std::string& team, const std::string& user,
                    int64_t t) {
     Apply(user.empty() ? ev_.Make(name, kMon + t, {{"context.groupId", team}})

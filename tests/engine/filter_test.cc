@@ -109,7 +109,7 @@ TEST_F(FilterTest, NeIsFalseForAWrongTypeMissingOrNullField) {
   EXPECT_FALSE(not_team.Evaluate(WithString("team")));
   EXPECT_FALSE(not_team.Evaluate(With(FieldValue::Missing())));
   EXPECT_FALSE(not_team.Evaluate(With(FieldValue::Null())));
-  EXPECT_FALSE(not_team.Evaluate(WithNumber(5)));              // a number vs a string
+  EXPECT_FALSE(not_team.Evaluate(WithNumber(5)));  // a number vs a string
   EXPECT_FALSE(not_team.Evaluate(With(FieldValue::Bool(false))));
   EXPECT_FALSE(not_team.Evaluate(With(FieldValue::Composite())));
   const Predicate not_ten = On(Op::kNe, {Num(10)});

@@ -21,7 +21,7 @@ std::vector<absl::uint128> Users(int n) {
 
 TEST(MemberSetTest, InsertTellsNewMembersFromKnownOnesInBothHalves) {
   MemberSet set;
-  const absl::uint128 low_half = absl::MakeUint128(1, 2);                      // top bit 0
+  const absl::uint128 low_half = absl::MakeUint128(1, 2);                       // top bit 0
   const absl::uint128 high_half = absl::MakeUint128(uint64_t{1} << 63 | 1, 2);  // top bit 1
   EXPECT_TRUE(set.Insert(low_half));
   EXPECT_TRUE(set.Insert(high_half));

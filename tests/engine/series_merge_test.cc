@@ -63,9 +63,10 @@ TEST(SeriesMergeTest, LabelsPastTheCapFoldIntoOtherWhateverTaskHeldThem) {
   auto plan = [](const char* value) { return Labels{{"plan", value}}; };
   // Each task is under the cap alone; together they hold 3 plans and some
   // "__other__" already folded by the first task.
-  const std::vector<SeriesSample> first = {Sample("users_by_plan", "current", 1, plan("team")),
-                                           Sample("users_by_plan", "current", 2, plan("free")),
-                                           Sample("users_by_plan", "current", 7, plan("__other__"))};
+  const std::vector<SeriesSample> first = {
+      Sample("users_by_plan", "current", 1, plan("team")),
+      Sample("users_by_plan", "current", 2, plan("free")),
+      Sample("users_by_plan", "current", 7, plan("__other__"))};
   const std::vector<SeriesSample> second = {
       Sample("users_by_plan", "current", 5, plan("enterprise")),
       Sample("users_by_plan", "current", 1, plan("team"))};

@@ -16,7 +16,8 @@ namespace nsmd {
 
 // Epoch milliseconds of a UTC civil time.
 inline int64_t UtcMs(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  return absl::ToUnixMillis(absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone()));
+  return absl::ToUnixMillis(
+      absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone()));
 }
 
 // Owns the strings the built events point to. Intern every field path the

@@ -22,10 +22,10 @@ TEST(WindowStartCacheTest, BerlinDaysAcrossSpringForwardInAndOutOfOrder) {
   const int64_t mon = kMar25 + 7 * 24 * kHour - 2 * kHour;
   EXPECT_EQ(cache.Get(cal, sun), sun);
   EXPECT_EQ(cache.Get(cal, sun + 22 * kHour + kHour - 1), sun);  // last ms of the 23 h day
-  EXPECT_EQ(cache.Get(cal, mon), mon);                             // the 23rd hour is Monday
-  EXPECT_EQ(cache.Get(cal, sun + kHour), sun);                     // back again: a miss
-  EXPECT_EQ(cache.Get(cal, sat + 5), sat);                         // older window
-  EXPECT_EQ(cache.Get(cal, sun - 1), sat);                         // its last ms
+  EXPECT_EQ(cache.Get(cal, mon), mon);                           // the 23rd hour is Monday
+  EXPECT_EQ(cache.Get(cal, sun + kHour), sun);                   // back again: a miss
+  EXPECT_EQ(cache.Get(cal, sat + 5), sat);                       // older window
+  EXPECT_EQ(cache.Get(cal, sun - 1), sat);                       // its last ms
   EXPECT_EQ(cache.Get(cal, sun), sun);
 }
 

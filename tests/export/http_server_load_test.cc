@@ -123,7 +123,8 @@ TEST(HttpServerLoadTest, IdleAndNonReadingClientsAreClosedAfterTheTimeout) {
 
   const int incomplete = Connect(port);
   const std::string partial = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
-  ASSERT_EQ(write(incomplete, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+  ASSERT_EQ(write(incomplete, partial.data(), partial.size()),
+            static_cast<ssize_t>(partial.size()));
   const int silent = Connect(port);  // sends nothing at all
   const int non_reader = Connect(port);
   int small = 4096;
@@ -190,11 +191,13 @@ TEST(HttpServerLoadTest, SixtyFourConcurrentScrapersSeeWholeConsistentSnapshots)
           errors[t] = r.ok() ? absl::StrCat("status ", r->status) : r.status().ToString();
           return;
         }
-        const double first = PrometheusValue(r->body, R"(nsm_metric_value{metric="wau",window="current",team="t0"})").value_or(-1);
+        const double first =
+            PrometheusValue(r->body, R"(nsm_metric_value{metric="wau",window="current",team="t0"})")
+                .value_or(-1);
         int same = 0;
         for (int k = 0; k < kSeries; ++k) {
-          const std::string series = absl::StrCat(
-              R"(nsm_metric_value{metric="wau",window="current",team="t)", k, R"("})");
+          const std::string series =
+              absl::StrCat(R"(nsm_metric_value{metric="wau",window="current",team="t)", k, R"("})");
           same += PrometheusValue(r->body, series).value_or(-2) == first;
         }
         if (same != kSeries || r->body.back() != '\n') {

@@ -320,8 +320,9 @@ TEST(HttpServerTest, MetricsPassPromtoolLint) {
   HttpResponse r = Must(HttpRequest((*server)->port(), "GET", "/metrics"));
   ASSERT_EQ(r.status, 200);
   ASSERT_THAT(r.body, HasSubstr(R"(nsmd_checkpoint_duration_seconds_bucket{le="0.025"} 1)"));
-  ASSERT_THAT(r.body,
-              HasSubstr(R"(nsm_metric_value{metric="wau",window="current",plan="pro",country="DE"} 7)"));
+  ASSERT_THAT(
+      r.body,
+      HasSubstr(R"(nsm_metric_value{metric="wau",window="current",plan="pro",country="DE"} 7)"));
 
   std::string output;
   const int status = Promtool(r.body, &output);

@@ -30,8 +30,8 @@ struct CurlResult {
 
 struct CurlRequest {
   std::string url = "";
-  std::string ca_file = "";        // trust for the server's certificate
-  std::string cert_file = "";      // client certificate (mTLS)
+  std::string ca_file = "";    // trust for the server's certificate
+  std::string cert_file = "";  // client certificate (mTLS)
   std::string key_file = "";
   std::string user_password = "";  // "user:password" for basic auth
   std::string method = "GET";
@@ -117,12 +117,15 @@ TEST_F(HttpServerTlsTest, ServesHttpsWithTheConfiguredCertificate) {
 TEST_F(HttpServerTlsTest, MutualTlsRefusesHandshakesWithoutAClientOfTheCa) {
   auto server = HttpServer::Start(TlsOptions(pki_->ca_crt), {});
   ASSERT_TRUE(server.ok()) << server.status();
-  CurlResult ok = Fetch({.url = Url(**server, "/metrics"), .ca_file = pki_->ca_crt,
-                         .cert_file = pki_->client_crt, .key_file = pki_->client_key});
+  CurlResult ok = Fetch({.url = Url(**server, "/metrics"),
+                         .ca_file = pki_->ca_crt,
+                         .cert_file = pki_->client_crt,
+                         .key_file = pki_->client_key});
   ASSERT_EQ(ok.code, CURLE_OK) << curl_easy_strerror(ok.code);
   EXPECT_EQ(ok.status, 200);
   // A client certificate from another CA: the handshake fails, no status.
-  CurlResult wrong = Fetch({.url = Url(**server, "/metrics"), .ca_file = pki_->ca_crt,
+  CurlResult wrong = Fetch({.url = Url(**server, "/metrics"),
+                            .ca_file = pki_->ca_crt,
                             .cert_file = pki_->other_client_crt,
                             .key_file = pki_->other_client_key});
   EXPECT_NE(wrong.code, CURLE_OK);
@@ -141,9 +144,8 @@ TEST_F(HttpServerTlsTest, ExpiredCertificateIsAnErrorAtStart) {
   ASSERT_FALSE(server.ok());
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
   // The certificate's notAfter, set by the test PKI.
-  EXPECT_EQ(server.status().message(),
-            absl::StrCat("TLS certificate ", pki_->expired_crt,
-                         " expired at 2024-01-02T00:00:00+00:00"));
+  EXPECT_EQ(server.status().message(), absl::StrCat("TLS certificate ", pki_->expired_crt,
+                                                    " expired at 2024-01-02T00:00:00+00:00"));
 }
 
 TEST_F(HttpServerTlsTest, MismatchedKeyAndBadOptionsAreErrors) {
@@ -166,15 +168,19 @@ TEST_F(HttpServerTlsTest, ReloadTlsServesTheNewCertificateFiles) {
   // The server starts with copies of the server files, then they are
   // overwritten with the expired pair: Reload refuses it and keeps serving.
   const std::filesystem::path crt = *dir_ / "live.crt", key = *dir_ / "live.key";
-  std::filesystem::copy_file(pki_->server_crt, crt, std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::copy_file(pki_->server_key, key, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(pki_->server_crt, crt,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(pki_->server_key, key,
+                             std::filesystem::copy_options::overwrite_existing);
   HttpServer::Options options = TlsOptions();
   options.tls->cert_file = crt.string();
   options.tls->key_file = key.string();
   auto server = HttpServer::Start(options, {});
   ASSERT_TRUE(server.ok()) << server.status();
-  std::filesystem::copy_file(pki_->expired_crt, crt, std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::copy_file(pki_->expired_key, key, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(pki_->expired_crt, crt,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(pki_->expired_key, key,
+                             std::filesystem::copy_options::overwrite_existing);
   absl::Status s = (*server)->ReloadTls();
   EXPECT_THAT(s.message(), HasSubstr("expired at 2024-01-02T00:00:00+00:00"));
   CurlResult r = Fetch({.url = Url(**server, "/healthz"), .ca_file = pki_->ca_crt});
@@ -213,19 +219,24 @@ TEST_F(HttpServerTlsTest, BasicAuthOverTls) {
   EXPECT_EQ(r.status, 401);
   EXPECT_THAT(r.headers, HasSubstr("WWW-Authenticate: Basic realm=\"nsmd\""));
   EXPECT_EQ(Fetch({.url = Url(**server, "/healthz"), .ca_file = ca}).status, 401);
-  EXPECT_EQ(Fetch({.url = Url(**server, "/metrics"), .ca_file = ca,
-                   .user_password = "prometheus:U*X"}).status, 401);
-  EXPECT_EQ(Fetch({.url = Url(**server, "/metrics"), .ca_file = ca,
-                   .user_password = "nobody:U*U"}).status, 401);
+  EXPECT_EQ(
+      Fetch({.url = Url(**server, "/metrics"), .ca_file = ca, .user_password = "prometheus:U*X"})
+          .status,
+      401);
+  EXPECT_EQ(Fetch({.url = Url(**server, "/metrics"), .ca_file = ca, .user_password = "nobody:U*U"})
+                .status,
+            401);
   EXPECT_EQ(Fetch({.url = Url(**server, "/-/reload"), .ca_file = ca, .method = "POST"}).status,
             401);
-  EXPECT_EQ(Fetch({.url = Url(**server, "/-/reload"), .ca_file = ca,
-                   .user_password = "prometheus:U*U", .method = "POST"}).status,
+  EXPECT_EQ(Fetch({.url = Url(**server, "/-/reload"),
+                   .ca_file = ca,
+                   .user_password = "prometheus:U*U",
+                   .method = "POST"})
+                .status,
             200);
   // Twice: the second is answered from the remembered match.
   for (int i = 0; i < 2; ++i) {
-    r = Fetch({.url = Url(**server, "/metrics"), .ca_file = ca,
-               .user_password = "prometheus:U*U"});
+    r = Fetch({.url = Url(**server, "/metrics"), .ca_file = ca, .user_password = "prometheus:U*U"});
     ASSERT_EQ(r.status, 200);
   }
   // Three requests without credentials, two with wrong ones.

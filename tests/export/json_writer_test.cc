@@ -103,7 +103,7 @@ TEST(JsonWriterTest, OtherNumbersUseTheShortestRoundTripForm) {
   EXPECT_EQ(One(-2.25), "-2.25");
   EXPECT_EQ(One(1.0 / 3.0), "0.3333333333333333");  // 16 digits round-trip 1/3
   EXPECT_EQ(One(1e-7), "1e-07");
-  EXPECT_EQ(One(1e21), "1e+21");   // from 1e21 on, exponent form
+  EXPECT_EQ(One(1e21), "1e+21");  // from 1e21 on, exponent form
   EXPECT_EQ(One(1e300), "1e+300");
 }
 

@@ -54,23 +54,23 @@ TEST_F(NsmCollectableTest, ValuesAndWindowStartsPerSeries) {
   snapshot->samples.push_back(Sample("wau", {}, "current", 1704067200000, 7));
   snapshot->samples.push_back(Sample("wau", {}, "previous", 1703462400000, 5));
   // A half-second start shows the ms -> s division: 1704067200500 / 1000.
-  snapshot->samples.push_back(
-      Sample("signups", {{"plan", "pro"}}, "current", 1704067200500, 2.5));
+  snapshot->samples.push_back(Sample("signups", {{"plan", "pro"}}, "current", 1704067200500, 2.5));
   publisher_->Publish(nullptr, snapshot);
 
-  EXPECT_THAT(Lines(Scrape()),
-              ElementsAre("# HELP nsm_metric_value Value of an NSM metric over its current or "
-                          "previous window, per group-by series.",
-                          "# TYPE nsm_metric_value gauge",
-                          R"(nsm_metric_value{metric="wau",window="current"} 7)",
-                          R"(nsm_metric_value{metric="wau",window="previous"} 5)",
-                          R"(nsm_metric_value{metric="signups",window="current",plan="pro"} 2.5)",
-                          "# HELP nsm_metric_window_start_seconds Start of the window that the "
-                          "nsm_metric_value series with the same labels covers, in Unix seconds.",
-                          "# TYPE nsm_metric_window_start_seconds gauge",
-                          R"(nsm_metric_window_start_seconds{metric="wau",window="current"} 1704067200)",
-                          R"(nsm_metric_window_start_seconds{metric="wau",window="previous"} 1703462400)",
-                          R"(nsm_metric_window_start_seconds{metric="signups",window="current",plan="pro"} 1704067200.5)"));
+  EXPECT_THAT(
+      Lines(Scrape()),
+      ElementsAre(
+          "# HELP nsm_metric_value Value of an NSM metric over its current or "
+          "previous window, per group-by series.",
+          "# TYPE nsm_metric_value gauge", R"(nsm_metric_value{metric="wau",window="current"} 7)",
+          R"(nsm_metric_value{metric="wau",window="previous"} 5)",
+          R"(nsm_metric_value{metric="signups",window="current",plan="pro"} 2.5)",
+          "# HELP nsm_metric_window_start_seconds Start of the window that the "
+          "nsm_metric_value series with the same labels covers, in Unix seconds.",
+          "# TYPE nsm_metric_window_start_seconds gauge",
+          R"(nsm_metric_window_start_seconds{metric="wau",window="current"} 1704067200)",
+          R"(nsm_metric_window_start_seconds{metric="wau",window="previous"} 1703462400)",
+          R"(nsm_metric_window_start_seconds{metric="signups",window="current",plan="pro"} 1704067200.5)"));
 }
 
 TEST_F(NsmCollectableTest, CollidingGroupLabelsArePrefixed) {
@@ -78,8 +78,8 @@ TEST_F(NsmCollectableTest, CollidingGroupLabelsArePrefixed) {
   // "metric" and "window" collide with ours -> label_metric, label_window;
   // the second "label_window" then collides with the renamed first one ->
   // label_label_window.
-  snapshot->samples.push_back(Sample(
-      "m", {{"window", "a"}, {"metric", "b"}, {"label_window", "c"}}, "current", 0, 1));
+  snapshot->samples.push_back(
+      Sample("m", {{"window", "a"}, {"metric", "b"}, {"label_window", "c"}}, "current", 0, 1));
   publisher_->Publish(nullptr, snapshot);
   EXPECT_THAT(
       Lines(Scrape()),

@@ -146,7 +146,8 @@ TEST_F(PipelineProbeTest, LagSeriesFollowTheAssignment) {
   // Partition 0 revoked, partition 1 updated, another topic assigned.
   probe_.SetLag({{{"events", 1}, 5}, {{"other", 0}, 0}});
   lines = Scrape();
-  EXPECT_THAT(lines, Not(Contains(HasSubstr(R"(nsmd_consumer_lag{partition="0",topic="events"})"))));
+  EXPECT_THAT(lines,
+              Not(Contains(HasSubstr(R"(nsmd_consumer_lag{partition="0",topic="events"})"))));
   EXPECT_THAT(lines, Contains(R"(nsmd_consumer_lag{partition="1",topic="events"} 5)"));
   EXPECT_THAT(lines, Contains(R"(nsmd_consumer_lag{partition="0",topic="other"} 0)"));
 

@@ -48,8 +48,8 @@ TEST(StatusPageTest, ShowsValuesTreeAndHealth) {
   health.not_ready_reason = "not connected to <Kafka>";
   const std::string page = RenderStatusPage(metrics, snapshot, health, kNow);
 
-  EXPECT_TRUE(absl::StrContains(
-      page, R"(id="north-star-value" data-value="1234567">1,234,567</span>)"))
+  EXPECT_TRUE(
+      absl::StrContains(page, R"(id="north-star-value" data-value="1234567">1,234,567</span>)"))
       << page;
   // (1234567 - 1000000) / 1000000 = +23.5 %
   EXPECT_TRUE(absl::StrContains(page, R"(<span class="change up">+23.5 %</span>)")) << page;
@@ -93,15 +93,14 @@ TEST(StatusPageTest, ShowsValuesTreeAndHealth) {
   EXPECT_TRUE(absl::StrContains(page, "no: not connected to &lt;Kafka&gt;")) << page;
   EXPECT_TRUE(absl::StrContains(page, R"(<td id="lag">12 messages</td>)")) << page;
   EXPECT_TRUE(absl::StrContains(page, R"(<td id="rejected">3</td>)")) << page;
-  EXPECT_TRUE(absl::StrContains(
-      page, R"(2024-01-02 00:00:00 UTC <span class="muted">(3d behind now))"))
+  EXPECT_TRUE(
+      absl::StrContains(page, R"(2024-01-02 00:00:00 UTC <span class="muted">(3d behind now))"))
       << page;
 }
 
 TEST(StatusPageTest, WithoutEventsOrLag) {
-  const std::string page =
-      RenderStatusPage({Metric("ns", MetricRole::kNorthStar)}, MetricsSnapshot{}, DaemonHealth{},
-                       kNow);
+  const std::string page = RenderStatusPage({Metric("ns", MetricRole::kNorthStar)},
+                                            MetricsSnapshot{}, DaemonHealth{}, kNow);
   EXPECT_TRUE(absl::StrContains(page, R"(<span class="value" id="north-star-value">no data)"))
       << page;
   EXPECT_TRUE(absl::StrContains(page, R"(<td id="stream-time">no event yet</td>)")) << page;

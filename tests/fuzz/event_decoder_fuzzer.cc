@@ -25,9 +25,9 @@ struct Decoders {
   std::unique_ptr<nsmd::EventDecoder> amplitude;
 
   Decoders() {
-    for (absl::string_view path : {"userId", "context.groupId", "properties.plan",
-                                   "properties.duration_ms", "event_properties.amount",
-                                   "groups.company", "a.b.c.d"}) {
+    for (absl::string_view path :
+         {"userId", "context.groupId", "properties.plan", "properties.duration_ms",
+          "event_properties.amount", "groups.company", "a.b.c.d"}) {
       catalog.Intern(path);
     }
     // A limit well under the fuzzer's -max_len (4096), so the oversized

@@ -15,8 +15,8 @@
 #include "gtest/gtest.h"
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
-#include "tests/testing/subprocess.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
 
 namespace nsmd {
 namespace {
@@ -42,6 +42,7 @@ class CommandLineTest : public ::testing::Test {
 
   void WriteConfig(const std::string& kafka_brokers, const std::string& state_dir,
                    const std::string& listen, const std::string& properties) {
+    // clang-format off
     std::ofstream(config_) << absl::StrCat(R"(
 kafka:
   brokers: )", kafka_brokers, R"(
@@ -53,21 +54,21 @@ state:
   checkpoint_interval: 100ms
 http:
   listen: )", listen, "\nmetrics:", testing::kEditsAndEditorsMetrics);
+    // clang-format on
   }
 
   // Produces one file_edited event and waits until `edits` counts 1.
   void ExpectOneEventCounted() {
     auto producer = KafkaProducer::Create(bootstrap_, {});
     ASSERT_OK(producer);
-    ASSERT_OK((*producer)
-                    ->Produce("events", "u1",
-                              R"({"event":"file_edited","userId":"u1","messageId":"m1",)"
-                              R"("timestamp":"2024-01-02T10:00:00Z"})"));
+    ASSERT_OK((*producer)->Produce("events", "u1",
+                                   R"({"event":"file_edited","userId":"u1","messageId":"m1",)"
+                                   R"("timestamp":"2024-01-02T10:00:00Z"})"));
     ASSERT_OK((*producer)->Flush(absl::Seconds(10)));
-    EXPECT_OK(testing::AwaitMetrics(
-                    port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 1},
-                            {"nsmd_events_applied_total", 1}},
-                    absl::Seconds(20)));
+    EXPECT_OK(testing::AwaitMetrics(port_,
+                                    {{R"(nsm_metric_value{metric="edits",window="current"})", 1},
+                                     {"nsmd_events_applied_total", 1}},
+                                    absl::Seconds(20)));
   }
 
   // SIGTERM; expects exit 0 within 15 s.

@@ -12,10 +12,10 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <cstdlib>
 #include <random>
 #include <set>
 #include <sstream>
@@ -34,8 +34,8 @@
 #include "simdjson.h"
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
-#include "tests/testing/subprocess.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
 
 namespace nsmd {
 namespace {
@@ -64,9 +64,7 @@ struct CrashParam {
   const char* dedup_horizon;  // events.dedup_horizon
   bool dedup;
 };
-void PrintTo(const CrashParam& p, std::ostream* os) {
-  *os << "dedup_horizon " << p.dedup_horizon;
-}
+void PrintTo(const CrashParam& p, std::ostream* os) { *os << "dedup_horizon " << p.dedup_horizon; }
 
 // The test's own reading of a generated event: a plain substring search, a
 // second computation independent of nsmd's decoder.
@@ -114,6 +112,7 @@ class CrashRecoveryTest : public ::testing::TestWithParam<CrashParam> {
     bootstrap_ = *line;
     port_ = testing::FreePort();
     config_ = (dir_ / "nsmd.yaml").string();
+    // clang-format off
     std::ofstream(config_) << absl::StrCat(R"(
 kafka:
   brokers: )", bootstrap_, R"(
@@ -158,6 +157,7 @@ metrics:
     measure: {distinct: userId}
     window: lifetime
 )");
+    // clang-format on
   }
 
   void TearDown() override {
@@ -231,8 +231,9 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
   // events by far, in the daemon and in the replay alike); every 1000th
   // followed by a poison message. Late events are never the resent ones, so
   // a late event is counted once, as late, with or without dedup.
-  SaasEventModel model(/*teams=*/60, /*seed=*/20261124,
-                       absl::FromCivil(absl::CivilSecond(2024, 1, 1, 0, 0, 0), absl::UTCTimeZone()));
+  SaasEventModel model(
+      /*teams=*/60, /*seed=*/20261124,
+      absl::FromCivil(absl::CivilSecond(2024, 1, 1, 0, 0, 0), absl::UTCTimeZone()));
   std::vector<Message> messages;
   absl::Time t = absl::FromCivil(absl::CivilSecond(2024, 1, 1, 0, 0, 0), absl::UTCTimeZone());
   int duplicates = 0, poison = 0, late = 0;
@@ -353,8 +354,8 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
   for (const Kill& kill : kSchedule) {
     if (kill.crash_point == nullptr) continue;
     ++crash_points;
-    EXPECT_TRUE(absl::StrContains(log_text, absl::StrCat("crash point ", kill.crash_point,
-                                                         " reached; SIGKILL")))
+    EXPECT_TRUE(absl::StrContains(
+        log_text, absl::StrCat("crash point ", kill.crash_point, " reached; SIGKILL")))
         << kill.crash_point;
   }
   producer_thread.join();
@@ -362,15 +363,13 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
 
   StartNsmd(log);
   const absl::Time deadline = absl::Now() + absl::Seconds(120);
-  while (absl::Now() < deadline &&
-         CheckpointedTotal() != static_cast<int64_t>(messages.size())) {
+  while (absl::Now() < deadline && CheckpointedTotal() != static_cast<int64_t>(messages.size())) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   ASSERT_EQ(CheckpointedTotal(), static_cast<int64_t>(messages.size()));
   const std::string replay_err = (dir_ / "replay.err").string();
-  const std::string replayed = ReadCommand(absl::StrCat(testing::NsmdBinary(), " replay --config ",
-                                                        config_, " --input ", input, " 2>",
-                                                        replay_err));
+  const std::string replayed = ReadCommand(absl::StrCat(
+      testing::NsmdBinary(), " replay --config ", config_, " --input ", input, " 2>", replay_err));
   const std::vector<std::string> expected = LinesStartingWith(replayed, "nsm_metric_value{");
   ASSERT_FALSE(expected.empty());
   // The snapshot is published at least every 200 ms: wait until one taken

@@ -17,8 +17,8 @@
 #include "gtest/gtest.h"
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
-#include "tests/testing/subprocess.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
 
 namespace nsmd {
 namespace {
@@ -140,12 +140,12 @@ TEST_F(DemoTest, HandMadeEventIsAppliedNotLateAndEveryRestartWorks) {
   ASSERT_OK(producer);
   const std::string now =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
-  ASSERT_OK((*producer)
-                  ->Produce("product-events", "me",
-                            absl::StrCat(R"({"type":"track","event":"page_viewed","userId":"me",)",
-                                         R"("context":{"groupId":"team-0001"},"timestamp":")",
-                                         now, R"(","properties":{"duration_ms":)",
-                                         static_cast<int64_t>(kHandMadeDurationMs), "}}")));
+  ASSERT_OK(
+      (*producer)->Produce("product-events", "me",
+                           absl::StrCat(R"({"type":"track","event":"page_viewed","userId":"me",)",
+                                        R"("context":{"groupId":"team-0001"},"timestamp":")", now,
+                                        R"(","properties":{"duration_ms":)",
+                                        static_cast<int64_t>(kHandMadeDurationMs), "}}")));
   ASSERT_OK((*producer)->Flush(absl::Seconds(10)));
 
   // Applied: today's reading time includes it (or yesterday's, if the day

@@ -19,8 +19,8 @@
 #include "gtest/gtest.h"
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
-#include "tests/testing/subprocess.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
 
 namespace nsmd {
 namespace {
@@ -32,8 +32,8 @@ using testing::PrometheusValue;
 using testing::Subprocess;
 
 std::string Edit(const std::string& user, const std::string& time) {
-  return absl::StrCat(R"({"event":"file_edited","userId":")", user, R"(","messageId":")", user,
-                      "-", time, R"(","timestamp":")", time, R"(","context":{"groupId":"t1"}})");
+  return absl::StrCat(R"({"event":"file_edited","userId":")", user, R"(","messageId":")", user, "-",
+                      time, R"(","timestamp":")", time, R"(","context":{"groupId":"t1"}})");
 }
 
 class FaultsTest : public ::testing::Test {
@@ -113,11 +113,11 @@ TEST_F(FaultsTest, PoisonMessagesAreCountedAndDeadLetteredWithTheirOrigin) {
   Produce("u2", Edit("u2", "2024-01-02T10:01:00Z"));
   // 5 consumed; the two good ones applied: edits 2, editors 2.
   ASSERT_OK(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 5},
-                                   {"nsmd_events_applied_total", 2},
-                                   {R"(nsmd_events_rejected_total{reason="invalid_json"})", 1},
-                                   {R"(nsmd_events_rejected_total{reason="oversized"})", 2},
-                                   {"nsmd_events_dead_lettered_total", 3},
-                                   {R"(nsm_metric_value{metric="edits",window="current"})", 2}}));
+                                 {"nsmd_events_applied_total", 2},
+                                 {R"(nsmd_events_rejected_total{reason="invalid_json"})", 1},
+                                 {R"(nsmd_events_rejected_total{reason="oversized"})", 2},
+                                 {"nsmd_events_dead_lettered_total", 3},
+                                 {R"(nsm_metric_value{metric="edits",window="current"})", 2}}));
   StopNsmd();  // the final checkpoint flushes the dead letters
 
   // Read the dead-letter topic with kcat, an independent client.
@@ -158,7 +158,7 @@ TEST_F(FaultsTest, BrokerOutageKeepsServingMarksNotReadyAndLosesNothing) {
   Produce("u1", Edit("u1", "2024-01-02T10:02:00Z"));
   // 3 edits by 2 editors.
   ASSERT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 3},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 2}}));
+                                 {R"(nsm_metric_value{metric="editors",window="current"})", 2}}));
   ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 200));
 
   // `nsmd broker` takes its brokers down on SIGUSR1 and up on SIGUSR2.
@@ -177,7 +177,7 @@ TEST_F(FaultsTest, BrokerOutageKeepsServingMarksNotReadyAndLosesNothing) {
   Produce("u3", Edit("u3", "2024-01-02T10:03:00Z"));
   // 4 edits by 3 editors: resumed, nothing lost or repeated.
   ASSERT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 4},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 3}}));
+                                 {R"(nsm_metric_value{metric="editors",window="current"})", 3}}));
   EXPECT_OK(AwaitHttpStatus(port_, "/readyz", 200));
   StopNsmd();
 }
@@ -192,18 +192,18 @@ TEST_F(FaultsTest, SigtermWhileTheBrokerIsDownStillExitsCleanly) {
   Produce("u2", Edit("u2", "2024-01-02T10:01:00Z"));
   // 2 edits by 2 editors.
   ASSERT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 2},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 2}}));
+                                 {R"(nsm_metric_value{metric="editors",window="current"})", 2}}));
   broker_->Signal(SIGUSR1);  // brokers down
   ASSERT_OK(AwaitHttpStatus(port_, "/readyz", 503, absl::Seconds(30)));
-  StopNsmd();  // exit 0 within 10 s
+  StopNsmd();                // exit 0 within 10 s
   broker_->Signal(SIGUSR2);  // brokers up
 
   // Nothing lost, nothing read twice: the restart reads only u3's edit.
   StartNsmd(config);
   Produce("u3", Edit("u3", "2024-01-02T10:02:00Z"));
   EXPECT_OK(AwaitMetrics(port_, {{"nsmd_events_consumed_total", 1},
-                                   {R"(nsm_metric_value{metric="edits",window="current"})", 3},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 3}}));
+                                 {R"(nsm_metric_value{metric="edits",window="current"})", 3},
+                                 {R"(nsm_metric_value{metric="editors",window="current"})", 3}}));
   StopNsmd();
 }
 
@@ -238,9 +238,9 @@ TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
   // checkpointed as 16-byte hashes, so it takes more than a page's worth).
   for (int i = 2; i <= 201; ++i) {
     const std::string u = absl::StrCat("u", i);
-    ASSERT_OK(producer_->Produce("events", u,
-                                   Edit(u, absl::StrFormat("2024-01-02T11:%02d:%02dZ",
-                                                           (i - 2) / 60, (i - 2) % 60))));
+    ASSERT_OK(producer_->Produce(
+        "events", u,
+        Edit(u, absl::StrFormat("2024-01-02T11:%02d:%02dZ", (i - 2) / 60, (i - 2) % 60))));
   }
   ASSERT_OK(producer_->Flush(absl::Seconds(30)));
   // Checkpoints fail: not ready, failures counted. The disk stays full
@@ -263,13 +263,13 @@ TEST_F(FaultsTest, FullDiskPausesCheckpointsAndLosesNothing) {
   Produce("u202", Edit("u202", "2024-01-02T12:00:00Z"));
   // u1, u2..u201, u202: 202 edits by 202 editors.
   ASSERT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 202},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 202}}));
+                                 {R"(nsm_metric_value{metric="editors",window="current"})", 202}}));
   StopNsmd();
   // A restart finds exactly the same numbers in the state.
   StartNsmd(config);
   EXPECT_OK(AwaitMetrics(port_, {{R"(nsm_metric_value{metric="edits",window="current"})", 202},
-                                   {R"(nsm_metric_value{metric="editors",window="current"})", 202},
-                                   {"nsmd_events_consumed_total", 0}}));
+                                 {R"(nsm_metric_value{metric="editors",window="current"})", 202},
+                                 {"nsmd_events_consumed_total", 0}}));
   StopNsmd();
 }
 
@@ -336,8 +336,10 @@ TEST_F(FaultsTest, SecretsNeverReachLogsStatusOrErrors) {
   nsmd_.reset();
   text = testing::ReadFile(oauth_log);
   EXPECT_TRUE(absl::StrContains(text, "nsmd: kafka: _AUTHENTICATION: " + kRedactedError)) << text;
-  EXPECT_TRUE(absl::StrContains(text, "nsmd: kafka producer: librdkafka ERROR (level 3): "
-                                      "[thrd:app]: " + kRedactedError))
+  EXPECT_TRUE(absl::StrContains(text,
+                                "nsmd: kafka producer: librdkafka ERROR (level 3): "
+                                "[thrd:app]: " +
+                                    kRedactedError))
       << text;
   EXPECT_FALSE(absl::StrContains(text, "s3cr3t")) << text;
 }

@@ -210,6 +210,7 @@ class InstancesTest : public ::testing::Test {
   void Start(const std::string& name, Instance* instance) {
     instance->port = testing::FreePort();
     instance->config = (dir_ / (name + ".yaml")).string();
+    // clang-format off
     std::ofstream(instance->config) << absl::StrCat(R"(
 kafka:
   brokers: )", bootstrap_, R"(
@@ -222,6 +223,7 @@ state:
   checkpoint_interval: 100ms
 http:
   listen: 127.0.0.1:)", instance->port, "\n", kMetrics);
+    // clang-format on
     auto process = testing::StartNsmd(instance->config, instance->config + ".log");
     ASSERT_OK(process);
     instance->process = std::move(*process);

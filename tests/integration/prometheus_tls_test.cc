@@ -28,6 +28,7 @@ TEST(PrometheusTlsTest, PrometheusScrapesNsmdOverMutualTlsWithBasicAuth) {
   auto broker = testing::StartBroker("events", 1, &bootstrap);
   ASSERT_TRUE(broker.ok()) << broker.status();
   const int port = testing::FreePort();
+  // clang-format off
   const std::string tls = absl::StrCat(R"(  tls:
     cert_file: )", pki->server_crt, R"(
     key_file: )", pki->server_key, R"(
@@ -37,13 +38,15 @@ TEST(PrometheusTlsTest, PrometheusScrapesNsmdOverMutualTlsWithBasicAuth) {
     users:
       prometheus: ")", kUHash, R"("
 )");
+  // clang-format on
   const std::string config = testing::WriteRunConfig(dir, bootstrap, "prometheus-tls", port, tls,
-                                                      testing::kEditsAndEditorsMetrics);
+                                                     testing::kEditsAndEditorsMetrics);
   auto nsmd = testing::StartNsmd(config);
   ASSERT_TRUE(nsmd.ok()) << nsmd.status();
 
   const int prometheus_port = testing::FreePort();
   const std::string prometheus_config = (dir / "prometheus.yml").string();
+  // clang-format off
   std::ofstream(prometheus_config) << absl::StrCat(R"(
 global:
   scrape_interval: 1s
@@ -61,6 +64,7 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:)", port, R"("]
 )");
+  // clang-format on
   auto prometheus = testing::Subprocess::Start(
       {"/usr/bin/prometheus", absl::StrCat("--config.file=", prometheus_config),
        absl::StrCat("--storage.tsdb.path=", (dir / "tsdb").string()),
@@ -88,9 +92,8 @@ scrape_configs:
   EXPECT_TRUE(absl::StrContains(targets->body, R"("scrapeUrl":"https://127.0.0.1:)"))
       << targets->body;
   // Prometheus never failed authentication.
-  auto failures = testing::HttpRequest(
-      prometheus_port, "GET",
-      "/api/v1/query?query=sum(nsmd_http_auth_failures_total)");
+  auto failures = testing::HttpRequest(prometheus_port, "GET",
+                                       "/api/v1/query?query=sum(nsmd_http_auth_failures_total)");
   ASSERT_TRUE(failures.ok());
   EXPECT_TRUE(absl::StrContains(failures->body, R"(,"0"])")) << failures->body;
 

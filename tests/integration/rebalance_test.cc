@@ -8,8 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <vector>
 
@@ -20,8 +20,8 @@
 #include "gtest/gtest.h"
 #include "tests/testing/daemon_harness.h"
 #include "tests/testing/http_client.h"
-#include "tests/testing/subprocess.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
 
 namespace nsmd {
 namespace {
@@ -72,6 +72,7 @@ class RebalanceTest : public ::testing::Test {
                  const std::string& checkpoint_interval = "100ms") {
     instance->port = testing::FreePort();
     instance->config = (dir_ / (name + ".yaml")).string();
+    // clang-format off
     std::ofstream(instance->config) << absl::StrCat(R"(
 kafka:
   brokers: )", bootstrap_, R"(
@@ -83,6 +84,7 @@ state:
   checkpoint_interval: )", checkpoint_interval, R"(
 http:
   listen: 127.0.0.1:)", instance->port, "\nmetrics:", testing::kEditsAndEditorsMetrics);
+    // clang-format on
     Start(instance);
   }
 
@@ -168,8 +170,7 @@ TEST_F(RebalanceTest, PartitionsComeBackAtTheInstancesOwnCheckpoint) {
   ProduceUsers(1, 8);
   // A alone: 8 edits by 8 users.
   ASSERT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8},
-                                     {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      8}}));
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 8}}));
 
   // B joins: the group rebalances; B becomes ready once it holds partitions.
   Configure("b", &b_);
@@ -199,10 +200,9 @@ TEST_F(RebalanceTest, PartitionsComeBackAtTheInstancesOwnCheckpoint) {
   // Every one of the 16 events exactly once: 16 edits by 16 users, and not
   // one event read twice (dedup would hide a re-read from the values, not
   // from nsmd_events_duplicate_total).
-  EXPECT_OK(AwaitMetrics(a_.port,
-                           {{R"(nsm_metric_value{metric="edits",window="current"})", 16},
-                            {R"(nsm_metric_value{metric="editors",window="current"})", 16},
-                            {"nsmd_events_duplicate_total", 0}}));
+  EXPECT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 16},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 16},
+                                   {"nsmd_events_duplicate_total", 0}}));
   Stop(&a_);
 }
 
@@ -215,25 +215,21 @@ TEST_F(RebalanceTest, RevokeCheckpointsWhatWasProcessedBeforeThePartitionsGo) {
   ProduceUsers(1, 8);
   // A alone reads all 8 (one edit per user).
   ASSERT_OK(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", 8},
-                                     {R"(nsm_metric_value{metric="edits",window="current"})", 8},
-                                     {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      8}}));
+                                   {R"(nsm_metric_value{metric="edits",window="current"})", 8},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 8}}));
   // All four partitions, none checkpointed yet (the interval is 1h).
-  std::vector<AssignedPartition> before = AwaitAssignment(a_, [](const auto& a) {
-    return a.size() == kPartitions;
-  });
+  std::vector<AssignedPartition> before =
+      AwaitAssignment(a_, [](const auto& a) { return a.size() == kPartitions; });
   ASSERT_EQ(before.size(), static_cast<size_t>(kPartitions));
   for (const AssignedPartition& p : before) EXPECT_EQ(p.checkpointed_offset, -1) << p.partition;
   const std::vector<int64_t> counts = Counts();
 
   // B joins: A's partitions are revoked (A checkpoints), then split.
   Configure("b", &b_, props, "1h");
-  std::vector<AssignedPartition> a_after = AwaitAssignment(a_, [](const auto& a) {
-    return !a.empty() && a.size() < kPartitions;
-  });
-  std::vector<AssignedPartition> b_after = AwaitAssignment(b_, [&](const auto& b) {
-    return b.size() + a_after.size() == kPartitions;
-  });
+  std::vector<AssignedPartition> a_after =
+      AwaitAssignment(a_, [](const auto& a) { return !a.empty() && a.size() < kPartitions; });
+  std::vector<AssignedPartition> b_after =
+      AwaitAssignment(b_, [&](const auto& b) { return b.size() + a_after.size() == kPartitions; });
   // The assignment shrank: two partitions each (4 over 2 members).
   ASSERT_EQ(a_after.size(), 2u);
   ASSERT_EQ(b_after.size(), 2u);
@@ -247,27 +243,26 @@ TEST_F(RebalanceTest, RevokeCheckpointsWhatWasProcessedBeforeThePartitionsGo) {
   // earliest offset (no state of its own): one edit per user in them.
   const int64_t in_b = Sum(counts, b_after);
   ASSERT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8},
-                                     {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      8}}));
-  ASSERT_OK(AwaitMetrics(b_.port, {{"nsmd_events_consumed_total", static_cast<double>(in_b)},
-                                     {R"(nsm_metric_value{metric="edits",window="current"})",
-                                      static_cast<double>(in_b)},
-                                     {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      static_cast<double>(in_b)}}));
+                                   {R"(nsm_metric_value{metric="editors",window="current"})", 8}}));
+  ASSERT_OK(AwaitMetrics(
+      b_.port,
+      {{"nsmd_events_consumed_total", static_cast<double>(in_b)},
+       {R"(nsm_metric_value{metric="edits",window="current"})", static_cast<double>(in_b)},
+       {R"(nsm_metric_value{metric="editors",window="current"})", static_cast<double>(in_b)}}));
 
   // More events: each instance counts those of its own partitions.
   ProduceUsers(9, 16);
   const std::vector<int64_t> later = Counts();
   const double a_new = static_cast<double>(Sum(later, a_after) - Sum(counts, a_after));
   const double b_total = static_cast<double>(Sum(later, b_after));
-  EXPECT_OK(AwaitMetrics(a_.port,
-                           {{R"(nsm_metric_value{metric="edits",window="current"})", 8 + a_new},
-                            {R"(nsm_metric_value{metric="editors",window="current"})", 8 + a_new},
-                            {"nsmd_events_duplicate_total", 0}}));
-  EXPECT_OK(AwaitMetrics(b_.port,
-                           {{R"(nsm_metric_value{metric="edits",window="current"})", b_total},
-                            {R"(nsm_metric_value{metric="editors",window="current"})", b_total},
-                            {"nsmd_events_duplicate_total", 0}}));
+  EXPECT_OK(
+      AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 8 + a_new},
+                             {R"(nsm_metric_value{metric="editors",window="current"})", 8 + a_new},
+                             {"nsmd_events_duplicate_total", 0}}));
+  EXPECT_OK(
+      AwaitMetrics(b_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", b_total},
+                             {R"(nsm_metric_value{metric="editors",window="current"})", b_total},
+                             {"nsmd_events_duplicate_total", 0}}));
   Stop(&b_);
   Stop(&a_);
 }
@@ -285,10 +280,10 @@ TEST_F(RebalanceTest, AnInstanceWithoutPartitionsInARebalanceLetsNothingExpire) 
   // Produces one edit and returns the partition it went to (whose count grew).
   auto produce = [&](int user, const std::string& id, const std::string& time) {
     const std::vector<int64_t> before = Counts();
-    EXPECT_OK(producer_->Produce("events", absl::StrCat("u", user),
-                                   absl::StrCat(R"({"event":"file_edited","userId":"u)", user,
-                                                R"(","messageId":")", id, R"(","timestamp":")",
-                                                time, R"("})")));
+    EXPECT_OK(producer_->Produce(
+        "events", absl::StrCat("u", user),
+        absl::StrCat(R"({"event":"file_edited","userId":"u)", user, R"(","messageId":")", id,
+                     R"(","timestamp":")", time, R"("})")));
     EXPECT_OK(producer_->Flush(absl::Seconds(30)));
     const std::vector<int64_t> after = Counts();
     for (int p = 0; p < kPartitions; ++p) {
@@ -308,7 +303,7 @@ TEST_F(RebalanceTest, AnInstanceWithoutPartitionsInARebalanceLetsNothingExpire) 
   }
   ASSERT_GT(behind, 0) << "all 8 users on the partition of the Jan 5 edit";
   ASSERT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})", 9},
-                                     {"nsmd_events_late_total", 0}}));
+                                   {"nsmd_events_late_total", 0}}));
   // B joins (A: revoked, then two partitions), then leaves (A: revoked,
   // then all four).
   Configure("b", &b_, props, "100ms");
@@ -320,8 +315,8 @@ TEST_F(RebalanceTest, AnInstanceWithoutPartitionsInARebalanceLetsNothingExpire) 
   // 30 minutes after that partition's stream time: within the 1 h lateness.
   produce(behind, "jan2-later", "2024-01-02T10:30:00Z");
   EXPECT_OK(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", 10},
-                                     {R"(nsm_metric_value{metric="edits",window="current"})", 10},
-                                     {"nsmd_events_late_total", 0}}));
+                                   {R"(nsm_metric_value{metric="edits",window="current"})", 10},
+                                   {"nsmd_events_late_total", 0}}));
   Stop(&a_);
 }
 
@@ -358,9 +353,9 @@ TEST_F(RebalanceTest, StaticMemberRestartMovesNoPartitionAndCountsExactlyOnce) {
   const int64_t in_b = Sum(counts, b_before);
   ASSERT_EQ(in_a + in_b, 8);
   ASSERT_OK(AwaitMetrics(a_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
-                                      static_cast<double>(in_a)}}));
+                                    static_cast<double>(in_a)}}));
   ASSERT_OK(AwaitMetrics(b_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
-                                      static_cast<double>(in_b)}}));
+                                    static_cast<double>(in_b)}}));
 
   // A stops (a static member does not leave the group) and stays away 3 s,
   // half the session timeout: B's assignment must not change meanwhile. (A
@@ -383,8 +378,7 @@ TEST_F(RebalanceTest, StaticMemberRestartMovesNoPartitionAndCountsExactlyOnce) {
   while (absl::Now() < deadline) {
     auto a = testing::FetchAssignment(a_.port);
     auto b = testing::FetchAssignment(b_.port);
-    if (a.ok() && b.ok() && a->size() + b->size() == kPartitions && !a->empty() &&
-        !b->empty()) {
+    if (a.ok() && b.ok() && a->size() + b->size() == kPartitions && !a->empty() && !b->empty()) {
       if (Partitions(*a) != Partitions(a_after) || Partitions(*b) != Partitions(b_after)) {
         a_after = *a;
         b_after = *b;
@@ -402,8 +396,8 @@ TEST_F(RebalanceTest, StaticMemberRestartMovesNoPartitionAndCountsExactlyOnce) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   ASSERT_EQ(a_after.size() + b_after.size(), static_cast<size_t>(kPartitions));
-  std::cout << "A: partitions before restart " << Format(a_before)
-            << ", after " << Format(a_after) << "\n";
+  std::cout << "A: partitions before restart " << Format(a_before) << ", after " << Format(a_after)
+            << "\n";
   // Every partition A holds now is checkpointed at its end: one of A's own
   // resumed at A's final checkpoint, one new to A was read from the earliest
   // offset (no state for it) and checkpointed since; a partition with no
@@ -422,10 +416,10 @@ TEST_F(RebalanceTest, StaticMemberRestartMovesNoPartitionAndCountsExactlyOnce) {
     const int64_t end = counts[static_cast<size_t>(p.partition)];
     p.checkpointed_offset = end > 0 ? end : int64_t{-1};
   }
-  EXPECT_EQ(AwaitAssignment(a_, [&](const std::vector<AssignedPartition>& now) {
-              return now == a_checkpointed;
-            }),
-            a_checkpointed);
+  EXPECT_EQ(
+      AwaitAssignment(
+          a_, [&](const std::vector<AssignedPartition>& now) { return now == a_checkpointed; }),
+      a_checkpointed);
 
   // Values exact afterwards: each instance holds its lifetime counts plus
   // what it read since (from its state's offset, or the start).
@@ -439,16 +433,16 @@ TEST_F(RebalanceTest, StaticMemberRestartMovesNoPartitionAndCountsExactlyOnce) {
     b_read += later[static_cast<size_t>(p.partition)] - own(b_before, p.partition);
   }
   EXPECT_OK(AwaitMetrics(a_.port, {{"nsmd_events_consumed_total", static_cast<double>(a_read)},
-                                     {R"(nsm_metric_value{metric="edits",window="current"})",
-                                      static_cast<double>(in_a + a_read)},
-                                     {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      static_cast<double>(in_a + a_read)},
-                                     {"nsmd_events_duplicate_total", 0}}));
+                                   {R"(nsm_metric_value{metric="edits",window="current"})",
+                                    static_cast<double>(in_a + a_read)},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})",
+                                    static_cast<double>(in_a + a_read)},
+                                   {"nsmd_events_duplicate_total", 0}}));
   EXPECT_OK(AwaitMetrics(b_.port, {{R"(nsm_metric_value{metric="edits",window="current"})",
-                                      static_cast<double>(in_b + b_read)},
-                                     {R"(nsm_metric_value{metric="editors",window="current"})",
-                                      static_cast<double>(in_b + b_read)},
-                                     {"nsmd_events_duplicate_total", 0}}));
+                                    static_cast<double>(in_b + b_read)},
+                                   {R"(nsm_metric_value{metric="editors",window="current"})",
+                                    static_cast<double>(in_b + b_read)},
+                                   {"nsmd_events_duplicate_total", 0}}));
   Stop(&a_);
   Stop(&b_);
 }

@@ -59,9 +59,9 @@ TEST(SlowClientsTest, FiftyStalledConnectionsNeitherStallProbesNorStayOpen) {
   auto broker = testing::StartBroker("events", 1, &bootstrap);
   ASSERT_TRUE(broker.ok()) << broker.status();
   const int port = testing::FreePort();
-  const std::string config = testing::WriteRunConfig(dir, bootstrap, "slow-clients", port,
-                                                      "  request_timeout: 2s\n",
-                                                      testing::kEditsAndEditorsMetrics);
+  const std::string config =
+      testing::WriteRunConfig(dir, bootstrap, "slow-clients", port, "  request_timeout: 2s\n",
+                              testing::kEditsAndEditorsMetrics);
   auto nsmd = testing::StartNsmd(config);
   ASSERT_TRUE(nsmd.ok()) << nsmd.status();
   ASSERT_TRUE(testing::AwaitHttpStatus(port, "/healthz", 200).ok());

@@ -45,8 +45,8 @@ absl::StatusOr<std::string> RunChromium(const std::vector<std::string>& args,
   auto status = (*chromium)->Wait(absl::Seconds(30));
   if (!status.ok()) return status.status();
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    return absl::InternalError(absl::StrCat("chromium failed (wait status ", *status,
-                                            "): ", testing::ReadFile(log)));
+    return absl::InternalError(
+        absl::StrCat("chromium failed (wait status ", *status, "): ", testing::ReadFile(log)));
   }
   return out;
 }
@@ -100,11 +100,15 @@ TEST(StatusPageInBrowserTest, ChromiumShowsTheNorthStarValueOfMetricsAndRefreshe
   ASSERT_TRUE(producer.ok()) << producer.status();
   // 1 January: u1 (twice), u2, u3, u4 -> 4 editors, 5 edits. 2 January (the
   // current day, by stream time): u1, u2, u5 -> 3 editors, 3 edits.
-  for (const auto& [user, time] : std::vector<std::pair<std::string, std::string>>{
-           {"u1", "2024-01-01T09:00:00Z"}, {"u1", "2024-01-01T09:30:00Z"},
-           {"u2", "2024-01-01T10:00:00Z"}, {"u3", "2024-01-01T11:00:00Z"},
-           {"u4", "2024-01-01T12:00:00Z"}, {"u1", "2024-01-02T09:00:00Z"},
-           {"u2", "2024-01-02T10:00:00Z"}, {"u5", "2024-01-02T11:00:00Z"}}) {
+  for (const auto& [user, time] :
+       std::vector<std::pair<std::string, std::string>>{{"u1", "2024-01-01T09:00:00Z"},
+                                                        {"u1", "2024-01-01T09:30:00Z"},
+                                                        {"u2", "2024-01-01T10:00:00Z"},
+                                                        {"u3", "2024-01-01T11:00:00Z"},
+                                                        {"u4", "2024-01-01T12:00:00Z"},
+                                                        {"u1", "2024-01-02T09:00:00Z"},
+                                                        {"u2", "2024-01-02T10:00:00Z"},
+                                                        {"u5", "2024-01-02T11:00:00Z"}}) {
     ASSERT_TRUE((*producer)->Produce("events", user, Edit(user, time)).ok());
   }
   ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());

@@ -29,9 +29,9 @@ class KafkaSourceTest : public ::testing::Test {
 
   // Options of a source of `topic` in `group` on this broker, resuming at
   // `checkpoint` (partitions rediscovered every 100 ms with kAllPartitions).
-  KafkaSource::Options SourceOptions(
-      const std::string& topic, const std::string& group, std::vector<SourceOffset> checkpoint = {},
-      PartitionAssignment assignment = PartitionAssignment::kGroup) {
+  KafkaSource::Options SourceOptions(const std::string& topic, const std::string& group,
+                                     std::vector<SourceOffset> checkpoint = {},
+                                     PartitionAssignment assignment = PartitionAssignment::kGroup) {
     KafkaSource::Options o;
     o.brokers = broker_->bootstrap_servers();
     o.group_id = group;
@@ -52,8 +52,7 @@ class KafkaSourceTest : public ::testing::Test {
   }
 
   // Polls until `n` messages arrived (or 30 s): payloads by partition, in order.
-  std::map<int32_t, std::vector<std::pair<int64_t, std::string>>> Read(KafkaSource* source,
-                                                                       int n) {
+  std::map<int32_t, std::vector<std::pair<int64_t, std::string>>> Read(KafkaSource* source, int n) {
     std::map<int32_t, std::vector<std::pair<int64_t, std::string>>> out;
     int got = 0;
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -184,8 +183,7 @@ TEST_F(KafkaSourceTest, AllPartitionsAreAssignedWithoutAGroupAndResumeAtTheirChe
   // With no checkpoint: every partition, every message, from offset 0.
   auto first = Consumer("t3", "g6", {}, kAll);
   auto all = Read(first.get(), 60);
-  EXPECT_EQ(first->Assignment(),
-            (std::vector<TopicPartitionId>{{"t3", 0}, {"t3", 1}, {"t3", 2}}));
+  EXPECT_EQ(first->Assignment(), (std::vector<TopicPartitionId>{{"t3", 0}, {"t3", 1}, {"t3", 2}}));
   size_t total = 0;
   for (const auto& [partition, messages] : all) total += messages.size();
   EXPECT_EQ(total, 60u);
@@ -231,10 +229,19 @@ TEST_F(KafkaSourceTest, StatisticsTakenBeforeABrokerAnsweredDoNotMarkItDisconnec
   ASSERT_OK(broker_->CreateTopic("t5", 2));
   ASSERT_OK(broker_->SetDown(true));
   KafkaSource::Options o = SourceOptions("t5", "g8", {}, kAll);
-  o.properties = {{"statistics.interval.ms", "2000"}, {"reconnect.backoff.max.ms", "100"}};
+  o.properties = {{"statistics.interval.ms", "100"}, {"reconnect.backoff.max.ms", "100"}};
   auto source = KafkaSource::Create(std::move(o));
   ASSERT_OK(source);
-  absl::SleepFor(absl::Milliseconds(2400));  // statistics taken at 2 s: no broker up
+  // Nothing polls, so librdkafka queues a statistics report every 100 ms, each
+  // with no broker up. Besides them only the all-brokers-down error and the
+  // connection errors wait in the queue (one a second: librdkafka suppresses
+  // identical ones in between), so 8 events hold at least 5 reports.
+  constexpr int kQueued = 8;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10);
+       (*source)->PendingEvents() < kQueued && absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(10))) {
+  }
+  ASSERT_GE((*source)->PendingEvents(), kQueued);
   ASSERT_OK(broker_->SetDown(false));
   // One poll: the topics' metadata answers, then the statistics are served.
   ASSERT_OK((*source)->Poll(10, absl::Milliseconds(10), [](const SourceMessage&) {}));

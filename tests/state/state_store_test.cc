@@ -83,10 +83,8 @@ TEST_F(StateStoreTest, CommitThenReopenReadsBackExactly) {
     delta.Put(std::string("m/wau/f1/d\0w1\0u1", 16), "");  // NULs are ordinary bytes
     delta.Put("s/kafka", "1711848600000");
     delta.Put("x/msg-1", "1711848600000");
-    ASSERT_OK(store
-                    ->Commit(delta, {{"events", 3, 7},
-                                     {"events", 0, 42},
-                                     {"team/events", 12, 100}}));
+    ASSERT_OK(
+        store->Commit(delta, {{"events", 3, 7}, {"events", 0, 42}, {"team/events", 12, 100}}));
   }
   std::unique_ptr<StateStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
@@ -212,16 +210,16 @@ TEST_F(StateStoreTest, DeletePrefixRemovesExactlyThePrefixedKeys) {
     ASSERT_OK(store->Commit(delta, {{"events", 0, 5}}));
     ASSERT_OK(store->DeletePrefix("m/a/"));
     // "m/a" and "m/ab/1" do not start with "m/a/".
-    EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/ab/1", "v"),
-                                          Pair("m/b/1", "v"), Pair("s/x", "v"), Pair("x/1", "v")));
+    EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/ab/1", "v"), Pair("m/b/1", "v"),
+                                          Pair("s/x", "v"), Pair("x/1", "v")));
     // A prefix with no keys is fine.
     EXPECT_OK(store->DeletePrefix("m/zzz/"));
   }
   // Durable across a reopen, and offsets/identity untouched.
   std::unique_ptr<StateStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
-  EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/ab/1", "v"),
-                                        Pair("m/b/1", "v"), Pair("s/x", "v"), Pair("x/1", "v")));
+  EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/ab/1", "v"), Pair("m/b/1", "v"),
+                                        Pair("s/x", "v"), Pair("x/1", "v")));
   EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 5}));
 }
 
@@ -265,8 +263,9 @@ TEST_F(StateStoreTest, ScanSkipsOffsetsAndMetadata) {
   // "a/" < "m/" < "meta/" < "n/" < "o/" < "p/" < "s/" < "x/".
   for (const char* key : {"a/1", "m/1", "n/1", "p/1", "s/1", "x/1"}) delta.Put(key, key);
   ASSERT_OK(store->Commit(delta, {{"events", 0, 1}, {"events", 1, 2}}));
-  EXPECT_THAT(Scan(*store), ElementsAre(Pair("a/1", "a/1"), Pair("m/1", "m/1"), Pair("n/1", "n/1"),
-                                        Pair("p/1", "p/1"), Pair("s/1", "s/1"), Pair("x/1", "x/1")));
+  EXPECT_THAT(Scan(*store),
+              ElementsAre(Pair("a/1", "a/1"), Pair("m/1", "m/1"), Pair("n/1", "n/1"),
+                          Pair("p/1", "p/1"), Pair("s/1", "s/1"), Pair("x/1", "x/1")));
 }
 
 TEST_F(StateStoreTest, ScanStopsAtTheFirstError) {
@@ -330,9 +329,10 @@ TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
     }
     // While closed, reads say so rather than crash.
     EXPECT_EQ(store.LoadOffsets().status().code(), absl::StatusCode::kUnavailable);
-    EXPECT_EQ(store.ScanEngineState([](absl::string_view, absl::string_view) {
-      return absl::OkStatus();
-    }).code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(
+        store.ScanEngineState([](absl::string_view, absl::string_view) { return absl::OkStatus(); })
+            .code(),
+        absl::StatusCode::kUnavailable);
     EXPECT_EQ(store.DeletePrefix("m/").code(), absl::StatusCode::kUnavailable);
     EXPECT_EQ(store.ApproximateSizeBytes(), 0u);
 
@@ -411,8 +411,8 @@ TEST(StateDeltaTest, PrefixDeletionDropsEarlierEntriesAndKeepsLaterOnes) {
   delta.DeletePrefix("m/a/");
   delta.Put("m/a/3", "new");
   // Left: "m/ab" (outside) and "m/a/3" (after the deletion), in key order.
-  std::vector<std::pair<std::string, std::optional<std::string>>> entries(
-      delta.entries().begin(), delta.entries().end());
+  std::vector<std::pair<std::string, std::optional<std::string>>> entries(delta.entries().begin(),
+                                                                          delta.entries().end());
   EXPECT_THAT(entries, ElementsAre(Pair("m/a/3", std::optional<std::string>("new")),
                                    Pair("m/ab", std::optional<std::string>("x"))));
   EXPECT_THAT(delta.prefix_deletions(), ElementsAre("m/a/"));
@@ -430,8 +430,8 @@ TEST(StateDeltaTest, AbsorbAppliesTheNewerPrefixesToTheOlderEntries) {
   newer.DeletePrefix("m/a/");  // drops older's m/a/1
   older.Absorb(&newer);
   EXPECT_TRUE(newer.empty());
-  std::vector<std::pair<std::string, std::optional<std::string>>> entries(
-      older.entries().begin(), older.entries().end());
+  std::vector<std::pair<std::string, std::optional<std::string>>> entries(older.entries().begin(),
+                                                                          older.entries().end());
   EXPECT_THAT(entries, ElementsAre(Pair("m/b/1", std::optional<std::string>("1")),
                                    Pair("m/c/1", std::optional<std::string>("kept"))));
   EXPECT_THAT(older.prefix_deletions(), ElementsAre("m/a/", "m/c/"));
@@ -454,8 +454,8 @@ TEST_F(StateStoreTest, CommitAppliesPrefixDeletionsBeforeEntries) {
   second.DeletePrefix("m/a/");
   second.Put("m/a/3", "w");
   ASSERT_OK(store->Commit(second, {{"events", 0, 7}}));
-  EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/a/3", "w"),
-                                        Pair("m/ab/1", "v"), Pair("m/b/1", "v")));
+  EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/a/3", "w"), Pair("m/ab/1", "v"),
+                                        Pair("m/b/1", "v")));
   EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 7}));
 }
 

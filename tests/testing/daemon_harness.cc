@@ -4,15 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-
-#include <algorithm>
-#include <string_view>
-#include <tuple>
-
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -87,9 +85,8 @@ absl::Status StopGracefully(Subprocess& process, absl::Duration timeout) {
   process.Signal(SIGTERM);
   auto status = process.Wait(timeout);
   if (!status.ok()) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("pid ", process.pid(), " did not exit within ", absl::FormatDuration(timeout),
-                     " of SIGTERM"));
+    return absl::DeadlineExceededError(absl::StrCat("pid ", process.pid(), " did not exit within ",
+                                                    absl::FormatDuration(timeout), " of SIGTERM"));
   }
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
     return absl::InternalError(
@@ -205,11 +202,10 @@ std::string WriteRunConfig(const std::filesystem::path& dir, const std::string& 
                            const std::string& group_id, int port, const std::string& http_extra,
                            const std::string& metrics) {
   const std::string path = (dir / "nsmd.yaml").string();
-  std::ofstream(path) << absl::StrCat("kafka:\n  brokers: ", bootstrap,
-                                      "\n  topics: [events]\n  group_id: ", group_id,
-                                      "\nstate:\n  dir: ", (dir / "state").string(),
-                                      "\nhttp:\n  listen: 127.0.0.1:", port, "\n", http_extra,
-                                      "metrics:", metrics);
+  std::ofstream(path) << absl::StrCat(
+      "kafka:\n  brokers: ", bootstrap, "\n  topics: [events]\n  group_id: ", group_id,
+      "\nstate:\n  dir: ", (dir / "state").string(), "\nhttp:\n  listen: 127.0.0.1:", port, "\n",
+      http_extra, "metrics:", metrics);
   return path;
 }
 

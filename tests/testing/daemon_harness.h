@@ -3,10 +3,10 @@
 #ifndef NSMD_TESTS_TESTING_DAEMON_HARNESS_H_
 #define NSMD_TESTS_TESTING_DAEMON_HARNESS_H_
 
-#include <filesystem>
-#include <map>
 #include <compare>
 #include <cstdint>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>

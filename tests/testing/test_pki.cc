@@ -53,9 +53,12 @@ absl::StatusOr<TestPki> MakeTestPki(const std::filesystem::path& dir) {
                         " -keyout ca.key -out ca.crt -days 2 -subj /CN=nsmd-test-ca"),
            absl::StrCat("openssl req -x509 ", kNewKey,
                         " -keyout other-ca.key -out other-ca.crt -days 2 -subj /CN=other-ca"),
-           Request("server", "localhost"), Sign("server", "ca", "server.ext"),
-           Request("client", "scraper"), Sign("client", "ca", "client.ext"),
-           Request("other-client", "intruder"), Sign("other-client", "other-ca", "client.ext"),
+           Request("server", "localhost"),
+           Sign("server", "ca", "server.ext"),
+           Request("client", "scraper"),
+           Sign("client", "ca", "client.ext"),
+           Request("other-client", "intruder"),
+           Sign("other-client", "other-ca", "client.ext"),
            Request("expired", "localhost"),
            std::string("openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -in "
                        "expired.csr -out expired.crt -notext -startdate 20240101000000Z "

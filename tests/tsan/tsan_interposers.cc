@@ -170,16 +170,11 @@ namespace {
 
 int FromPthread(int err) {
   switch (err) {
-    case 0:
-      return thrd_success;
-    case ETIMEDOUT:
-      return thrd_timedout;
-    case EBUSY:
-      return thrd_busy;
-    case ENOMEM:
-      return thrd_nomem;
-    default:
-      return thrd_error;
+    case 0: return thrd_success;
+    case ETIMEDOUT: return thrd_timedout;
+    case EBUSY: return thrd_busy;
+    case ENOMEM: return thrd_nomem;
+    default: return thrd_error;
   }
 }
 
