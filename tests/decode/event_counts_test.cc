@@ -31,8 +31,7 @@ TEST(EventCountsTest, DecodesWhatItEncodes) {
 TEST(EventCountsTest, RefusesUnknownNamesAndBadCounts) {
   EventCounts out;
   out.consumed = 5;
-  EXPECT_EQ(EventCounts::Decode("consumed=1 dropped=2", &out).code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(EventCounts::Decode("consumed=1 dropped=2", &out).code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(EventCounts::Decode("consumed=x", &out).code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(EventCounts::Decode("consumed", &out).code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(out.consumed, 5u);  // untouched on error

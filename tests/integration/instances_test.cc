@@ -188,11 +188,10 @@ class InstancesTest : public ::testing::Test {
     // 2,400 events, every 40th twice (60 duplicates), every 300th followed
     // by a line that is not JSON (8); none late (sent in time order).
     expected_counts_ = ReplayCounts(replay.err);
-    EXPECT_EQ(expected_counts_, (std::map<std::string, double>{
-                                    {R"(outcome="applied")", 2400},
-                                    {R"(outcome="consumed")", 2468},
-                                    {R"(outcome="duplicate")", 60},
-                                    {R"(reason="invalid_json")", 8}}));
+    EXPECT_EQ(expected_counts_, (std::map<std::string, double>{{R"(outcome="applied")", 2400},
+                                                               {R"(outcome="consumed")", 2468},
+                                                               {R"(outcome="duplicate")", 60},
+                                                               {R"(reason="invalid_json")", 8}}));
   }
   void TearDown() override {
     for (Instance* i : {&a_, &b_, &c_}) i->process.reset();
@@ -285,7 +284,9 @@ http:
       if (!expected_.contains(series)) absl::StrAppend(&diff, series, " not in replay; ");
     }
     if (counts != expected_counts_) {
-      for (const auto& [series, value] : counts) absl::StrAppend(&diff, "counts ", series, " ", value, "; ");
+      for (const auto& [series, value] : counts) {
+        absl::StrAppend(&diff, "counts ", series, " ", value, "; ");
+      }
     }
     return diff;
   }
