@@ -1,8 +1,11 @@
 #include "daemon/app/apply_pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace nsmd {
@@ -102,6 +105,8 @@ std::vector<ApplyPool::ThreadStats> ApplyPool::stats() const {
 }
 
 void ApplyPool::Run(int lane) {
+  // "nsmd-apply-<lane>" in top -H and profiles (at most 15 characters).
+  pthread_setname_np(pthread_self(), absl::StrCat("nsmd-apply-", lane).substr(0, 15).c_str());
   while (true) {
     DecodedBatch* batch;
     {

@@ -49,6 +49,15 @@ struct Pipeline::Lane {
   Counts published ABSL_GUARDED_BY(mu);
 };
 
+Pipeline::Counts& Pipeline::Counts::operator+=(const Counts& other) {
+  consumed += other.consumed;
+  applied += other.applied;
+  late += other.late;
+  duplicate += other.duplicate;
+  for (size_t i = 0; i < rejected.size(); ++i) rejected[i] += other.rejected[i];
+  return *this;
+}
+
 uint64_t Pipeline::Counts::rejected_total() const {
   uint64_t n = 0;
   for (uint64_t r : rejected) n += r;
@@ -139,14 +148,7 @@ bool Pipeline::OffsetsDirty() {
 
 Pipeline::Counts Pipeline::counts() const {
   Counts sum;
-  for (const std::unique_ptr<Lane>& lane : lanes_) {
-    const Counts& c = lane->counts;
-    sum.consumed += c.consumed;
-    sum.applied += c.applied;
-    sum.late += c.late;
-    sum.duplicate += c.duplicate;
-    for (size_t i = 0; i < sum.rejected.size(); ++i) sum.rejected[i] += c.rejected[i];
-  }
+  for (const std::unique_ptr<Lane>& lane : lanes_) sum += lane->counts;
   return sum;
 }
 
@@ -423,12 +425,7 @@ void Pipeline::ReportLaneCounts() {
   Counts now;
   for (std::unique_ptr<Lane>& lane : lanes_) {
     absl::MutexLock lock(&lane->mu);
-    const Counts& c = lane->published;
-    now.consumed += c.consumed;
-    now.applied += c.applied;
-    now.late += c.late;
-    now.duplicate += c.duplicate;
-    for (size_t i = 0; i < now.rejected.size(); ++i) now.rejected[i] += c.rejected[i];
+    now += lane->published;
   }
   Counts& was = reported_;
   if (now.consumed != was.consumed) probe_->OnConsumed(now.consumed - was.consumed);

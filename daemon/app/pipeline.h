@@ -59,6 +59,8 @@ class Pipeline {
     uint64_t duplicate = 0;
     std::array<uint64_t, kAllRejectReasons.size()> rejected{};
     uint64_t rejected_total() const;
+    // Adds `other`'s counts to these.
+    Counts& operator+=(const Counts& other);
   };
 
   // Receives each rejected message (e.g. to produce it to a dead-letter
