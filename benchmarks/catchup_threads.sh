@@ -29,6 +29,16 @@ now() { date +%s.%N; }
 metric() { { curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } | awk -v n="$2" '$1==n {print $2; exit}'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+# CPU seconds of each of the process's threads, summed by thread name
+# (nsmd: the poll thread with the checkpoint and HTTP threads; nsmd-apply-N;
+# rdk:*: librdkafka's).
+thread_cpu() {
+  local hz; hz=$(getconf CLK_TCK)
+  for t in /proc/"$1"/task/*; do
+    sed -E 's/^[0-9]+ \((.*)\) (.*)$/\1|\2/' "$t/stat" 2>/dev/null
+  done | awk -F'|' -v hz="$hz" '{ split($2, f, " "); name = $1; sub(/rdk:.*/, "rdk:*", name); cpu[name] += (f[12] + f[13]) / hz }
+    END { sep = ""; for (n in cpu) { printf "%s%s %.2f", sep, n, cpu[n]; sep = ", " } }'
+}
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.0f}')" "$@"; }
 
 echo "== nsmd catch-up by cores, $(date -u +%FT%TZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -78,8 +88,9 @@ time_nsmd() {
     sleep 0.02
   done
   local cpu; cpu=$(cpu_seconds "$pid")
+  thread_cpu "$pid" > "$WORK/$1.threads"
   kill -TERM "$pid"; wait "$pid" || true
-  grep 'by thread' "$WORK/$1.log" | sed 's/.*by thread: *//' > "$WORK/$1.split" || true
+  { grep 'by thread' "$WORK/$1.log" | sed 's/.*by thread: *//' | tr '\n' ' '; echo "| CPU-s by thread: $(cat "$WORK/$1.threads")"; } > "$WORK/$1.split" || true
   python3 -c "print(f'{$EVENTS/($last-$first):.0f} $cpu')"
 }
 
