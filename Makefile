@@ -82,7 +82,8 @@ test-asan-tidy: build-asan
 # tests/tsan/tsan_interposers.cc tells TSan about their locks and threads.
 TSAN_TARGETS := nsmd subprocess_test status_macros_test decode_test engine_test dedup_index_test \
   filter_test state_store_test rocksdb_stderr_logger_test source_test export_test config_test \
-  replay_command_test check_command_test checkpoint_writer_test pipeline_test reload_test
+  replay_command_test check_command_test checkpoint_writer_test pipeline_test apply_pool_test \
+  reload_test
 test-tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DNSMD_TSAN=ON -DNSMD_CLANG_CHECKS=ON -DNSMD_BUILD_BENCHMARKS=OFF

@@ -1,5 +1,6 @@
 #include "daemon/app/daemon.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -27,6 +29,10 @@ constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
 // batch and the one before it stay in the cores' caches (~1 MiB).
 constexpr int kPollBatch = 1000;
 constexpr absl::Duration kPublishInterval = absl::Milliseconds(200);
+// While a backlog is read, how often the loop pauses the applying threads to
+// tend the pipeline (checkpoints, publish): each pause waits for the batches
+// in progress (up to ApplyPool::kBatchMessages messages per thread).
+constexpr absl::Duration kTendInterval = absl::Milliseconds(50);
 constexpr absl::Duration kMaxCheckpointBackoff = absl::Seconds(30);
 // How long POST /-/reload waits for the pipeline thread to run the reload.
 constexpr absl::Duration kReloadRequestTimeout = absl::Seconds(10);
@@ -69,6 +75,14 @@ HttpServer::Options HttpOptions(const HttpConfig& http) {
     }
   }
   return o;
+}
+
+// The cores this process may run on (`taskset` limits them).
+int UsableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 // The settings besides the consumer group that a state dir belongs to
@@ -182,7 +196,13 @@ absl::Status Daemon::Start() {
   auto pipeline = Pipeline::Create(config_, store_.get(), &probe_);
   if (!pipeline.ok()) return pipeline.status();
   pipeline_ = std::move(*pipeline);
-  decode_worker_ = std::make_unique<DecodeWorker>(pipeline_->NewDecoder());
+  const int threads = config_.pipeline.threads > 0 ? config_.pipeline.threads : UsableCores();
+  apply_pool_ = std::make_unique<ApplyPool>(pipeline_.get(), threads);
+  std::fprintf(
+      stderr, "nsmd: decoding and applying events on %d thread%s (pipeline.threads %s)%s\n",
+      apply_pool_->threads(), apply_pool_->threads() == 1 ? "" : "s",
+      config_.pipeline.threads > 0 ? "as configured" : "0: one per usable core",
+      apply_pool_->threads() < threads ? ": one, the whole-input task cannot be split" : "");
   // Join the consumer group before loading the state: librdkafka's threads
   // run the group join (seconds on some brokers) while the state loads, and
   // the assignment is only handled in Poll(), once the state is there
@@ -300,17 +320,7 @@ void Daemon::CommitCheckpointedOffsets() {
   CrashPoint("after_kafka_commit");
 }
 
-void Daemon::ApplyDecoded(size_t keep) {
-  while (decode_worker_->in_flight() > keep) {
-    decode_worker_->TakeOldest(
-        [this](const DecodedBatch& batch) { pipeline_->ProcessBatch(batch); });
-  }
-}
-
-void Daemon::DrainDecoding() {
-  decode_worker_->Submit();
-  ApplyDecoded(0);
-}
+void Daemon::DrainDecoding() { apply_pool_->Drain(); }
 
 absl::Status Daemon::Checkpoint() {
   // Everything polled (e.g. before a revoke, in the middle of a poll) is in
@@ -348,7 +358,6 @@ absl::Status Daemon::Reload() {
     probe_.OnReload(false);
     return s;
   }
-  decode_worker_->set_decoder(pipeline_->NewDecoder());
   // Only the definitions change; Kafka, state and HTTP settings need a restart.
   config_.metrics = fresh->metrics;
   config_.catalog = fresh->catalog;
@@ -387,6 +396,7 @@ void Daemon::Loop() {
   absl::Time next_checkpoint = absl::Now() + config_.state.checkpoint_interval;
   absl::Duration backoff = config_.state.checkpoint_interval;
   absl::Time last_publish = absl::InfinitePast();
+  absl::Time last_tend = absl::InfinitePast();
   while (!signals_.stop_requested) {
     if (signals_.reload_requested.exchange(false)) reloads_.Run([this] { return Reload(); });
     // While checkpoints fail the partitions are paused (memory stays
@@ -394,48 +404,59 @@ void Daemon::Loop() {
     // callbacks stay alive; whatever still arrives is processed normally and
     // committed with the next successful checkpoint.
     int consumed = 0;
-    auto n = source_->Poll(kPollBatch, kPollTimeout,
-                           [this](SourceMessage& m) { decode_worker_->filling()->Add(m); });
-    decode_worker_->Submit();
-    // While polls come back full (a backlog), the worker decodes this batch
-    // while the one before it is applied. A poll with less is caught up:
-    // everything is applied now, so no event waits for the next poll.
-    ApplyDecoded(n.ok() && *n == kPollBatch ? 1 : 0);
-    pipeline_->ReportCounts();
+    auto n =
+        source_->Poll(kPollBatch, kPollTimeout, [this](SourceMessage& m) { apply_pool_->Add(m); });
+    // While polls come back full (a backlog), the applying threads work
+    // through the queued messages while the next poll is read. A poll with
+    // less is caught up: everything is applied now, so no event waits for
+    // the next poll.
+    const bool backlog = n.ok() && *n == kPollBatch;
+    if (!backlog) DrainDecoding();
+    pipeline_->ReportLaneCounts();
     if (!n.ok()) {
       std::fprintf(stderr, "nsmd: kafka: %s\n", n.status().ToString().c_str());
       absl::SleepFor(kPollTimeout);
     } else {
       consumed = *n;
     }
-    // Interval checkpoints are written in the background (the next batch of
-    // messages is processed meanwhile); one at a time.
     const absl::Time now = absl::Now();
-    if (now >= next_checkpoint && !pipeline_->checkpoint_in_flight()) {
-      next_checkpoint = now + backoff;
-      if (absl::Status s = FlushDeadLetters(); !s.ok()) {
-        OnIntervalCheckpoint(s, &next_checkpoint, &backoff);
-      } else {
-        pipeline_->StartCheckpoint();
-        // Nothing to write: done at once.
-        if (!pipeline_->checkpoint_in_flight()) {
-          OnIntervalCheckpoint(absl::OkStatus(), &next_checkpoint, &backoff);
-        }
+    if (backlog && now - last_tend < kTendInterval) continue;
+    last_tend = now;
+    ApplyPool::Pause pause(apply_pool_.get());
+    Tend(consumed, &next_checkpoint, &backoff, &last_publish);
+  }
+}
+
+void Daemon::Tend(int consumed, absl::Time* next_checkpoint, absl::Duration* backoff,
+                  absl::Time* last_publish) {
+  // Interval checkpoints are written in the background (the next messages
+  // are processed meanwhile); one at a time. The applying threads are
+  // paused between batches, so the state and offsets taken agree.
+  const absl::Time now = absl::Now();
+  if (now >= *next_checkpoint && !pipeline_->checkpoint_in_flight()) {
+    *next_checkpoint = now + *backoff;
+    if (absl::Status s = FlushDeadLetters(); !s.ok()) {
+      OnIntervalCheckpoint(s, next_checkpoint, backoff);
+    } else {
+      pipeline_->StartCheckpoint();
+      // Nothing to write: done at once.
+      if (!pipeline_->checkpoint_in_flight()) {
+        OnIntervalCheckpoint(absl::OkStatus(), next_checkpoint, backoff);
       }
     }
-    // A result means a batch was in flight, so a success wrote one.
-    if (std::optional<absl::Status> s = pipeline_->FinishCheckpoint(/*wait=*/false)) {
-      if (s->ok()) CommitCheckpointedOffsets();
-      OnIntervalCheckpoint(*s, &next_checkpoint, &backoff);
-    }
-    probe_.SetReady([this] {
-      std::string reason;
-      return Ready(&reason);
-    }());
-    if (consumed == 0 || now - last_publish >= kPublishInterval) {
-      Publish();
-      last_publish = now;
-    }
+  }
+  // A result means a batch was in flight, so a success wrote one.
+  if (std::optional<absl::Status> s = pipeline_->FinishCheckpoint(/*wait=*/false)) {
+    if (s->ok()) CommitCheckpointedOffsets();
+    OnIntervalCheckpoint(*s, next_checkpoint, backoff);
+  }
+  probe_.SetReady([this] {
+    std::string reason;
+    return Ready(&reason);
+  }());
+  if (consumed == 0 || now - *last_publish >= kPublishInterval) {
+    Publish();
+    *last_publish = now;
   }
 }
 
@@ -456,6 +477,13 @@ int Daemon::Run() {
     std::fprintf(stderr, "nsmd: final checkpoint failed: %s\n", s.ToString().c_str());
     code = kExitFailure;
   }
+  std::vector<ApplyPool::ThreadStats> stats = apply_pool_->stats();
+  std::string split;
+  for (size_t i = 0; i < stats.size(); ++i) {
+    absl::StrAppendFormat(&split, "%s thread %d: %d messages in %.3f s", i == 0 ? "" : ";", i,
+                          stats[i].messages, absl::ToDoubleSeconds(stats[i].busy));
+  }
+  std::fprintf(stderr, "nsmd: applied since start, by thread:%s\n", split.c_str());
   source_->Close();
   http_.reset();
   std::fprintf(stderr, "nsmd: stopped\n");

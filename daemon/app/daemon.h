@@ -10,8 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/app/apply_pool.h"
 #include "daemon/app/dead_letter_sink.h"
-#include "daemon/app/decode_worker.h"
 #include "daemon/app/pipeline.h"
 #include "daemon/app/reload_requests.h"
 #include "daemon/app/run_config.h"
@@ -29,10 +29,13 @@
 namespace nsmd {
 
 // The daemon. Wires the stages together and owns the threads:
-//   - the pipeline thread (the one that calls Run()): Kafka poll -> decode
-//     -> engine -> checkpoint (state + offsets in one RocksDB batch) ->
-//     snapshot publish, and reloads;
-//   - a decode thread (DecodeWorker) decoding the next batch ahead of it;
+//   - the pipeline thread (the one that calls Run()): Kafka poll, handing
+//     each message to the applying thread of its task; in pauses of those
+//     threads, checkpoints (state + offsets in one RocksDB batch) and
+//     snapshot publishes; reloads, revokes and assignments after draining
+//     them;
+//   - pipeline.threads applying threads (ApplyPool), each decoding and
+//     applying the messages of its share of the tasks;
 //   - the HTTP server's threads, which read published snapshots and status
 //     only (under status_mu_) and hand reload requests over (ReloadRequests);
 //   - a signal thread turning SIGTERM/SIGINT into a stop, SIGHUP into a
@@ -72,12 +75,14 @@ class Daemon {
   // A synchronous checkpoint (on revoke, reload, stop): waits for a write
   // in flight, then writes and waits.
   absl::Status Checkpoint();
-  // Applies the batches the decode worker holds until at most `keep` are
-  // left in flight.
-  void ApplyDecoded(size_t keep);
-  // Submits the batch being filled and applies every batch: afterwards the
-  // pipeline has processed every message polled.
+  // Applies every message polled: afterwards the pipeline has processed
+  // them all, and the applying threads are idle until the next poll.
   void DrainDecoding();
+  // The loop's work on the pipeline besides polling (checkpoints, publish,
+  // readiness), with the applying threads paused; `consumed` messages came
+  // with the last poll.
+  void Tend(int consumed, absl::Time* next_checkpoint, absl::Duration* backoff,
+            absl::Time* last_publish);
   // The outcome of an interval checkpoint: resumes or pauses consumption and
   // sets the next one (after `backoff`, doubled on failure).
   void OnIntervalCheckpoint(const absl::Status& s, absl::Time* next_checkpoint,
@@ -109,9 +114,9 @@ class Daemon {
   std::shared_ptr<const std::vector<MetricDefinition>> definitions_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<KafkaSource> source_;
-  // Decodes polled messages on a second core ahead of the pipeline thread.
+  // Decodes and applies polled messages on pipeline.threads threads.
   // Destroyed before source_: its batches may hold messages lent by it.
-  std::unique_ptr<DecodeWorker> decode_worker_;
+  std::unique_ptr<ApplyPool> apply_pool_;
   std::unique_ptr<DeadLetterSink> dead_letters_;  // null without a dead-letter topic
   std::unique_ptr<HttpServer> http_;
 

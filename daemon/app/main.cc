@@ -13,7 +13,7 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  run     --config FILE [--brokers LIST] [--state-dir DIR] [--listen HOST:PORT]\n"
-    "          [--enable-reload-endpoint]\n"
+    "          [--threads N] [--enable-reload-endpoint]\n"
     "          consume events from Kafka and serve the metrics (--enable-reload-endpoint\n"
     "          also accepts POST /-/reload)\n"
     "  broker  [--topic NAME] [--partitions N] [--brokers N]\n"

@@ -10,6 +10,7 @@
 #include "daemon/engine/key_partitioning.h"
 #include "daemon/engine/series_merge.h"
 #include "daemon/export/pipeline_probe.h"
+#include "xxhash.h"
 
 namespace nsmd {
 namespace {
@@ -32,8 +33,26 @@ EventDecoderOptions DecoderOptions(const DaemonConfig& config) {
 
 }  // namespace
 
+struct Pipeline::Lane {
+  // Two decoders, used in turn by Process(): the event it holds back stays
+  // valid (it points into its decoder's buffers) while the next one is
+  // decoded. ProcessLaneBatch() decodes with the first.
+  std::array<std::unique_ptr<EventDecoder>, 2> decoders;
+  int next_decoder = 0;
+  HeldEvent held;
+  CurrentPartition current;
+  Counts counts;
+  bool offsets_dirty = false;
+  // `counts` as of the end of the lane's last ProcessLaneBatch() (or the
+  // last ReportCounts()), for ReportLaneCounts() on the owner's thread.
+  absl::Mutex mu;
+  Counts published ABSL_GUARDED_BY(mu);
+};
+
 Pipeline::Pipeline(StateStore* store, PipelineProbe* probe)
-    : store_(store), probe_(probe), writer_(std::make_unique<CheckpointWriter>(store)) {}
+    : store_(store), probe_(probe), writer_(std::make_unique<CheckpointWriter>(store)) {
+  lanes_.push_back(std::make_unique<Lane>());
+}
 
 Pipeline::~Pipeline() = default;
 
@@ -55,8 +74,67 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const DaemonConfig& c
 void Pipeline::MakeDecoders(const DaemonConfig& config) {
   format_ = config.format;
   decoder_options_ = DecoderOptions(config);
-  for (std::unique_ptr<EventDecoder>& decoder : decoders_) decoder = NewDecoder();
-  next_decoder_ = 0;
+  for (std::unique_ptr<Lane>& lane : lanes_) {
+    for (std::unique_ptr<EventDecoder>& decoder : lane->decoders) decoder = NewDecoder();
+    lane->next_decoder = 0;
+  }
+}
+
+void Pipeline::SetLanes(int lanes) {
+  Flush();
+  Counts so_far = counts();
+  lanes_.clear();
+  for (int i = 0; i < std::max(lanes, 1); ++i) {
+    lanes_.push_back(std::make_unique<Lane>());
+    for (std::unique_ptr<EventDecoder>& decoder : lanes_.back()->decoders) decoder = NewDecoder();
+  }
+  Lane& first = *lanes_.front();
+  first.counts = so_far;
+  absl::MutexLock lock(&first.mu);
+  first.published = so_far;
+}
+
+int Pipeline::LaneOf(absl::string_view topic, int32_t partition) const {
+  if (!per_partition_ || lanes_.size() == 1) return 0;
+  const uint64_t h = XXH64(topic.data(), topic.size(), 0) + static_cast<uint64_t>(partition);
+  return static_cast<int>(h % lanes_.size());
+}
+
+bool Pipeline::Routed(absl::string_view topic, int32_t partition) const {
+  const TopicPartitionId id = TaskIdOf(topic, partition);
+  const std::string task = PartitionName(id.topic, id.partition);
+  return tasks_.contains(task) && owned_.contains(task) &&
+         next_offsets_.contains(PartitionName(topic, partition));
+}
+
+void Pipeline::EnsureRoute(absl::string_view topic, int32_t partition) {
+  PartitionTask* task = TaskFor(topic, partition);
+  if (task == nullptr) return;
+  const std::string name = PartitionName(topic, partition);
+  SourceOffset& next = next_offsets_[name];
+  if (next.topic.empty()) {
+    next.topic = std::string(topic);
+    next.partition = partition;
+  }
+  task->SourceIndex(name);
+}
+
+void Pipeline::ResetCurrent() {
+  for (std::unique_ptr<Lane>& lane : lanes_) lane->current = CurrentPartition();
+}
+
+bool Pipeline::OffsetsDirty() {
+  for (std::unique_ptr<Lane>& lane : lanes_) {
+    offsets_dirty_ |= lane->offsets_dirty;
+    lane->offsets_dirty = false;
+  }
+  return offsets_dirty_;
+}
+
+Pipeline::Counts Pipeline::counts() const {
+  Counts sum;
+  for (const std::unique_ptr<Lane>& lane : lanes_) sum += lane->counts;
+  return sum;
 }
 
 std::unique_ptr<EventDecoder> Pipeline::NewDecoder() const {
@@ -128,7 +206,7 @@ absl::StatusOr<std::vector<SourceOffset>> Pipeline::AssignTasks(
       resume.push_back(SourceOffset{id.topic, id.partition, *done});
     }
   }
-  current_ = CurrentPartition();
+  ResetCurrent();
   return resume;
 }
 
@@ -137,8 +215,9 @@ void Pipeline::RevokeTasks(const std::vector<TopicPartitionId>& partitions) {
   // The whole-input task stays: it holds every partition's share.
   if (!per_partition_) return;
   for (const TopicPartitionId& id : partitions) owned_.erase(PartitionName(id.topic, id.partition));
-  current_ = CurrentPartition();
-  if (!checkpoint_in_flight() && delta_.empty() && !offsets_dirty_) DropRevokedTasks();
+  ResetCurrent();
+  const bool offsets_dirty = OffsetsDirty();
+  if (!checkpoint_in_flight() && delta_.empty() && !offsets_dirty) DropRevokedTasks();
 }
 
 void Pipeline::DropRevokedTasks() {
@@ -149,7 +228,7 @@ void Pipeline::DropRevokedTasks() {
     next_offsets_.erase(here->first);
     tasks_.erase(here);
   }
-  current_ = CurrentPartition();
+  ResetCurrent();
 }
 
 std::vector<TopicPartitionId> Pipeline::OwnedTasks() const {
@@ -177,68 +256,97 @@ PartitionTask* Pipeline::TaskFor(absl::string_view topic, int32_t partition) {
   return tasks_.emplace(name, std::move(*task)).first->second.get();
 }
 
-PartitionTask* Pipeline::Advance(absl::string_view topic, int32_t partition, int64_t offset) {
-  if (partition != current_.partition || topic != current_.topic || current_.task == nullptr) {
-    PartitionTask* task = TaskFor(topic, partition);
-    if (task == nullptr) return nullptr;
+PartitionTask* Pipeline::Advance(Lane& lane, absl::string_view topic, int32_t partition,
+                                 int64_t offset, bool may_load) {
+  CurrentPartition& current = lane.current;
+  if (partition != current.partition || topic != current.topic || current.task == nullptr) {
     const std::string name = PartitionName(topic, partition);
-    SourceOffset& next = next_offsets_[name];
-    if (next.topic.empty()) {
-      next.topic = std::string(topic);
-      next.partition = partition;
+    PartitionTask* task = nullptr;
+    SourceOffset* next = nullptr;
+    if (may_load) {
+      task = TaskFor(topic, partition);
+      if (task == nullptr) return nullptr;
+      next = &next_offsets_[name];
+      if (next->topic.empty()) {
+        next->topic = std::string(topic);
+        next->partition = partition;
+      }
+    } else {
+      // Lookups only: other lanes read these maps at the same time.
+      const TopicPartitionId id = TaskIdOf(topic, partition);
+      auto t = tasks_.find(PartitionName(id.topic, id.partition));
+      auto o = next_offsets_.find(name);
+      if (t == tasks_.end() || o == next_offsets_.end()) return nullptr;
+      task = t->second.get();
+      next = &o->second;
     }
-    current_.topic = std::string(topic);
-    current_.partition = partition;
-    current_.next = &next;
-    current_.task = task;
-    current_.source = task->SourceIndex(name);
+    current.topic = std::string(topic);
+    current.partition = partition;
+    current.next = next;
+    current.task = task;
+    current.source = task->SourceIndex(name);
   }
-  ++counts_.consumed;
-  current_.task->CountConsumed();
+  ++lane.counts.consumed;
+  current.task->CountConsumed();
   // Whatever happens to the message, it has been dealt with: advance.
-  current_.next->next_offset = offset + 1;
-  offsets_dirty_ = true;
-  return current_.task;
+  current.next->next_offset = offset + 1;
+  lane.offsets_dirty = true;
+  return current.task;
 }
 
-void Pipeline::Reject(PartitionTask* task, RejectReason reason, const absl::Status& error,
-                      absl::string_view topic, int32_t partition, int64_t offset,
-                      absl::string_view key, absl::string_view payload) {
-  ++counts_.rejected[static_cast<size_t>(reason)];
+void Pipeline::Reject(Lane& lane, PartitionTask* task, RejectReason reason,
+                      const absl::Status& error, absl::string_view topic, int32_t partition,
+                      int64_t offset, absl::string_view key, absl::string_view payload) {
+  ++lane.counts.rejected[static_cast<size_t>(reason)];
   task->CountRejected(reason);
+  absl::MutexLock lock(&reject_mu_);
   LogRejection(reason, error, topic, partition, offset);
   if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, error);
 }
 
-void Pipeline::Hold(const Event& event, PartitionTask* task) {
+void Pipeline::Hold(Lane& lane, const Event& event, PartitionTask* task) {
   task->mutable_engine().Prefetch(event);
-  Flush();
-  held_ = HeldEvent{&event, task, current_.source};
+  Flush(lane);
+  lane.held = HeldEvent{&event, task, lane.current.source};
 }
 
 void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
                        absl::string_view payload, absl::string_view key) {
-  PartitionTask* task = Advance(topic, partition, offset);
+  Lane& lane = *lanes_.front();
+  PartitionTask* task = Advance(lane, topic, partition, offset, /*may_load=*/true);
   if (task == nullptr) return;
   const Event* event = nullptr;
   RejectReason reason;
-  absl::Status s = decoders_[next_decoder_]->Decode(payload, &event, &reason);
+  absl::Status s = lane.decoders[lane.next_decoder]->Decode(payload, &event, &reason);
   if (!s.ok()) {
-    Reject(task, reason, s, topic, partition, offset, key, payload);
+    Reject(lane, task, reason, s, topic, partition, offset, key, payload);
     return;
   }
   task->mutable_engine().PrefetchId(*event);
-  Hold(*event, task);
-  next_decoder_ ^= 1;
+  Hold(lane, *event, task);
+  lane.next_decoder ^= 1;
 }
 
 void Pipeline::ProcessBatch(const DecodedBatch& batch) {
+  ProcessBatch(*lanes_.front(), batch, /*may_load=*/true);
+}
+
+void Pipeline::ProcessLaneBatch(int lane_index, DecodedBatch* batch) {
+  Lane& lane = *lanes_[lane_index];
+  batch->Decode(lane.decoders[0].get());
+  ProcessBatch(lane, *batch, /*may_load=*/false);
+  absl::MutexLock lock(&lane.mu);
+  lane.published = lane.counts;
+}
+
+void Pipeline::ProcessBatch(Lane& lane, const DecodedBatch& batch, bool may_load) {
+  const CurrentPartition& current = lane.current;
   // Ahead of the task lookup: the slot of the task at hand (consecutive
   // messages mostly come from one partition).
   auto prefetch_id = [&](size_t i) {
-    if (i < batch.size() && batch[i].event != nullptr && current_.task != nullptr &&
-        batch[i].source.partition == current_.partition) {
-      current_.task->mutable_engine().PrefetchId(*batch[i].event);
+    if (i < batch.size() && batch[i].event != nullptr && current.task != nullptr &&
+        batch[i].source.partition == current.partition) {
+      current.task->mutable_engine().PrefetchId(*batch[i].event);
     }
   };
   for (size_t i = 0; i < kIdPrefetchDistance; ++i) prefetch_id(i);
@@ -246,25 +354,29 @@ void Pipeline::ProcessBatch(const DecodedBatch& batch) {
     prefetch_id(i + kIdPrefetchDistance);
     const DecodedBatch::Message& m = batch[i];
     const SourceMessage& at = m.source;
-    PartitionTask* task = Advance(at.topic, at.partition, at.offset);
+    PartitionTask* task = Advance(lane, at.topic, at.partition, at.offset, may_load);
     if (task == nullptr) continue;
     if (m.event == nullptr) {
-      Reject(task, m.reason, m.error, at.topic, at.partition, at.offset, at.key, at.payload);
+      Reject(lane, task, m.reason, m.error, at.topic, at.partition, at.offset, at.key, at.payload);
     } else {
-      Hold(*m.event, task);
+      Hold(lane, *m.event, task);
     }
   }
-  Flush();  // the held event lives in the batch
+  Flush(lane);  // the held event lives in the batch
 }
 
 void Pipeline::Flush() {
-  if (held_.event == nullptr) return;
-  const HeldEvent held = held_;
-  held_ = HeldEvent();
+  for (std::unique_ptr<Lane>& lane : lanes_) Flush(*lane);
+}
+
+void Pipeline::Flush(Lane& lane) {
+  if (lane.held.event == nullptr) return;
+  const HeldEvent held = lane.held;
+  lane.held = HeldEvent();
   switch (held.task->Apply(*held.event, held.source)) {
-    case Engine::Outcome::kApplied: ++counts_.applied; break;
-    case Engine::Outcome::kLate: ++counts_.late; break;
-    case Engine::Outcome::kDuplicate: ++counts_.duplicate; break;
+    case Engine::Outcome::kApplied: ++lane.counts.applied; break;
+    case Engine::Outcome::kLate: ++lane.counts.late; break;
+    case Engine::Outcome::kDuplicate: ++lane.counts.duplicate; break;
   }
 }
 
@@ -288,8 +400,20 @@ void Pipeline::LogRejection(RejectReason reason, const absl::Status& status,
 
 void Pipeline::ReportCounts() {
   Flush();
+  for (std::unique_ptr<Lane>& lane : lanes_) {
+    absl::MutexLock lock(&lane->mu);
+    lane->published = lane->counts;
+  }
+  ReportLaneCounts();
+}
+
+void Pipeline::ReportLaneCounts() {
   if (probe_ == nullptr) return;
-  const Counts& now = counts_;
+  Counts now;
+  for (std::unique_ptr<Lane>& lane : lanes_) {
+    absl::MutexLock lock(&lane->mu);
+    now += lane->published;
+  }
   Counts& was = reported_;
   if (now.consumed != was.consumed) probe_->OnConsumed(now.consumed - was.consumed);
   if (now.applied != was.applied) probe_->OnApplied(now.applied - was.applied);
@@ -319,7 +443,8 @@ void Pipeline::StartCheckpoint() {
   // Changes taken from the engine accumulate in delta_ until a commit
   // succeeds, so a failed commit loses nothing.
   for (auto& [name, task] : tasks_) task->TakeDelta(&delta_);
-  if (delta_.empty() && !offsets_dirty_) {
+  const bool offsets_dirty = OffsetsDirty();
+  if (delta_.empty() && !offsets_dirty) {
     // Nothing to write: the stored checkpoint is current, which is a success.
     last_checkpoint_ = absl::Now();
     if (probe_) probe_->OnCheckpointUnchanged();
@@ -352,7 +477,9 @@ std::optional<absl::Status> Pipeline::FinishCheckpoint(bool wait) {
     probe_->OnCheckpoint(done->elapsed, done->keys);
     probe_->SetStreamTime(stream_time_ms());
   }
-  if (delta_.empty() && !offsets_dirty_) DropRevokedTasks();
+  if (const bool offsets_dirty = OffsetsDirty(); delta_.empty() && !offsets_dirty) {
+    DropRevokedTasks();
+  }
   return absl::OkStatus();
 }
 
@@ -419,7 +546,7 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
   engine_options_ = config.engine;
   catalog_ = config.catalog;
   MakeDecoders(config);
-  current_ = CurrentPartition();
+  ResetCurrent();
   return absl::OkStatus();
 }
 
@@ -441,7 +568,7 @@ void Pipeline::UpdateSources(const std::vector<std::tuple<std::string, int32_t, 
 
 EventCounts Pipeline::OwnedTaskCounts() const {
   EventCounts sum;
-  for (const std::string& name : owned_) sum.Add(tasks_.at(name)->counts());
+  for (const std::string& name : owned_) sum += tasks_.at(name)->counts();
   return sum;
 }
 

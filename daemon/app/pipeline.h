@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/app/partition_task.h"
 #include "daemon/base/source_offset.h"
@@ -41,7 +42,14 @@ class PipelineProbe;
 // StateStore commit, written on a background thread. The source-specific
 // loop (Kafka, file) drives it and says which tasks this instance owns
 // (AssignTasks/RevokeTasks); the numbers it shows (Snapshot) are those of
-// the tasks it owns, added up. Not thread-safe: one thread owns it.
+// the tasks it owns, added up.
+//
+// Threads: one thread owns the pipeline (calls every method) except that,
+// after SetLanes(n), the tasks are spread over n lanes (LaneOf()) and n
+// applying threads may each run ProcessLaneBatch() on their own lane at the
+// same time, while the owner calls only the methods marked as safe then
+// (LaneOf, Routed, ReportLaneCounts). Every other method needs every lane
+// idle (no ProcessLaneBatch() running): see ApplyPool::Pause()/Drain().
 class Pipeline {
  public:
   // Counts since start, by outcome.
@@ -115,6 +123,38 @@ class Pipeline {
   // ahead (Engine::PrefetchId), the rest of its state one event ahead.
   void ProcessBatch(const DecodedBatch& batch);
 
+  // Replaces the lanes by `lanes` (>= 1) empty ones, each with its own
+  // decoders and counts (the counts so far stay in the sum): lane i applies
+  // the messages of the tasks that LaneOf() gives i. Call before messages
+  // are processed on lanes, with every lane idle.
+  void SetLanes(int lanes);
+  int lanes() const { return static_cast<int>(lanes_.size()); }
+
+  // The lane that applies messages of topic/partition: a function of the
+  // task only, so one task's messages stay in order on one lane. The
+  // whole-input task is on lane 0; tasks of one partition on lane
+  // (hash(topic) + partition) % lanes(), so a topic's partitions go round
+  // the lanes. Safe while lanes run.
+  int LaneOf(absl::string_view topic, int32_t partition) const;
+
+  // True if ProcessLaneBatch() can take messages of topic/partition: its
+  // task is loaded and owned and its offset is tracked. Safe while lanes run
+  // (it only reads what changes while every lane is idle).
+  bool Routed(absl::string_view topic, int32_t partition) const;
+
+  // Makes Routed(topic, partition) true: loads the task if needed (as
+  // Process() would; if its state cannot be loaded, the error is logged and
+  // the lanes skip its messages, which are read again after a restart).
+  // Every lane must be idle.
+  void EnsureRoute(absl::string_view topic, int32_t partition);
+
+  // On an applying thread: decodes `batch` with lane `lane`'s decoder, then
+  // processes it as ProcessBatch() does, every message of it being of a task
+  // on that lane that is Routed(); afterwards publishes the lane's counts
+  // for ReportLaneCounts(). Messages of tasks not routed are skipped (their
+  // offsets do not advance).
+  void ProcessLaneBatch(int lane, DecodedBatch* batch);
+
   // A decoder for the current event format and fields, for decoding ahead
   // of ProcessBatch() on another thread; Reload() may change both, so make
   // a new one after it.
@@ -129,6 +169,11 @@ class Pipeline {
   // counters (nsmd_events_*_total). Process() only counts, so the hot path
   // touches no shared counter: call this after each batch of messages.
   void ReportCounts();
+
+  // Adds to the probe's counters the counts each lane published at the end
+  // of its last ProcessLaneBatch() since the last report. Safe while lanes
+  // run.
+  void ReportLaneCounts();
 
   // Persists every engine change and the next offsets since the last
   // checkpoint, atomically, and waits for it (and first for a write still in
@@ -196,9 +241,12 @@ class Pipeline {
   // every task now and later: for bounded inputs (replay) only.
   void set_retain_all_windows(bool retain);
 
+  // True if the pipeline runs one task per partition (PerPartitionTasks()).
+  bool per_partition_tasks() const { return per_partition_; }
   const std::vector<MetricDefinition>& metrics() const { return metrics_; }
   const EngineOptions& engine_options() const { return engine_options_; }
-  const Counts& counts() const { return counts_; }
+  // Counts over every lane (every lane idle).
+  Counts counts() const;
   // Wall time of the last successful checkpoint, including one that found
   // nothing to write; InfinitePast if none.
   absl::Time last_checkpoint() const { return last_checkpoint_; }
@@ -207,11 +255,16 @@ class Pipeline {
   uint64_t checkpoints_written() const { return checkpoints_written_; }
 
  private:
+  // What one applying thread changes (pipeline.cc): decoders, the event held
+  // back, the current partition, counts. Lane 0 is also Process()'s.
+  struct Lane;
+
   Pipeline(StateStore* store, PipelineProbe* probe);
   static std::string PartitionName(absl::string_view topic, int32_t partition);
   // The task that processes messages of topic/partition.
   TopicPartitionId TaskIdOf(absl::string_view topic, int32_t partition) const;
-  // (Re)creates decoders_ for `config`'s format and catalog_.
+  // Sets the decoders' format and options from `config` and (re)creates
+  // every lane's decoders.
   void MakeDecoders(const DaemonConfig& config);
   // The task of topic/partition, loaded (and owned from now on) if there is
   // none yet: replays and tests assign nothing and simply send. Null, with
@@ -219,20 +272,32 @@ class Pipeline {
   PartitionTask* TaskFor(absl::string_view topic, int32_t partition);
   // Loads the task of `id` and deletes its stale rows.
   absl::StatusOr<std::unique_ptr<PartitionTask>> LoadTask(const TopicPartitionId& id);
-  // Counts a message of topic/partition and moves its next offset past
-  // `offset`; returns the partition's task (null if it could not be loaded:
-  // the message is then skipped, its offset not advanced).
-  PartitionTask* Advance(absl::string_view topic, int32_t partition, int64_t offset);
+  // Counts a message of topic/partition on `lane` and moves its next offset
+  // past `offset`; returns the partition's task (null if it could not be
+  // loaded, or with !may_load (an applying thread) if it is not Routed():
+  // the message is then skipped, its offset not advanced, nothing shared
+  // changed).
+  PartitionTask* Advance(Lane& lane, absl::string_view topic, int32_t partition, int64_t offset,
+                         bool may_load);
   // Counts, logs and hands to the reject sink a message that did not decode.
-  void Reject(PartitionTask* task, RejectReason reason, const absl::Status& error,
+  void Reject(Lane& lane, PartitionTask* task, RejectReason reason, const absl::Status& error,
               absl::string_view topic, int32_t partition, int64_t offset, absl::string_view key,
               absl::string_view payload);
-  // Prefetches `event`'s state, applies the event held back, and holds
-  // `event` back in its place (it must stay valid until the next Hold() or
-  // Flush()).
-  void Hold(const Event& event, PartitionTask* task);
+  // Prefetches `event`'s state, applies the event the lane held back, and
+  // holds `event` back in its place (it must stay valid until the lane's
+  // next Hold() or Flush()).
+  void Hold(Lane& lane, const Event& event, PartitionTask* task);
+  // Applies the event the lane holds back, if any.
+  void Flush(Lane& lane);
+  // ProcessBatch() on `lane`.
+  void ProcessBatch(Lane& lane, const DecodedBatch& batch, bool may_load);
+  // Forgets every lane's cached partition (tasks_ or next_offsets_ changed).
+  void ResetCurrent();
+  // True if some offset advanced since the last checkpoint took them; moves
+  // the lanes' flags into offsets_dirty_.
+  bool OffsetsDirty();
   void LogRejection(RejectReason reason, const absl::Status& status, absl::string_view topic,
-                    int32_t partition, int64_t offset);
+                    int32_t partition, int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reject_mu_);
   // Frees the tasks revoked since, once nothing of theirs is pending.
   void DropRevokedTasks();
 
@@ -241,10 +306,6 @@ class Pipeline {
   // Owns store_ while a checkpoint is in flight (see CheckpointWriter).
   std::unique_ptr<CheckpointWriter> writer_;
   RejectSink reject_sink_;
-  // Two decoders, used in turn: the event Process() holds back stays valid
-  // (it points into its decoder's buffers) while the next one is decoded.
-  std::array<std::unique_ptr<EventDecoder>, 2> decoders_;
-  int next_decoder_ = 0;
   EventFormat format_;
   EventDecoderOptions decoder_options_;
   struct HeldEvent {
@@ -252,7 +313,6 @@ class Pipeline {
     PartitionTask* task = nullptr;
     int source = -1;
   };
-  HeldEvent held_;
   std::vector<MetricDefinition> metrics_;
   EngineOptions engine_options_;
   bool retain_all_windows_ = false;
@@ -265,9 +325,9 @@ class Pipeline {
   absl::flat_hash_set<std::string> owned_;
   // Node-stable: current_ points into it.
   absl::node_hash_map<std::string, SourceOffset> next_offsets_;
-  // The partition of the previous message (consecutive messages mostly come
-  // from one partition's fetch): saves building its name and two lookups
-  // per message. Reset whenever tasks_ changes.
+  // The partition of a lane's previous message (consecutive messages mostly
+  // come from one partition's fetch): saves building its name and two
+  // lookups per message. Reset whenever tasks_ changes.
   struct CurrentPartition {
     std::string topic;
     int32_t partition = -1;
@@ -275,16 +335,17 @@ class Pipeline {
     PartitionTask* task = nullptr;
     int source = -1;  // the partition's index in the task's engine
   };
-  CurrentPartition current_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
   absl::flat_hash_map<std::string, int64_t> checkpointed_;
   std::vector<SourceOffset> checkpointed_offsets_;
   bool offsets_dirty_ = false;
-  Counts counts_;
-  Counts reported_;  // counts_ at the last ReportCounts()
+  Counts reported_;  // the lanes' published counts at the last report
   absl::Time last_checkpoint_ = absl::InfinitePast();
   uint64_t checkpoints_written_ = 0;
-  absl::Time last_reject_log_ = absl::InfinitePast();
-  uint64_t rejects_since_log_ = 0;
+  // Rejections come from every lane.
+  absl::Mutex reject_mu_;
+  absl::Time last_reject_log_ ABSL_GUARDED_BY(reject_mu_) = absl::InfinitePast();
+  uint64_t rejects_since_log_ ABSL_GUARDED_BY(reject_mu_) = 0;
 };
 
 }  // namespace nsmd

@@ -20,6 +20,7 @@ std::optional<DaemonConfig> LoadRunConfig(const std::string& path, const RunOver
   if (overrides.brokers) config.kafka.brokers = *overrides.brokers;
   if (overrides.state_dir) config.state.dir = *overrides.state_dir;
   if (overrides.listen) config.http.listen = *overrides.listen;
+  if (overrides.threads) config.pipeline.threads = *overrides.threads;
   return std::move(result.config);
 }
 

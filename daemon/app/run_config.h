@@ -14,6 +14,7 @@ struct RunOverrides {
   std::optional<std::string> brokers;    // --brokers: kafka.brokers
   std::optional<std::string> state_dir;  // --state-dir: state.dir
   std::optional<std::string> listen;     // --listen: http.listen
+  std::optional<int> threads;            // --threads: pipeline.threads
 };
 
 // Loads the config at `path`, prints its diagnostics to stderr and applies

@@ -25,15 +25,16 @@ void LoadRoot(const YAML::Node& root, YamlReader* reader, DaemonConfig* config) 
                 "the config is empty: it needs \"metrics\"");
     return;
   }
-  if (!reader->CheckMap(
-          root, "the config",
-          {"kafka", "generator", "state", "http", "events", "time", "metrics", "alerting"})) {
+  if (!reader->CheckMap(root, "the config",
+                        {"kafka", "generator", "state", "pipeline", "http", "events", "time",
+                         "metrics", "alerting"})) {
     return;
   }
   SectionLoader sections(reader, config);
   if (root["kafka"]) sections.LoadKafka(root["kafka"]);
   if (root["generator"]) sections.LoadGenerator(root["generator"]);
   if (root["state"]) sections.LoadState(root["state"]);
+  if (root["pipeline"]) sections.LoadPipeline(root["pipeline"]);
   if (root["http"]) sections.LoadHttp(root["http"]);
   if (root["alerting"]) {
     AlertLoader(reader).LoadAlerting(root["alerting"], &config->alerting);

@@ -59,6 +59,14 @@ struct GeneratorConfig {
   absl::Duration history = absl::ZeroDuration();
 };
 
+// How `nsmd run` spreads its work over threads.
+struct PipelineConfig {
+  // Threads that decode and apply events (each owning a share of the
+  // tasks); 0: as many as the cores the process may run on
+  // (sched_getaffinity, so `taskset` limits it).
+  int threads = 0;
+};
+
 struct StateConfig {
   std::string dir = "/var/lib/nsmd";
   absl::Duration checkpoint_interval = absl::Seconds(1);
@@ -91,6 +99,7 @@ struct DaemonConfig {
   KafkaConfig kafka;
   GeneratorConfig generator;
   StateConfig state;
+  PipelineConfig pipeline;
   HttpConfig http;
   EventFormat format = EventFormat::Segment();
   // events.max_future_skew: events stamped further ahead of the wall clock

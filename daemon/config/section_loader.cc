@@ -111,6 +111,18 @@ void SectionLoader::LoadState(const YAML::Node& n) {
   }
 }
 
+void SectionLoader::LoadPipeline(const YAML::Node& n) {
+  if (!reader_->CheckMap(n, "pipeline", {"threads"})) return;
+  int64_t threads = 0;
+  if (n["threads"] && reader_->GetInt(n["threads"], "pipeline.threads", 0, &threads)) {
+    if (threads > 1024) {
+      reader_->Error(n["threads"], "pipeline.threads must be at most 1024 (0: one per core)");
+    } else {
+      config_->pipeline.threads = static_cast<int>(threads);
+    }
+  }
+}
+
 void SectionLoader::LoadHttp(const YAML::Node& n) {
   if (!reader_->CheckMap(n, "http",
                          {"listen", "request_timeout", "max_connections", "tls", "basic_auth"})) {

@@ -18,7 +18,8 @@ struct FingerprintContext {
   std::string format = "segment";
 };
 
-// Reads the kafka, generator, state, http, time and events sections into a
+// Reads the kafka, generator, state, pipeline, http, time and events
+// sections into a
 // DaemonConfig, reporting problems to a YamlReader. Each Load*() takes the
 // section's node, checks its keys and sets the fields it finds (the others
 // keep their defaults). Not thread-safe; `reader` and `config` must outlive it.
@@ -29,6 +30,8 @@ class SectionLoader {
   void LoadKafka(const YAML::Node& n);
   void LoadGenerator(const YAML::Node& n);
   void LoadState(const YAML::Node& n);
+  // pipeline.threads.
+  void LoadPipeline(const YAML::Node& n);
   // http.listen, request_timeout, max_connections, tls, basic_auth.
   void LoadHttp(const YAML::Node& n);
   // time.zone, time.week_start, time.allowed_lateness.

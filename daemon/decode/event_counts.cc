@@ -33,12 +33,13 @@ uint64_t EventCounts::rejected_total() const {
   return n;
 }
 
-void EventCounts::Add(const EventCounts& other) {
+EventCounts& EventCounts::operator+=(const EventCounts& other) {
   consumed += other.consumed;
   applied += other.applied;
   late += other.late;
   duplicate += other.duplicate;
   for (size_t i = 0; i < rejected.size(); ++i) rejected[i] += other.rejected[i];
+  return *this;
 }
 
 std::string EventCounts::Encode() const {

@@ -24,7 +24,7 @@ struct EventCounts {
 
   uint64_t rejected_total() const;
   // Adds `other`'s counts to these.
-  void Add(const EventCounts& other);
+  EventCounts& operator+=(const EventCounts& other);
   bool operator==(const EventCounts& other) const = default;
 
   // The persisted form, readable in `ldb scan`: "consumed=12 applied=9

@@ -398,7 +398,7 @@ TEST_F(PipelineTasksTest, ATasksCountsMoveWithIt) {
   second.duplicate = 1;
   second.rejected[static_cast<size_t>(RejectReason::kInvalidJson)] = 1;
   EventCounts both = first;
-  both.Add(second);
+  both += second;
   EXPECT_EQ(both.consumed, 9u);
   EXPECT_EQ(pipeline_->OwnedTaskCounts(), both);
   ASSERT_OK(pipeline_->Checkpoint());

@@ -37,7 +37,7 @@ TEST(EventCountsTest, RefusesUnknownNamesAndBadCounts) {
   EXPECT_EQ(out.consumed, 5u);  // untouched on error
 }
 
-TEST(EventCountsTest, AddAddsEveryCount) {
+TEST(EventCountsTest, PlusEqualsAddsEveryCount) {
   EventCounts a;
   a.consumed = 2;
   a.rejected[0] = 1;
@@ -45,7 +45,7 @@ TEST(EventCountsTest, AddAddsEveryCount) {
   b.consumed = 3;
   b.applied = 1;
   b.rejected[0] = 2;
-  a.Add(b);
+  a += b;
   EXPECT_EQ(a.consumed, 5u);
   EXPECT_EQ(a.applied, 1u);
   EXPECT_EQ(a.rejected[0], 3u);

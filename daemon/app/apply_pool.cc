@@ -1,0 +1,134 @@
+#include "daemon/app/apply_pool.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace nsmd {
+
+ApplyPool::Pause::Pause(ApplyPool* pool) : pool_(pool) { pool_->PauseThreads(); }
+
+ApplyPool::Pause::~Pause() { pool_->ResumeThreads(); }
+
+ApplyPool::ApplyPool(Pipeline* pipeline, int threads) : pipeline_(pipeline) {
+  const int lanes = pipeline->per_partition_tasks() ? std::max(threads, 1) : 1;
+  pipeline_->SetLanes(lanes);
+  {
+    absl::MutexLock lock(&mu_);
+    queued_.resize(lanes);
+    free_.resize(lanes);
+    stats_.resize(lanes);
+  }
+  for (int lane = 0; lane < lanes; ++lane) {
+    batches_.push_back(std::make_unique<DecodedBatch>());
+    filling_.push_back(batches_.back().get());
+  }
+  for (int lane = 0; lane < lanes; ++lane) threads_.emplace_back([this, lane] { Run(lane); });
+}
+
+ApplyPool::~ApplyPool() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    work_cv_.SignalAll();
+  }
+  for (std::thread& thread : threads_) thread.join();
+}
+
+void ApplyPool::Add(SourceMessage& message) {
+  if (message.partition != last_partition_ || message.topic != last_topic_ || last_lane_ < 0) {
+    if (!pipeline_->Routed(message.topic, message.partition)) {
+      PauseThreads();
+      pipeline_->EnsureRoute(message.topic, message.partition);
+      ResumeThreads();
+    }
+    last_topic_ = std::string(message.topic);
+    last_partition_ = message.partition;
+    last_lane_ = pipeline_->LaneOf(message.topic, message.partition);
+  }
+  DecodedBatch* batch = filling_[last_lane_];
+  batch->Add(message);
+  if (batch->size() >= kBatchMessages) Submit(last_lane_);
+}
+
+void ApplyPool::Submit(int lane) {
+  DecodedBatch* batch = filling_[lane];
+  if (batch->empty()) return;
+  absl::MutexLock lock(&mu_);
+  while (queued_[lane].size() >= kMaxQueued) done_cv_.Wait(&mu_);
+  queued_[lane].push_back(batch);
+  if (free_[lane].empty()) {
+    batches_.push_back(std::make_unique<DecodedBatch>());
+    filling_[lane] = batches_.back().get();
+  } else {
+    filling_[lane] = free_[lane].back();
+    free_[lane].pop_back();
+  }
+  work_cv_.SignalAll();
+}
+
+void ApplyPool::Drain() {
+  for (int lane = 0; lane < threads(); ++lane) Submit(lane);
+  absl::MutexLock lock(&mu_);
+  while (!AllApplied()) done_cv_.Wait(&mu_);
+  last_lane_ = -1;
+}
+
+bool ApplyPool::AllApplied() const {
+  if (active_ > 0) return false;
+  for (const std::deque<DecodedBatch*>& queued : queued_) {
+    if (!queued.empty()) return false;
+  }
+  return true;
+}
+
+void ApplyPool::PauseThreads() {
+  absl::MutexLock lock(&mu_);
+  paused_ = true;
+  while (active_ > 0) done_cv_.Wait(&mu_);
+  last_lane_ = -1;
+}
+
+void ApplyPool::ResumeThreads() {
+  absl::MutexLock lock(&mu_);
+  paused_ = false;
+  work_cv_.SignalAll();
+}
+
+std::vector<ApplyPool::ThreadStats> ApplyPool::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void ApplyPool::Run(int lane) {
+  // "nsmd-apply-<lane>" in top -H and profiles (at most 15 characters).
+  pthread_setname_np(pthread_self(), absl::StrCat("nsmd-apply-", lane).substr(0, 15).c_str());
+  while (true) {
+    DecodedBatch* batch;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!stopping_ && (paused_ || queued_[lane].empty())) work_cv_.Wait(&mu_);
+      if (stopping_) return;
+      batch = queued_[lane].front();
+      queued_[lane].pop_front();
+      ++active_;
+    }
+    const absl::Time start = absl::Now();
+    pipeline_->ProcessLaneBatch(lane, batch);
+    const size_t messages = batch->size();
+    batch->Clear();  // returns the source's bytes
+    const absl::Duration busy = absl::Now() - start;
+    absl::MutexLock lock(&mu_);
+    --active_;
+    free_[lane].push_back(batch);
+    stats_[lane].messages += messages;
+    stats_[lane].busy += busy;
+    done_cv_.SignalAll();
+  }
+}
+
+}  // namespace nsmd
