@@ -106,22 +106,22 @@ absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<Sou
   std::map<TopicPartitionId, int64_t> input;
   for (const SourceOffset& o : offsets)
     input[TopicPartitionId{o.topic, o.partition}] = o.next_offset;
-  std::vector<ChangelogProducer::PartitionRecords> batches;
+  // Every task with rows, and every task whose input offset moved.
   for (const auto& [task, next] : input) {
-    auto it = records.find(task);
     auto was = marked.find(task);
-    if (it == records.end() && was != marked.end() && was->second == next) continue;
+    if (was == marked.end() || was->second != next) records[task];
+  }
+  std::vector<ChangelogProducer::PartitionRecords> batches;
+  std::vector<std::pair<TopicPartitionId, std::optional<int64_t>>> tasks;
+  for (auto& [task, rows] : records) {
     ChangelogProducer::PartitionRecords batch;
     batch.partition = TopicPartitionId{TopicName(group_id_, task.topic), task.partition};
-    if (it != records.end()) batch.records = std::move(it->second);
+    batch.records = std::move(rows);
+    std::optional<int64_t> next;
+    if (auto it = input.find(task); it != input.end()) next = it->second;
     batch.records.push_back(MarkerRecord(next, checkpoint_id));
     batches.push_back(std::move(batch));
-    records.erase(task);
-  }
-  if (!records.empty()) {
-    return absl::InternalError(absl::StrCat(
-        "changelog: rows of task ", records.begin()->first.topic, "/",
-        records.begin()->first.partition, " without an input offset in the checkpoint"));
+    tasks.emplace_back(task, next);
   }
   if (batches.empty()) return absl::OkStatus();
   rd_kafka_consumer_group_metadata_t* group = group_metadata_ ? group_metadata_() : nullptr;
@@ -130,24 +130,16 @@ absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<Sou
   if (group != nullptr) rd_kafka_consumer_group_metadata_destroy(group);
   if (!ends.ok()) return ends.status();
   absl::MutexLock lock(&mu_);
-  for (const ChangelogProducer::PartitionRecords& batch : batches) {
-    auto end = ends->find(batch.partition);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    auto end = ends->find(batches[i].partition);
     if (end == ends->end()) {
       return absl::InternalError(absl::StrCat("changelog: no delivery report for ",
-                                              batch.partition.topic, "/",
-                                              batch.partition.partition));
+                                              batches[i].partition.topic, "/",
+                                              batches[i].partition.partition));
     }
-    // The batch's topic is the changelog's; the "c/" row is the input's.
-    const ChangelogRecord& marker = batch.records.back();
-    int64_t next = 0;
-    if (!absl::SimpleAtoi(*marker.value, &next)) return absl::InternalError("bad marker");
-    for (const auto& [task, n] : input) {
-      if (task.partition == batch.partition.partition &&
-          TopicName(group_id_, task.topic) == batch.partition.topic) {
-        changelog_offsets->push_back(SourceOffset{task.topic, task.partition, end->second});
-        marked_[task] = next;
-      }
-    }
+    const auto& [task, next] = tasks[i];
+    changelog_offsets->push_back(SourceOffset{task.topic, task.partition, end->second});
+    if (next) marked_[task] = *next;
   }
   return absl::OkStatus();
 }

@@ -12,7 +12,8 @@
 //                                                  index) of a row longer than
 //                                                  kChangelogChunkBytes;
 //                                                  header nsmd-chunks: <n>
-//   "\0m"                    -> <input next offset, decimal>
+//   "\0m"                    -> <input next offset, decimal, or empty if the
+//                               task has read no input yet>
 //                                                  the marker: ends the task's
 //                                                  records of this checkpoint
 //
@@ -95,8 +96,10 @@ void AppendTombstones(absl::string_view key, size_t stored_bytes, absl::string_v
   out->push_back(ChangelogRecord{std::string(key), std::nullopt, std::string(checkpoint_id), 0});
 }
 
-ChangelogRecord MarkerRecord(int64_t input_next_offset, absl::string_view checkpoint_id) {
-  return ChangelogRecord{std::string(kMarkerKey), absl::StrCat(input_next_offset),
+ChangelogRecord MarkerRecord(std::optional<int64_t> input_next_offset,
+                             absl::string_view checkpoint_id) {
+  return ChangelogRecord{std::string(kMarkerKey),
+                         input_next_offset ? absl::StrCat(*input_next_offset) : std::string(),
                          std::string(checkpoint_id), 0};
 }
 
@@ -119,7 +122,7 @@ absl::Status ChangelogReplay::Add(const ChangelogRecord& record, int64_t offset)
     return absl::OkStatus();
   }
   int64_t input_next = 0;
-  if (!record.value || !absl::SimpleAtoi(*record.value, &input_next)) {
+  if (!record.value || (!record.value->empty() && !absl::SimpleAtoi(*record.value, &input_next))) {
     return absl::DataLossError(
         absl::StrCat("changelog marker at offset ", offset, " holds no input offset"));
   }
@@ -165,7 +168,7 @@ absl::Status ChangelogReplay::Add(const ChangelogRecord& record, int64_t offset)
   held_.clear();
   open_id_.clear();
   ++checkpoints_;
-  input_next_offset_ = input_next;
+  if (!record.value->empty()) input_next_offset_ = input_next;
   changelog_end_ = offset + 1;
   return absl::OkStatus();
 }

@@ -50,8 +50,10 @@ void AppendTombstones(absl::string_view key, size_t stored_bytes, absl::string_v
                       std::vector<ChangelogRecord>* out);
 
 // The record that ends a task's records of one checkpoint: the task's input
-// next offset at that checkpoint.
-ChangelogRecord MarkerRecord(int64_t input_next_offset, absl::string_view checkpoint_id);
+// next offset at that checkpoint (nullopt: the task has read no input yet,
+// e.g. rows written when it was created; an empty value).
+ChangelogRecord MarkerRecord(std::optional<int64_t> input_next_offset,
+                             absl::string_view checkpoint_id);
 
 // Turns the records read from one changelog partition, in offset order,
 // into complete checkpoints. Records are held back per checkpoint id until

@@ -165,7 +165,9 @@ class InstancesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("nsmd-instances");
-    auto broker = testing::StartBroker("events", kPartitions, &bootstrap_);
+    // The changelog topic of group "instances", as many partitions as events.
+    auto broker = testing::StartBroker(
+        absl::StrCat("events,instances-events-changelog:", kPartitions), kPartitions, &bootstrap_);
     ASSERT_OK(broker);
     broker_ = std::move(*broker);
     auto producer = KafkaProducer::Create(bootstrap_, {});
@@ -324,6 +326,49 @@ TEST_F(InstancesTest, InstancesThatSplitThePartitionsAddUpToOneReplay) {
   ASSERT_OK(testing::StopGracefully(*c_.process, absl::Seconds(20)));
   c_.process.reset();
   EXPECT_EQ(AwaitCombinedEqualsReplay({&a_}), "") << "A alone after C stopped";
+}
+
+// A killed with SIGKILL after checkpointing every message of the first
+// half; B, with an empty state dir, gets every task, restores it from the
+// changelog and reads on from A's checkpoint: B's consumed counter is
+// exactly the second half (had B re-read any input offset below A's last
+// checkpoint, it would count more), it reports 8 restores and their rows,
+// and its values equal the replay of everything.
+TEST_F(InstancesTest, KilledInstancesTasksRestoreFromTheChangelogNotTheInput) {
+  const size_t half = events_.size() / 2;
+  Produce(0, half);
+  Start("a", &a_);
+  ASSERT_OK(testing::AwaitHttpStatus(a_.port, "/readyz", 200));
+  // A has consumed the first half, then checkpoints it (every 100 ms).
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  double consumed = 0;
+  while (absl::Now() < deadline) {
+    auto metrics = testing::HttpRequest(a_.port, "GET", "/metrics");
+    ASSERT_OK(metrics);
+    auto n = testing::PrometheusValue(metrics->body, "nsmd_events_consumed_total");
+    if (n.ok()) consumed = *n;
+    if (consumed >= half) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(consumed, half);
+  absl::SleepFor(absl::Seconds(1));
+  a_.process->Signal(SIGKILL);
+  a_.process.reset();
+
+  Start("b", &b_);
+  Produce(half, events_.size());
+  EXPECT_EQ(AwaitCombinedEqualsReplay({&b_}), "") << "B after A was killed";
+  auto metrics = testing::HttpRequest(b_.port, "GET", "/metrics");
+  ASSERT_OK(metrics);
+  auto b_consumed = testing::PrometheusValue(metrics->body, "nsmd_events_consumed_total");
+  ASSERT_OK(b_consumed);
+  EXPECT_EQ(*b_consumed, static_cast<double>(events_.size() - half));
+  auto restores = testing::PrometheusValue(metrics->body, "nsmd_task_restore_seconds_count");
+  ASSERT_OK(restores);
+  EXPECT_EQ(*restores, kPartitions);
+  auto rows = testing::PrometheusValue(metrics->body, "nsmd_task_restore_rows_total");
+  ASSERT_OK(rows);
+  EXPECT_GT(*rows, 0);
 }
 
 }  // namespace
