@@ -42,7 +42,9 @@ std::string Header(const rd_kafka_message_t* m, absl::string_view name) {
 absl::StatusOr<std::unique_ptr<ChangelogReader>> ChangelogReader::Create(
     const std::string& brokers, const std::map<std::string, std::string>& properties) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::map<std::string, std::string> all;
+  // Restores read whole partitions: fetch large (overridable) slices.
+  std::map<std::string, std::string> all = {{"max.partition.fetch.bytes", "16777216"},
+                                            {"fetch.wait.max.ms", "10"}};
   for (const auto& [name, value] : properties) all[name] = value;
   // nsmd's own settings win here: this consumer belongs to no group.
   all["bootstrap.servers"] = brokers;
