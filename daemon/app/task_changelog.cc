@@ -172,7 +172,11 @@ absl::StatusOr<TaskChangelog::Restored> TaskChangelog::Restore(const TopicPartit
     if (!replay.changelog_end()) return absl::OkStatus();
     StateDelta rows;
     replay.TakeRows(&rows);
-    return store->Commit(rows, {SourceOffset{id.topic, id.partition, *replay.input_next_offset()}},
+    std::vector<SourceOffset> input;
+    if (replay.input_next_offset()) {
+      input.push_back(SourceOffset{id.topic, id.partition, *replay.input_next_offset()});
+    }
+    return store->Commit(rows, input,
                          {SourceOffset{id.topic, id.partition, *replay.changelog_end()}});
   };
   if (*from < marks.high) {

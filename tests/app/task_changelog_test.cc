@@ -206,6 +206,22 @@ TEST_F(TaskChangelogTest, TrailingUnfinishedCheckpointIsIgnoredAndARepeatedOneCh
   EXPECT_EQ(*c, 8);
 }
 
+TEST_F(TaskChangelogTest, RowsOfATaskThatHasReadNothingYetRestoreWithoutAnOffset) {
+  // A task writes rows when it is created (before its first message): its
+  // marker carries no input offset, and the restored task has none either.
+  StateDelta created;
+  created.Put("t/events/1/n", "0");
+  EXPECT_EQ(Checkpoint(created, {}), (std::map<std::string, int64_t>{{"events/1", 2}}));
+  std::unique_ptr<TaskChangelog> reader = NewChangelog("b");
+  std::unique_ptr<StateStore> b = OpenStore("b");
+  auto restored = reader->Restore(TopicPartitionId{"events", 1}, b.get());
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->checkpoints, 1u);
+  EXPECT_EQ(restored->input_next_offset, std::nullopt);
+  EXPECT_EQ(Rows(*b, 1), (std::map<std::string, std::string>{{"n", "0"}}));
+  EXPECT_EQ(InputOffset(*b, 1), -1);
+}
+
 TEST_F(TaskChangelogTest, ChangelogWithFewerPartitionsThanItsInputIsRefused) {
   ASSERT_OK(broker_->CreateTopic("clicks", 4));
   ASSERT_OK(broker_->CreateTopic("g-clicks-changelog", 2));
