@@ -19,11 +19,10 @@
 //
 // <row key> is the row's key relative to the task prefix
 // ("t/<topic>/<partition>/"): "m/...", "s/...", "x/..." (StateKey) or "n"
-// (the task's counts), never starting with NUL, so keys starting with NUL are reserved. Tombstones are
-// written first (a prefix deletion becomes one per row the store holds under
-// it, and per chunk key of a chunked row), then puts in key order, then the
-// marker. Every record has the header nsmd-checkpoint: <id>, unique per
-// checkpoint attempt ("<transactional.id>/<start ns>/<seq>").
+// (the task's counts), never starting with NUL, so keys starting with NUL are reserved. Tombstones
+// are written first (a prefix deletion becomes one per row the store holds under it, and per chunk
+// key of a chunked row), then puts in key order, then the marker. Every record has the header
+// nsmd-checkpoint: <id>, unique per checkpoint attempt ("<transactional.id>/<start ns>/<seq>").
 //
 // Restore (ChangelogReplay) applies a checkpoint's records only when its
 // marker arrives, and only those with the marker's id: records of an
