@@ -366,8 +366,8 @@ TEST_F(InstancesTest, KilledInstancesTasksRestoreFromTheChangelogNotTheInput) {
   ASSERT_OK(b_consumed);
   EXPECT_EQ(*b_consumed, static_cast<double>(events_.size() - half));
   // The tasks' own counts came with them: A's first half and B's second.
-  auto task_consumed = testing::PrometheusValue(
-      metrics->body, R"(nsmd_owned_tasks_messages{outcome="consumed"})");
+  auto task_consumed =
+      testing::PrometheusValue(metrics->body, R"(nsmd_owned_tasks_messages{outcome="consumed"})");
   ASSERT_OK(task_consumed);
   EXPECT_EQ(*task_consumed, static_cast<double>(events_.size()));
   auto restores = testing::PrometheusValue(metrics->body, "nsmd_task_restore_seconds_count");
