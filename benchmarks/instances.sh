@@ -15,6 +15,8 @@ EVENTS=${1:-2000000}
 PARTITIONS=128
 TEAMS=${TEAMS:-20000}
 REPEATS=${REPEATS:-3}
+COUNTS=${COUNTS:-1 2 3}        # instance counts to run, e.g. COUNTS=1
+CHANGELOG=${CHANGELOG:-auto}   # state.changelog: auto (on here) or off
 NSMD=$BUILD/nsmd
 WORK=$(mktemp -d /tmp/nsmd-instances.XXXXXX)
 PIDS=()
@@ -41,12 +43,17 @@ combined_values() { # combined_values PORT...
 echo "== nsmd instances benchmark, $(date -u +%FT%TZ)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-"$NSMD" broker --topic product-events --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
+# Each run's group has its changelog topic (the mock has no CreateTopics).
+TOPICS=product-events
+for ((r = 1; r <= REPEATS; r++)); do
+  for n in $COUNTS; do TOPICS+=",bench-n$n-r$r-product-events-changelog"; done
+done
+"$NSMD" broker --topic "$TOPICS" --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
 PIDS+=($!)
 until [[ -s $WORK/broker.out ]]; do sleep 0.1; done
 BOOTSTRAP=$(head -1 "$WORK/broker.out")
 
-python3 - "$WORK/instances.yaml" "$BOOTSTRAP" <<'EOF'
+python3 - "$WORK/instances.yaml" "$BOOTSTRAP" "$CHANGELOG" <<'EOF'
 import sys, yaml
 config = yaml.safe_load(open("config/examples/saas.yaml"))
 keep = {"weekly_active_users", "weekly_active_users_by_plan", "active_users_7d", "daily_reading_ms"}
@@ -57,6 +64,7 @@ for m in config["metrics"]:
         m["role"] = "north_star"
 config["kafka"].update({"brokers": sys.argv[2], "topics": ["product-events"], "key_field": "userId"})
 config.pop("alerting", None)
+config.setdefault("state", {})["changelog"] = sys.argv[3]
 yaml.safe_dump(config, open(sys.argv[1], "w"), sort_keys=False)
 EOF
 "$NSMD" check --config "$WORK/instances.yaml" | grep '^tasks:'
@@ -116,14 +124,14 @@ run() { # run N TAG
   python3 -c "print(f'{$last - $first:.3f} {($EVENTS - $stable_count) / ($last - $stable):.0f}$shares')"
 }
 
-echo "-- catch-up, $REPEATS rounds of 1, 2, 3 instances in turn"
+echo "-- catch-up, $REPEATS rounds of $COUNTS instance(s) in turn, state.changelog: $CHANGELOG"
 declare -A WALL STEADY
 for ((r = 1; r <= REPEATS; r++)); do
-  for n in 1 2 3; do
+  for n in $COUNTS; do
     read -r seconds steady shares < <(run "$n" "n$n-r$r")
     rate=$(python3 -c "print(f'{$EVENTS / $seconds:.0f}')")
     WALL[$n]+="$rate "; STEADY[$n]+="$steady "
-    if [[ $n -gt 1 ]] && ! diff -q "$WORK/values-n1-r$r" "$WORK/values-n$n-r$r" >/dev/null; then
+    if [[ $n -gt 1 && -e $WORK/values-n1-r$r ]] && ! diff -q "$WORK/values-n1-r$r" "$WORK/values-n$n-r$r" >/dev/null; then
       echo "round $r: $n instances' summed values differ from one instance's:" >&2
       diff "$WORK/values-n1-r$r" "$WORK/values-n$n-r$r" | head -5 >&2
       exit 1
@@ -132,7 +140,7 @@ for ((r = 1; r <= REPEATS; r++)); do
       "from a stable assignment ${steady}/s; messages per instance:$shares"
   done
 done
-for n in 1 2 3; do
+for n in $COUNTS; do
   python3 -c "
 import statistics
 wall = [float(x) for x in '${WALL[$n]}'.split()]

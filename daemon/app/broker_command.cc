@@ -46,8 +46,19 @@ int BrokerCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "nsmd broker: %s\n", broker.status().ToString().c_str());
     return 1;
   }
-  for (const std::string& topic : topics) {
-    if (absl::Status s = (*broker)->CreateTopic(topic, partitions); !s.ok()) {
+  for (const std::string& entry : topics) {
+    // NAME or NAME:PARTITIONS (e.g. a changelog topic sized like its input).
+    std::string topic = entry;
+    int count = partitions;
+    if (const size_t colon = entry.rfind(':'); colon != std::string::npos) {
+      topic = entry.substr(0, colon);
+      if (!absl::SimpleAtoi(entry.substr(colon + 1), &count) || count < 1) {
+        std::fprintf(stderr, "nsmd broker: --topic %s: the partition count must be positive\n",
+                     entry.c_str());
+        return 2;
+      }
+    }
+    if (absl::Status s = (*broker)->CreateTopic(topic, count); !s.ok()) {
       std::fprintf(stderr, "nsmd broker: %s\n", s.ToString().c_str());
       return 1;
     }
@@ -56,7 +67,8 @@ int BrokerCommand(const std::vector<std::string>& args) {
   std::printf("%s\n", bootstrap.c_str());
   std::fflush(stdout);
   std::fprintf(stderr,
-               "nsmd broker: listening on %s with %zu topic(s) of %d partition(s); SIGTERM stops, "
+               "nsmd broker: listening on %s with %zu topic(s) of %d partition(s) by default; "
+               "SIGTERM stops, "
                "SIGUSR1 takes the broker down, SIGUSR2 brings it back\n",
                bootstrap.c_str(), topics.size(), partitions);
   while (true) {

@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "daemon/app/crash_point.h"
+#include "daemon/app/task_changelog.h"
 
 namespace nsmd {
 
@@ -24,6 +25,12 @@ void CheckpointWriter::Start(StateDelta delta, std::vector<SourceOffset> offsets
   absl::MutexLock lock(&mu_);
   job_ = std::move(job);
   busy_ = true;
+}
+
+void CheckpointWriter::WaitIdle() {
+  if (!busy_) return;
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(this, &CheckpointWriter::HasResult));
 }
 
 std::optional<CheckpointWriter::Result> CheckpointWriter::Finish(bool wait) {
@@ -53,7 +60,13 @@ void CheckpointWriter::Run() {
     }
     const absl::Time start = absl::Now();
     CrashPoint("checkpoint_before_write");  // test only; see crash_point.h
-    job.status = store_->Commit(job.delta, job.offsets);
+    std::vector<SourceOffset> changelog_offsets;
+    if (changelog_ != nullptr) {
+      job.status = changelog_->Write(job.delta, job.offsets, *store_, &changelog_offsets);
+      // Test only: the transaction is committed, the RocksDB batch not yet.
+      if (job.status.ok()) CrashPoint("checkpoint_after_changelog");
+    }
+    if (job.status.ok()) job.status = store_->Commit(job.delta, job.offsets, changelog_offsets);
     if (job.status.ok()) CrashPoint("checkpoint_after_write");  // test only
     job.elapsed = absl::Now() - start;
     job.keys = job.delta.size();

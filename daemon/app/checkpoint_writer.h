@@ -17,6 +17,8 @@
 
 namespace nsmd {
 
+class TaskChangelog;
+
 // Writes one checkpoint at a time (StateStore::Commit: the RocksDB batch and
 // its fsync) on a background thread, so the pipeline thread goes on
 // decoding and applying events meanwhile. The batch's state and offsets were
@@ -46,6 +48,18 @@ class CheckpointWriter {
   CheckpointWriter(const CheckpointWriter&) = delete;
   CheckpointWriter& operator=(const CheckpointWriter&) = delete;
 
+  // From now on every write first commits the checkpoint's changelog
+  // records in a Kafka transaction (TaskChangelog::Write), and only then the
+  // RocksDB batch, with the changelog ends ("c/"); a failed transaction
+  // fails the write as a failed RocksDB write does. `changelog` (may be
+  // null: none) must outlive the writer. Requires !busy().
+  void set_changelog(TaskChangelog* changelog) { changelog_ = changelog; }
+
+  // Waits until the write in flight (if any) has completed, leaving its
+  // result for Finish(): afterwards the store may be used until the next
+  // Start().
+  void WaitIdle();
+
   // Starts writing `delta` with `offsets`. Requires !busy().
   void Start(StateDelta delta, std::vector<SourceOffset> offsets);
 
@@ -65,7 +79,8 @@ class CheckpointWriter {
   bool HasResult() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_.has_value(); }
 
   StateStore* store_;
-  bool busy_ = false;  // owner thread only
+  TaskChangelog* changelog_ = nullptr;  // set before the first Start()
+  bool busy_ = false;                   // owner thread only
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<Result> job_ ABSL_GUARDED_BY(mu_);   // submitted, not yet written

@@ -12,6 +12,9 @@
 // Points in the daemon (see run_command.cc and pipeline.cc):
 //   checkpoint_before_write  a non-empty checkpoint's state + offsets batch is
 //                            built but not yet written to RocksDB;
+//   checkpoint_after_changelog  (with a changelog) the checkpoint's Kafka
+//                            transaction is committed but its RocksDB batch
+//                            is not yet written;
 //   checkpoint_after_write   the batch is written (fsync'ed) but neither the
 //                            Kafka offset commit nor the in-memory bookkeeping
 //                            has happened;

@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "daemon/app/crash_point.h"
+#include "daemon/base/status_macros.h"
 #include "xxhash.h"
 
 namespace nsmd {
@@ -196,6 +197,7 @@ absl::Status Daemon::Start() {
   auto pipeline = Pipeline::Create(config_, store_.get(), &probe_);
   if (!pipeline.ok()) return pipeline.status();
   pipeline_ = std::move(*pipeline);
+  if (absl::Status s = StartChangelog(); !s.ok()) return s;
   const int threads = config_.pipeline.threads > 0 ? config_.pipeline.threads : UsableCores();
   apply_pool_ = std::make_unique<ApplyPool>(pipeline_.get(), threads);
   std::fprintf(
@@ -306,6 +308,50 @@ absl::Status Daemon::Start() {
     std::fprintf(stderr, "nsmd: demo generator producing %.0f events/s to %s\n",
                  g.events_per_second, g.topic.c_str());
   }
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::StartChangelog() {
+  const bool per_partition = Pipeline::PerPartitionTasks(config_);
+  const ChangelogMode mode = config_.state.changelog;
+  if (mode == ChangelogMode::kOn && !per_partition) {
+    return absl::FailedPreconditionError(
+        "state.changelog is on, but these definitions run one whole-input task, not one task per "
+        "partition (see `nsmd check`): a changelog moves per-partition tasks only. Set "
+        "state.changelog to auto or off");
+  }
+  if (mode == ChangelogMode::kOff ||
+      (mode == ChangelogMode::kAuto &&
+       !(per_partition && config_.kafka.assignment == PartitionAssignment::kGroup))) {
+    return absl::OkStatus();
+  }
+  if (broker_ != nullptr) {
+    // The mock cluster has no CreateTopics: the embedded broker makes them.
+    for (const std::string& topic : config_.kafka.topics) {
+      RETURN_IF_ERROR(broker_->CreateTopic(TaskChangelog::TopicName(config_.kafka.group_id, topic),
+                                           config_.kafka.embedded_partitions));
+    }
+  }
+  std::string instance = StaticInstanceId(config_);
+  if (instance.empty()) {  // a dynamic member: still one id per state dir
+    DaemonConfig named = config_;
+    named.kafka.instance_id.clear();
+    instance = StaticInstanceId(named);
+  }
+  auto changelog =
+      TaskChangelog::Create(config_.kafka.brokers, config_.kafka.properties, config_.kafka.group_id,
+                            absl::StrCat("nsmd-", config_.kafka.group_id, "-", instance),
+                            [this]() -> rd_kafka_consumer_group_metadata_t* {
+                              return source_ != nullptr ? source_->GroupMetadata() : nullptr;
+                            });
+  if (!changelog.ok()) return changelog.status();
+  changelog_ = std::move(*changelog);
+  RETURN_IF_ERROR(changelog_->EnsureTopics(config_.kafka.topics));
+  pipeline_->set_changelog(changelog_.get());
+  std::fprintf(stderr,
+               "nsmd: checkpoints go to changelog topics %s (one transaction each); assigned "
+               "tasks are restored from them\n",
+               TaskChangelog::TopicName(config_.kafka.group_id, "<topic>").c_str());
   return absl::OkStatus();
 }
 

@@ -16,6 +16,7 @@
 #include "daemon/app/reload_requests.h"
 #include "daemon/app/run_config.h"
 #include "daemon/app/signal_watcher.h"
+#include "daemon/app/task_changelog.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/export/http_server.h"
 #include "daemon/export/pipeline_probe.h"
@@ -64,6 +65,9 @@ class Daemon {
  private:
   // daemon.cc: the lifecycle.
   absl::Status Start();
+  // Sets up changelog_ when state.changelog asks for one: the topics, the
+  // transactional producer, the pipeline's use of it.
+  absl::Status StartChangelog();
   void Loop();
   absl::Status Reload();
   // Delivers dead letters produced so far (before any checkpoint that
@@ -112,6 +116,9 @@ class Daemon {
   // The definitions the pipeline's engine runs, published with each of its
   // snapshots (pipeline thread).
   std::shared_ptr<const std::vector<MetricDefinition>> definitions_;
+  // Null without a changelog (state.changelog); outlives pipeline_, whose
+  // checkpoint writer uses it.
+  std::unique_ptr<TaskChangelog> changelog_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<KafkaSource> source_;
   // Decodes and applies polled messages on pipeline.threads threads.

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "daemon/app/checkpoint_writer.h"
+#include "daemon/app/task_changelog.h"
 #include "daemon/base/status_macros.h"
 #include "daemon/engine/key_partitioning.h"
 #include "daemon/engine/series_merge.h"
@@ -186,6 +187,31 @@ absl::StatusOr<std::unique_ptr<PartitionTask>> Pipeline::LoadTask(const TopicPar
   return task;
 }
 
+void Pipeline::set_changelog(TaskChangelog* changelog) {
+  changelog_ = changelog;
+  writer_->set_changelog(changelog);
+}
+
+absl::Status Pipeline::RestoreTask(const TopicPartitionId& id) {
+  ASSIGN_OR_RETURN(const TaskChangelog::Restored r, changelog_->Restore(id, store_));
+  const std::string name = PartitionName(id.topic, id.partition);
+  if (r.input_next_offset) {
+    checkpointed_[name] = *r.input_next_offset;
+  } else {
+    checkpointed_.erase(name);
+  }
+  std::fprintf(stderr,
+               "nsmd: task %s restored from its changelog%s: %llu record(s), %llu row(s), %llu "
+               "checkpoint(s) in %.3f s; resumes at %s\n",
+               name.c_str(), r.from_start ? " (from its start)" : "",
+               static_cast<unsigned long long>(r.records), static_cast<unsigned long long>(r.rows),
+               static_cast<unsigned long long>(r.checkpoints), absl::ToDoubleSeconds(r.elapsed),
+               r.input_next_offset ? absl::StrCat("offset ", *r.input_next_offset).c_str()
+                                   : "kafka.start_offset");
+  if (probe_) probe_->OnTaskRestored(r.rows, r.elapsed);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<SourceOffset>> Pipeline::AssignTasks(
     const std::vector<TopicPartitionId>& partitions) {
   Flush();
@@ -193,6 +219,12 @@ absl::StatusOr<std::vector<SourceOffset>> Pipeline::AssignTasks(
   for (const TopicPartitionId& id : partitions) {
     const TopicPartitionId task_id = TaskIdOf(id.topic, id.partition);
     const std::string name = PartitionName(task_id.topic, task_id.partition);
+    // A task still in memory (revoked, not yet dropped) is taken back as it
+    // is; any other is first brought up to its changelog.
+    if (changelog_ != nullptr && per_partition_ && !tasks_.contains(name)) {
+      writer_->WaitIdle();  // the store is the writer's while it writes
+      RETURN_IF_ERROR(RestoreTask(task_id));
+    }
     if (!tasks_.contains(name)) {
       ASSIGN_OR_RETURN(tasks_[name], LoadTask(task_id));
     }

@@ -34,6 +34,7 @@ namespace nsmd {
 
 class CheckpointWriter;
 class PipelineProbe;
+class TaskChangelog;
 
 // The stages every message goes through, whatever its source (a Kafka
 // partition or a replayed file): decode, apply to the engine of the
@@ -73,9 +74,16 @@ class Pipeline {
   // anything else; tasks load their own state when assigned.
   [[nodiscard]] absl::Status LoadState();
 
-  // Takes on the tasks of `partitions` not owned yet: loads each one's state
-  // from the store (deleting rows of metrics removed or redefined since, and
-  // logging it). Returns where each of `partitions` resumes: the next offset
+  // Mirrors every checkpoint to `changelog` (not owned, outliving the
+  // pipeline; null: none) and restores each task from it when assigned (see
+  // AssignTasks). Call before the first checkpoint.
+  void set_changelog(TaskChangelog* changelog);
+
+  // Takes on the tasks of `partitions` not owned yet: with a changelog,
+  // first brings each one's rows in the store up to it (waiting for a
+  // checkpoint in flight; logged and counted in the probe), then loads each
+  // one's state from the store (deleting rows of metrics removed or
+  // redefined since, and logging it). Returns where each of `partitions` resumes: the next offset
   // after the last message the task's state holds, or none for a partition
   // this instance never processed (it starts from kafka.start_offset).
   [[nodiscard]] absl::StatusOr<std::vector<SourceOffset>> AssignTasks(
@@ -300,11 +308,15 @@ class Pipeline {
                     int32_t partition, int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reject_mu_);
   // Frees the tasks revoked since, once nothing of theirs is pending.
   void DropRevokedTasks();
+  // Restores the task of `id` from the changelog into the store and takes
+  // the offset it restored as the partition's checkpoint.
+  absl::Status RestoreTask(const TopicPartitionId& id);
 
   StateStore* store_;
   PipelineProbe* probe_;
   // Owns store_ while a checkpoint is in flight (see CheckpointWriter).
   std::unique_ptr<CheckpointWriter> writer_;
+  TaskChangelog* changelog_ = nullptr;
   RejectSink reject_sink_;
   EventFormat format_;
   EventDecoderOptions decoder_options_;

@@ -67,9 +67,16 @@ struct PipelineConfig {
   int threads = 0;
 };
 
+// state.changelog: whether checkpoints are mirrored to Kafka changelog
+// topics so tasks can move between instances (see TaskChangelog). kAuto: on
+// exactly when tasks are per partition and instances share them in a
+// consumer group.
+enum class ChangelogMode { kAuto, kOn, kOff };
+
 struct StateConfig {
   std::string dir = "/var/lib/nsmd";
   absl::Duration checkpoint_interval = absl::Seconds(1);
+  ChangelogMode changelog = ChangelogMode::kAuto;
 };
 
 // http.tls: HTTPS, as the Prometheus exporter toolkit's tls_server_config.

@@ -101,7 +101,19 @@ void SectionLoader::LoadGenerator(const YAML::Node& n) {
 }
 
 void SectionLoader::LoadState(const YAML::Node& n) {
-  if (!reader_->CheckMap(n, "state", {"dir", "checkpoint_interval"})) return;
+  if (!reader_->CheckMap(n, "state", {"dir", "checkpoint_interval", "changelog"})) return;
+  if (std::string mode;
+      n["changelog"] && reader_->GetString(n["changelog"], "state.changelog", &mode)) {
+    if (mode == "auto") {
+      config_->state.changelog = ChangelogMode::kAuto;
+    } else if (mode == "on") {
+      config_->state.changelog = ChangelogMode::kOn;
+    } else if (mode == "off") {
+      config_->state.changelog = ChangelogMode::kOff;
+    } else {
+      reader_->Error(n["changelog"], "state.changelog must be auto, on or off");
+    }
+  }
   if (n["dir"]) reader_->GetString(n["dir"], "state.dir", &config_->state.dir);
   if (n["checkpoint_interval"] &&
       reader_->GetDuration(n["checkpoint_interval"], "state.checkpoint_interval",

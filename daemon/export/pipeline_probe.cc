@@ -78,7 +78,15 @@ PipelineProbe::PipelineProbe(Clock clock)
                         .Name("nsmd_task_owned")
                         .Help("1 for each task (a partition's state) this instance owns and "
                               "exports; partition=\"*\" is the task of the whole input.")
-                        .Register(*registry_)) {
+                        .Register(*registry_)),
+      restore_rows_(NewCounter(*registry_, "nsmd_task_restore_rows_total",
+                               "State rows written by restoring tasks from their changelog.")),
+      restore_seconds_(prometheus::BuildHistogram()
+                           .Name("nsmd_task_restore_seconds")
+                           .Help("Time taken to restore one assigned task from its changelog.")
+                           .Register(*registry_)
+                           .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1,
+                                                                            5, 10, 30, 60, 300})) {
   auto& rejected = prometheus::BuildCounter()
                        .Name("nsmd_events_rejected_total")
                        .Help("Messages that could not be decoded into an event, by reason.")
@@ -147,6 +155,11 @@ void PipelineProbe::OnCheckpoint(absl::Duration duration, size_t keys) {
 void PipelineProbe::OnCheckpointUnchanged() {
   checkpoint_keys_.Set(0);
   last_checkpoint_.Set(NowSeconds());
+}
+
+void PipelineProbe::OnTaskRestored(uint64_t rows, absl::Duration elapsed) {
+  restore_rows_.Increment(static_cast<double>(rows));
+  restore_seconds_.Observe(absl::ToDoubleSeconds(elapsed));
 }
 
 void PipelineProbe::OnCheckpointFailure() { checkpoint_failures_.Increment(); }

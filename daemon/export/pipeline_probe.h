@@ -40,7 +40,8 @@ namespace nsmd {
 //   nsmd_checkpoint_duration_seconds (histogram), nsmd_checkpoint_keys,
 //   nsmd_checkpoint_failures_total, nsmd_last_checkpoint_timestamp_seconds,
 //   nsmd_build_info{version}, nsmd_config_last_reload_successful,
-//   nsmd_config_last_reload_success_timestamp_seconds, nsmd_ready.
+//   nsmd_config_last_reload_success_timestamp_seconds, nsmd_ready,
+//   nsmd_task_restore_rows_total, nsmd_task_restore_seconds (histogram).
 //
 // Thread-safe: every method may be called from any thread, concurrently with
 // scrapes of registry(). The registry is shared with whoever serves it.
@@ -92,6 +93,10 @@ class PipelineProbe {
 
   // A checkpoint failed; the timestamp and keys gauges keep their values.
   void OnCheckpointFailure();
+
+  // An assigned task was restored from its changelog, writing `rows` rows
+  // in `elapsed`: nsmd_task_restore_rows_total, nsmd_task_restore_seconds.
+  void OnTaskRestored(uint64_t rows, absl::Duration elapsed);
 
   // Sets nsmd_stream_time_seconds to `ms` / 1000.
   void SetStreamTime(int64_t ms);
@@ -152,6 +157,8 @@ class PipelineProbe {
   prometheus::Gauge& ready_;
   prometheus::Family<prometheus::Gauge>& lag_family_;
   prometheus::Family<prometheus::Gauge>& owned_family_;
+  prometheus::Counter& restore_rows_;
+  prometheus::Histogram& restore_seconds_;
   // Indexed by static_cast<size_t>(RejectReason).
   std::array<prometheus::Counter*, kAllRejectReasons.size()> rejected_{};
   // nsmd_owned_tasks_messages: consumed, applied, late, duplicate.

@@ -152,6 +152,10 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options
   return source;
 }
 
+rd_kafka_consumer_group_metadata_t* KafkaSource::GroupMetadata() const {
+  return rd_kafka_consumer_group_metadata(rk_);
+}
+
 void KafkaSource::RebalanceCallback(rd_kafka_t*, int err, rd_kafka_topic_partition_list_t* parts,
                                     void* opaque) {
   static_cast<KafkaSource*>(opaque)->OnRebalance(err, parts);

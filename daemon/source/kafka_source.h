@@ -24,6 +24,7 @@
 
 typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
+typedef struct rd_kafka_consumer_group_metadata_s rd_kafka_consumer_group_metadata_t;
 
 namespace nsmd {
 
@@ -96,6 +97,11 @@ class KafkaSource {
   // Stops fetching from the assigned partitions (e.g. while checkpoints
   // fail) while staying in the group, or resumes them.
   void Pause(bool paused);
+
+  // The consumer's group metadata (member, generation), for a transactional
+  // producer's send_offsets_to_transaction; the caller destroys it
+  // (rd_kafka_consumer_group_metadata_destroy). Thread-safe.
+  rd_kafka_consumer_group_metadata_t* GroupMetadata() const;
 
   // The partitions currently assigned to this instance, sorted.
   std::vector<TopicPartitionId> Assignment() const;

@@ -15,6 +15,11 @@
 //       ASCII decimal (int32 and int64, '-' for negatives, no padding), so
 //       `ldb scan` output is readable. <topic> may itself contain '/': the
 //       partition is what follows the last '/'.
+//   "c/" <topic> "/" <partition>   -> <changelog next offset>
+//       For a task with a changelog (changelog_record.cc): the offset of its
+//       changelog partition after the last checkpoint the task's rows here
+//       reflect, written in the checkpoint's batch; restore reads on from
+//       it. Encoded as "o/" rows.
 //   "meta/identity"          -> <config identity>
 //       The config the state belongs to; Open() refuses a different one.
 //   "meta/format_version"    -> "4"   (a dir of another version is refused)
@@ -54,6 +59,7 @@ namespace {
 
 constexpr absl::string_view kOffsetPrefix = "o/";
 constexpr absl::string_view kMetaPrefix = "meta/";
+constexpr absl::string_view kChangelogPrefix = "c/";
 constexpr absl::string_view kIdentityKey = "meta/identity";
 constexpr absl::string_view kFormatVersionKey = "meta/format_version";
 // 4: every row under its task ("t/<topic>/<partition>/"), so a partition's
@@ -83,7 +89,7 @@ std::string PrefixSuccessor(absl::string_view prefix) {
 
 // True if a key starting with `prefix` could be one of the store's own rows.
 bool OverlapsStoreRows(absl::string_view prefix) {
-  for (absl::string_view reserved : {kOffsetPrefix, kMetaPrefix}) {
+  for (absl::string_view reserved : {kOffsetPrefix, kMetaPrefix, kChangelogPrefix}) {
     if (absl::StartsWith(reserved, prefix) || absl::StartsWith(prefix, reserved)) return true;
   }
   return false;
@@ -91,6 +97,15 @@ bool OverlapsStoreRows(absl::string_view prefix) {
 
 std::string OffsetKey(absl::string_view topic, int32_t partition) {
   return absl::StrCat(kOffsetPrefix, topic, "/", partition);
+}
+
+std::string ChangelogOffsetKey(absl::string_view topic, int32_t partition) {
+  return absl::StrCat(kChangelogPrefix, topic, "/", partition);
+}
+
+bool InStoreNamespace(absl::string_view key) {
+  return absl::StartsWith(key, kOffsetPrefix) || absl::StartsWith(key, kMetaPrefix) ||
+         absl::StartsWith(key, kChangelogPrefix);
 }
 
 rocksdb::Options MakeOptions(rocksdb::Env* env) {
@@ -275,8 +290,9 @@ absl::Status StateStore::VerifySettings(
   return absl::OkStatus();
 }
 
-absl::Status StateStore::Commit(const StateDelta& delta, const std::vector<SourceOffset>& offsets) {
-  if (delta.empty() && offsets.empty()) return absl::OkStatus();
+absl::Status StateStore::Commit(const StateDelta& delta, const std::vector<SourceOffset>& offsets,
+                                const std::vector<SourceOffset>& changelog_offsets) {
+  if (delta.empty() && offsets.empty() && changelog_offsets.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
   auto build_error = [&s] {
@@ -300,17 +316,22 @@ absl::Status StateStore::Commit(const StateDelta& delta, const std::vector<Sourc
   // In key order (StateDelta keeps them sorted): RocksDB's memtable inserts
   // a sorted run much faster than random keys.
   for (const auto& [key, value] : delta.entries()) {
-    if (absl::StartsWith(key, kOffsetPrefix) || absl::StartsWith(key, kMetaPrefix)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "engine key \"", key, "\" is in the store's own namespace (\"o/\" or \"meta/\")"));
+    if (InStoreNamespace(key)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("engine key \"", key,
+                       "\" is in the store's own namespace (\"o/\", \"c/\" or \"meta/\")"));
     }
     s = value.has_value() ? batch.Put(ToSlice(key), ToSlice(*value)) : batch.Delete(ToSlice(key));
     if (!s.ok()) return build_error();
   }
   for (const SourceOffset& o : offsets) {
     s = batch.Put(ToSlice(OffsetKey(o.topic, o.partition)), ToSlice(absl::StrCat(o.next_offset)));
-    if (!s.ok())
-      return absl::InternalError(absl::StrCat("cannot build write batch: ", s.ToString()));
+    if (!s.ok()) return build_error();
+  }
+  for (const SourceOffset& o : changelog_offsets) {
+    s = batch.Put(ToSlice(ChangelogOffsetKey(o.topic, o.partition)),
+                  ToSlice(absl::StrCat(o.next_offset)));
+    if (!s.ok()) return build_error();
   }
   if (needs_resume_) {
     // After a failed write RocksDB holds a background error (and may be
@@ -353,9 +374,14 @@ absl::Status StateStore::ScanEngineState(
   // skip it with a single Seek past its end.
   const std::string after_meta = PrefixSuccessor(kMetaPrefix);
   const std::string after_offsets = PrefixSuccessor(kOffsetPrefix);
+  const std::string after_changelog = PrefixSuccessor(kChangelogPrefix);
   it->SeekToFirst();
   while (it->Valid()) {
     const absl::string_view key = ToView(it->key());
+    if (absl::StartsWith(key, kChangelogPrefix)) {
+      it->Seek(after_changelog);
+      continue;
+    }
     if (absl::StartsWith(key, kMetaPrefix)) {
       it->Seek(after_meta);
       continue;
@@ -374,8 +400,7 @@ absl::Status StateStore::ScanEngineState(
 absl::Status StateStore::ScanEngineStateUnder(
     absl::string_view prefix,
     const std::function<absl::Status(absl::string_view key, absl::string_view value)>& fn) const {
-  if (prefix.empty() || absl::StartsWith(prefix, kOffsetPrefix) ||
-      absl::StartsWith(prefix, kMetaPrefix)) {
+  if (prefix.empty() || InStoreNamespace(prefix)) {
     return absl::InvalidArgumentError(
         absl::StrCat("\"", prefix, "\" is not a prefix of engine state"));
   }
@@ -419,6 +444,43 @@ absl::StatusOr<std::vector<SourceOffset>> StateStore::LoadOffsets() const {
   }
   if (!it->status().ok()) return FromRocks(it->status(), "cannot read offsets", dir_);
   return out;
+}
+
+absl::StatusOr<std::optional<int64_t>> StateStore::ChangelogOffset(absl::string_view topic,
+                                                                   int32_t partition) const {
+  if (db_ == nullptr) return absl::UnavailableError("the state store is being reopened");
+  const std::string key = ChangelogOffsetKey(topic, partition);
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ToSlice(key), &value);
+  if (s.IsNotFound()) return std::optional<int64_t>();
+  if (!s.ok()) return FromRocks(s, "cannot read a changelog offset", dir_);
+  int64_t offset = 0;
+  if (!absl::SimpleAtoi(value, &offset)) {
+    return absl::DataLossError(absl::StrCat("malformed changelog offset row \"", key, "\" = \"",
+                                            value, "\" in state dir \"", dir_, "\""));
+  }
+  return std::optional<int64_t>(offset);
+}
+
+absl::Status StateStore::ForgetTask(absl::string_view prefix, absl::string_view topic,
+                                    int32_t partition) {
+  if (OverlapsStoreRows(prefix) || PrefixSuccessor(prefix).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", prefix, "\" is no task prefix"));
+  }
+  if (db_ == nullptr) return absl::UnavailableError("the state store is being reopened");
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s = batch.DeleteRange(ToSlice(prefix), PrefixSuccessor(prefix));
+  if (s.ok()) s = batch.Delete(ToSlice(OffsetKey(topic, partition)));
+  if (s.ok()) s = batch.Delete(ToSlice(ChangelogOffsetKey(topic, partition)));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (s.ok()) s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    needs_resume_ = true;
+    return absl::UnavailableError(absl::StrCat("cannot delete the rows of task \"", prefix,
+                                               "\" in state dir \"", dir_, "\": ", s.ToString()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status StateStore::DeletePrefix(absl::string_view prefix) {

@@ -2,8 +2,10 @@
 #ifndef NSMD_DAEMON_STATE_STATE_STORE_H_
 #define NSMD_DAEMON_STATE_STATE_STORE_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,7 +25,8 @@ namespace nsmd {
 
 // Owns the RocksDB instance under the state dir. Engine state lives under
 // keys the engine chooses ("m/", "s/", "x/"; stored as given); the store keeps
-// its own rows under "o/" (offsets) and "meta/" (identity, format version),
+// its own rows under "o/" (offsets), "c/" (changelog offsets) and "meta/"
+// (identity, format version),
 // which engine keys may not use (see state_store.cc for the encoding).
 // Commit() is atomic: after a crash the database holds either all of a
 // checkpoint or none of it. Thread-compatible: callers serialize access (the
@@ -70,8 +73,24 @@ class StateStore {
   // closed: every later Commit() tries the reopen again (the caller retries with backoff), and
   // until one succeeds ScanEngineState/LoadOffsets/DeletePrefix return
   // Unavailable and ApproximateSizeBytes() 0. Never crashes.
+  // `changelog_offsets` replace the stored changelog offsets ("c/") of their
+  // topic/partition in the same batch (see ChangelogOffset()).
   [[nodiscard]] absl::Status Commit(const StateDelta& delta,
-                                    const std::vector<SourceOffset>& offsets);
+                                    const std::vector<SourceOffset>& offsets,
+                                    const std::vector<SourceOffset>& changelog_offsets = {});
+
+  // The changelog offset stored for the task of input topic/partition: the
+  // changelog partition's offset after the last checkpoint the task's rows
+  // reflect; nullopt if none. DataLoss if the row is malformed.
+  [[nodiscard]] absl::StatusOr<std::optional<int64_t>> ChangelogOffset(absl::string_view topic,
+                                                                       int32_t partition) const;
+
+  // Deletes every row under the task prefix `prefix` and the task's input
+  // and changelog offsets (topic/partition), in one synced write: a restore
+  // from the start of the changelog begins from nothing. InvalidArgument if
+  // `prefix` could match the store's own rows; Unavailable on a failed write.
+  [[nodiscard]] absl::Status ForgetTask(absl::string_view prefix, absl::string_view topic,
+                                        int32_t partition);
 
   // Calls fn(key, value) for every engine key (every key outside "o/" and
   // "meta/") in bytewise key order. Stops and returns the first non-OK status

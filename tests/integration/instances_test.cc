@@ -6,6 +6,7 @@
 // second instance joining halfway, a third joining, one killed with SIGKILL
 // (its tasks move) and one stopped with SIGTERM.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -165,7 +166,9 @@ class InstancesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("nsmd-instances");
-    auto broker = testing::StartBroker("events", kPartitions, &bootstrap_);
+    // The changelog topic of group "instances", as many partitions as events.
+    auto broker = testing::StartBroker(
+        absl::StrCat("events,instances-events-changelog:", kPartitions), kPartitions, &bootstrap_);
     ASSERT_OK(broker);
     broker_ = std::move(*broker);
     auto producer = KafkaProducer::Create(bootstrap_, {});
@@ -206,7 +209,8 @@ class InstancesTest : public ::testing::Test {
     ASSERT_OK(producer_->Flush(absl::Seconds(30)));
   }
 
-  void Start(const std::string& name, Instance* instance) {
+  void Start(const std::string& name, Instance* instance,
+             const std::vector<std::string>& env = {}) {
     instance->port = testing::FreePort();
     instance->config = (dir_ / (name + ".yaml")).string();
     // clang-format off
@@ -223,7 +227,7 @@ state:
 http:
   listen: 127.0.0.1:)", instance->port, "\n", kMetrics);
     // clang-format on
-    auto process = testing::StartNsmd(instance->config, instance->config + ".log");
+    auto process = testing::StartNsmd(instance->config, instance->config + ".log", {}, env);
     ASSERT_OK(process);
     instance->process = std::move(*process);
   }
@@ -324,6 +328,92 @@ TEST_F(InstancesTest, InstancesThatSplitThePartitionsAddUpToOneReplay) {
   ASSERT_OK(testing::StopGracefully(*c_.process, absl::Seconds(20)));
   c_.process.reset();
   EXPECT_EQ(AwaitCombinedEqualsReplay({&a_}), "") << "A alone after C stopped";
+}
+
+// A killed with SIGKILL after checkpointing every message of the first
+// half; B, with an empty state dir, gets every task, restores it from the
+// changelog and reads on from A's checkpoint: B's consumed counter is
+// exactly the second half (had B re-read any input offset below A's last
+// checkpoint, it would count more), it reports 8 restores and their rows,
+// and its values equal the replay of everything.
+TEST_F(InstancesTest, KilledInstancesTasksRestoreFromTheChangelogNotTheInput) {
+  const size_t half = events_.size() / 2;
+  Produce(0, half);
+  Start("a", &a_);
+  ASSERT_OK(testing::AwaitHttpStatus(a_.port, "/readyz", 200));
+  // A has consumed the first half, then checkpoints it (every 100 ms).
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  double consumed = 0;
+  while (absl::Now() < deadline) {
+    auto metrics = testing::HttpRequest(a_.port, "GET", "/metrics");
+    ASSERT_OK(metrics);
+    auto n = testing::PrometheusValue(metrics->body, "nsmd_events_consumed_total");
+    if (n.ok()) consumed = *n;
+    if (consumed >= half) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(consumed, half);
+  absl::SleepFor(absl::Seconds(1));
+  a_.process->Signal(SIGKILL);
+  a_.process.reset();
+
+  Start("b", &b_);
+  Produce(half, events_.size());
+  EXPECT_EQ(AwaitCombinedEqualsReplay({&b_}), "") << "B after A was killed";
+  auto metrics = testing::HttpRequest(b_.port, "GET", "/metrics");
+  ASSERT_OK(metrics);
+  auto b_consumed = testing::PrometheusValue(metrics->body, "nsmd_events_consumed_total");
+  ASSERT_OK(b_consumed);
+  EXPECT_EQ(*b_consumed, static_cast<double>(events_.size() - half));
+  // The tasks' own counts came with them: A's first half and B's second.
+  auto task_consumed =
+      testing::PrometheusValue(metrics->body, R"(nsmd_owned_tasks_messages{outcome="consumed"})");
+  ASSERT_OK(task_consumed);
+  EXPECT_EQ(*task_consumed, static_cast<double>(events_.size()));
+  auto restores = testing::PrometheusValue(metrics->body, "nsmd_task_restore_seconds_count");
+  ASSERT_OK(restores);
+  EXPECT_EQ(*restores, kPartitions);
+  auto rows = testing::PrometheusValue(metrics->body, "nsmd_task_restore_rows_total");
+  ASSERT_OK(rows);
+  EXPECT_GT(*rows, 0);
+}
+
+// Killed between a checkpoint's Kafka transaction and its RocksDB batch:
+// the changelog holds a checkpoint the local state does not. Restarted on
+// the same state dir, A restores it from the changelog (from its local
+// changelog offset: only that checkpoint's records) and resumes at the
+// marker's input offset with the rows that offset belongs to: nothing is
+// lost and nothing counted twice (the values equal the replay), and the
+// restore wrote rows (nsmd_task_restore_rows_total > 0).
+TEST_F(InstancesTest, KilledBetweenTransactionAndRocksDbLosesAndRepeatsNothing) {
+  // The first transaction (the first half, or part of it) also reaches
+  // RocksDB; the second does not.
+  const size_t half = events_.size() / 2;
+  Produce(0, half);
+  Start("a", &a_, {"NSMD_TEST_CRASH_POINT=checkpoint_after_changelog:2"});
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    auto metrics = testing::HttpRequest(a_.port, "GET", "/metrics");
+    if (metrics.ok() &&
+        testing::PrometheusValue(metrics->body, "nsmd_events_consumed_total").value_or(0) >= half) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  Produce(half, events_.size());
+  auto killed = a_.process->Wait(absl::Seconds(60));
+  ASSERT_OK(killed);
+  ASSERT_TRUE(WIFSIGNALED(*killed) && WTERMSIG(*killed) == SIGKILL) << *killed;
+  a_.process.reset();
+
+  Start("a", &a_);
+  EXPECT_EQ(AwaitCombinedEqualsReplay({&a_}), "") << "A restarted after the crash";
+  auto metrics = testing::HttpRequest(a_.port, "GET", "/metrics");
+  ASSERT_OK(metrics);
+  // The checkpoint only the changelog held was restored.
+  auto rows = testing::PrometheusValue(metrics->body, "nsmd_task_restore_rows_total");
+  ASSERT_OK(rows);
+  EXPECT_GT(*rows, 0);
 }
 
 }  // namespace

@@ -501,3 +501,43 @@ TEST_F(StateStoreTest, OldFormatVersionIsRefusedWithHowToRebuild) {
 
 }  // namespace
 }  // namespace nsmd
+
+namespace nsmd {
+namespace {
+
+TEST_F(StateStoreTest, ChangelogOffsetsCommitWithTheBatchAndForgetTaskDropsATask) {
+  std::unique_ptr<StateStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  StateDelta delta;
+  delta.Put("b/1", "b");
+  delta.Put("t/e/0/m/1", "x");
+  delta.Put("t/e/1/m/1", "y");
+  ASSERT_OK(store->Commit(delta, {{"e", 0, 7}, {"e", 1, 8}}, {{"e", 0, 3}, {"e", 1, 4}}));
+  auto c = store->ChangelogOffset("e", 0);
+  ASSERT_OK(c);
+  EXPECT_EQ(*c, 3);
+  auto none = store->ChangelogOffset("e", 2);
+  ASSERT_OK(none);
+  EXPECT_EQ(*none, std::nullopt);
+  // "c/" rows are the store's own: not engine state, not an engine key.
+  EXPECT_THAT(Scan(*store),
+              ElementsAre(Pair("b/1", "b"), Pair("t/e/0/m/1", "x"), Pair("t/e/1/m/1", "y")));
+  StateDelta bad;
+  bad.Put("c/e/0", "9");
+  EXPECT_EQ(store->Commit(bad, {}).code(), absl::StatusCode::kInvalidArgument);
+
+  ASSERT_OK(store->ForgetTask("t/e/0/", "e", 0));
+  EXPECT_THAT(Scan(*store), ElementsAre(Pair("b/1", "b"), Pair("t/e/1/m/1", "y")));
+  ASSERT_EQ(Offsets(*store).size(), 1u);
+  EXPECT_EQ(Offsets(*store)[0].partition, 1);
+  c = store->ChangelogOffset("e", 0);
+  ASSERT_OK(c);
+  EXPECT_EQ(*c, std::nullopt);
+  c = store->ChangelogOffset("e", 1);
+  ASSERT_OK(c);
+  EXPECT_EQ(*c, 4);
+  EXPECT_EQ(store->ForgetTask("o/", "e", 1).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace nsmd

@@ -1,0 +1,95 @@
+// ChangelogProducer: writes checkpoints' changelog records in Kafka
+// transactions.
+#ifndef NSMD_DAEMON_SOURCE_CHANGELOG_PRODUCER_H_
+#define NSMD_DAEMON_SOURCE_CHANGELOG_PRODUCER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "daemon/base/source_offset.h"
+#include "daemon/base/topic_partition_id.h"
+#include "daemon/state/changelog_record.h"
+
+typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_message_s rd_kafka_message_t;
+typedef struct rd_kafka_consumer_group_metadata_s rd_kafka_consumer_group_metadata_t;
+
+namespace nsmd {
+
+// One transactional librdkafka producer (transactional.id given): each
+// Commit() is one transaction holding every record of a checkpoint and,
+// with send_offsets_to_transaction, the input offsets it reflects.
+// Thread-compatible: one thread (the checkpoint writer's) calls Commit();
+// EnsureTopics() is called before.
+class ChangelogProducer {
+ public:
+  // The records of one changelog partition, in order.
+  struct PartitionRecords {
+    TopicPartitionId partition;  // of the changelog topic
+    std::vector<ChangelogRecord> records;
+  };
+
+  // `properties` go to librdkafka verbatim after nsmd's settings
+  // (transactional.id among them). InvalidArgument if librdkafka refuses
+  // one (named, value redacted).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ChangelogProducer>> Create(
+      const std::string& brokers, const std::map<std::string, std::string>& properties,
+      const std::string& transactional_id);
+  ~ChangelogProducer();
+  ChangelogProducer(const ChangelogProducer&) = delete;
+  ChangelogProducer& operator=(const ChangelogProducer&) = delete;
+
+  // Makes sure each (input topic, changelog topic) pair's changelog topic
+  // exists with as many partitions as the input topic: creates a missing one
+  // with the Admin API (cleanup.policy=compact). FailedPrecondition, saying
+  // what to do, if a changelog topic has fewer partitions than its input or
+  // cannot be created (librdkafka's mock cluster has no CreateTopics);
+  // NotFound if an input topic does not exist; Unavailable if the cluster
+  // does not answer within `timeout`.
+  [[nodiscard]] absl::Status EnsureTopics(
+      const std::vector<std::pair<std::string, std::string>>& input_and_changelog,
+      absl::Duration timeout);
+
+  // Writes `batches` and commits `input_offsets` for the consumer group of
+  // `group` (not owned; may be null: no offsets sent) in one transaction,
+  // and returns, for each changelog partition written, the offset after its
+  // last record. Unavailable (after aborting the transaction) if any step
+  // fails: nothing of it is to be taken as written. A fatal producer error
+  // (e.g. fenced) makes the next Commit() start a new producer.
+  [[nodiscard]] absl::StatusOr<std::map<TopicPartitionId, int64_t>> Commit(
+      const std::vector<PartitionRecords>& batches, const std::vector<SourceOffset>& input_offsets,
+      rd_kafka_consumer_group_metadata_t* group);
+
+ private:
+  ChangelogProducer(std::string brokers, std::map<std::string, std::string> properties,
+                    std::string transactional_id)
+      : brokers_(std::move(brokers)),
+        properties_(std::move(properties)),
+        transactional_id_(std::move(transactional_id)) {}
+  // (Re)creates rk_ and runs init_transactions.
+  absl::Status Connect();
+  absl::Status Produce(const TopicPartitionId& partition, const ChangelogRecord& record);
+  static void DeliveryCallback(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
+
+  const std::string brokers_;
+  const std::map<std::string, std::string> properties_;
+  const std::string transactional_id_;
+  rd_kafka_t* rk_ = nullptr;
+  bool initialized_ = false;  // init_transactions succeeded on rk_
+  absl::Mutex mu_;            // the delivery callback runs on librdkafka's threads
+  std::map<TopicPartitionId, int64_t> delivered_ ABSL_GUARDED_BY(mu_);  // offset after last
+  std::string delivery_error_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace nsmd
+
+#endif  // NSMD_DAEMON_SOURCE_CHANGELOG_PRODUCER_H_
