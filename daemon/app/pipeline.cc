@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -11,7 +13,6 @@
 #include "daemon/engine/key_partitioning.h"
 #include "daemon/engine/series_merge.h"
 #include "daemon/export/pipeline_probe.h"
-#include "xxhash.h"
 
 namespace nsmd {
 namespace {
@@ -97,7 +98,9 @@ void Pipeline::SetLanes(int lanes) {
 
 int Pipeline::LaneOf(absl::string_view topic, int32_t partition) const {
   if (!per_partition_ || lanes_.size() == 1) return 0;
-  const uint64_t h = XXH64(topic.data(), topic.size(), 0) + static_cast<uint64_t>(partition);
+  // Consecutive partitions of one topic go round the lanes.
+  const uint64_t h = std::hash<std::string_view>{}(std::string_view(topic.data(), topic.size())) +
+                     static_cast<uint64_t>(partition);
   return static_cast<int>(h % lanes_.size());
 }
 
