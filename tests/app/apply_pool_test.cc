@@ -97,8 +97,8 @@ std::vector<Message> Messages() {
         payload = "not json";
       } else {
         const int mid = i % 50 == 49 ? i - 1 : i;
-        payload = absl::StrCat(R"({"event":"file_edited","userId":")", id,
-                               R"(","messageId":"m-)", p, "-", mid, R"(","timestamp":)",
+        payload = absl::StrCat(R"({"event":"file_edited","userId":")", id, R"(","messageId":"m-)",
+                               p, "-", mid, R"(","timestamp":)",
                                kWeekOf2024_01_01 + (i % 50 == 49 ? i - 1 : i) * 10000, "}");
       }
       by_partition[p].push_back(Message{p, i, id, payload});
@@ -157,8 +157,8 @@ class ApplyPoolTest : public ::testing::Test {
                                         absl::string_view, absl::string_view payload,
                                         RejectReason reason, const absl::Status&) {
       absl::MutexLock lock(&rejects_mu_);
-      rejects_.insert(absl::StrCat(partition, "@", offset, " ", payload, " ",
-                                   RejectReasonName(reason)));
+      rejects_.insert(
+          absl::StrCat(partition, "@", offset, " ", payload, " ", RejectReasonName(reason)));
     });
     return std::move(*pipeline);
   }

@@ -109,9 +109,9 @@ TEST(ConfigLoaderTest, KafkaAssignmentIsGroupByDefaultAllOnRequestNothingElse) {
 TEST(ConfigLoaderTest, PipelineThreadsDefaultsToOnePerCoreAndIsBounded) {
   // 0: the daemon counts the cores it may use at start.
   EXPECT_EQ(ParseConfig(kWau, "t.yaml").config->pipeline.threads, 0);
-  EXPECT_EQ(
-      ParseConfig(absl::StrCat("pipeline:\n  threads: 3\n", kWau), "t.yaml").config->pipeline.threads,
-      3);
+  EXPECT_EQ(ParseConfig(absl::StrCat("pipeline:\n  threads: 3\n", kWau), "t.yaml")
+                .config->pipeline.threads,
+            3);
   EXPECT_THAT(Messages(absl::StrCat("pipeline:\n  threads: -1\n", kWau)),
               ElementsAre("t.yaml:2:12: pipeline.threads must be at least 0"));
   EXPECT_THAT(Messages(absl::StrCat("pipeline:\n  threads: 1025\n", kWau)),
