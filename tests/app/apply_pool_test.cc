@@ -30,29 +30,6 @@ constexpr int kPartitions = 6;
 constexpr int kUsersPerPartition = 7;
 constexpr int kMessagesPerPartition = 1500;  // three full batches and a part
 
-// Every metric counts users, and messages are keyed by user: one task per
-// partition.
-constexpr char kPerPartitionConfig[] = R"(
-kafka:
-  key_field: userId
-state:
-  dir: unused
-events:
-  format: segment
-  dedup_horizon: 1h
-metrics:
-  - name: weekly_editors
-    role: north_star
-    filter: {event: file_edited}
-    measure: {distinct: userId}
-    window: {tumbling: week}
-  - name: edits
-    role: input
-    filter: {event: file_edited}
-    measure: events
-    window: {tumbling: week}
-)";
-
 // Without kafka.key_field nothing is known to be partitioned: one
 // whole-input task.
 constexpr char kWholeInputConfig[] = R"(
@@ -73,6 +50,12 @@ metrics:
     measure: events
     window: {tumbling: week}
 )";
+
+// Every metric counts users, and messages are keyed by user: one task per
+// partition.
+std::string PerPartitionConfig() {
+  return absl::StrCat("kafka:\n  key_field: userId\n", kWholeInputConfig);
+}
 
 struct Message {
   int32_t partition;
@@ -143,7 +126,7 @@ class ApplyPoolTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // A pipeline on the store in `state` for `config_text`.
-  std::unique_ptr<Pipeline> NewPipeline(const char* config_text, const std::string& state) {
+  std::unique_ptr<Pipeline> NewPipeline(const std::string& config_text, const std::string& state) {
     ConfigLoadResult loaded = ParseConfig(config_text, "test.yaml");
     EXPECT_TRUE(loaded.config.has_value());
     config_ = std::move(*loaded.config);
@@ -201,7 +184,7 @@ TEST_F(ApplyPoolTest, ThreeThreadsGiveWhatOneThreadGives) {
   ASSERT_EQ(all.edits, 6 * (1500 - 30));
   ASSERT_EQ(all.users.size(), 42u);
 
-  std::unique_ptr<Pipeline> pipeline = NewPipeline(kPerPartitionConfig, "threads");
+  std::unique_ptr<Pipeline> pipeline = NewPipeline(PerPartitionConfig(), "threads");
   ApplyPool pool(pipeline.get(), 3);
   ASSERT_EQ(pool.threads(), 3);
   for (const Message& m : messages) Add(&pool, m);
@@ -231,7 +214,7 @@ TEST_F(ApplyPoolTest, ThreeThreadsGiveWhatOneThreadGives) {
   for (int lane = 0; lane < 3; ++lane) EXPECT_EQ(stats[lane].messages, per_lane[lane]);
 
   // The same messages through one thread, inline (as `nsmd replay`).
-  std::unique_ptr<Pipeline> replay = NewPipeline(kPerPartitionConfig, "replay");
+  std::unique_ptr<Pipeline> replay = NewPipeline(PerPartitionConfig(), "replay");
   for (const Message& m : messages) replay->Process("events", m.partition, m.offset, m.payload);
   replay->Flush();
   EXPECT_EQ(Values(*replay), values);
@@ -243,7 +226,7 @@ TEST_F(ApplyPoolTest, ACheckpointInAPauseHoldsTheStateOfExactlyItsOffsets) {
   const std::vector<Message> messages = Messages();
   std::map<int, int64_t> checkpointed;
   {
-    std::unique_ptr<Pipeline> pipeline = NewPipeline(kPerPartitionConfig, "state");
+    std::unique_ptr<Pipeline> pipeline = NewPipeline(PerPartitionConfig(), "state");
     ApplyPool pool(pipeline.get(), 3);
     // A checkpoint in a pause halfway, batches still queued or not.
     for (size_t i = 0; i < messages.size() / 2; ++i) Add(&pool, messages[i]);
@@ -260,7 +243,7 @@ TEST_F(ApplyPoolTest, ACheckpointInAPauseHoldsTheStateOfExactlyItsOffsets) {
   stores_.clear();  // RocksDB's lock
   // Whatever the threads had applied at the pause, the restored tasks hold
   // exactly the messages below the offsets stored with them.
-  std::unique_ptr<Pipeline> restored = NewPipeline(kPerPartitionConfig, "state");
+  std::unique_ptr<Pipeline> restored = NewPipeline(PerPartitionConfig(), "state");
   std::vector<TopicPartitionId> partitions;
   for (int p = 0; p < kPartitions; ++p) partitions.push_back(TopicPartitionId{"events", p});
   auto resume = restored->AssignTasks(partitions);
