@@ -16,18 +16,9 @@ TEAMS=${TEAMS:-20000}
 REPEATS=${REPEATS:-3}
 CONFIG=${CONFIG:-benchmarks/saas_per_user.yaml}
 NSMD=${NSMD:-$BUILD/nsmd}
-WORK=$(mktemp -d /tmp/nsmd-catchup.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
-  if [[ -n ${CATCHUP_LOGS:-} ]]; then mkdir -p "$CATCHUP_LOGS" && cp "$WORK"/*.log "$CATCHUP_LOGS"/ 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-now() { date +%s.%N; }
-metric() { { curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } | awk -v n="$2" '$1==n {print $2; exit}'; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+LOGS_DIR=${CATCHUP_LOGS:-}
+source benchmarks/bench_lib.sh
+bench_init catchup
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 # CPU seconds of each of the process's threads, summed by thread name
 # (nsmd: the poll thread with the checkpoint and HTTP threads; nsmd-apply-N;

@@ -14,22 +14,11 @@ PARTITIONS=128
 TEAMS=${TEAMS:-20000}
 LARGE_MEMBERS=${LARGE_MEMBERS:-10000000}  # 0 skips the large-state step
 NSMD=$BUILD/nsmd
-WORK=$(mktemp -d /tmp/nsmd-e2e.XXXXXX)
-PIDS=()
 # E2E_LOGS=DIR keeps every process's log there (the work dir is removed).
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
-  if [[ -n ${E2E_LOGS:-} ]]; then mkdir -p "$E2E_LOGS" && cp "$WORK"/*.log "$E2E_LOGS"/ 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-now() { date +%s.%N; }
-metric() { # metric PORT NAME -> value or empty
-  { curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } | awk -v n="$2" '$1==n {print $2; exit}'
-}
+LOGS_DIR=${E2E_LOGS:-}
+source benchmarks/bench_lib.sh
+bench_init e2e
 peak_rss_mib() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # A saas config pointing at the bench broker, its own group and state dir.
 saas_config() { # saas_config NAME TOPIC PORT -> path

@@ -4,8 +4,9 @@
 # instances' numbers add up to one instance's.
 # Usage: benchmarks/instances.sh [EVENTS]   (default 2,000,000). Needs `make build`.
 #
-# The config is the saas example's metrics over users (the ones one task per
-# partition can compute; its team metrics need re-keying), keyed by userId.
+# The config is benchmarks/saas_per_user.yaml: the saas example's metrics over
+# users (the ones one task per partition can compute; its team metrics need
+# re-keying), keyed by userId.
 # The backlog is produced by kcat from loadgen's events, one message per line
 # (full message sets, as a loaded pipeline's producers send them).
 set -euo pipefail
@@ -18,20 +19,8 @@ REPEATS=${REPEATS:-3}
 COUNTS=${COUNTS:-1 2 3}        # instance counts to run, e.g. COUNTS=1
 CHANGELOG=${CHANGELOG:-auto}   # state.changelog: auto (on here) or off
 NSMD=$BUILD/nsmd
-WORK=$(mktemp -d /tmp/nsmd-instances.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-now() { date +%s.%N; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-metric() { # metric PORT NAME -> value, 0 if none
-  local v; v=$({ curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } | awk -v n="$2" '$1==n {print $2; exit}')
-  echo "${v:-0}"
-}
+source benchmarks/bench_lib.sh
+bench_init instances
 # The sum of nsm_metric_value over the instances on PORTS, per series, as
 # "series value" lines (ratios left out: they are not summed).
 combined_values() { # combined_values PORT...
@@ -53,20 +42,9 @@ PIDS+=($!)
 until [[ -s $WORK/broker.out ]]; do sleep 0.1; done
 BOOTSTRAP=$(head -1 "$WORK/broker.out")
 
-python3 - "$WORK/instances.yaml" "$BOOTSTRAP" "$CHANGELOG" <<'EOF'
-import sys, yaml
-config = yaml.safe_load(open("config/examples/saas.yaml"))
-keep = {"weekly_active_users", "weekly_active_users_by_plan", "active_users_7d", "daily_reading_ms"}
-config["metrics"] = [m for m in config["metrics"] if m["name"] in keep]
-for m in config["metrics"]:
-    m.pop("inputs", None)
-    if m["name"] == "weekly_active_users":
-        m["role"] = "north_star"
-config["kafka"].update({"brokers": sys.argv[2], "topics": ["product-events"], "key_field": "userId"})
-config.pop("alerting", None)
-config.setdefault("state", {})["changelog"] = sys.argv[3]
-yaml.safe_dump(config, open(sys.argv[1], "w"), sort_keys=False)
-EOF
+sed -e "s|^\(  brokers:\).*|\1 $BOOTSTRAP|" -e "s|^\(  topics:\).*|\1 [product-events]|" \
+    -e "s|^\(  checkpoint_interval:.*\)|\1\n  changelog: $CHANGELOG|" \
+    benchmarks/saas_per_user.yaml >"$WORK/instances.yaml"
 "$NSMD" check --config "$WORK/instances.yaml" | grep '^tasks:'
 
 echo "-- loading $EVENTS events with kcat (full message sets, keyed by userId)"
@@ -102,7 +80,7 @@ run() { # run N TAG
     total=0
     local tasks=0
     for port in "${ports[@]}"; do
-      total=$((total + $(metric "$port" nsmd_events_consumed_total | cut -d. -f1)))
+      c=$(metric "$port" nsmd_events_consumed_total); total=$((total + ${c:-0}))
       [[ -z $stable ]] && tasks=$((tasks + $(owned "$port")))
     done
     [[ -z $first && $total -gt 0 ]] && first=$(now)
