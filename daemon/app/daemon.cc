@@ -244,7 +244,9 @@ absl::Status Daemon::Start() {
     for (const TopicPartitionId& tp : partitions)
       assigned.emplace_back(tp.topic, tp.partition, false);
     pipeline_->UpdateSources(assigned, /*others_idle=*/true, config_.kafka.topics);
-    absl::StatusOr<std::vector<SourceOffset>> offsets = pipeline_->AssignTasks(partitions);
+    absl::Status topics = changelog_topics_unchecked_ ? EnsureChangelogTopics() : absl::OkStatus();
+    absl::StatusOr<std::vector<SourceOffset>> offsets =
+        topics.ok() ? pipeline_->AssignTasks(partitions) : topics;
     if (!offsets.ok()) {
       // The partitions stay unread until the state can be loaded: a restart
       // (or the next rebalance) tries again.
@@ -346,12 +348,28 @@ absl::Status Daemon::StartChangelog() {
                             });
   if (!changelog.ok()) return changelog.status();
   changelog_ = std::move(*changelog);
-  RETURN_IF_ERROR(changelog_->EnsureTopics(config_.kafka.topics));
+  // A broker that cannot be reached now (nsmd starts before Kafka) does not
+  // stop the start: the topics are checked when partitions are assigned,
+  // which needs the broker anyway.
+  changelog_topics_unchecked_ = true;
+  if (absl::Status s = EnsureChangelogTopics(); !s.ok()) {
+    if (!absl::IsUnavailable(s) && !absl::IsDeadlineExceeded(s)) return s;
+    std::fprintf(stderr,
+                 "nsmd: changelog topics not checked yet (%s); they are when partitions are "
+                 "assigned\n",
+                 s.ToString().c_str());
+  }
   pipeline_->set_changelog(changelog_.get());
   std::fprintf(stderr,
                "nsmd: checkpoints go to changelog topics %s (one transaction each); assigned "
                "tasks are restored from them\n",
                TaskChangelog::TopicName(config_.kafka.group_id, "<topic>").c_str());
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::EnsureChangelogTopics() {
+  RETURN_IF_ERROR(changelog_->EnsureTopics(config_.kafka.topics));
+  changelog_topics_unchecked_ = false;
   return absl::OkStatus();
 }
 

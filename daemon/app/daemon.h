@@ -68,6 +68,10 @@ class Daemon {
   // Sets up changelog_ when state.changelog asks for one: the topics, the
   // transactional producer, the pipeline's use of it.
   absl::Status StartChangelog();
+  // Creates missing changelog topics and checks their partition counts
+  // (TaskChangelog::EnsureTopics); clears changelog_topics_unchecked_ on
+  // success.
+  absl::Status EnsureChangelogTopics();
   void Loop();
   absl::Status Reload();
   // Delivers dead letters produced so far (before any checkpoint that
@@ -119,6 +123,8 @@ class Daemon {
   // Null without a changelog (state.changelog); outlives pipeline_, whose
   // checkpoint writer uses it.
   std::unique_ptr<TaskChangelog> changelog_;
+  // The broker could not be asked about the changelog topics at start.
+  bool changelog_topics_unchecked_ = false;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<KafkaSource> source_;
   // Decodes and applies polled messages on pipeline.threads threads.
