@@ -36,7 +36,11 @@ echo "== nsmd catch-up by cores, $(date -u +%FT%TZ), $(git rev-parse --short HEA
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "config: $CONFIG ($("$NSMD" check --config "$CONFIG" 2>&1 | grep '^tasks:' | cut -d: -f2 | cut -d'(' -f1 | sed 's/^ //'))"
 
-"$NSMD" broker --topic product-events --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
+# Each run's group has its changelog topic (state.changelog is on for
+# per-partition tasks in a group; the mock has no CreateTopics).
+TOPICS=product-events
+for ((r = 1; r <= REPEATS; r++)); do TOPICS+=",one-$r-product-events-changelog,all-$r-product-events-changelog"; done
+"$NSMD" broker --topic "$TOPICS" --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
 PIDS+=($!)
 until [[ -s $WORK/broker.out ]]; do sleep 0.1; done
 BOOTSTRAP=$(head -1 "$WORK/broker.out")
@@ -73,6 +77,9 @@ time_nsmd() {
   PIDS+=("$pid")
   local first="" last="" c=0
   while true; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "catchup: nsmd $1 exited: $(tail -1 "$WORK/$1.log")" >&2; exit 1
+    fi
     c=$(metric "$port" nsmd_events_consumed_total); c=${c:-0}
     if [[ -z $first && $c != 0 ]]; then first=$(now); fi
     if [[ ${c%.*} -ge $EVENTS ]]; then last=$(now); break; fi

@@ -8,6 +8,7 @@
 #include "daemon/app/command_line.h"
 #include "daemon/app/commands.h"
 #include "daemon/app/load_config_or_report.h"
+#include "daemon/app/pipeline.h"
 #include "daemon/config/metric_tree.h"
 #include "daemon/engine/key_partitioning.h"
 #include "daemon/ops/window_timing.h"
@@ -59,15 +60,37 @@ std::string RenderTasks(const DaemonConfig& config) {
         "\ntasks: one per partition (kafka.key_field: ", key,
         "): instances in one consumer group split the partitions and their numbers add up\n");
   }
+  absl::StatusOr<std::vector<FieldId>> fields =
+      RekeyFields(config.metrics, *config.catalog, config.kafka.key_field);
+  if (config.kafka.rekey && fields.ok()) {
+    absl::StrAppend(&out, "\ntasks: one per partition, re-keyed (kafka.key_field: ", key,
+                    "; kafka.rekey: on): instances in one consumer group split the partitions "
+                    "and their numbers add up. Re-keyed through repartition topics:\n");
+    for (FieldId field : *fields) {
+      absl::StrAppend(&out, "  ",
+                      Pipeline::RekeyTopicName(config.kafka.group_id, config.catalog->path(field)),
+                      ":");
+      for (const MetricDefinition& m : config.metrics) {
+        absl::StatusOr<FieldId> f = PartitionField(m, *config.catalog);
+        if (m.measure.kind != MeasureKind::kRatio && f.ok() && *f == field) {
+          absl::StrAppend(&out, " ", m.name);
+        }
+      }
+      absl::StrAppend(&out, "\n");
+    }
+    return out;
+  }
   absl::StrAppend(&out, "\ntasks: one for the whole input (kafka.key_field: ", key,
                   "): run a single instance per consumer group. Needing their events keyed by "
-                  "another field (re-keying):\n");
+                  "another field (re-keying",
+                  fields.ok() ? ", which kafka.rekey: on turns on" : "", "):\n");
   for (const MetricDefinition& m : config.metrics) {
     if (std::optional<std::string> gap =
             KeyPartitioningGap(m, *config.catalog, config.kafka.key_field)) {
       absl::StrAppend(&out, "  ", m.name, ": ", *gap, "\n");
     }
   }
+  if (!fields.ok()) absl::StrAppend(&out, "  re-keying cannot help: ", fields.status().message(), "\n");
   return out;
 }
 

@@ -18,10 +18,12 @@ CheckpointWriter::~CheckpointWriter() {
   thread_.join();
 }
 
-void CheckpointWriter::Start(StateDelta delta, std::vector<SourceOffset> offsets) {
+void CheckpointWriter::Start(StateDelta delta, std::vector<SourceOffset> offsets,
+                             std::vector<ChangelogProducer::PartitionRecords> rekeyed) {
   Result job;
   job.delta = std::move(delta);
   job.offsets = std::move(offsets);
+  job.rekeyed = std::move(rekeyed);
   absl::MutexLock lock(&mu_);
   job_ = std::move(job);
   busy_ = true;
@@ -62,7 +64,8 @@ void CheckpointWriter::Run() {
     CrashPoint("checkpoint_before_write");  // test only; see crash_point.h
     std::vector<SourceOffset> changelog_offsets;
     if (changelog_ != nullptr) {
-      job.status = changelog_->Write(job.delta, job.offsets, *store_, &changelog_offsets);
+      job.status =
+          changelog_->Write(job.delta, job.offsets, job.rekeyed, *store_, &changelog_offsets);
       // Test only: the transaction is committed, the RocksDB batch not yet.
       if (job.status.ok()) CrashPoint("checkpoint_after_changelog");
     }

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/base/source_offset.h"
+#include "daemon/source/changelog_producer.h"
 #include "daemon/state/state_delta.h"
 #include "daemon/state/state_store.h"
 
@@ -37,6 +38,9 @@ class CheckpointWriter {
     // are older than anything taken since) for the retry.
     StateDelta delta;
     std::vector<SourceOffset> offsets;
+    // Records of repartition topics, committed in the changelog's
+    // transaction (TaskChangelog::Write).
+    std::vector<ChangelogProducer::PartitionRecords> rekeyed;
     absl::Duration elapsed;  // of the Commit call
     size_t keys = 0;         // entries plus prefix deletions written
   };
@@ -60,8 +64,10 @@ class CheckpointWriter {
   // Start().
   void WaitIdle();
 
-  // Starts writing `delta` with `offsets`. Requires !busy().
-  void Start(StateDelta delta, std::vector<SourceOffset> offsets);
+  // Starts writing `delta` with `offsets` (and `rekeyed`, which needs a
+  // changelog). Requires !busy().
+  void Start(StateDelta delta, std::vector<SourceOffset> offsets,
+             std::vector<ChangelogProducer::PartitionRecords> rekeyed = {});
 
   // True from Start() until Finish() has returned that write's result.
   bool busy() const { return busy_; }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -14,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -86,6 +88,14 @@ int UsableCores() {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
+// How `config` splits the state into tasks: "per_partition" (the key
+// partitions every metric), "rekeyed" (kafka.rekey: the others through
+// repartition topics) or "whole_input".
+std::string TaskMode(const DaemonConfig& config) {
+  if (Pipeline::PerPartitionTasks(config)) return "per_partition";
+  return config.kafka.rekey ? "rekeyed" : "whole_input";
+}
+
 // The settings besides the consumer group that a state dir belongs to
 // (StateStore::VerifySettings): the calendar windows are cut by, the
 // topics whose offsets it holds and how the state is split into tasks.
@@ -97,7 +107,7 @@ std::vector<std::pair<std::string, std::string>> StateSettings(const DaemonConfi
   return {{"time.zone", config.engine.time_zone.name()},
           {"time.week_start", kWeekdays[static_cast<int>(config.engine.week_start)]},
           {"kafka.topics", absl::StrJoin(topics, ",")},
-          {"tasks", Pipeline::PerPartitionTasks(config) ? "per_partition" : "whole_input"}};
+          {"tasks", TaskMode(config)}};
 }
 
 // kafka.instance_id as group.instance.id: as given, none for "none", else
@@ -197,6 +207,9 @@ absl::Status Daemon::Start() {
   auto pipeline = Pipeline::Create(config_, store_.get(), &probe_);
   if (!pipeline.ok()) return pipeline.status();
   pipeline_ = std::move(*pipeline);
+  if (TaskMode(config_) == "rekeyed") {
+    if (absl::Status s = EnableRekey(); !s.ok()) return s;
+  }
   if (absl::Status s = StartChangelog(); !s.ok()) return s;
   const int threads = config_.pipeline.threads > 0 ? config_.pipeline.threads : UsableCores();
   apply_pool_ = std::make_unique<ApplyPool>(pipeline_.get(), threads);
@@ -213,6 +226,7 @@ absl::Status Daemon::Start() {
   options.brokers = config_.kafka.brokers;
   options.group_id = config_.kafka.group_id;
   options.topics = config_.kafka.topics;
+  options.topics.insert(options.topics.end(), rekey_topics_.begin(), rekey_topics_.end());
   options.properties = config_.kafka.properties;
   options.start_offset = config_.kafka.start_offset;
   options.assignment = config_.kafka.assignment;
@@ -313,8 +327,32 @@ absl::Status Daemon::Start() {
   return absl::OkStatus();
 }
 
+absl::Status Daemon::EnableRekey() {
+  if (config_.state.changelog == ChangelogMode::kOff ||
+      config_.kafka.assignment != PartitionAssignment::kGroup) {
+    return absl::FailedPreconditionError(
+        "kafka.rekey needs kafka.assignment: group and a changelog (state.changelog auto or on): "
+        "re-keyed events go out in the changelog's transactions");
+  }
+  absl::StatusOr<std::vector<std::string>> topics = pipeline_->EnableRekey(config_.kafka.group_id);
+  if (!topics.ok()) return topics.status();
+  for (const std::string& input : config_.kafka.topics) {
+    if (absl::StartsWith(input, Pipeline::RekeyTopicName(config_.kafka.group_id, ""))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kafka.topics: ", input, " is named like a repartition topic of this group (",
+          Pipeline::RekeyTopicName(config_.kafka.group_id, "<field>"), ")"));
+    }
+  }
+  rekey_topics_ = *topics;
+  std::fprintf(stderr,
+               "nsmd: re-keying (kafka.rekey): events that other fields' metrics count go "
+               "through %s\n",
+               absl::StrJoin(rekey_topics_, ", ").c_str());
+  return absl::OkStatus();
+}
+
 absl::Status Daemon::StartChangelog() {
-  const bool per_partition = Pipeline::PerPartitionTasks(config_);
+  const bool per_partition = pipeline_->per_partition_tasks();
   const ChangelogMode mode = config_.state.changelog;
   if (mode == ChangelogMode::kOn && !per_partition) {
     return absl::FailedPreconditionError(
@@ -329,7 +367,14 @@ absl::Status Daemon::StartChangelog() {
   }
   if (broker_ != nullptr) {
     // The mock cluster has no CreateTopics: the embedded broker makes them.
-    for (const std::string& topic : config_.kafka.topics) {
+    std::vector<std::string> logged = config_.kafka.topics;
+    for (const std::string& topic : rekey_topics_) {
+      const int partitions = config_.kafka.rekey_partitions > 0 ? config_.kafka.rekey_partitions
+                                                                : config_.kafka.embedded_partitions;
+      RETURN_IF_ERROR(broker_->CreateTopic(topic, partitions));
+      logged.push_back(topic);
+    }
+    for (const std::string& topic : logged) {
       RETURN_IF_ERROR(broker_->CreateTopic(TaskChangelog::TopicName(config_.kafka.group_id, topic),
                                            config_.kafka.embedded_partitions));
     }
@@ -368,7 +413,13 @@ absl::Status Daemon::StartChangelog() {
 }
 
 absl::Status Daemon::EnsureChangelogTopics() {
-  RETURN_IF_ERROR(changelog_->EnsureTopics(config_.kafka.topics));
+  using Counts = std::map<std::string, int>;
+  ASSIGN_OR_RETURN(const Counts rekey_partitions,
+                   changelog_->EnsureTopics(config_.kafka.topics, rekey_topics_,
+                                            config_.kafka.rekey_partitions));
+  for (const auto& [topic, partitions] : rekey_partitions) {
+    pipeline_->SetRekeyPartitions(topic, partitions);
+  }
   changelog_topics_unchecked_ = false;
   return absl::OkStatus();
 }

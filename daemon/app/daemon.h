@@ -65,6 +65,9 @@ class Daemon {
  private:
   // daemon.cc: the lifecycle.
   absl::Status Start();
+  // Turns on the pipeline's re-keying (kafka.rekey) and sets
+  // rekey_topics_.
+  absl::Status EnableRekey();
   // Sets up changelog_ when state.changelog asks for one: the topics, the
   // transactional producer, the pipeline's use of it.
   absl::Status StartChangelog();
@@ -123,6 +126,8 @@ class Daemon {
   // Null without a changelog (state.changelog); outlives pipeline_, whose
   // checkpoint writer uses it.
   std::unique_ptr<TaskChangelog> changelog_;
+  // The repartition topics (kafka.rekey), consumed with kafka.topics.
+  std::vector<std::string> rekey_topics_;
   // The broker could not be asked about the changelog topics at start.
   bool changelog_topics_unchecked_ = false;
   std::unique_ptr<Pipeline> pipeline_;

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/base/status_macros.h"
 
@@ -10,6 +12,8 @@ namespace {
 
 // The task's EventCounts, next to the engine's rows ("m/", "s/", "x/").
 constexpr absl::string_view kCountsKey = "n";
+// "h/<origin source>": a repartition task's next origin offset (decimal).
+constexpr absl::string_view kOriginPrefix = "h/";
 
 }  // namespace
 
@@ -35,6 +39,8 @@ absl::StatusOr<std::unique_ptr<PartitionTask>> PartitionTask::Load(
                                              [t](absl::string_view key, absl::string_view value) {
                                                if (key == kCountsKey)
                                                  return EventCounts::Decode(value, &t->counts_);
+                                               if (absl::StartsWith(key, kOriginPrefix))
+                                                 return t->RestoreOrigin(key, value);
                                                return t->engine_->Restore(key, value);
                                              }));
   task->persisted_counts_ = task->counts_;
@@ -46,8 +52,35 @@ absl::StatusOr<std::unique_ptr<PartitionTask>> PartitionTask::Load(
   return task;
 }
 
+absl::Status PartitionTask::RestoreOrigin(absl::string_view key, absl::string_view value) {
+  int64_t next = 0;
+  if (!absl::SimpleAtoi(value, &next)) {
+    return absl::DataLossError(absl::StrCat("bad origin offset row \"", key, "\""));
+  }
+  const absl::string_view name = key.substr(kOriginPrefix.size());
+  const int source = engine_->RegisterSource(name);
+  if (static_cast<size_t>(source) >= origins_.size()) origins_.resize(source + 1);
+  origins_[source] = OriginMark{std::string(name), next, false};
+  return absl::OkStatus();
+}
+
+bool PartitionTask::TakeOrigin(int source, absl::string_view source_name, int64_t offset) {
+  if (static_cast<size_t>(source) >= origins_.size()) origins_.resize(source + 1);
+  OriginMark& mark = origins_[source];
+  if (offset < mark.next) return false;
+  if (mark.name.empty()) mark.name = std::string(source_name);
+  mark.next = offset + 1;
+  mark.dirty = true;
+  return true;
+}
+
 void PartitionTask::TakeDelta(StateDelta* delta) {
   engine_->TakeDelta(&scratch_);
+  for (OriginMark& mark : origins_) {
+    if (!mark.dirty) continue;
+    scratch_.Put(absl::StrCat(kOriginPrefix, mark.name), absl::StrCat(mark.next));
+    mark.dirty = false;
+  }
   if (counts_ != persisted_counts_) {
     scratch_.Put(kCountsKey, counts_.Encode());
     persisted_counts_ = counts_;

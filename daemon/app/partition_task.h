@@ -65,6 +65,15 @@ class PartitionTask {
   void CountConsumed() { ++counts_.consumed; }
   void CountRejected(RejectReason reason) { ++counts_.rejected[static_cast<size_t>(reason)]; }
 
+  // For a task of a repartition topic, whose records come from many input
+  // partitions (origins): true if the record of origin `source` (a
+  // SourceIndex named `source_name`) at origin `offset` comes after the
+  // last one taken from it, which it then becomes; false for one at or
+  // before it, written again by a checkpoint retried after a failure or a
+  // crash (its input was processed again from an older checkpoint). The
+  // marks persist with the task (rows "<prefix>h/<origin>").
+  bool TakeOrigin(int source, absl::string_view source_name, int64_t offset);
+
   // Moves the engine's changes since the last call, and the counts if they
   // changed, into *delta, under the task's prefix.
   void TakeDelta(StateDelta* delta);
@@ -82,6 +91,8 @@ class PartitionTask {
 
  private:
   PartitionTask(TopicPartitionId id, std::unique_ptr<Engine> engine);
+  // Restores an "h/<origin>" row.
+  absl::Status RestoreOrigin(absl::string_view key, absl::string_view value);
 
   TopicPartitionId id_;
   std::string name_;  // "<topic>/<partition>"
@@ -90,6 +101,12 @@ class PartitionTask {
   StateDelta scratch_;
   EventCounts counts_;
   EventCounts persisted_counts_;  // as of the last TakeDelta()
+  struct OriginMark {
+    std::string name;      // "" until the origin is seen
+    int64_t next = 0;      // offset after the last record taken
+    bool dirty = false;    // changed since the last TakeDelta()
+  };
+  std::vector<OriginMark> origins_;  // by SourceIndex
   std::vector<std::string> stale_prefixes_;
 };
 

@@ -3,13 +3,20 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <string_view>
 
+#include "absl/numeric/int128.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "daemon/app/checkpoint_writer.h"
 #include "daemon/app/task_changelog.h"
 #include "daemon/base/status_macros.h"
+#include "daemon/decode/rekey_record.h"
 #include "daemon/engine/key_partitioning.h"
 #include "daemon/engine/series_merge.h"
 #include "daemon/export/pipeline_probe.h"
@@ -41,6 +48,10 @@ struct Pipeline::Lane {
   // decoded. ProcessLaneBatch() decodes with the first.
   std::array<std::unique_ptr<EventDecoder>, 2> decoders;
   int next_decoder = 0;
+  std::unique_ptr<RekeyRecordDecoder> rekey_decoder;  // of repartition topics' records
+  // Rekey records of the events this lane applied since the last
+  // checkpoint, by route, then partition of its topic.
+  std::vector<std::vector<std::vector<ChangelogRecord>>> outbox;
   HeldEvent held;
   CurrentPartition current;
   Counts counts;
@@ -66,6 +77,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const DaemonConfig& c
   // (names, ratio operands) now.
   RETURN_IF_ERROR(Engine::Create(config.metrics, config.engine).status());
   p->metrics_ = config.metrics;
+  p->key_field_ = config.kafka.key_field;
   p->engine_options_ = config.engine;
   p->per_partition_ = PerPartitionTasks(config);
   p->catalog_ = config.catalog;
@@ -78,6 +90,8 @@ void Pipeline::MakeDecoders(const DaemonConfig& config) {
   decoder_options_ = DecoderOptions(config);
   for (std::unique_ptr<Lane>& lane : lanes_) {
     for (std::unique_ptr<EventDecoder>& decoder : lane->decoders) decoder = NewDecoder();
+    lane->rekey_decoder =
+        std::make_unique<RekeyRecordDecoder>(catalog_.get(), decoder_options_.hashed_fields);
     lane->next_decoder = 0;
   }
 }
@@ -88,7 +102,12 @@ void Pipeline::SetLanes(int lanes) {
   lanes_.clear();
   for (int i = 0; i < std::max(lanes, 1); ++i) {
     lanes_.push_back(std::make_unique<Lane>());
-    for (std::unique_ptr<EventDecoder>& decoder : lanes_.back()->decoders) decoder = NewDecoder();
+    Lane& lane = *lanes_.back();
+    for (std::unique_ptr<EventDecoder>& decoder : lane.decoders) decoder = NewDecoder();
+    lane.rekey_decoder =
+        std::make_unique<RekeyRecordDecoder>(catalog_.get(), decoder_options_.hashed_fields);
+    lane.outbox.resize(routes_.size());
+    for (size_t r = 0; r < routes_.size(); ++r) lane.outbox[r].resize(routes_[r].partitions);
   }
   Lane& first = *lanes_.front();
   first.counts = so_far;
@@ -120,7 +139,8 @@ void Pipeline::EnsureRoute(absl::string_view topic, int32_t partition) {
     next.topic = std::string(topic);
     next.partition = partition;
   }
-  task->SourceIndex(name);
+  // A repartition task's sources are its records' origins.
+  if (RouteOf(topic) == nullptr) task->SourceIndex(name);
 }
 
 void Pipeline::ResetCurrent() {
@@ -153,6 +173,107 @@ bool Pipeline::PerPartitionTasks(const DaemonConfig& config) {
   return PartitionedByKey(config.metrics, *config.catalog, config.kafka.key_field);
 }
 
+std::string Pipeline::RekeyTopicName(absl::string_view group_id, absl::string_view field_path) {
+  std::string topic = absl::StrCat(group_id, "-rekey-", field_path);
+  for (char& c : topic) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      c = '_';
+    }
+  }
+  return topic;
+}
+
+namespace {
+
+// The field path by which `m`'s events must be partitioned: "" if the
+// messages' key `key_field` (or any partitioning) will do; nullopt for a
+// ratio, or a metric no one field partitions (RekeyFields refuses those).
+std::optional<std::string> PartitionPath(const MetricDefinition& m, const FieldCatalog& catalog,
+                                         absl::string_view key_field) {
+  if (m.measure.kind == MeasureKind::kRatio) return std::nullopt;
+  absl::StatusOr<FieldId> field = PartitionField(m, catalog);
+  if (!field.ok()) return std::nullopt;
+  if (*field == kNoField || catalog.path(*field) == key_field) return "";
+  return catalog.path(*field);
+}
+
+}  // namespace
+
+absl::Status Pipeline::MakeRoutes(const std::vector<MetricDefinition>& metrics,
+                                  const FieldCatalog& catalog) {
+  ASSIGN_OR_RETURN(const std::vector<FieldId> fields, RekeyFields(metrics, catalog, key_field_));
+  std::vector<RekeyRoute> routes;
+  for (FieldId field : fields) {
+    RekeyRoute& route = routes.emplace_back();
+    route.topic = RekeyTopicName(group_id_, catalog.path(field));
+    route.field = field;
+    if (const RekeyRoute* was = RouteOf(route.topic)) route.partitions = was->partitions;
+    auto accept = [&route](const Filter& filter) {
+      route.any_name |= filter.names().empty();
+      route.names.insert(filter.names().begin(), filter.names().end());
+    };
+    for (const MetricDefinition& m : metrics) {
+      if (PartitionPath(m, catalog, key_field_) != catalog.path(field)) continue;
+      accept(m.filter);
+      if (m.window.kind == WindowKind::kCohort) accept(m.window.anchor);
+    }
+  }
+  routes_ = std::move(routes);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Pipeline::EnableRekey(absl::string_view group_id) {
+  group_id_ = std::string(group_id);
+  rekey_prefix_ = RekeyTopicName(group_id, "");
+  if (absl::Status s = MakeRoutes(metrics_, *catalog_); !s.ok() || routes_.empty()) {
+    rekey_prefix_.clear();
+    routes_.clear();
+    if (!s.ok()) return s;
+    return std::vector<std::string>();
+  }
+  per_partition_ = true;
+  return rekey_topics();
+}
+
+void Pipeline::SetRekeyPartitions(const std::string& topic, int partitions) {
+  for (size_t r = 0; r < routes_.size(); ++r) {
+    if (routes_[r].topic != topic) continue;
+    routes_[r].partitions = partitions;
+    for (std::unique_ptr<Lane>& lane : lanes_) {
+      lane->outbox.resize(routes_.size());
+      lane->outbox[r].resize(partitions);
+    }
+  }
+}
+
+std::vector<std::string> Pipeline::rekey_topics() const {
+  std::vector<std::string> out;
+  for (const RekeyRoute& route : routes_) out.push_back(route.topic);
+  return out;
+}
+
+const Pipeline::RekeyRoute* Pipeline::RouteOf(absl::string_view topic) const {
+  if (rekey_prefix_.empty() || !absl::StartsWith(topic, rekey_prefix_)) return nullptr;
+  for (const RekeyRoute& route : routes_) {
+    if (route.topic == topic) return &route;
+  }
+  return nullptr;
+}
+
+std::vector<MetricDefinition> Pipeline::MetricsOf(const TopicPartitionId& id,
+                                                  const std::vector<MetricDefinition>& metrics,
+                                                  const FieldCatalog& catalog) const {
+  if (rekey_prefix_.empty()) return metrics;
+  const RekeyRoute* route = RouteOf(id.topic);
+  // An input task's metrics need no field; a route's its own.
+  const std::string wanted = route == nullptr ? "" : catalog_->path(route->field);
+  std::vector<MetricDefinition> out;
+  for (const MetricDefinition& m : metrics) {
+    if (PartitionPath(m, catalog, key_field_) == wanted) out.push_back(m);
+  }
+  return out;
+}
+
 absl::Status Pipeline::LoadState() {
   ASSIGN_OR_RETURN(const std::vector<SourceOffset> offsets, store_->LoadOffsets());
   for (const SourceOffset& o : offsets) {
@@ -176,7 +297,8 @@ absl::StatusOr<std::unique_ptr<PartitionTask>> Pipeline::LoadTask(const TopicPar
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(
       std::unique_ptr<PartitionTask> task,
-      PartitionTask::Load(id, metrics_, engine_options_, *store_, retain_all_windows_));
+      PartitionTask::Load(id, MetricsOf(id, metrics_, *catalog_), engine_options_, *store_,
+                          retain_all_windows_));
   for (const std::string& prefix : task->stale_prefixes()) {
     std::fprintf(stderr, "nsmd: dropping state of removed or redefined metric (%s)\n",
                  prefix.c_str());
@@ -217,6 +339,12 @@ absl::Status Pipeline::RestoreTask(const TopicPartitionId& id) {
 
 absl::StatusOr<std::vector<SourceOffset>> Pipeline::AssignTasks(
     const std::vector<TopicPartitionId>& partitions) {
+  for (const RekeyRoute& route : routes_) {
+    if (route.partitions < 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the partition count of repartition topic ", route.topic, " is not known yet"));
+    }
+  }
   Flush();
   std::vector<SourceOffset> resume;
   for (const TopicPartitionId& id : partitions) {
@@ -319,10 +447,16 @@ PartitionTask* Pipeline::Advance(Lane& lane, absl::string_view topic, int32_t pa
     current.partition = partition;
     current.next = next;
     current.task = task;
-    current.source = task->SourceIndex(name);
+    current.rekeyed = RouteOf(topic) != nullptr;
+    // A repartition task's sources are its records' origins.
+    current.source = current.rekeyed ? -1 : task->SourceIndex(name);
   }
-  ++lane.counts.consumed;
-  current.task->CountConsumed();
+  // Messages counts are of the input; records of a repartition topic are
+  // events counted there already.
+  if (!current.rekeyed) {
+    ++lane.counts.consumed;
+    current.task->CountConsumed();
+  }
   // Whatever happens to the message, it has been dealt with: advance.
   current.next->next_offset = offset + 1;
   lane.offsets_dirty = true;
@@ -339,15 +473,25 @@ void Pipeline::Reject(Lane& lane, PartitionTask* task, RejectReason reason,
   if (reject_sink_) reject_sink_(topic, partition, offset, key, payload, reason, error);
 }
 
-void Pipeline::Hold(Lane& lane, const Event& event, PartitionTask* task) {
+void Pipeline::Hold(Lane& lane, const Event& event, PartitionTask* task, int source,
+                    int64_t offset) {
   task->mutable_engine().Prefetch(event);
   Flush(lane);
-  lane.held = HeldEvent{&event, task, lane.current.source};
+  lane.held = HeldEvent{&event, task, source, offset, lane.current.rekeyed};
 }
 
 void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
                        absl::string_view payload, absl::string_view key) {
   Lane& lane = *lanes_.front();
+  if (RouteOf(topic) != nullptr) {
+    // Rarely here (replays read no repartition topic): as a batch of one.
+    DecodedBatch one;
+    SourceMessage message{topic, partition, offset, key, payload};
+    one.Add(message);
+    one.Decode(lane.decoders[0].get(), lane.rekey_decoder.get(), rekey_prefix_);
+    ProcessBatch(lane, one, /*may_load=*/true);
+    return;
+  }
   PartitionTask* task = Advance(lane, topic, partition, offset, /*may_load=*/true);
   if (task == nullptr) return;
   const Event* event = nullptr;
@@ -358,7 +502,7 @@ void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offse
     return;
   }
   task->mutable_engine().PrefetchId(*event);
-  Hold(lane, *event, task);
+  Hold(lane, *event, task, lane.current.source, offset);
   lane.next_decoder ^= 1;
 }
 
@@ -368,7 +512,7 @@ void Pipeline::ProcessBatch(const DecodedBatch& batch) {
 
 void Pipeline::ProcessLaneBatch(int lane_index, DecodedBatch* batch) {
   Lane& lane = *lanes_[lane_index];
-  batch->Decode(lane.decoders[0].get());
+  batch->Decode(lane.decoders[0].get(), lane.rekey_decoder.get(), rekey_prefix_);
   ProcessBatch(lane, *batch, /*may_load=*/false);
   absl::MutexLock lock(&lane.mu);
   lane.published = lane.counts;
@@ -393,9 +537,14 @@ void Pipeline::ProcessBatch(Lane& lane, const DecodedBatch& batch, bool may_load
     if (task == nullptr) continue;
     if (m.event == nullptr) {
       Reject(lane, task, m.reason, m.error, at.topic, at.partition, at.offset, at.key, at.payload);
-    } else {
-      Hold(lane, *m.event, task);
+      continue;
     }
+    int source = current.source;
+    if (current.rekeyed) {
+      source = task->SourceIndex(m.origin.source);
+      if (!task->TakeOrigin(source, m.origin.source, m.origin.offset)) continue;  // sent again
+    }
+    Hold(lane, *m.event, task, source, at.offset);
   }
   Flush(lane);  // the held event lives in the batch
 }
@@ -408,11 +557,55 @@ void Pipeline::Flush(Lane& lane) {
   if (lane.held.event == nullptr) return;
   const HeldEvent held = lane.held;
   lane.held = HeldEvent();
-  switch (held.task->Apply(*held.event, held.source)) {
-    case Engine::Outcome::kApplied: ++lane.counts.applied; break;
+  const Engine::Outcome outcome = held.task->Apply(*held.event, held.source);
+  if (held.rekeyed) return;  // counted where it was read
+  switch (outcome) {
+    case Engine::Outcome::kApplied:
+      ++lane.counts.applied;
+      if (!routes_.empty()) Route(lane, held);
+      break;
     case Engine::Outcome::kLate: ++lane.counts.late; break;
     case Engine::Outcome::kDuplicate: ++lane.counts.duplicate; break;
   }
+}
+
+void Pipeline::Route(Lane& lane, const HeldEvent& held) {
+  const Event& event = *held.event;
+  for (size_t r = 0; r < routes_.size(); ++r) {
+    const RekeyRoute& route = routes_[r];
+    if (!route.any_name && !route.names.contains(event.name)) continue;
+    const FieldValue& key = event.field(route.field);
+    if (!key.IsKey()) continue;  // no entity: none of its metrics counts it
+    const uint64_t partition =
+        absl::Uint128Low64(key.KeyHash()) % static_cast<uint64_t>(route.partitions);
+    ChangelogRecord& record = lane.outbox[r][partition].emplace_back();
+    key.AppendKeyText(&record.key);
+    EncodeRekeyRecord(event, *catalog_, RekeyOrigin{held.task->name(), held.offset},
+                      &record.value.emplace());
+  }
+}
+
+std::vector<ChangelogProducer::PartitionRecords> Pipeline::TakeRekeyed() {
+  std::vector<ChangelogProducer::PartitionRecords> out = std::move(rekey_retry_);
+  rekey_retry_.clear();
+  std::map<TopicPartitionId, size_t> at;
+  for (size_t i = 0; i < out.size(); ++i) at[out[i].partition] = i;
+  for (std::unique_ptr<Lane>& lane : lanes_) {
+    for (size_t r = 0; r < lane->outbox.size(); ++r) {
+      for (size_t p = 0; p < lane->outbox[r].size(); ++p) {
+        std::vector<ChangelogRecord>& records = lane->outbox[r][p];
+        if (records.empty()) continue;
+        TopicPartitionId id{routes_[r].topic, static_cast<int32_t>(p)};
+        auto [it, fresh] = at.emplace(id, out.size());
+        if (fresh) out.push_back({std::move(id), {}});
+        std::vector<ChangelogRecord>& to = out[it->second].records;
+        to.insert(to.end(), std::make_move_iterator(records.begin()),
+                  std::make_move_iterator(records.end()));
+        records.clear();
+      }
+    }
+  }
+  return out;
 }
 
 void Pipeline::LogRejection(RejectReason reason, const absl::Status& status,
@@ -479,14 +672,15 @@ void Pipeline::StartCheckpoint() {
   // succeeds, so a failed commit loses nothing.
   for (auto& [name, task] : tasks_) task->TakeDelta(&delta_);
   const bool offsets_dirty = OffsetsDirty();
-  if (delta_.empty() && !offsets_dirty) {
+  std::vector<ChangelogProducer::PartitionRecords> rekeyed = TakeRekeyed();
+  if (delta_.empty() && !offsets_dirty && rekeyed.empty()) {
     // Nothing to write: the stored checkpoint is current, which is a success.
     last_checkpoint_ = absl::Now();
     if (probe_) probe_->OnCheckpointUnchanged();
     DropRevokedTasks();
     return;
   }
-  writer_->Start(std::move(delta_), NextOffsets());
+  writer_->Start(std::move(delta_), NextOffsets(), std::move(rekeyed));
   delta_.Clear();
   offsets_dirty_ = false;
 }
@@ -498,6 +692,7 @@ std::optional<absl::Status> Pipeline::FinishCheckpoint(bool wait) {
     // Its changes are older than anything taken since: newer ones win.
     done->delta.Absorb(&delta_);
     delta_ = std::move(done->delta);
+    rekey_retry_ = std::move(done->rekeyed);
     offsets_dirty_ = true;
     if (probe_) probe_->OnCheckpointFailure();
     return done->status;
@@ -546,7 +741,20 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
   // tasks and state keep running, and the store keeps every row.
   RETURN_IF_ERROR(Checkpoint());
   RETURN_IF_ERROR(Engine::Create(config.metrics, config.engine).status());
-  if (PerPartitionTasks(config) != per_partition_) {
+  if (!routes_.empty()) {
+    // The repartition topics and what the tasks hold must stay as they are.
+    ASSIGN_OR_RETURN(const std::vector<FieldId> fields,
+                     RekeyFields(config.metrics, *config.catalog, key_field_));
+    std::vector<std::string> paths, now;
+    for (FieldId f : fields) paths.push_back(config.catalog->path(f));
+    for (const RekeyRoute& route : routes_) now.push_back(catalog_->path(route.field));
+    if (paths != now) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the new definitions re-key by ", paths.empty() ? "nothing" : absl::StrJoin(paths, ", "),
+          " instead of ", absl::StrJoin(now, ", "),
+          " (see `nsmd check`); restart nsmd with an empty state dir to rebuild the state"));
+    }
+  } else if (PerPartitionTasks(config) != per_partition_) {
     return absl::FailedPreconditionError(
         "the new definitions need the state split differently (one task per partition, or one "
         "for the whole input: see `nsmd check`); restart nsmd with an empty state dir to "
@@ -557,8 +765,9 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
   absl::flat_hash_map<std::string, std::unique_ptr<PartitionTask>> fresh;
   std::vector<std::string> stale;
   for (const auto& [name, task] : tasks_) {
-    ASSIGN_OR_RETURN(fresh[name], PartitionTask::Load(task->id(), config.metrics, config.engine,
-                                                      *store_, retain_all_windows_));
+    ASSIGN_OR_RETURN(fresh[name], PartitionTask::Load(
+                                      task->id(), MetricsOf(task->id(), config.metrics, *config.catalog),
+                                      config.engine, *store_, retain_all_windows_));
     const std::vector<std::string>& prefixes = fresh[name]->stale_prefixes();
     stale.insert(stale.end(), prefixes.begin(), prefixes.end());
   }
@@ -579,6 +788,10 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
   tasks_ = std::move(fresh);
   metrics_ = config.metrics;
   engine_options_ = config.engine;
+  if (!routes_.empty()) {
+    // Same fields (checked above): only the accepted names change.
+    if (absl::Status s = MakeRoutes(config.metrics, *config.catalog); !s.ok()) return s;
+  }
   catalog_ = config.catalog;
   MakeDecoders(config);
   ResetCurrent();
@@ -603,7 +816,10 @@ void Pipeline::UpdateSources(const std::vector<std::tuple<std::string, int32_t, 
 
 EventCounts Pipeline::OwnedTaskCounts() const {
   EventCounts sum;
-  for (const std::string& name : owned_) sum += tasks_.at(name)->counts();
+  for (const std::string& name : owned_) {
+    const PartitionTask& task = *tasks_.at(name);
+    if (RouteOf(task.id().topic) == nullptr) sum += task.counts();  // not an input's
+  }
   return sum;
 }
 

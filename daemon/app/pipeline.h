@@ -28,6 +28,7 @@
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/reject_reason.h"
 #include "daemon/engine/engine.h"
+#include "daemon/source/changelog_producer.h"
 #include "daemon/state/state_store.h"
 
 namespace nsmd {
@@ -102,8 +103,34 @@ class Pipeline {
   // True if `config` runs one task per partition: every metric is
   // partitioned by the messages' key (PartitionedByKey). Otherwise one
   // whole-input task reads every partition, and only one instance can
-  // compute the numbers.
+  // compute the numbers, unless the pipeline re-keys (EnableRekey).
   static bool PerPartitionTasks(const DaemonConfig& config);
+
+  // The repartition topic of `field_path` for consumer group `group_id`:
+  // "<group_id>-rekey-<field_path>", any character a Kafka topic name
+  // cannot hold made '_'.
+  static std::string RekeyTopicName(absl::string_view group_id, absl::string_view field_path);
+
+  // Runs one task per partition even though some metrics need their events
+  // keyed by another field (RekeyFields): the tasks of the input partitions
+  // compute the metrics the messages' key partitions, and send each event
+  // they apply that another field's metrics may count, as a RekeyRecord
+  // keyed by that field, to the field's repartition topic
+  // (RekeyTopicName); the tasks of its partitions compute those metrics.
+  // The records go out with each checkpoint, in its changelog transaction,
+  // so a changelog is required. Returns the repartition topics, one per
+  // field. FailedPrecondition if some metric cannot be re-keyed by one
+  // field or an input topic's name looks like a repartition topic's. Call
+  // once, after Create() and before LoadState().
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> EnableRekey(absl::string_view group_id);
+
+  // Sets the partition count of repartition topic `topic`, as the cluster
+  // has it: records are spread over its partitions by their key's hash.
+  // Call for each before the first message is processed, lanes idle.
+  void SetRekeyPartitions(const std::string& topic, int partitions);
+
+  // The repartition topics (EnableRekey); empty if none.
+  std::vector<std::string> rekey_topics() const;
 
   // Tells the whole-input task's engine which partitions hold back the
   // expiry of old windows: `partitions` lists (topic, partition, idle);
@@ -292,9 +319,10 @@ class Pipeline {
               absl::string_view topic, int32_t partition, int64_t offset, absl::string_view key,
               absl::string_view payload);
   // Prefetches `event`'s state, applies the event the lane held back, and
-  // holds `event` back in its place (it must stay valid until the lane's
-  // next Hold() or Flush()).
-  void Hold(Lane& lane, const Event& event, PartitionTask* task);
+  // holds `event` (of source `source` in the task, read at `offset`) back
+  // in its place (it must stay valid until the lane's next Hold() or
+  // Flush()).
+  void Hold(Lane& lane, const Event& event, PartitionTask* task, int source, int64_t offset);
   // Applies the event the lane holds back, if any.
   void Flush(Lane& lane);
   // ProcessBatch() on `lane`.
@@ -324,8 +352,46 @@ class Pipeline {
     const Event* event = nullptr;  // null: none held
     PartitionTask* task = nullptr;
     int source = -1;
+    int64_t offset = -1;   // of the message in its partition
+    bool rekeyed = false;  // of a repartition topic (CurrentPartition::rekeyed)
   };
+  // The metrics one repartition topic's tasks compute (EnableRekey).
+  struct RekeyRoute {
+    std::string topic;
+    FieldId field = kNoField;  // the records' key
+    int partitions = 0;
+    // The event names its metrics' filters and cohort anchors accept;
+    // any_name: some accepts every name.
+    absl::flat_hash_set<std::string> names;
+    bool any_name = false;
+  };
+  // Builds routes_ for `metrics` (one per RekeyFields() field), keeping
+  // the partition counts of routes that stay.
+  absl::Status MakeRoutes(const std::vector<MetricDefinition>& metrics,
+                          const FieldCatalog& catalog);
+  // The route whose repartition topic is `topic`; null for an input topic.
+  const RekeyRoute* RouteOf(absl::string_view topic) const;
+  // The metrics the task of `id` computes of `metrics` (whose fields
+  // `catalog` names): every one without re-keying; with it, a repartition
+  // topic's task those partitioned by its field, an input partition's task
+  // those the messages' key partitions (ratios in neither: SeriesMerge
+  // computes them from the summed operands).
+  std::vector<MetricDefinition> MetricsOf(const TopicPartitionId& id,
+                                          const std::vector<MetricDefinition>& metrics,
+                                          const FieldCatalog& catalog) const;
+  // Sends `held` (an event an input task applied) to every route whose
+  // metrics may count it: into the lane's outbox.
+  void Route(Lane& lane, const HeldEvent& held);
+  // Moves the records of every lane's outbox after those of
+  // rekey_retry_ into one batch per repartition partition.
+  std::vector<ChangelogProducer::PartitionRecords> TakeRekeyed();
   std::vector<MetricDefinition> metrics_;
+  std::string key_field_;  // kafka.key_field
+  std::string group_id_;      // kafka.group_id, once re-keying
+  std::string rekey_prefix_;  // RekeyTopicName(group_id_, ""); empty: no re-keying
+  std::vector<RekeyRoute> routes_;
+  // Records of a failed checkpoint, sent again (first) by the next one.
+  std::vector<ChangelogProducer::PartitionRecords> rekey_retry_;
   EngineOptions engine_options_;
   bool retain_all_windows_ = false;
   bool per_partition_ = true;  // see PerPartitionTasks()
@@ -346,6 +412,7 @@ class Pipeline {
     SourceOffset* next = nullptr;
     PartitionTask* task = nullptr;
     int source = -1;  // the partition's index in the task's engine
+    bool rekeyed = false;  // a repartition topic's: origins are its sources
   };
   std::vector<std::unique_ptr<Lane>> lanes_;
   absl::flat_hash_map<std::string, int64_t> checkpointed_;

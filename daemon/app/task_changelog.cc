@@ -39,6 +39,7 @@ bool ParseTaskKey(absl::string_view key, TopicPartitionId* id, size_t* prefix_si
 }  // namespace
 
 std::string TaskChangelog::TopicName(absl::string_view group_id, absl::string_view topic) {
+  if (absl::StartsWith(topic, absl::StrCat(group_id, "-"))) return absl::StrCat(topic, "-changelog");
   return absl::StrCat(group_id, "-", topic, "-changelog");
 }
 
@@ -56,13 +57,26 @@ absl::StatusOr<std::unique_ptr<TaskChangelog>> TaskChangelog::Create(
                                                           std::move(group_metadata)));
 }
 
-absl::Status TaskChangelog::EnsureTopics(const std::vector<std::string>& topics) {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (const std::string& topic : topics) pairs.emplace_back(topic, TopicName(group_id_, topic));
-  return producer_->EnsureTopics(pairs, kMetadataTimeout);
+absl::StatusOr<std::map<std::string, int>> TaskChangelog::EnsureTopics(
+    const std::vector<std::string>& topics, const std::vector<std::string>& rekey_topics,
+    int rekey_partitions) {
+  std::vector<ChangelogProducer::TopicSpec> specs;
+  for (const std::string& topic : rekey_topics) {
+    specs.push_back({topic, topics.front(), /*changelog=*/false, rekey_partitions});
+  }
+  for (const std::string& topic : topics) specs.push_back({TopicName(group_id_, topic), topic});
+  for (const std::string& topic : rekey_topics) {
+    specs.push_back({TopicName(group_id_, topic), topic});
+  }
+  using Counts = std::map<std::string, int>;
+  ASSIGN_OR_RETURN(Counts counts, producer_->EnsureTopics(specs, kMetadataTimeout));
+  std::map<std::string, int> out;
+  for (const std::string& topic : rekey_topics) out[topic] = counts[topic];
+  return out;
 }
 
 absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<SourceOffset>& offsets,
+                                  const std::vector<ChangelogProducer::PartitionRecords>& rekeyed,
                                   const StateStore& store,
                                   std::vector<SourceOffset>* changelog_offsets) {
   changelog_offsets->clear();
@@ -123,10 +137,13 @@ absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<Sou
     batches.push_back(std::move(batch));
     tasks.emplace_back(task, next);
   }
-  if (batches.empty()) return absl::OkStatus();
+  if (batches.empty() && rekeyed.empty()) return absl::OkStatus();
+  std::vector<const ChangelogProducer::PartitionRecords*> all;
+  for (const ChangelogProducer::PartitionRecords& batch : rekeyed) all.push_back(&batch);
+  for (const ChangelogProducer::PartitionRecords& batch : batches) all.push_back(&batch);
   rd_kafka_consumer_group_metadata_t* group = group_metadata_ ? group_metadata_() : nullptr;
   absl::StatusOr<std::map<TopicPartitionId, int64_t>> ends =
-      producer_->Commit(batches, offsets, group);
+      producer_->Commit(all, offsets, group);
   if (group != nullptr) rd_kafka_consumer_group_metadata_destroy(group);
   if (!ends.ok()) return ends.status();
   absl::MutexLock lock(&mu_);

@@ -49,7 +49,8 @@ class TaskChangelog {
     absl::Duration elapsed;
   };
 
-  // "<group_id>-<topic>-changelog".
+  // "<group_id>-<topic>-changelog"; "<topic>-changelog" for a topic of
+  // the group's own ("<group_id>-...", a repartition topic).
   static std::string TopicName(absl::string_view group_id, absl::string_view topic);
 
   // `transactional_id` is this process's (derived from group and instance).
@@ -57,9 +58,14 @@ class TaskChangelog {
       const std::string& brokers, const std::map<std::string, std::string>& properties,
       std::string group_id, const std::string& transactional_id, GroupMetadataFn group_metadata);
 
-  // Creates the changelog topics of `topics` that are missing (see
-  // ChangelogProducer::EnsureTopics for the errors).
-  [[nodiscard]] absl::Status EnsureTopics(const std::vector<std::string>& topics);
+  // Creates what is missing of the repartition topics `rekey_topics`
+  // (with `rekey_partitions` partitions, 0: as many as the first of
+  // `topics`), then of the changelog topics of `topics` and of the
+  // repartition topics (see ChangelogProducer::EnsureTopics for the errors).
+  // Returns the partition count of every repartition topic.
+  [[nodiscard]] absl::StatusOr<std::map<std::string, int>> EnsureTopics(
+      const std::vector<std::string>& topics, const std::vector<std::string>& rekey_topics = {},
+      int rekey_partitions = 0);
 
   // Writes the changelog records of checkpoint `delta` + `offsets` (keys
   // under "t/<topic>/<partition>/", offsets of those partitions) in one
@@ -69,8 +75,11 @@ class TaskChangelog {
   // written, the input topic/partition and its changelog end (for the "c/"
   // rows of the same RocksDB batch). Unavailable if the transaction failed
   // (aborted: the checkpoint is to be retried).
+  // `rekeyed` (records of repartition topics) go into the same
+  // transaction, before the changelog records.
   [[nodiscard]] absl::Status Write(const StateDelta& delta,
                                    const std::vector<SourceOffset>& offsets,
+                                   const std::vector<ChangelogProducer::PartitionRecords>& rekeyed,
                                    const StateStore& store,
                                    std::vector<SourceOffset>* changelog_offsets);
 

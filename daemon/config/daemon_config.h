@@ -39,6 +39,15 @@ struct KafkaConfig {
   // event of one value of it is in one partition. Empty: unknown. Decides
   // which metrics one task per partition can compute (KeyPartitioning).
   std::string key_field;
+  // Re-keying (kafka.rekey): metrics that key_field does not partition get
+  // their events through a repartition topic per field,
+  // "<group_id>-rekey-<field>", so the config still runs one task per
+  // partition and instances in one group add up (Pipeline::EnableRekey).
+  // Off: such a config runs one whole-input task. Needs a changelog.
+  bool rekey = false;
+  // Partitions of a repartition topic nsmd creates; 0: as many as the
+  // first of `topics`.
+  int rekey_partitions = 0;
   // group.instance.id (static membership): a restart within
   // session.timeout.ms keeps this instance's partitions, moving nothing.
   // "" (the default): "<host name>-<hash of the state dir>", stable across

@@ -15,7 +15,8 @@ void SectionLoader::LoadKafka(const YAML::Node& n) {
   if (!reader_->CheckMap(n, "kafka",
                          {"brokers", "topics", "group_id", "properties", "start_offset",
                           "assignment", "embedded_partitions", "max_message_bytes",
-                          "dead_letter_topic", "key_field", "instance_id"})) {
+                          "dead_letter_topic", "key_field", "instance_id", "rekey",
+                          "rekey_partitions"})) {
     return;
   }
   KafkaConfig& k = config_->kafka;
@@ -71,6 +72,11 @@ void SectionLoader::LoadKafka(const YAML::Node& n) {
   }
   if (n["key_field"]) reader_->GetString(n["key_field"], "kafka.key_field", &k.key_field);
   if (n["instance_id"]) reader_->GetString(n["instance_id"], "kafka.instance_id", &k.instance_id);
+  if (n["rekey"]) reader_->GetBool(n["rekey"], "kafka.rekey", &k.rekey);
+  if (n["rekey_partitions"] &&
+      reader_->GetInt(n["rekey_partitions"], "kafka.rekey_partitions", 1, &v)) {
+    k.rekey_partitions = static_cast<int>(v);
+  }
 }
 
 void SectionLoader::LoadGenerator(const YAML::Node& n) {

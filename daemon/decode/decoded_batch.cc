@@ -1,5 +1,7 @@
 #include "daemon/decode/decoded_batch.h"
 
+#include "absl/strings/match.h"
+
 namespace nsmd {
 
 void DecodedBatch::Clear() {
@@ -27,12 +29,22 @@ void DecodedBatch::Add(SourceMessage& message) {
   slot.message.source.payload = payload;
 }
 
-void DecodedBatch::Decode(EventDecoder* decoder) {
+void DecodedBatch::Decode(EventDecoder* decoder, RekeyRecordDecoder* rekey,
+                          absl::string_view rekey_prefix) {
   for (size_t i = 0; i < size_; ++i) {
     Slot& slot = slots_[i];
     SourceMessage& source = slot.message.source;
     const Event* event = nullptr;
-    slot.message.error = decoder->Decode(source.payload, &event, &slot.message.reason);
+    if (!rekey_prefix.empty() && absl::StartsWith(slot.topic, rekey_prefix)) {
+      RekeyOrigin origin;
+      slot.message.error = rekey->Decode(source.payload, &event, &slot.message.reason, &origin);
+      if (slot.message.error.ok()) {
+        slot.origin_source.assign(origin.source.data(), origin.source.size());
+        slot.message.origin = RekeyOrigin{slot.origin_source, origin.offset};
+      }
+    } else {
+      slot.message.error = decoder->Decode(source.payload, &event, &slot.message.reason);
+    }
     if (!slot.message.error.ok()) continue;
     CopyEvent(*event, &slot);
     slot.message.event = &slot.event;

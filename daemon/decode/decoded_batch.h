@@ -12,6 +12,7 @@
 #include "daemon/decode/event.h"
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/reject_reason.h"
+#include "daemon/decode/rekey_record.h"
 
 namespace nsmd {
 
@@ -37,6 +38,9 @@ class DecodedBatch {
     const Event* event = nullptr;
     RejectReason reason = RejectReason::kInvalidJson;
     absl::Status error;
+    // A decoded rekey record's origin (its source view points into the
+    // batch); offset -1 for any other message.
+    RekeyOrigin origin;
   };
 
   DecodedBatch() = default;
@@ -52,9 +56,12 @@ class DecodedBatch {
   void Add(SourceMessage& message);
 
   // Decodes every message added with `decoder` (EventDecoder::Decode: an
-  // event, or a reason and error). Copies each event into the batch and
-  // returns its bytes to the source; a rejected message keeps them.
-  void Decode(EventDecoder* decoder);
+  // event, or a reason and error), or, if its topic starts with a non-empty
+  // `rekey_prefix` (a repartition topic), with `rekey`. Copies each event
+  // into the batch and returns its bytes to the source; a rejected message
+  // keeps them.
+  void Decode(EventDecoder* decoder, RekeyRecordDecoder* rekey = nullptr,
+              absl::string_view rekey_prefix = {});
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -71,6 +78,7 @@ class DecodedBatch {
     std::string key, payload;              // copies, if not
     Event event;                           // its views point into `text`
     std::string text;                      // the event's name, id and string fields, back to back
+    std::string origin_source;             // of a rekey record
     Message message;
   };
   // Sets slot.event to a copy of `event` whose strings live in slot.text.

@@ -1,5 +1,8 @@
 #include "daemon/engine/key_partitioning.h"
 
+#include <algorithm>
+
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace nsmd {
@@ -45,6 +48,44 @@ bool PartitionedByKey(const std::vector<MetricDefinition>& metrics, const FieldC
     if (KeyPartitioningGap(m, catalog, key_field)) return false;
   }
   return true;
+}
+
+absl::StatusOr<FieldId> PartitionField(const MetricDefinition& metric,
+                                       const FieldCatalog& catalog) {
+  const MeasureSpec& measure = metric.measure;
+  FieldId counted = kNoField;
+  switch (measure.kind) {
+    case MeasureKind::kRatio: return kNoField;  // no state of its own
+    case MeasureKind::kEvents:
+    case MeasureKind::kSum: break;
+    case MeasureKind::kDistinct: counted = measure.field; break;
+    case MeasureKind::kEntities: counted = measure.entity; break;
+  }
+  if (metric.window.kind != WindowKind::kCohort) return counted;
+  const FieldId entity = metric.window.cohort_entity;
+  if (counted != kNoField && counted != entity) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "its cohort entity ", catalog.path(entity), " and the ",
+        measure.kind == MeasureKind::kDistinct ? "distinct field " : "entity ",
+        catalog.path(counted), " differ: no one field partitions both"));
+  }
+  return entity;
+}
+
+absl::StatusOr<std::vector<FieldId>> RekeyFields(const std::vector<MetricDefinition>& metrics,
+                                                 const FieldCatalog& catalog,
+                                                 absl::string_view key_field) {
+  std::vector<FieldId> fields;
+  for (const MetricDefinition& m : metrics) {
+    absl::StatusOr<FieldId> field = PartitionField(m, catalog);
+    if (!field.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("metric ", m.name, " cannot be re-keyed: ", field.status().message()));
+    }
+    if (*field == kNoField || catalog.path(*field) == key_field) continue;
+    if (std::find(fields.begin(), fields.end(), *field) == fields.end()) fields.push_back(*field);
+  }
+  return fields;
 }
 
 }  // namespace nsmd

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/engine/metric_definition.h"
@@ -32,6 +33,23 @@ std::optional<std::string> KeyPartitioningGap(const MetricDefinition& metric,
 // True if every one of `metrics` has no KeyPartitioningGap.
 bool PartitionedByKey(const std::vector<MetricDefinition>& metrics, const FieldCatalog& catalog,
                       absl::string_view key_field);
+
+// The field by whose values `metric`'s events must be partitioned for tasks
+// of disjoint shares to add up: the entity it counts (distinct, entities)
+// or its cohort's entity; kNoField if any partitioning will do (events and
+// sums without a cohort, ratios). FailedPrecondition, saying why, if no
+// single field will (a cohort of one entity that counts another).
+[[nodiscard]] absl::StatusOr<FieldId> PartitionField(const MetricDefinition& metric,
+                                                     const FieldCatalog& catalog);
+
+// The fields other than `key_field` by which some of `metrics` must be
+// re-keyed before one task per partition can compute them, each once, in
+// order of first use; empty if the messages' key partitions them all. The
+// first PartitionField error (naming its metric) if some metric cannot be
+// re-keyed by one field.
+[[nodiscard]] absl::StatusOr<std::vector<FieldId>> RekeyFields(
+    const std::vector<MetricDefinition>& metrics, const FieldCatalog& catalog,
+    absl::string_view key_field);
 
 }  // namespace nsmd
 

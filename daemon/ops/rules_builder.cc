@@ -12,6 +12,14 @@
 namespace nsmd {
 namespace {
 
+// True if `config` runs one task per partition, so instances add up: the
+// messages' key partitions every metric, or kafka.rekey re-keys the rest.
+bool TasksPerPartition(const DaemonConfig& config) {
+  if (PartitionedByKey(config.metrics, *config.catalog, config.kafka.key_field)) return true;
+  return config.kafka.rekey &&
+         RekeyFields(config.metrics, *config.catalog, config.kafka.key_field).ok();
+}
+
 // How far back a stalled stream and a growing lag are looked for.
 constexpr char kStallRange[] = "10m";
 constexpr char kLagRange[] = "15m";
@@ -98,7 +106,7 @@ RuleGroup RulesBuilder::Recording() const {
                : absl::StrCat("nsm_metric_value{metric!~\"", absl::StrJoin(except, "|"), "\"}");
   };
   std::string combined;
-  if (PartitionedByKey(config_.metrics, *config_.catalog, config_.kafka.key_field)) {
+  if (TasksPerPartition(config_)) {
     // One task per partition (KeyPartitioning): each instance exports the
     // tasks it owns, and the instances' values add up. A rolling window
     // ends at each instance's own stream time, so its start differs from
@@ -381,7 +389,7 @@ RuleGroup RulesBuilder::DaemonAlerts() const {
       "warning", "{{ $value | humanizePercentage }} of the messages nsmd reads are rejected",
       "Producers send messages nsmd cannot use; nsmd_events_rejected_total{reason} says why "
       "(and the dead-letter topic holds them, if set).");
-  if (PartitionedByKey(config_.metrics, *config_.catalog, config_.kafka.key_field)) {
+  if (TasksPerPartition(config_)) {
     // Instances split the partitions: each task needs exactly one owner.
     // "No owner" (0) is a task owned within the hour that nobody owns now.
     add("NsmdTaskOwnership",

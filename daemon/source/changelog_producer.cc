@@ -104,9 +104,8 @@ void ChangelogProducer::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* 
   after = std::max(after, m->offset + 1);
 }
 
-absl::Status ChangelogProducer::EnsureTopics(
-    const std::vector<std::pair<std::string, std::string>>& input_and_changelog,
-    absl::Duration timeout) {
+absl::StatusOr<std::map<std::string, int>> ChangelogProducer::EnsureTopics(
+    const std::vector<TopicSpec>& topics, absl::Duration timeout) {
   const rd_kafka_metadata_t* md = nullptr;
   // All topics: asking for an unknown one by name would auto-create it
   // (with the broker's default partition count) on clusters that allow it.
@@ -122,31 +121,35 @@ absl::Status ChangelogProducer::EnsureTopics(
     }
   }
   rd_kafka_metadata_destroy(md);
-  for (const auto& [input, changelog] : input_and_changelog) {
-    auto in = partitions.find(input);
-    if (in == partitions.end()) {
-      return absl::NotFoundError(absl::StrCat("input topic ", input, " does not exist"));
+  std::map<std::string, int> out;
+  for (const TopicSpec& spec : topics) {
+    const char* role = spec.changelog ? "changelog" : "repartition";
+    auto like = partitions.find(spec.like);
+    if (like == partitions.end()) {
+      return absl::NotFoundError(absl::StrCat("topic ", spec.like, " does not exist"));
     }
-    auto have = partitions.find(changelog);
+    auto have = partitions.find(spec.topic);
     if (have != partitions.end()) {
-      if (have->second < in->second) {
+      if (spec.changelog && have->second < like->second) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "changelog topic ", changelog, " has ", have->second, " partition(s), fewer than the ",
-            in->second, " of its input topic ", input,
-            ": each input partition's task needs its own changelog partition. Delete the "
+            "changelog topic ", spec.topic, " has ", have->second, " partition(s), fewer than the ",
+            like->second, " of ", spec.like,
+            ": each of its partitions' tasks needs its own changelog partition. Delete the "
             "changelog topic (nsmd creates it again, compacted, with ",
-            in->second, " partitions) or add partitions to it"));
+            like->second, " partitions) or add partitions to it"));
       }
+      out[spec.topic] = have->second;
       continue;
     }
+    const int count = spec.changelog || spec.partitions == 0 ? like->second : spec.partitions;
     char errstr[512];
     rd_kafka_NewTopic_t* topic =
-        rd_kafka_NewTopic_new(changelog.c_str(), in->second, -1, errstr, sizeof errstr);
+        rd_kafka_NewTopic_new(spec.topic.c_str(), count, -1, errstr, sizeof errstr);
     if (topic == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("cannot describe changelog topic ", changelog, ": ", errstr));
+          absl::StrCat("cannot describe ", role, " topic ", spec.topic, ": ", errstr));
     }
-    rd_kafka_NewTopic_set_config(topic, "cleanup.policy", "compact");
+    if (spec.changelog) rd_kafka_NewTopic_set_config(topic, "cleanup.policy", "compact");
     rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_);
     rd_kafka_CreateTopics(rk_, &topic, 1, nullptr, queue);
     rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, Millis(timeout));
@@ -169,26 +172,30 @@ absl::Status ChangelogProducer::EnsureTopics(
     if (ev != nullptr) rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(queue);
     rd_kafka_NewTopic_destroy(topic);
+    const char* policy = spec.changelog ? ", cleanup.policy=compact" : "";
     if (!error.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "cannot create changelog topic ", changelog, " (", in->second,
-          " partitions, cleanup.policy=compact): ", error,
-          ". Create it yourself with as many partitions as ", input,
-          " (with `nsmd broker`: --topic ", input, ",", changelog, ":", in->second, ")"));
+          "cannot create ", role, " topic ", spec.topic, " (", count, " partitions", policy,
+          "): ", error, ". Create it yourself (with `nsmd broker`: --topic ", spec.topic, ":",
+          count, ")"));
     }
-    std::fprintf(stderr, "nsmd: created changelog topic %s (%d partitions, compacted)\n",
-                 changelog.c_str(), in->second);
+    std::fprintf(stderr, "nsmd: created %s topic %s (%d partitions%s)\n", role,
+                 spec.topic.c_str(), count, spec.changelog ? ", compacted" : "");
+    partitions[spec.topic] = count;
+    out[spec.topic] = count;
   }
-  return absl::OkStatus();
+  return out;
 }
 
 absl::Status ChangelogProducer::Produce(const TopicPartitionId& partition,
                                         const ChangelogRecord& record) {
   rd_kafka_headers_t* headers = rd_kafka_headers_new(2);
-  rd_kafka_header_add(headers, kChangelogCheckpointHeader.data(),
-                      static_cast<ssize_t>(kChangelogCheckpointHeader.size()),
-                      record.checkpoint_id.data(),
-                      static_cast<ssize_t>(record.checkpoint_id.size()));
+  if (!record.checkpoint_id.empty()) {  // empty: a repartition topic's record
+    rd_kafka_header_add(headers, kChangelogCheckpointHeader.data(),
+                        static_cast<ssize_t>(kChangelogCheckpointHeader.size()),
+                        record.checkpoint_id.data(),
+                        static_cast<ssize_t>(record.checkpoint_id.size()));
+  }
   if (record.chunks != 0) {
     const std::string chunks = absl::StrCat(record.chunks);
     rd_kafka_header_add(headers, kChangelogChunksHeader.data(),
@@ -210,7 +217,7 @@ absl::Status ChangelogProducer::Produce(const TopicPartitionId& partition,
       continue;
     }
     rd_kafka_headers_destroy(headers);
-    return absl::UnavailableError(absl::StrCat("cannot produce to changelog ", partition.topic, "/",
+    return absl::UnavailableError(absl::StrCat("cannot produce to ", partition.topic, "/",
                                                partition.partition, ": ", rd_kafka_err2str(err)));
   }
 }
@@ -218,6 +225,14 @@ absl::Status ChangelogProducer::Produce(const TopicPartitionId& partition,
 absl::StatusOr<std::map<TopicPartitionId, int64_t>> ChangelogProducer::Commit(
     const std::vector<PartitionRecords>& batches, const std::vector<SourceOffset>& input_offsets,
     rd_kafka_consumer_group_metadata_t* group) {
+  std::vector<const PartitionRecords*> pointers;
+  for (const PartitionRecords& batch : batches) pointers.push_back(&batch);
+  return Commit(pointers, input_offsets, group);
+}
+
+absl::StatusOr<std::map<TopicPartitionId, int64_t>> ChangelogProducer::Commit(
+    const std::vector<const PartitionRecords*>& batches,
+    const std::vector<SourceOffset>& input_offsets, rd_kafka_consumer_group_metadata_t* group) {
   if (rk_ == nullptr) {
     if (absl::Status s = Connect(); !s.ok()) return s;
   }
@@ -247,9 +262,9 @@ absl::StatusOr<std::map<TopicPartitionId, int64_t>> ChangelogProducer::Commit(
     }
     return s;
   };
-  for (const PartitionRecords& batch : batches) {
-    for (const ChangelogRecord& record : batch.records) {
-      if (absl::Status s = Produce(batch.partition, record); !s.ok()) return fail(s);
+  for (const PartitionRecords* batch : batches) {
+    for (const ChangelogRecord& record : batch->records) {
+      if (absl::Status s = Produce(batch->partition, record); !s.ok()) return fail(s);
     }
   }
   if (group != nullptr && !input_offsets.empty()) {

@@ -48,16 +48,26 @@ class ChangelogProducer {
   ChangelogProducer(const ChangelogProducer&) = delete;
   ChangelogProducer& operator=(const ChangelogProducer&) = delete;
 
-  // Makes sure each (input topic, changelog topic) pair's changelog topic
-  // exists with as many partitions as the input topic: creates a missing one
-  // with the Admin API (cleanup.policy=compact). FailedPrecondition, saying
-  // what to do, if a changelog topic has fewer partitions than its input or
-  // cannot be created (librdkafka's mock cluster has no CreateTopics);
-  // NotFound if an input topic does not exist; Unavailable if the cluster
+  // A topic nsmd writes: a changelog (compacted, at least as many
+  // partitions as the topic `like` whose tasks it logs) or a repartition
+  // topic (not compacted, any number of partitions; created with
+  // `partitions`, 0: as many as `like`).
+  struct TopicSpec {
+    std::string topic;
+    std::string like;
+    bool changelog = true;
+    int partitions = 0;
+  };
+
+  // Makes sure each of `topics` exists, in order (a spec's `like` may be an
+  // earlier spec's topic), creating a missing one with the Admin API, and
+  // returns every topic's partition count. FailedPrecondition, saying what
+  // to do, if a changelog topic has fewer partitions than its `like` or a
+  // topic cannot be created (librdkafka's mock cluster has no CreateTopics);
+  // NotFound if a `like` topic does not exist; Unavailable if the cluster
   // does not answer within `timeout`.
-  [[nodiscard]] absl::Status EnsureTopics(
-      const std::vector<std::pair<std::string, std::string>>& input_and_changelog,
-      absl::Duration timeout);
+  [[nodiscard]] absl::StatusOr<std::map<std::string, int>> EnsureTopics(
+      const std::vector<TopicSpec>& topics, absl::Duration timeout);
 
   // Writes `batches` and commits `input_offsets` for the consumer group of
   // `group` (not owned; may be null: no offsets sent) in one transaction,
@@ -68,6 +78,10 @@ class ChangelogProducer {
   [[nodiscard]] absl::StatusOr<std::map<TopicPartitionId, int64_t>> Commit(
       const std::vector<PartitionRecords>& batches, const std::vector<SourceOffset>& input_offsets,
       rd_kafka_consumer_group_metadata_t* group);
+  // The same for batches held elsewhere (not owned; none null).
+  [[nodiscard]] absl::StatusOr<std::map<TopicPartitionId, int64_t>> Commit(
+      const std::vector<const PartitionRecords*>& batches,
+      const std::vector<SourceOffset>& input_offsets, rd_kafka_consumer_group_metadata_t* group);
 
  private:
   ChangelogProducer(std::string brokers, std::map<std::string, std::string> properties,

@@ -57,7 +57,8 @@ TEST(CheckCommandTest, ValidConfigSaysHowItsStateSplitsIntoTasks) {
   EXPECT_TRUE(absl::StrContains(
       o.out,
       "\ntasks: one for the whole input (kafka.key_field: userId): run a single instance per "
-      "consumer group. Needing their events keyed by another field (re-keying):\n"
+      "consumer group. Needing their events keyed by another field (re-keying, which "
+      "kafka.rekey: on turns on):\n"
       "  collaborating_teams: cohort entity context.groupId is not the messages' key (userId)\n"
       "  teams_created: cohort entity context.groupId is not the messages' key (userId)\n"
       "  project_builders: entity context.groupId is not the messages' key (userId)\n"))
@@ -70,6 +71,29 @@ TEST(CheckCommandTest, ValidConfigSaysHowItsStateSplitsIntoTasks) {
                                 "in one consumer group split the partitions and their numbers "
                                 "add up\n"))
       << o.out;
+}
+
+// With kafka.rekey the team metrics go through one repartition topic, keyed
+// by team, and every task is one partition's.
+TEST(CheckCommandTest, RekeyedConfigNamesItsRepartitionTopics) {
+  const std::filesystem::path dir = testing::MakeTempDir("nsmd-check-rekey");
+  std::string yaml =
+      testing::ReadFile(std::filesystem::path(NSMD_SOURCE_DIR) / "config/examples/saas.yaml");
+  const size_t at = yaml.find("  key_field: userId");
+  ASSERT_NE(at, std::string::npos);
+  yaml.insert(at, "  rekey: true\n");
+  std::ofstream(dir / "saas.yaml") << yaml;
+  testing::CommandOutput o =
+      testing::RunNsmdCommand(absl::StrCat("check --config ", (dir / "saas.yaml").string()));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(absl::StrContains(
+      o.out,
+      "\ntasks: one per partition, re-keyed (kafka.key_field: userId; kafka.rekey: on): "
+      "instances in one consumer group split the partitions and their numbers add up. Re-keyed "
+      "through repartition topics:\n"
+      "  nsmd-saas-rekey-context.groupId: collaborating_teams teams_created project_builders\n"))
+      << o.out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CheckCommandTest, BrokenConfigListsEveryErrorAndExits1) {

@@ -59,7 +59,7 @@ class TaskChangelogTest : public ::testing::Test {
   std::map<std::string, int64_t> Checkpoint(const StateDelta& delta,
                                             const std::vector<SourceOffset>& offsets) {
     std::vector<SourceOffset> ends;
-    EXPECT_OK(writer_->Write(delta, offsets, *writer_store_, &ends));
+    EXPECT_OK(writer_->Write(delta, offsets, {}, *writer_store_, &ends));
     EXPECT_OK(writer_store_->Commit(delta, offsets, ends));
     std::map<std::string, int64_t> out;
     for (const SourceOffset& o : ends) out[absl::StrCat(o.topic, "/", o.partition)] = o.next_offset;
@@ -225,7 +225,7 @@ TEST_F(TaskChangelogTest, RowsOfATaskThatHasReadNothingYetRestoreWithoutAnOffset
 TEST_F(TaskChangelogTest, ChangelogWithFewerPartitionsThanItsInputIsRefused) {
   ASSERT_OK(broker_->CreateTopic("clicks", 4));
   ASSERT_OK(broker_->CreateTopic("g-clicks-changelog", 2));
-  absl::Status s = writer_->EnsureTopics({"events", "clicks"});
+  absl::Status s = writer_->EnsureTopics({"events", "clicks"}).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_NE(s.message().find("g-clicks-changelog has 2 partition(s), fewer than the 4"),
             std::string::npos)

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nsmd {
 namespace {
@@ -57,6 +58,47 @@ TEST_F(KeyPartitioningTest, OneMetricThatNeedsRekeyingMakesTheConfigWholeInput) 
   EXPECT_FALSE(PartitionedByKey(
       {Metric(MeasureKind::kDistinct, user_), Metric(MeasureKind::kEntities, team_)}, catalog_,
       "userId"));
+}
+
+TEST_F(KeyPartitioningTest, PartitionFieldIsTheCountedEntityOrTheCohorts) {
+  auto field = [this](const MetricDefinition& m) {
+    absl::StatusOr<FieldId> f = PartitionField(m, catalog_);
+    EXPECT_OK(f);
+    return f.value_or(-2);
+  };
+  EXPECT_EQ(field(Metric(MeasureKind::kSum)), kNoField);
+  EXPECT_EQ(field(Metric(MeasureKind::kDistinct, user_)), user_);
+  EXPECT_EQ(field(Cohort(Metric(MeasureKind::kEvents), team_)), team_);
+  EXPECT_EQ(field(Cohort(Metric(MeasureKind::kEntities, team_), team_)), team_);
+  // A cohort of teams counting distinct users: neither field alone.
+  const absl::Status both =
+      PartitionField(Cohort(Metric(MeasureKind::kDistinct, user_), team_), catalog_).status();
+  EXPECT_EQ(both.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(both.message(),
+            "its cohort entity context.groupId and the distinct field userId differ: no one field "
+            "partitions both");
+}
+
+TEST_F(KeyPartitioningTest, RekeyFieldsAreTheNonKeyFieldsOnceInOrder) {
+  const FieldId claim = catalog_.Intern("claim_id");
+  const std::vector<MetricDefinition> metrics = {
+      Metric(MeasureKind::kDistinct, user_), Cohort(Metric(MeasureKind::kEvents), team_),
+      Metric(MeasureKind::kEntities, claim), Metric(MeasureKind::kEntities, team_),
+      Metric(MeasureKind::kSum)};
+  absl::StatusOr<std::vector<FieldId>> keyed = RekeyFields(metrics, catalog_, "userId");
+  ASSERT_OK(keyed);
+  EXPECT_EQ(*keyed, (std::vector<FieldId>{team_, claim}));
+  absl::StatusOr<std::vector<FieldId>> unkeyed = RekeyFields(metrics, catalog_, "");
+  ASSERT_OK(unkeyed);
+  EXPECT_EQ(*unkeyed, (std::vector<FieldId>{user_, team_, claim}));
+  absl::StatusOr<std::vector<FieldId>> none = RekeyFields({Metric(MeasureKind::kSum)}, catalog_, "");
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+  MetricDefinition both = Cohort(Metric(MeasureKind::kDistinct, user_), team_);
+  both.name = "both";
+  const absl::Status s = RekeyFields({both}, catalog_, "userId").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message().substr(0, 46), "metric both cannot be re-keyed: its cohort ent");
 }
 
 }  // namespace
