@@ -74,7 +74,8 @@ int Run(int64_t members, int64_t per_checkpoint) {
     written += n;
     const std::vector<SourceOffset> offsets = {{"events", 0, written}};
     std::vector<SourceOffset> ends;
-    if (absl::Status s = (*writer)->Write(delta, offsets, {}, **source, &ends); !s.ok()) return Fail(s);
+    if (absl::Status s = (*writer)->Write(delta, offsets, {}, **source, &ends); !s.ok())
+      return Fail(s);
     if (absl::Status s = (*source)->Commit(delta, offsets, ends); !s.ok()) return Fail(s);
   }
   const double write_s = absl::ToDoubleSeconds(absl::Now() - write_start);

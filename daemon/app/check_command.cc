@@ -90,7 +90,8 @@ std::string RenderTasks(const DaemonConfig& config) {
       absl::StrAppend(&out, "  ", m.name, ": ", *gap, "\n");
     }
   }
-  if (!fields.ok()) absl::StrAppend(&out, "  re-keying cannot help: ", fields.status().message(), "\n");
+  if (!fields.ok())
+    absl::StrAppend(&out, "  re-keying cannot help: ", fields.status().message(), "\n");
   return out;
 }
 

@@ -50,6 +50,10 @@ void CrashPoint(const char* name) {
   _exit(137);  // not reached
 }
 
+bool CrashPointArmed(const char* name) {
+  return armed.load(std::memory_order_acquire) && std::strcmp(name, armed_name->c_str()) == 0;
+}
+
 bool TestFailPoint(const char* name) {
   const char* value = std::getenv("NSMD_TEST_FAIL_POINT");
   return value != nullptr && std::strcmp(value, name) == 0;

@@ -12,6 +12,10 @@
 // Points in the daemon (see run_command.cc and pipeline.cc):
 //   checkpoint_before_write  a non-empty checkpoint's state + offsets batch is
 //                            built but not yet written to RocksDB;
+//   checkpoint_after_rekeyed  (with kafka.rekey) the checkpoint's
+//                            repartition records are on the brokers, its
+//                            changelog records not yet, the transaction not
+//                            committed;
 //   checkpoint_after_changelog  (with a changelog) the checkpoint's Kafka
 //                            transaction is committed but its RocksDB batch
 //                            is not yet written;
@@ -32,6 +36,9 @@ void InitCrashPointFromEnv();
 // Passes the crash point `name`: SIGKILLs the process if this is the n-th
 // pass of the armed point; otherwise does nothing. Thread-safe.
 void CrashPoint(const char* name);
+
+// True if crash point `name` is armed (to do what only passing it needs).
+bool CrashPointArmed(const char* name);
 
 // TEST ONLY. True if NSMD_TEST_FAIL_POINT=<name> is set in the environment:
 // the caller then fails as if the step at `name` had failed (points:

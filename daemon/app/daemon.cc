@@ -414,11 +414,18 @@ absl::Status Daemon::StartChangelog() {
 
 absl::Status Daemon::EnsureChangelogTopics() {
   using Counts = std::map<std::string, int>;
-  ASSIGN_OR_RETURN(const Counts rekey_partitions,
+  ASSIGN_OR_RETURN(const Counts partitions,
                    changelog_->EnsureTopics(config_.kafka.topics, rekey_topics_,
                                             config_.kafka.rekey_partitions));
-  for (const auto& [topic, partitions] : rekey_partitions) {
-    pipeline_->SetRekeyPartitions(topic, partitions);
+  if (!rekey_topics_.empty()) {
+    std::vector<TopicPartitionId> inputs;
+    for (const std::string& topic : config_.kafka.topics) {
+      for (int p = 0; p < partitions.at(topic); ++p) inputs.push_back(TopicPartitionId{topic, p});
+    }
+    pipeline_->SetRekeyOrigins(inputs);
+    for (const std::string& topic : rekey_topics_) {
+      pipeline_->SetRekeyPartitions(topic, partitions.at(topic));
+    }
   }
   changelog_topics_unchecked_ = false;
   return absl::OkStatus();

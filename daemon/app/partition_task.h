@@ -102,9 +102,9 @@ class PartitionTask {
   EventCounts counts_;
   EventCounts persisted_counts_;  // as of the last TakeDelta()
   struct OriginMark {
-    std::string name;      // "" until the origin is seen
-    int64_t next = 0;      // offset after the last record taken
-    bool dirty = false;    // changed since the last TakeDelta()
+    std::string name;    // "" until the origin is seen
+    int64_t next = 0;    // offset after the last record taken
+    bool dirty = false;  // changed since the last TakeDelta()
   };
   std::vector<OriginMark> origins_;  // by SourceIndex
   std::vector<std::string> stale_prefixes_;

@@ -246,6 +246,17 @@ void Pipeline::SetRekeyPartitions(const std::string& topic, int partitions) {
   }
 }
 
+void Pipeline::SetRekeyOrigins(const std::vector<TopicPartitionId>& inputs) {
+  rekey_origins_.clear();
+  for (const TopicPartitionId& id : inputs) {
+    rekey_origins_.push_back(PartitionName(id.topic, id.partition));
+  }
+  for (auto& [name, task] : tasks_) {
+    if (RouteOf(task->id().topic) == nullptr) continue;
+    for (const std::string& origin : rekey_origins_) task->SourceIndex(origin);
+  }
+}
+
 std::vector<std::string> Pipeline::rekey_topics() const {
   std::vector<std::string> out;
   for (const RekeyRoute& route : routes_) out.push_back(route.topic);
@@ -295,10 +306,12 @@ TopicPartitionId Pipeline::TaskIdOf(absl::string_view topic, int32_t partition) 
 
 absl::StatusOr<std::unique_ptr<PartitionTask>> Pipeline::LoadTask(const TopicPartitionId& id) {
   const absl::Time start = absl::Now();
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<PartitionTask> task,
-      PartitionTask::Load(id, MetricsOf(id, metrics_, *catalog_), engine_options_, *store_,
-                          retain_all_windows_));
+  ASSIGN_OR_RETURN(std::unique_ptr<PartitionTask> task,
+                   PartitionTask::Load(id, MetricsOf(id, metrics_, *catalog_), engine_options_,
+                                       *store_, retain_all_windows_));
+  if (RouteOf(id.topic) != nullptr) {
+    for (const std::string& origin : rekey_origins_) task->SourceIndex(origin);
+  }
   for (const std::string& prefix : task->stale_prefixes()) {
     std::fprintf(stderr, "nsmd: dropping state of removed or redefined metric (%s)\n",
                  prefix.c_str());
@@ -341,8 +354,8 @@ absl::StatusOr<std::vector<SourceOffset>> Pipeline::AssignTasks(
     const std::vector<TopicPartitionId>& partitions) {
   for (const RekeyRoute& route : routes_) {
     if (route.partitions < 1) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the partition count of repartition topic ", route.topic, " is not known yet"));
+      return absl::FailedPreconditionError(absl::StrCat("the partition count of repartition topic ",
+                                                        route.topic, " is not known yet"));
     }
   }
   Flush();
@@ -765,9 +778,13 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
   absl::flat_hash_map<std::string, std::unique_ptr<PartitionTask>> fresh;
   std::vector<std::string> stale;
   for (const auto& [name, task] : tasks_) {
-    ASSIGN_OR_RETURN(fresh[name], PartitionTask::Load(
-                                      task->id(), MetricsOf(task->id(), config.metrics, *config.catalog),
-                                      config.engine, *store_, retain_all_windows_));
+    ASSIGN_OR_RETURN(
+        fresh[name],
+        PartitionTask::Load(task->id(), MetricsOf(task->id(), config.metrics, *config.catalog),
+                            config.engine, *store_, retain_all_windows_));
+    if (RouteOf(task->id().topic) != nullptr) {
+      for (const std::string& origin : rekey_origins_) fresh[name]->SourceIndex(origin);
+    }
     const std::vector<std::string>& prefixes = fresh[name]->stale_prefixes();
     stale.insert(stale.end(), prefixes.begin(), prefixes.end());
   }

@@ -129,6 +129,13 @@ class Pipeline {
   // Call for each before the first message is processed, lanes idle.
   void SetRekeyPartitions(const std::string& topic, int partitions);
 
+  // Sets the input partitions whose events the repartition topics carry:
+  // every one is a source of every repartition task from its start, so its
+  // windows wait for each before they expire (an origin first seen late
+  // would find them gone). Call before the first message is processed,
+  // lanes idle.
+  void SetRekeyOrigins(const std::vector<TopicPartitionId>& inputs);
+
   // The repartition topics (EnableRekey); empty if none.
   std::vector<std::string> rekey_topics() const;
 
@@ -386,10 +393,11 @@ class Pipeline {
   // rekey_retry_ into one batch per repartition partition.
   std::vector<ChangelogProducer::PartitionRecords> TakeRekeyed();
   std::vector<MetricDefinition> metrics_;
-  std::string key_field_;  // kafka.key_field
+  std::string key_field_;     // kafka.key_field
   std::string group_id_;      // kafka.group_id, once re-keying
   std::string rekey_prefix_;  // RekeyTopicName(group_id_, ""); empty: no re-keying
   std::vector<RekeyRoute> routes_;
+  std::vector<std::string> rekey_origins_;  // "<topic>/<partition>" of every input
   // Records of a failed checkpoint, sent again (first) by the next one.
   std::vector<ChangelogProducer::PartitionRecords> rekey_retry_;
   EngineOptions engine_options_;
@@ -411,7 +419,7 @@ class Pipeline {
     int32_t partition = -1;
     SourceOffset* next = nullptr;
     PartitionTask* task = nullptr;
-    int source = -1;  // the partition's index in the task's engine
+    int source = -1;       // the partition's index in the task's engine
     bool rekeyed = false;  // a repartition topic's: origins are its sources
   };
   std::vector<std::unique_ptr<Lane>> lanes_;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "daemon/app/crash_point.h"
 #include "daemon/app/partition_task.h"
 #include "daemon/base/status_macros.h"
 #include "daemon/state/changelog_record.h"
@@ -39,7 +40,8 @@ bool ParseTaskKey(absl::string_view key, TopicPartitionId* id, size_t* prefix_si
 }  // namespace
 
 std::string TaskChangelog::TopicName(absl::string_view group_id, absl::string_view topic) {
-  if (absl::StartsWith(topic, absl::StrCat(group_id, "-"))) return absl::StrCat(topic, "-changelog");
+  if (absl::StartsWith(topic, absl::StrCat(group_id, "-")))
+    return absl::StrCat(topic, "-changelog");
   return absl::StrCat(group_id, "-", topic, "-changelog");
 }
 
@@ -71,6 +73,7 @@ absl::StatusOr<std::map<std::string, int>> TaskChangelog::EnsureTopics(
   using Counts = std::map<std::string, int>;
   ASSIGN_OR_RETURN(Counts counts, producer_->EnsureTopics(specs, kMetadataTimeout));
   std::map<std::string, int> out;
+  for (const std::string& topic : topics) out[topic] = counts[topic];
   for (const std::string& topic : rekey_topics) out[topic] = counts[topic];
   return out;
 }
@@ -141,9 +144,15 @@ absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<Sou
   std::vector<const ChangelogProducer::PartitionRecords*> all;
   for (const ChangelogProducer::PartitionRecords& batch : rekeyed) all.push_back(&batch);
   for (const ChangelogProducer::PartitionRecords& batch : batches) all.push_back(&batch);
+  if (!rekeyed.empty() && CrashPointArmed("checkpoint_after_rekeyed")) {  // test only
+    producer_->set_after_batches([this, n = rekeyed.size()](size_t produced) {
+      if (produced != n) return;
+      producer_->Flush();
+      CrashPoint("checkpoint_after_rekeyed");
+    });
+  }
   rd_kafka_consumer_group_metadata_t* group = group_metadata_ ? group_metadata_() : nullptr;
-  absl::StatusOr<std::map<TopicPartitionId, int64_t>> ends =
-      producer_->Commit(all, offsets, group);
+  absl::StatusOr<std::map<TopicPartitionId, int64_t>> ends = producer_->Commit(all, offsets, group);
   if (group != nullptr) rd_kafka_consumer_group_metadata_destroy(group);
   if (!ends.ok()) return ends.status();
   absl::MutexLock lock(&mu_);

@@ -62,7 +62,8 @@ class TaskChangelog {
   // (with `rekey_partitions` partitions, 0: as many as the first of
   // `topics`), then of the changelog topics of `topics` and of the
   // repartition topics (see ChangelogProducer::EnsureTopics for the errors).
-  // Returns the partition count of every repartition topic.
+  // Returns the partition count of every one of `topics` and
+  // `rekey_topics`.
   [[nodiscard]] absl::StatusOr<std::map<std::string, int>> EnsureTopics(
       const std::vector<std::string>& topics, const std::vector<std::string>& rekey_topics = {},
       int rekey_partitions = 0);

@@ -12,11 +12,11 @@ SectionLoader::SectionLoader(YamlReader* reader, DaemonConfig* config)
     : reader_(reader), config_(config) {}
 
 void SectionLoader::LoadKafka(const YAML::Node& n) {
-  if (!reader_->CheckMap(n, "kafka",
-                         {"brokers", "topics", "group_id", "properties", "start_offset",
-                          "assignment", "embedded_partitions", "max_message_bytes",
-                          "dead_letter_topic", "key_field", "instance_id", "rekey",
-                          "rekey_partitions"})) {
+  if (!reader_->CheckMap(
+          n, "kafka",
+          {"brokers", "topics", "group_id", "properties", "start_offset", "assignment",
+           "embedded_partitions", "max_message_bytes", "dead_letter_topic", "key_field",
+           "instance_id", "rekey", "rekey_partitions"})) {
     return;
   }
   KafkaConfig& k = config_->kafka;

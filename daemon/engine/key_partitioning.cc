@@ -64,10 +64,10 @@ absl::StatusOr<FieldId> PartitionField(const MetricDefinition& metric,
   if (metric.window.kind != WindowKind::kCohort) return counted;
   const FieldId entity = metric.window.cohort_entity;
   if (counted != kNoField && counted != entity) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "its cohort entity ", catalog.path(entity), " and the ",
-        measure.kind == MeasureKind::kDistinct ? "distinct field " : "entity ",
-        catalog.path(counted), " differ: no one field partitions both"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("its cohort entity ", catalog.path(entity), " and the ",
+                     measure.kind == MeasureKind::kDistinct ? "distinct field " : "entity ",
+                     catalog.path(counted), " differ: no one field partitions both"));
   }
   return entity;
 }

@@ -128,6 +128,7 @@ absl::StatusOr<std::map<std::string, int>> ChangelogProducer::EnsureTopics(
     if (like == partitions.end()) {
       return absl::NotFoundError(absl::StrCat("topic ", spec.like, " does not exist"));
     }
+    out[spec.like] = like->second;
     auto have = partitions.find(spec.topic);
     if (have != partitions.end()) {
       if (spec.changelog && have->second < like->second) {
@@ -174,18 +175,20 @@ absl::StatusOr<std::map<std::string, int>> ChangelogProducer::EnsureTopics(
     rd_kafka_NewTopic_destroy(topic);
     const char* policy = spec.changelog ? ", cleanup.policy=compact" : "";
     if (!error.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot create ", role, " topic ", spec.topic, " (", count, " partitions", policy,
-          "): ", error, ". Create it yourself (with `nsmd broker`: --topic ", spec.topic, ":",
-          count, ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create ", role, " topic ", spec.topic, " (", count, " partitions",
+                       policy, "): ", error, ". Create it yourself (with `nsmd broker`: --topic ",
+                       spec.topic, ":", count, ")"));
     }
-    std::fprintf(stderr, "nsmd: created %s topic %s (%d partitions%s)\n", role,
-                 spec.topic.c_str(), count, spec.changelog ? ", compacted" : "");
+    std::fprintf(stderr, "nsmd: created %s topic %s (%d partitions%s)\n", role, spec.topic.c_str(),
+                 count, spec.changelog ? ", compacted" : "");
     partitions[spec.topic] = count;
     out[spec.topic] = count;
   }
   return out;
 }
+
+void ChangelogProducer::Flush() { rd_kafka_flush(rk_, kTransactionTimeoutMs); }
 
 absl::Status ChangelogProducer::Produce(const TopicPartitionId& partition,
                                         const ChangelogRecord& record) {
@@ -262,10 +265,11 @@ absl::StatusOr<std::map<TopicPartitionId, int64_t>> ChangelogProducer::Commit(
     }
     return s;
   };
-  for (const PartitionRecords* batch : batches) {
-    for (const ChangelogRecord& record : batch->records) {
-      if (absl::Status s = Produce(batch->partition, record); !s.ok()) return fail(s);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    for (const ChangelogRecord& record : batches[i]->records) {
+      if (absl::Status s = Produce(batches[i]->partition, record); !s.ok()) return fail(s);
     }
+    if (after_batches_) after_batches_(i + 1);
   }
   if (group != nullptr && !input_offsets.empty()) {
     rd_kafka_topic_partition_list_t* offsets =

@@ -4,6 +4,7 @@
 #define NSMD_DAEMON_SOURCE_CHANGELOG_PRODUCER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -61,11 +62,10 @@ class ChangelogProducer {
 
   // Makes sure each of `topics` exists, in order (a spec's `like` may be an
   // earlier spec's topic), creating a missing one with the Admin API, and
-  // returns every topic's partition count. FailedPrecondition, saying what
-  // to do, if a changelog topic has fewer partitions than its `like` or a
-  // topic cannot be created (librdkafka's mock cluster has no CreateTopics);
-  // NotFound if a `like` topic does not exist; Unavailable if the cluster
-  // does not answer within `timeout`.
+  // returns the partition count of every topic named (`like` ones too). FailedPrecondition, saying
+  // what to do, if a changelog topic has fewer partitions than its `like` or a topic cannot be
+  // created (librdkafka's mock cluster has no CreateTopics); NotFound if a `like` topic does not
+  // exist; Unavailable if the cluster does not answer within `timeout`.
   [[nodiscard]] absl::StatusOr<std::map<std::string, int>> EnsureTopics(
       const std::vector<TopicSpec>& topics, absl::Duration timeout);
 
@@ -78,6 +78,14 @@ class ChangelogProducer {
   [[nodiscard]] absl::StatusOr<std::map<TopicPartitionId, int64_t>> Commit(
       const std::vector<PartitionRecords>& batches, const std::vector<SourceOffset>& input_offsets,
       rd_kafka_consumer_group_metadata_t* group);
+  // TEST ONLY: `hook(n)` runs in each Commit() after the records of its
+  // first n batches are produced (a crash point; Flush() delivers them).
+  void set_after_batches(std::function<void(size_t)> hook) { after_batches_ = std::move(hook); }
+
+  // Waits until every record produced so far is delivered (within the
+  // transaction timeout).
+  void Flush();
+
   // The same for batches held elsewhere (not owned; none null).
   [[nodiscard]] absl::StatusOr<std::map<TopicPartitionId, int64_t>> Commit(
       const std::vector<const PartitionRecords*>& batches,
@@ -97,6 +105,7 @@ class ChangelogProducer {
   const std::string brokers_;
   const std::map<std::string, std::string> properties_;
   const std::string transactional_id_;
+  std::function<void(size_t)> after_batches_;
   rd_kafka_t* rk_ = nullptr;
   bool initialized_ = false;  // init_transactions succeeded on rk_
   absl::Mutex mu_;            // the delivery callback runs on librdkafka's threads

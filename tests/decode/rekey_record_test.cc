@@ -18,7 +18,9 @@ TEST(RekeyRecordTest, LayoutOfARecordWithoutFields) {
   std::string out;
   EncodeRekeyRecord(event, catalog, RekeyOrigin{"t/0", 5}, &out);
   // Version 1, "t/0", offset 5, time 1000 (LEB128 e8 07), "a", empty id, no fields.
-  EXPECT_EQ(out, std::string("\x01\x03t/0\x05\xe8\x07\x01" "a\x00\x00", 12));
+  EXPECT_EQ(out, std::string("\x01\x03t/0\x05\xe8\x07\x01"
+                             "a\x00\x00",
+                             12));
 }
 
 TEST(RekeyRecordTest, RoundTripsByPathIntoAnotherCatalog) {

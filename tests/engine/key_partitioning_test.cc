@@ -91,7 +91,8 @@ TEST_F(KeyPartitioningTest, RekeyFieldsAreTheNonKeyFieldsOnceInOrder) {
   absl::StatusOr<std::vector<FieldId>> unkeyed = RekeyFields(metrics, catalog_, "");
   ASSERT_OK(unkeyed);
   EXPECT_EQ(*unkeyed, (std::vector<FieldId>{user_, team_, claim}));
-  absl::StatusOr<std::vector<FieldId>> none = RekeyFields({Metric(MeasureKind::kSum)}, catalog_, "");
+  absl::StatusOr<std::vector<FieldId>> none =
+      RekeyFields({Metric(MeasureKind::kSum)}, catalog_, "");
   ASSERT_OK(none);
   EXPECT_TRUE(none->empty());
   MetricDefinition both = Cohort(Metric(MeasureKind::kDistinct, user_), team_);
