@@ -128,6 +128,19 @@ TEST(ConfigLoaderTest, KafkaInstanceIdIsDerivedUnlessGiven) {
               ElementsAre("t.yaml:2:16: expected a string for kafka.instance_id"));
 }
 
+TEST(ConfigLoaderTest, KafkaRekeyIsOffUnlessTurnedOn) {
+  const DaemonConfig plain = *ParseConfig(kWau, "t.yaml").config;
+  EXPECT_FALSE(plain.kafka.rekey);
+  EXPECT_EQ(plain.kafka.rekey_partitions, 0);
+  const DaemonConfig on =
+      *ParseConfig(absl::StrCat("kafka:\n  rekey: true\n  rekey_partitions: 16\n", kWau), "t.yaml")
+           .config;
+  EXPECT_TRUE(on.kafka.rekey);
+  EXPECT_EQ(on.kafka.rekey_partitions, 16);
+  EXPECT_THAT(Messages(absl::StrCat("kafka:\n  rekey_partitions: 0\n", kWau)),
+              ElementsAre("t.yaml:2:21: kafka.rekey_partitions must be at least 1"));
+}
+
 TEST(ConfigLoaderTest, BadRegex) {
   std::vector<std::string> m = Messages(R"(metrics:
   - name: docs
