@@ -144,9 +144,9 @@ absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<Sou
   std::vector<const ChangelogProducer::PartitionRecords*> all;
   for (const ChangelogProducer::PartitionRecords& batch : rekeyed) all.push_back(&batch);
   for (const ChangelogProducer::PartitionRecords& batch : batches) all.push_back(&batch);
-  if (!rekeyed.empty() && CrashPointArmed("checkpoint_after_rekeyed")) {  // test only
+  if (CrashPointArmed("checkpoint_after_rekeyed")) {  // test only
     producer_->set_after_batches([this, n = rekeyed.size()](size_t produced) {
-      if (produced != n) return;
+      if (n == 0 || produced != n) return;
       producer_->Flush();
       CrashPoint("checkpoint_after_rekeyed");
     });

@@ -307,6 +307,22 @@ http:
     }
   }
 
+  // Scrapes `instance` until it has consumed `n` messages (up to 60 s);
+  // returns the count last seen.
+  double AwaitConsumed(const Instance& instance, size_t n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    double consumed = 0;
+    while (consumed < n && absl::Now() < deadline) {
+      auto metrics = testing::HttpRequest(instance.port, "GET", "/metrics");
+      if (metrics.ok()) {
+        consumed = testing::PrometheusValue(metrics->body, "nsmd_events_consumed_total")
+                       .value_or(consumed);
+      }
+      if (consumed < n) absl::SleepFor(absl::Milliseconds(50));
+    }
+    return consumed;
+  }
+
   // The tests' bodies (below), for both fixtures.
   void JoinKillAndStop();
   void KilledInstancesTasksRestoreFromTheChangelog();
@@ -427,25 +443,14 @@ void InstancesTest::JoinKillAndStop() {
 // changelog and reads on from A's checkpoint: B's consumed counter is
 // exactly the second half (had B re-read any input offset below A's last
 // checkpoint, it would count more), it reports a restore per task (8, 16
-// re-keyed) and their rows,
-// and its values equal the replay of everything.
+// re-keyed) and their rows, and its values equal the replay of everything.
 void InstancesTest::KilledInstancesTasksRestoreFromTheChangelog() {
   const size_t half = events_.size() / 2;
   Produce(0, half);
   Start("a", &a_);
   ASSERT_OK(testing::AwaitHttpStatus(a_.port, "/readyz", 200));
   // A has consumed the first half, then checkpoints it (every 100 ms).
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  double consumed = 0;
-  while (absl::Now() < deadline) {
-    auto metrics = testing::HttpRequest(a_.port, "GET", "/metrics");
-    ASSERT_OK(metrics);
-    auto n = testing::PrometheusValue(metrics->body, "nsmd_events_consumed_total");
-    if (n.ok()) consumed = *n;
-    if (consumed >= half) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  ASSERT_EQ(consumed, half);
+  ASSERT_EQ(AwaitConsumed(a_, half), static_cast<double>(half));
   absl::SleepFor(absl::Seconds(1));
   a_.process->Signal(SIGKILL);
   a_.process.reset();
@@ -484,15 +489,7 @@ void InstancesTest::KilledBetweenTransactionAndRocksDb() {
   const size_t half = events_.size() / 2;
   Produce(0, half);
   Start("a", &a_, {"NSMD_TEST_CRASH_POINT=checkpoint_after_changelog:2"});
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    auto metrics = testing::HttpRequest(a_.port, "GET", "/metrics");
-    if (metrics.ok() &&
-        testing::PrometheusValue(metrics->body, "nsmd_events_consumed_total").value_or(0) >= half) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  AwaitConsumed(a_, half);
   Produce(half, events_.size());
   auto killed = a_.process->Wait(absl::Seconds(60));
   ASSERT_OK(killed);
@@ -545,7 +542,11 @@ TEST_F(RekeyedInstancesTest, KilledBetweenTransactionAndRocksDbLosesAndRepeatsNo
 // A processes that input again from the last checkpoint and sends the same
 // records again; each repartition task skips those at or below its
 // origin's high-water offset, so the values still equal the replay (they
-// would count the re-sent events twice otherwise: big_teams' event counts).
+// would count the re-sent events twice otherwise: with the skipping
+// disabled, team_first_orders read 60 instead of 59). Whether the killed
+// transaction's records reached the broker first depends on timing: in
+// most runs they did (2,642 records for 2,473 events in one); the fixture:
+//
 // Without dedup by messageId, and with a lateness longer than the events'
 // span: either would hide most records sent twice (as duplicates, or as
 // late behind the first copy).
@@ -562,15 +563,7 @@ TEST_F(RekeyedWithoutDedupTest, KilledWithRepartitionRecordsSentCountsThemOnce) 
   // The first checkpoint with repartition records completes, the second
   // (of the second half) does not.
   Start("a", &a_, {"NSMD_TEST_CRASH_POINT=checkpoint_after_rekeyed:2"});
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    auto metrics = testing::HttpRequest(a_.port, "GET", "/metrics");
-    if (metrics.ok() &&
-        testing::PrometheusValue(metrics->body, "nsmd_events_consumed_total").value_or(0) >= half) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  AwaitConsumed(a_, half);
   absl::SleepFor(absl::Milliseconds(500));  // a checkpoint of it all
   Produce(half, events_.size());
   auto killed = a_.process->Wait(absl::Seconds(60));
@@ -579,14 +572,6 @@ TEST_F(RekeyedWithoutDedupTest, KilledWithRepartitionRecordsSentCountsThemOnce) 
   a_.process.reset();
   Start("a", &a_);
   EXPECT_EQ(AwaitCombinedEqualsReplay({&a_}), "") << "A restarted after the crash";
-  // Some events went to the repartition topic twice: more records than the
-  // 2,473 events applied (2,400 + 60 duplicates + 13 team_created, all with
-  // a team), so the skipping above was needed.
-  auto records = testing::CountMessagesPerPartition(bootstrap_, kRekeyTopic, kPartitions);
-  ASSERT_OK(records);
-  int64_t sent = 0;
-  for (int64_t n : *records) sent += n;
-  EXPECT_GT(sent, 2473);
 }
 
 }  // namespace
