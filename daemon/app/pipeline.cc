@@ -251,10 +251,12 @@ void Pipeline::SetRekeyOrigins(const std::vector<TopicPartitionId>& inputs) {
   for (const TopicPartitionId& id : inputs) {
     rekey_origins_.push_back(PartitionName(id.topic, id.partition));
   }
-  for (auto& [name, task] : tasks_) {
-    if (RouteOf(task->id().topic) == nullptr) continue;
-    for (const std::string& origin : rekey_origins_) task->SourceIndex(origin);
-  }
+  for (auto& [name, task] : tasks_) RegisterOrigins(task.get());
+}
+
+void Pipeline::RegisterOrigins(PartitionTask* task) const {
+  if (RouteOf(task->id().topic) == nullptr) return;
+  for (const std::string& origin : rekey_origins_) task->SourceIndex(origin);
 }
 
 std::vector<std::string> Pipeline::rekey_topics() const {
@@ -309,9 +311,7 @@ absl::StatusOr<std::unique_ptr<PartitionTask>> Pipeline::LoadTask(const TopicPar
   ASSIGN_OR_RETURN(std::unique_ptr<PartitionTask> task,
                    PartitionTask::Load(id, MetricsOf(id, metrics_, *catalog_), engine_options_,
                                        *store_, retain_all_windows_));
-  if (RouteOf(id.topic) != nullptr) {
-    for (const std::string& origin : rekey_origins_) task->SourceIndex(origin);
-  }
+  RegisterOrigins(task.get());
   for (const std::string& prefix : task->stale_prefixes()) {
     std::fprintf(stderr, "nsmd: dropping state of removed or redefined metric (%s)\n",
                  prefix.c_str());
@@ -782,9 +782,7 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
         fresh[name],
         PartitionTask::Load(task->id(), MetricsOf(task->id(), config.metrics, *config.catalog),
                             config.engine, *store_, retain_all_windows_));
-    if (RouteOf(task->id().topic) != nullptr) {
-      for (const std::string& origin : rekey_origins_) fresh[name]->SourceIndex(origin);
-    }
+    RegisterOrigins(fresh[name].get());
     const std::vector<std::string>& prefixes = fresh[name]->stale_prefixes();
     stale.insert(stale.end(), prefixes.begin(), prefixes.end());
   }

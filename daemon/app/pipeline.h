@@ -386,6 +386,9 @@ class Pipeline {
   std::vector<MetricDefinition> MetricsOf(const TopicPartitionId& id,
                                           const std::vector<MetricDefinition>& metrics,
                                           const FieldCatalog& catalog) const;
+  // Makes every input partition (SetRekeyOrigins) a source of `task` if it
+  // is a repartition topic's.
+  void RegisterOrigins(PartitionTask* task) const;
   // Sends `held` (an event an input task applied) to every route whose
   // metrics may count it: into the lane's outbox.
   void Route(Lane& lane, const HeldEvent& held);

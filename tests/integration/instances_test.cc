@@ -323,6 +323,14 @@ http:
     return consumed;
   }
 
+  // Waits (up to 60 s) for `instance` to kill itself at its crash point.
+  void AwaitCrashPoint(Instance* instance) {
+    auto killed = instance->process->Wait(absl::Seconds(60));
+    ASSERT_OK(killed);
+    ASSERT_TRUE(WIFSIGNALED(*killed) && WTERMSIG(*killed) == SIGKILL) << *killed;
+    instance->process.reset();
+  }
+
   // The tests' bodies (below), for both fixtures.
   void JoinKillAndStop();
   void KilledInstancesTasksRestoreFromTheChangelog();
@@ -491,10 +499,7 @@ void InstancesTest::KilledBetweenTransactionAndRocksDb() {
   Start("a", &a_, {"NSMD_TEST_CRASH_POINT=checkpoint_after_changelog:2"});
   AwaitConsumed(a_, half);
   Produce(half, events_.size());
-  auto killed = a_.process->Wait(absl::Seconds(60));
-  ASSERT_OK(killed);
-  ASSERT_TRUE(WIFSIGNALED(*killed) && WTERMSIG(*killed) == SIGKILL) << *killed;
-  a_.process.reset();
+  ASSERT_NO_FATAL_FAILURE(AwaitCrashPoint(&a_));
 
   Start("a", &a_);
   EXPECT_EQ(AwaitCombinedEqualsReplay({&a_}), "") << "A restarted after the crash";
@@ -566,10 +571,7 @@ TEST_F(RekeyedWithoutDedupTest, KilledWithRepartitionRecordsSentCountsThemOnce) 
   AwaitConsumed(a_, half);
   absl::SleepFor(absl::Milliseconds(500));  // a checkpoint of it all
   Produce(half, events_.size());
-  auto killed = a_.process->Wait(absl::Seconds(60));
-  ASSERT_OK(killed);
-  ASSERT_TRUE(WIFSIGNALED(*killed) && WTERMSIG(*killed) == SIGKILL) << *killed;
-  a_.process.reset();
+  ASSERT_NO_FATAL_FAILURE(AwaitCrashPoint(&a_));
   Start("a", &a_);
   EXPECT_EQ(AwaitCombinedEqualsReplay({&a_}), "") << "A restarted after the crash";
 }
