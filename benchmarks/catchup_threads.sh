@@ -38,8 +38,15 @@ echo "config: $CONFIG ($("$NSMD" check --config "$CONFIG" 2>&1 | grep '^tasks:' 
 
 # Each run's group has its changelog topic (state.changelog is on for
 # per-partition tasks in a group; the mock has no CreateTopics).
+# A re-keyed config's repartition topics too (nsmd check names them).
+FIELDS=$("$NSMD" check --config "$CONFIG" | sed -nE 's/^  [^ ]+-rekey-([^ :]+):.*/\1/p')
 TOPICS=product-events
-for ((r = 1; r <= REPEATS; r++)); do TOPICS+=",one-$r-product-events-changelog,all-$r-product-events-changelog"; done
+for ((r = 1; r <= REPEATS; r++)); do
+  for g in one-$r all-$r; do
+    TOPICS+=",$g-product-events-changelog"
+    for f in $FIELDS; do TOPICS+=",$g-rekey-$f,$g-rekey-$f-changelog"; done
+  done
+done
 "$NSMD" broker --topic "$TOPICS" --partitions $PARTITIONS >"$WORK/broker.out" 2>"$WORK/broker.log" &
 PIDS+=($!)
 until [[ -s $WORK/broker.out ]]; do sleep 0.1; done

@@ -20,10 +20,14 @@ source benchmarks/bench_lib.sh
 bench_init e2e
 peak_rss_mib() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
-# A saas config pointing at the bench broker, its own group and state dir.
+# A saas config pointing at the bench broker, its own group and state dir,
+# as one instance reading everything runs it: one whole-input task
+# (kafka.rekey: false; re-keyed, for several instances, see
+# catchup_threads.sh with CONFIG=config/examples/saas.yaml).
 saas_config() { # saas_config NAME TOPIC PORT -> path
   local path=$WORK/$1.yaml
   sed -e "s|^\(  brokers:\).*|\1 $BOOTSTRAP|" \
+      -e "s|^\(  key_field:.*\)|\1\n  rekey: false|" \
       -e "s|^\(  topics:\).*|\1 [$2]|" \
       -e "s|^\(  group_id:\).*|\1 $1|" \
       -e "s|^\(  dir:\).*|\1 $WORK/state-$1|" \

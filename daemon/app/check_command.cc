@@ -10,6 +10,7 @@
 #include "daemon/app/load_config_or_report.h"
 #include "daemon/app/pipeline.h"
 #include "daemon/config/metric_tree.h"
+#include "daemon/config/task_layout.h"
 #include "daemon/engine/key_partitioning.h"
 #include "daemon/ops/window_timing.h"
 
@@ -51,47 +52,52 @@ std::string RenderAlerts(const DaemonConfig& config) {
   return out;
 }
 
-// How the state splits into tasks, and the metrics that keep it whole.
+// How the state splits into tasks (TaskLayoutOf): the repartition topics
+// of a re-keyed layout, or the metrics that keep it whole.
 std::string RenderTasks(const DaemonConfig& config) {
   const std::string key = config.kafka.key_field.empty() ? "not set" : config.kafka.key_field;
-  std::string out;
-  if (PartitionedByKey(config.metrics, *config.catalog, config.kafka.key_field)) {
-    return absl::StrCat(
-        "\ntasks: one per partition (kafka.key_field: ", key,
-        "): instances in one consumer group split the partitions and their numbers add up\n");
-  }
   absl::StatusOr<std::vector<FieldId>> fields =
       RekeyFields(config.metrics, *config.catalog, config.kafka.key_field);
-  if (config.kafka.rekey && fields.ok()) {
-    absl::StrAppend(&out, "\ntasks: one per partition, re-keyed (kafka.key_field: ", key,
-                    "; kafka.rekey: on): instances in one consumer group split the partitions "
-                    "and their numbers add up. Re-keyed through repartition topics:\n");
-    for (FieldId field : *fields) {
-      absl::StrAppend(&out, "  ",
-                      Pipeline::RekeyTopicName(config.kafka.group_id, config.catalog->path(field)),
-                      ":");
-      for (const MetricDefinition& m : config.metrics) {
-        absl::StatusOr<FieldId> f = PartitionField(m, *config.catalog);
-        if (m.measure.kind != MeasureKind::kRatio && f.ok() && *f == field) {
-          absl::StrAppend(&out, " ", m.name);
+  switch (TaskLayoutOf(config)) {
+    case TaskLayout::kPerPartition:
+      return absl::StrCat(
+          "\ntasks: one per partition (kafka.key_field: ", key,
+          "): instances in one consumer group split the partitions and their numbers add up\n");
+    case TaskLayout::kRekeyed: {
+      std::string out = absl::StrCat(
+          "\ntasks: one per partition, re-keyed (kafka.key_field: ", key,
+          "): instances in one consumer group split the partitions and their numbers add up. "
+          "Re-keyed through repartition topics (kafka.rekey: false keeps one whole-input task "
+          "instead, for a single instance):\n");
+      for (FieldId field : fields.ok() ? *fields : std::vector<FieldId>()) {
+        absl::StrAppend(
+            &out, "  ",
+            Pipeline::RekeyTopicName(config.kafka.group_id, config.catalog->path(field)), ":");
+        for (const MetricDefinition& m : config.metrics) {
+          if (RekeyFieldOf(m, *config.catalog, config.kafka.key_field) == field) {
+            absl::StrAppend(&out, " ", m.name);
+          }
         }
+        absl::StrAppend(&out, "\n");
       }
-      absl::StrAppend(&out, "\n");
+      return out;
     }
-    return out;
+    case TaskLayout::kWholeInput: break;
   }
-  absl::StrAppend(&out, "\ntasks: one for the whole input (kafka.key_field: ", key,
-                  "): run a single instance per consumer group. Needing their events keyed by "
-                  "another field (re-keying",
-                  fields.ok() ? ", which kafka.rekey: on turns on" : "", "):\n");
+  std::string out =
+      absl::StrCat("\ntasks: one for the whole input (kafka.key_field: ", key,
+                   "): run a single instance per consumer group. Needing their events keyed by "
+                   "another field (re-keying",
+                   fields.ok() ? ", which kafka.rekey: true turns on" : "", "):\n");
   for (const MetricDefinition& m : config.metrics) {
     if (std::optional<std::string> gap =
             KeyPartitioningGap(m, *config.catalog, config.kafka.key_field)) {
       absl::StrAppend(&out, "  ", m.name, ": ", *gap, "\n");
     }
   }
-  if (!fields.ok())
+  if (!fields.ok()) {
     absl::StrAppend(&out, "  re-keying cannot help: ", fields.status().message(), "\n");
+  }
   return out;
 }
 

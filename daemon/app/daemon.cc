@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "daemon/app/crash_point.h"
 #include "daemon/base/status_macros.h"
+#include "daemon/config/task_layout.h"
 #include "xxhash.h"
 
 namespace nsmd {
@@ -88,14 +89,6 @@ int UsableCores() {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-// How `config` splits the state into tasks: "per_partition" (the key
-// partitions every metric), "rekeyed" (kafka.rekey: the others through
-// repartition topics) or "whole_input".
-std::string TaskMode(const DaemonConfig& config) {
-  if (Pipeline::PerPartitionTasks(config)) return "per_partition";
-  return config.kafka.rekey ? "rekeyed" : "whole_input";
-}
-
 // The settings besides the consumer group that a state dir belongs to
 // (StateStore::VerifySettings): the calendar windows are cut by, the
 // topics whose offsets it holds and how the state is split into tasks.
@@ -107,7 +100,7 @@ std::vector<std::pair<std::string, std::string>> StateSettings(const DaemonConfi
   return {{"time.zone", config.engine.time_zone.name()},
           {"time.week_start", kWeekdays[static_cast<int>(config.engine.week_start)]},
           {"kafka.topics", absl::StrJoin(topics, ",")},
-          {"tasks", TaskMode(config)}};
+          {"tasks", TaskLayoutName(TaskLayoutOf(config))}};
 }
 
 // kafka.instance_id as group.instance.id: as given, none for "none", else
@@ -207,7 +200,7 @@ absl::Status Daemon::Start() {
   auto pipeline = Pipeline::Create(config_, store_.get(), &probe_);
   if (!pipeline.ok()) return pipeline.status();
   pipeline_ = std::move(*pipeline);
-  if (TaskMode(config_) == "rekeyed") {
+  if (TaskLayoutOf(config_) == TaskLayout::kRekeyed) {
     if (absl::Status s = EnableRekey(); !s.ok()) return s;
   }
   if (absl::Status s = StartChangelog(); !s.ok()) return s;

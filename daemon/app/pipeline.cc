@@ -183,22 +183,6 @@ std::string Pipeline::RekeyTopicName(absl::string_view group_id, absl::string_vi
   return topic;
 }
 
-namespace {
-
-// The field path by which `m`'s events must be partitioned: "" if the
-// messages' key `key_field` (or any partitioning) will do; nullopt for a
-// ratio, or a metric no one field partitions (RekeyFields refuses those).
-std::optional<std::string> PartitionPath(const MetricDefinition& m, const FieldCatalog& catalog,
-                                         absl::string_view key_field) {
-  if (m.measure.kind == MeasureKind::kRatio) return std::nullopt;
-  absl::StatusOr<FieldId> field = PartitionField(m, catalog);
-  if (!field.ok()) return std::nullopt;
-  if (*field == kNoField || catalog.path(*field) == key_field) return "";
-  return catalog.path(*field);
-}
-
-}  // namespace
-
 absl::Status Pipeline::MakeRoutes(const std::vector<MetricDefinition>& metrics,
                                   const FieldCatalog& catalog) {
   ASSIGN_OR_RETURN(const std::vector<FieldId> fields, RekeyFields(metrics, catalog, key_field_));
@@ -213,7 +197,7 @@ absl::Status Pipeline::MakeRoutes(const std::vector<MetricDefinition>& metrics,
       route.names.insert(filter.names().begin(), filter.names().end());
     };
     for (const MetricDefinition& m : metrics) {
-      if (PartitionPath(m, catalog, key_field_) != catalog.path(field)) continue;
+      if (RekeyFieldOf(m, catalog, key_field_) != field) continue;
       accept(m.filter);
       if (m.window.kind == WindowKind::kCohort) accept(m.window.anchor);
     }
@@ -282,7 +266,9 @@ std::vector<MetricDefinition> Pipeline::MetricsOf(const TopicPartitionId& id,
   const std::string wanted = route == nullptr ? "" : catalog_->path(route->field);
   std::vector<MetricDefinition> out;
   for (const MetricDefinition& m : metrics) {
-    if (PartitionPath(m, catalog, key_field_) == wanted) out.push_back(m);
+    if (m.measure.kind == MeasureKind::kRatio) continue;  // from the merged operands
+    const std::optional<FieldId> field = RekeyFieldOf(m, catalog, key_field_);
+    if ((field ? catalog.path(*field) : "") == wanted) out.push_back(m);
   }
   return out;
 }

@@ -18,6 +18,10 @@
 
 namespace nsmd {
 
+// kafka.rekey. kAuto: on when key_field is set (the producers' key is
+// known), the assignment is a consumer group and the changelog is not off.
+enum class RekeyMode { kAuto, kOn, kOff };
+
 struct KafkaConfig {
   // "host:port,..." or "embedded" (librdkafka's mock cluster, in-process).
   std::string brokers = "localhost:9092";
@@ -42,9 +46,8 @@ struct KafkaConfig {
   // Re-keying (kafka.rekey): metrics that key_field does not partition get
   // their events through a repartition topic per field,
   // "<group_id>-rekey-<field>", so the config still runs one task per
-  // partition and instances in one group add up (Pipeline::EnableRekey).
-  // Off: such a config runs one whole-input task. Needs a changelog.
-  bool rekey = false;
+  // partition and instances in one group add up (TaskLayoutOf).
+  RekeyMode rekey = RekeyMode::kAuto;
   // Partitions of a repartition topic nsmd creates; 0: as many as the
   // first of `topics`.
   int rekey_partitions = 0;

@@ -72,7 +72,16 @@ void SectionLoader::LoadKafka(const YAML::Node& n) {
   }
   if (n["key_field"]) reader_->GetString(n["key_field"], "kafka.key_field", &k.key_field);
   if (n["instance_id"]) reader_->GetString(n["instance_id"], "kafka.instance_id", &k.instance_id);
-  if (n["rekey"]) reader_->GetBool(n["rekey"], "kafka.rekey", &k.rekey);
+  if (const YAML::Node rekey = n["rekey"]) {
+    bool on = false;
+    if (rekey.IsScalar() && rekey.Scalar() == "auto") {
+      k.rekey = RekeyMode::kAuto;
+    } else if (rekey.IsScalar() && YAML::convert<bool>::decode(rekey, on)) {
+      k.rekey = on ? RekeyMode::kOn : RekeyMode::kOff;
+    } else {
+      reader_->Error(rekey, "kafka.rekey must be auto, true or false");
+    }
+  }
   if (n["rekey_partitions"] &&
       reader_->GetInt(n["rekey_partitions"], "kafka.rekey_partitions", 1, &v)) {
     k.rekey_partitions = static_cast<int>(v);

@@ -72,6 +72,14 @@ absl::StatusOr<FieldId> PartitionField(const MetricDefinition& metric,
   return entity;
 }
 
+std::optional<FieldId> RekeyFieldOf(const MetricDefinition& metric, const FieldCatalog& catalog,
+                                    absl::string_view key_field) {
+  if (metric.measure.kind == MeasureKind::kRatio) return std::nullopt;
+  absl::StatusOr<FieldId> field = PartitionField(metric, catalog);
+  if (!field.ok() || *field == kNoField || catalog.path(*field) == key_field) return std::nullopt;
+  return *field;
+}
+
 absl::StatusOr<std::vector<FieldId>> RekeyFields(const std::vector<MetricDefinition>& metrics,
                                                  const FieldCatalog& catalog,
                                                  absl::string_view key_field) {

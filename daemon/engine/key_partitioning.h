@@ -42,6 +42,13 @@ bool PartitionedByKey(const std::vector<MetricDefinition>& metrics, const FieldC
 [[nodiscard]] absl::StatusOr<FieldId> PartitionField(const MetricDefinition& metric,
                                                      const FieldCatalog& catalog);
 
+// The field `metric`'s events are re-keyed by when the messages are keyed
+// by `key_field`: its PartitionField, unless that is kNoField or key_field
+// itself (nullopt); nullopt too for a ratio and for a metric no one field
+// partitions (RekeyFields refuses those).
+std::optional<FieldId> RekeyFieldOf(const MetricDefinition& metric, const FieldCatalog& catalog,
+                                    absl::string_view key_field);
+
 // The fields other than `key_field` by which some of `metrics` must be
 // re-keyed before one task per partition can compute them, each once, in
 // order of first use; empty if the messages' key partitions them all. The

@@ -5,19 +5,16 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "daemon/engine/key_partitioning.h"
+#include "daemon/config/task_layout.h"
 #include "daemon/ops/window_timing.h"
 #include "yaml-cpp/yaml.h"
 
 namespace nsmd {
 namespace {
 
-// True if `config` runs one task per partition, so instances add up: the
-// messages' key partitions every metric, or kafka.rekey re-keys the rest.
+// True if `config` runs one task per partition, so instances add up.
 bool TasksPerPartition(const DaemonConfig& config) {
-  if (PartitionedByKey(config.metrics, *config.catalog, config.kafka.key_field)) return true;
-  return config.kafka.rekey &&
-         RekeyFields(config.metrics, *config.catalog, config.kafka.key_field).ok();
+  return TaskLayoutOf(config) != TaskLayout::kWholeInput;
 }
 
 // How far back a stalled stream and a growing lag are looked for.

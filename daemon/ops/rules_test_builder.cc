@@ -89,6 +89,10 @@ std::string RulesTestBuilder::Build(const std::string& rules_file) const {
           << absl::StrCat("0+1x", n - 1, " 0+", absl::StrFormat("%.6g", std::max(rate, 0.0)), "x",
                           k)
           << YAML::EndMap;
+      // The window it covers, all along (instances are combined by it).
+      out << YAML::BeginMap << YAML::Key << "series" << YAML::Value << YAML::SingleQuoted
+          << absl::StrCat("nsm_metric_window_start_seconds", Labels(with_instance)) << YAML::Key
+          << "values" << YAML::Value << absl::StrCat("0x", n + k) << YAML::EndMap;
       HealthySeries(out, n + k);
       out << YAML::EndSeq;
       out << YAML::Key << "alert_rule_test" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;

@@ -48,20 +48,23 @@ TEST(CheckCommandTest, ValidConfigPrintsItsAlerts) {
 }
 
 // The saas example is keyed by user, but three of its metrics count teams:
-// they keep the state in one task for the whole input. Every metric of the
-// ecommerce example counts customers, its key: one task per partition.
+// their events go through a repartition topic keyed by team (kafka.rekey
+// auto, the key field set), so every task is one partition's. Every metric
+// of the ecommerce example counts customers, its key. The services example
+// counts claims besides its key, users.
 TEST(CheckCommandTest, ValidConfigSaysHowItsStateSplitsIntoTasks) {
   testing::CommandOutput o = testing::RunNsmdCommand(
       absl::StrCat("check --config ", NSMD_SOURCE_DIR, "/config/examples/saas.yaml"));
   EXPECT_EQ(o.exit_code, 0) << o.err;
+  const std::string rekeyed =
+      "instances in one consumer group split the partitions and their numbers add up. Re-keyed "
+      "through repartition topics (kafka.rekey: false keeps one whole-input task instead, for a "
+      "single instance):\n";
   EXPECT_TRUE(absl::StrContains(
       o.out,
-      "\ntasks: one for the whole input (kafka.key_field: userId): run a single instance per "
-      "consumer group. Needing their events keyed by another field (re-keying, which "
-      "kafka.rekey: on turns on):\n"
-      "  collaborating_teams: cohort entity context.groupId is not the messages' key (userId)\n"
-      "  teams_created: cohort entity context.groupId is not the messages' key (userId)\n"
-      "  project_builders: entity context.groupId is not the messages' key (userId)\n"))
+      absl::StrCat("\ntasks: one per partition, re-keyed (kafka.key_field: userId): ", rekeyed,
+                   "  nsmd-saas-rekey-context.groupId: collaborating_teams teams_created "
+                   "project_builders\n")))
       << o.out;
   o = testing::RunNsmdCommand(
       absl::StrCat("check --config ", NSMD_SOURCE_DIR, "/config/examples/ecommerce.yaml"));
@@ -71,27 +74,38 @@ TEST(CheckCommandTest, ValidConfigSaysHowItsStateSplitsIntoTasks) {
                                 "in one consumer group split the partitions and their numbers "
                                 "add up\n"))
       << o.out;
+  o = testing::RunNsmdCommand(
+      absl::StrCat("check --config ", NSMD_SOURCE_DIR, "/config/examples/services.yaml"));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(absl::StrContains(
+      o.out,
+      absl::StrCat("\ntasks: one per partition, re-keyed (kafka.key_field: user_id): ", rekeyed,
+                   "  nsmd-services-rekey-event_properties.claim_id: claims_resolved_72h "
+                   "claims_opened\n")))
+      << o.out;
 }
 
-// With kafka.rekey the team metrics go through one repartition topic, keyed
-// by team, and every task is one partition's.
-TEST(CheckCommandTest, RekeyedConfigNamesItsRepartitionTopics) {
+// With kafka.rekey: false the team metrics keep one task for the whole
+// input, and check says which metrics do.
+TEST(CheckCommandTest, WithoutRekeyingTheWholeInputIsOneTask) {
   const std::filesystem::path dir = testing::MakeTempDir("nsmd-check-rekey");
   std::string yaml =
       testing::ReadFile(std::filesystem::path(NSMD_SOURCE_DIR) / "config/examples/saas.yaml");
   const size_t at = yaml.find("  key_field: userId");
   ASSERT_NE(at, std::string::npos);
-  yaml.insert(at, "  rekey: true\n");
+  yaml.insert(at, "  rekey: false\n");
   std::ofstream(dir / "saas.yaml") << yaml;
   testing::CommandOutput o =
       testing::RunNsmdCommand(absl::StrCat("check --config ", (dir / "saas.yaml").string()));
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_TRUE(absl::StrContains(
       o.out,
-      "\ntasks: one per partition, re-keyed (kafka.key_field: userId; kafka.rekey: on): "
-      "instances in one consumer group split the partitions and their numbers add up. Re-keyed "
-      "through repartition topics:\n"
-      "  nsmd-saas-rekey-context.groupId: collaborating_teams teams_created project_builders\n"))
+      "\ntasks: one for the whole input (kafka.key_field: userId): run a single instance per "
+      "consumer group. Needing their events keyed by another field (re-keying, which "
+      "kafka.rekey: true turns on):\n"
+      "  collaborating_teams: cohort entity context.groupId is not the messages' key (userId)\n"
+      "  teams_created: cohort entity context.groupId is not the messages' key (userId)\n"
+      "  project_builders: entity context.groupId is not the messages' key (userId)\n"))
       << o.out;
   std::filesystem::remove_all(dir);
 }

@@ -128,15 +128,24 @@ TEST(ConfigLoaderTest, KafkaInstanceIdIsDerivedUnlessGiven) {
               ElementsAre("t.yaml:2:16: expected a string for kafka.instance_id"));
 }
 
-TEST(ConfigLoaderTest, KafkaRekeyIsOffUnlessTurnedOn) {
+TEST(ConfigLoaderTest, KafkaRekeyIsAutoUnlessSet) {
   const DaemonConfig plain = *ParseConfig(kWau, "t.yaml").config;
-  EXPECT_FALSE(plain.kafka.rekey);
+  EXPECT_EQ(plain.kafka.rekey, RekeyMode::kAuto);
   EXPECT_EQ(plain.kafka.rekey_partitions, 0);
   const DaemonConfig on =
       *ParseConfig(absl::StrCat("kafka:\n  rekey: true\n  rekey_partitions: 16\n", kWau), "t.yaml")
            .config;
-  EXPECT_TRUE(on.kafka.rekey);
+  EXPECT_EQ(on.kafka.rekey, RekeyMode::kOn);
   EXPECT_EQ(on.kafka.rekey_partitions, 16);
+  EXPECT_EQ(
+      ParseConfig(absl::StrCat("kafka:\n  rekey: false\n", kWau), "t.yaml").config->kafka.rekey,
+      RekeyMode::kOff);
+  EXPECT_EQ(
+      ParseConfig(absl::StrCat("kafka:\n  rekey: auto\n", kWau), "t.yaml").config->kafka.rekey,
+      RekeyMode::kAuto);
+  // "  rekey: " is 9 characters: the value at column 10.
+  EXPECT_THAT(Messages(absl::StrCat("kafka:\n  rekey: sometimes\n", kWau)),
+              ElementsAre("t.yaml:2:10: kafka.rekey must be auto, true or false"));
   EXPECT_THAT(Messages(absl::StrCat("kafka:\n  rekey_partitions: 0\n", kWau)),
               ElementsAre("t.yaml:2:21: kafka.rekey_partitions must be at least 1"));
 }

@@ -96,8 +96,7 @@ const configVolume = sts && (sts.spec.template.spec.volumes || []).find((v) => v
 const configMap = configVolume && named("ConfigMap", configVolume.configMap.name);
 if (sts) {
   const where = `StatefulSet/${sts.metadata.name}`;
-  // Until instances can split the work, never two sharing partitions.
-  if (sts.spec.replicas !== 1) fail(where, `replicas ${sts.spec.replicas}, must be 1`);
+  if (!(sts.spec.replicas >= 1)) fail(where, `replicas ${sts.spec.replicas}, must be at least 1`);
   const pod = sts.spec.template;
   const labels = pod.metadata.labels || {};
   if (!matches(sts.spec.selector.matchLabels, labels)) fail(where, "selector misses its pods");
@@ -160,10 +159,16 @@ function checkConfig(text, ports, stateMount) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nsmd-k8s-"));
   const file = path.join(tmp, "nsmd.yaml");
   fs.writeFileSync(file, text);
+  let checked = "";
   try {
-    execFileSync(nsmd, ["check", "--config", file], { stdio: ["ignore", "ignore", "pipe"] });
+    checked = execFileSync(nsmd, ["check", "--config", file],
+                           { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   } catch (e) {
     fail(where, `nsmd check failed:\n${e.stderr}`);
+  }
+  // Pods that share partitions add up only with one task per partition.
+  if (sts.spec.replicas > 1 && !checked.includes("\ntasks: one per partition")) {
+    fail(where, `${sts.spec.replicas} replicas, but nsmd check does not say "tasks: one per partition"`);
   }
   fs.rmSync(tmp, { recursive: true });
   const config = YAML.parse(text);
