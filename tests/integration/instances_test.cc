@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -217,22 +218,37 @@ class InstancesTest : public ::testing::Test {
   void SetUp() override {
     dir_ = testing::MakeTempDir("nsmd-instances");
     // The changelog topic of group "instances", as many partitions as
-    // events; the repartition topic by team and its changelog (unused
-    // without kafka.rekey).
-    auto broker = testing::StartBroker(
-        absl::StrCat("events,instances-events-changelog:", kPartitions, ",", kRekeyTopic,
-                     ",instances-rekey-context.groupId-changelog"),
-        kPartitions, &bootstrap_);
+    // events; each repartition topic and its changelog.
+    std::string topics = absl::StrCat("events,instances-events-changelog:", kPartitions);
+    for (size_t i = 1; i < task_topics_.size(); ++i) {
+      absl::StrAppend(&topics, ",", task_topics_[i], ",", task_topics_[i], "-changelog");
+    }
+    auto broker = testing::StartBroker(topics, kPartitions, &bootstrap_);
     ASSERT_OK(broker);
     broker_ = std::move(*broker);
     auto producer = KafkaProducer::Create(bootstrap_, {});
     ASSERT_OK(producer);
     producer_ = std::move(*producer);
-    events_ = Events(team_events_);
+    if (events_.empty()) {
+      events_ = Events(team_events_);
+      // 2,400 events, every 40th twice (60 duplicates), every 300th followed
+      // by a line that is not JSON (8); none late (sent in time order).
+      // With teams, 13 team_created events more; without dedup, the 60
+      // duplicates are applied.
+      const double teams = team_events_ ? 13 : 0;
+      stream_counts_ = {{R"(outcome="applied")", 2400 + teams},
+                        {R"(outcome="consumed")", 2468 + teams},
+                        {R"(outcome="duplicate")", 60},
+                        {R"(reason="invalid_json")", 8}};
+      if (!events_section_.empty()) {
+        stream_counts_[R"(outcome="applied")"] += 60;
+        stream_counts_.erase(R"(outcome="duplicate")");
+      }
+    }
     // What one process computes from all the events.
     const std::filesystem::path config = dir_ / "replay.yaml";
-    std::ofstream(config) << "kafka:\n  key_field: userId\nstate:\n  dir: "
-                          << (dir_ / "replay-state").string() << "\n"
+    std::ofstream(config) << "kafka:" << (key_field_.empty() ? " {}" : KeyFieldLine())
+                          << "\nstate:\n  dir: " << (dir_ / "replay-state").string() << "\n"
                           << events_section_ << metrics_;
     std::ofstream input(dir_ / "events.ndjson");
     for (const auto& [key, payload] : events_) input << payload << "\n";
@@ -242,21 +258,8 @@ class InstancesTest : public ::testing::Test {
     ASSERT_EQ(replay.exit_code, 0) << replay.err;
     expected_ = MetricValues(replay.out);
     ASSERT_GT(expected_.size(), 10u) << replay.out;
-    // 2,400 events, every 40th twice (60 duplicates), every 300th followed
-    // by a line that is not JSON (8); none late (sent in time order).
     expected_counts_ = ReplayCounts(replay.err);
-    // With teams, 13 team_created events more; without dedup, the 60
-    // duplicates are applied.
-    const double teams = team_events_ ? 13 : 0;
-    std::map<std::string, double> counts = {{R"(outcome="applied")", 2400 + teams},
-                                            {R"(outcome="consumed")", 2468 + teams},
-                                            {R"(outcome="duplicate")", 60},
-                                            {R"(reason="invalid_json")", 8}};
-    if (!events_section_.empty()) {
-      counts[R"(outcome="applied")"] += 60;
-      counts.erase(R"(outcome="duplicate")");
-    }
-    EXPECT_EQ(expected_counts_, counts);
+    EXPECT_EQ(expected_counts_, stream_counts_);
   }
   void TearDown() override {
     for (Instance* i : {&a_, &b_, &c_}) i->process.reset();
@@ -280,8 +283,7 @@ class InstancesTest : public ::testing::Test {
 kafka:
   brokers: )", bootstrap_, R"(
   topics: [events]
-  group_id: instances
-  key_field: userId
+  group_id: instances)", KeyFieldLine(), R"(
   properties: {session.timeout.ms: "6000"})", kafka_extra_, R"(
 state:
   dir: )", (dir_ / name).string(), R"(
@@ -292,6 +294,10 @@ http:
     auto process = testing::StartNsmd(instance->config, instance->config + ".log", {}, env);
     ASSERT_OK(process);
     instance->process = std::move(*process);
+  }
+
+  std::string KeyFieldLine() const {
+    return key_field_.empty() ? "" : absl::StrCat("\n  key_field: ", key_field_);
   }
 
   // Scrapes `instances` until every partition is owned by exactly one of
@@ -410,12 +416,14 @@ http:
   std::vector<std::string> task_topics_ = {"events"};  // each partition's task: one owner
   bool team_events_ = false;                           // Events(teams)
   std::string events_section_;                         // more sections: events, time
+  std::string key_field_ = "userId";                   // kafka.key_field ("" for none)
 
   std::filesystem::path dir_;
   std::string bootstrap_;
   std::unique_ptr<testing::Subprocess> broker_;
   std::unique_ptr<KafkaProducer> producer_;
-  std::vector<std::pair<std::string, std::string>> events_;
+  std::vector<std::pair<std::string, std::string>> events_;  // Events() unless set
+  std::map<std::string, double> stream_counts_;              // what nsmd must count of events_
   std::map<std::string, double> expected_;
   std::map<std::string, double> expected_counts_;  // TaskCounts() form
   Instance a_, b_, c_;
@@ -511,7 +519,8 @@ void InstancesTest::KilledBetweenTransactionAndRocksDb() {
   EXPECT_GT(*rows, 0);
 }
 
-TEST_F(InstancesTest, InstancesThatSplitThePartitionsAddUpToOneReplay) { JoinKillAndStop(); }
+// Joining, killing and stopping instances: with the examples' own metrics
+// below (ExampleInstancesTest).
 TEST_F(InstancesTest, KilledInstancesTasksRestoreFromTheChangelogNotTheInput) {
   KilledInstancesTasksRestoreFromTheChangelog();
 }
@@ -532,7 +541,6 @@ class RekeyedInstancesTest : public InstancesTest {
   }
 };
 
-TEST_F(RekeyedInstancesTest, InstancesThatSplitThePartitionsAddUpToOneReplay) { JoinKillAndStop(); }
 TEST_F(RekeyedInstancesTest, KilledInstancesTasksRestoreFromTheChangelogNotTheInput) {
   KilledInstancesTasksRestoreFromTheChangelog();
 }
@@ -575,6 +583,228 @@ TEST_F(RekeyedWithoutDedupTest, KilledWithRepartitionRecordsSentCountsThemOnce) 
   Start("a", &a_);
   EXPECT_EQ(AwaitCombinedEqualsReplay({&a_}), "") << "A restarted after the crash";
 }
+
+// The examples in config/examples/ as they stand (their own events, time,
+// alerting and metrics sections; kafka, state and http pointed at the test),
+// on streams of their own events keyed by user. Each stream's counts are
+// kept as it is built: every 40th event is sent twice (same id), every
+// 250th is followed by a copy 3 days older with a new id (late: its
+// partition has just seen the original, and the replay too), every 300th
+// by a line that is not JSON.
+class ExampleStream {
+ public:
+  // `id_field` and `time_field` name the format's id and time (ms) members.
+  ExampleStream(std::string id_field, std::string time_field)
+      : id_field_(std::move(id_field)), time_field_(std::move(time_field)) {}
+
+  // Adds an event at `time_s` keyed by `key`, whose JSON members other than
+  // its id and time are `members`.
+  void Add(const std::string& key, int64_t time_s, const std::string& members) {
+    auto payload = [&](const std::string& id, int64_t t) {
+      return absl::StrCat("{", members, R"(,")", id_field_, R"(":")", id, R"(",")", time_field_,
+                          R"(":)", t * 1000, "}");
+    };
+    const std::string id = absl::StrCat("e", n_);
+    messages_.emplace_back(key, payload(id, time_s));
+    ++counts_[R"(outcome="applied")"];
+    if (n_ % 40 == 0) {
+      messages_.emplace_back(key, payload(id, time_s));
+      ++counts_[R"(outcome="duplicate")"];
+    }
+    if (n_ % 250 == 125) {
+      messages_.emplace_back(key, payload(id + "-late", time_s - 3 * 86400));
+      ++counts_[R"(outcome="late")"];
+    }
+    if (n_ % 300 == 0) {
+      messages_.emplace_back(key, "not json");
+      ++counts_[R"(reason="invalid_json")"];
+    }
+    ++n_;
+  }
+
+  const std::vector<std::pair<std::string, std::string>>& messages() const { return messages_; }
+  // What nsmd must count of messages(), in TaskCounts() form.
+  std::map<std::string, double> counts() const {
+    std::map<std::string, double> out = counts_;
+    out[R"(outcome="consumed")"] = static_cast<double>(messages_.size());
+    return out;
+  }
+
+ private:
+  std::string id_field_, time_field_;
+  int n_ = 0;
+  std::vector<std::pair<std::string, std::string>> messages_;
+  std::map<std::string, double> counts_;
+};
+
+// A pseudo-random sequence that does not depend on the standard library.
+class Lcg {
+ public:
+  uint64_t Next(uint64_t n) {
+    state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state_ >> 33) % n;
+  }
+
+ private:
+  uint64_t state_ = 2024;
+};
+
+constexpr int64_t kStartS = 1704067200;           // Monday 2024-01-01T00:00:00Z
+constexpr int64_t kStepS = 20 * 86400 / kEvents;  // kEvents over 20 days
+
+// saas.yaml: user u of kUsers is in team (7u mod 13); team t is created on
+// day t (one minute in, by one of its users); edits, comments, page views
+// and projects of random users; plans free/team/enterprise by user.
+ExampleStream SaasEvents() {
+  ExampleStream s("messageId", "timestamp");
+  Lcg rng;
+  static constexpr const char* kPlans[] = {"free", "team", "enterprise"};
+  int created = 0;
+  for (int i = 0; i < kEvents; ++i) {
+    const int64_t t = kStartS + i * kStepS;
+    while (created < 13 && t > kStartS + created * 86400 + 60) {
+      const int creator = created * 2 % 13;  // 7 * creator = created (mod 13)
+      s.Add(absl::StrCat("u", creator), kStartS + created * 86400 + 60,
+            absl::StrCat(R"("event":"team_created","userId":"u)", creator,
+                         R"(","context":{"groupId":"t)", created, R"("})"));
+      ++created;
+    }
+    const int user = static_cast<int>(rng.Next(kUsers));
+    const uint64_t kind = rng.Next(20);
+    const char* event = kind < 8    ? "file_edited"
+                        : kind < 13 ? "comment_added"
+                        : kind < 17 ? "page_viewed"
+                                    : "project_created";
+    s.Add(
+        absl::StrCat("u", user), t,
+        absl::StrCat(R"("event":")", event, R"(","userId":"u)", user,
+                     R"(","context":{"groupId":"t)", user * 7 % 13, R"("},"properties":{"plan":")",
+                     kPlans[user % 3], R"(","duration_ms":)", rng.Next(5000), "}"));
+  }
+  return s;
+}
+
+// ecommerce.yaml: orders (revenue 0-199) and deliveries (3 in 4 on time) of
+// random customers.
+ExampleStream EcommerceEvents() {
+  ExampleStream s("messageId", "timestamp");
+  Lcg rng;
+  for (int i = 0; i < kEvents; ++i) {
+    const int user = static_cast<int>(rng.Next(kUsers));
+    const bool order = rng.Next(10) < 7;
+    s.Add(absl::StrCat("u", user), kStartS + i * kStepS,
+          order ? absl::StrCat(R"("event":"order_completed","userId":"u)", user,
+                               R"(","properties":{"revenue":)", rng.Next(200), "}")
+                : absl::StrCat(R"("event":"order_delivered","userId":"u)", user,
+                               R"(","properties":{"on_time":)", rng.Next(4) == 0 ? "false" : "true",
+                               "}"));
+  }
+  return s;
+}
+
+// services.yaml (Amplitude events, no key field in the config): random users
+// open claims, claims still open are resolved in random order (so some
+// within 72 hours, some later; by self service or an agent), and users use
+// services (4 kinds). A claim's events are keyed by the user who opened it.
+ExampleStream ServicesEvents() {
+  ExampleStream s("insert_id", "time");
+  Lcg rng;
+  static constexpr const char* kServices[] = {"claims", "travel", "home", "auto"};
+  std::vector<std::pair<int, int>> open;  // (claim, user)
+  int claims = 0;
+  for (int i = 0; i < kEvents; ++i) {
+    const int64_t t = kStartS + i * kStepS;
+    const uint64_t kind = rng.Next(20);
+    if (kind < 6) {
+      const int user = static_cast<int>(rng.Next(kUsers));
+      open.emplace_back(claims, user);
+      s.Add(absl::StrCat("u", user), t,
+            absl::StrCat(R"("event_type":"claim_opened","user_id":"u)", user,
+                         R"(","event_properties":{"claim_id":"k)", claims++, R"("})"));
+    } else if (kind < 11 && !open.empty()) {
+      const size_t pick = rng.Next(open.size());
+      const auto [claim, user] = open[pick];
+      open.erase(open.begin() + static_cast<ptrdiff_t>(pick));
+      s.Add(absl::StrCat("u", user), t,
+            absl::StrCat(R"("event_type":"claim_resolved","user_id":"u)", user,
+                         R"(","event_properties":{"claim_id":"k)", claim, R"(","channel":")",
+                         rng.Next(2) == 0 ? "self_service" : "agent", R"("})"));
+    } else {
+      const int user = static_cast<int>(rng.Next(kUsers));
+      s.Add(absl::StrCat("u", user), t,
+            absl::StrCat(R"("event_type":"service_used","user_id":"u)", user,
+                         R"(","event_properties":{"service":")", kServices[rng.Next(4)], R"("})"));
+    }
+  }
+  return s;
+}
+
+// The text of config/examples/`name` without its kafka, state and http
+// sections.
+std::string ExampleBody(const std::string& name) {
+  std::ifstream in(absl::StrCat(NSMD_SOURCE_DIR, "/config/examples/", name));
+  std::string out, line;
+  bool skip = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '#') {
+      skip = absl::StartsWith(line, "kafka:") || absl::StartsWith(line, "state:") ||
+             absl::StartsWith(line, "http:");
+    }
+    if (!skip) absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+class ExampleInstancesTest : public InstancesTest {
+ protected:
+  // Runs `example` on `stream` keyed by `key_field` (the example's), whose
+  // metrics of other fields kafka.rekey (auto) re-keys through a topic per
+  // field of `rekey_fields`.
+  void Use(const std::string& example, const ExampleStream& stream, const std::string& key_field,
+           std::vector<Ratio> ratios, const std::vector<std::string>& rekey_fields) {
+    metrics_ = ExampleBody(example);
+    events_ = stream.messages();
+    stream_counts_ = stream.counts();
+    key_field_ = key_field;
+    ratios_ = std::move(ratios);
+    for (const std::string& field : rekey_fields) {
+      task_topics_.push_back(absl::StrCat("instances-rekey-", field));
+    }
+  }
+};
+
+// The team metrics (the north star among them) go through a repartition
+// topic keyed by team; the user metrics stay on the input's tasks.
+class SaasExampleInstancesTest : public ExampleInstancesTest {
+ protected:
+  SaasExampleInstancesTest() {
+    Use("saas.yaml", SaasEvents(), "userId",
+        {{"team_activation_rate", "collaborating_teams", "teams_created"}}, {"context.groupId"});
+  }
+};
+TEST_F(SaasExampleInstancesTest, InstancesAddUpToOneReplay) { JoinKillAndStop(); }
+
+// Every metric is the customer's: nothing is re-keyed.
+class EcommerceExampleInstancesTest : public ExampleInstancesTest {
+ protected:
+  EcommerceExampleInstancesTest() {
+    Use("ecommerce.yaml", EcommerceEvents(), "userId",
+        {{"average_order_value", "revenue", "orders"}}, {});
+  }
+};
+TEST_F(EcommerceExampleInstancesTest, InstancesAddUpToOneReplay) { JoinKillAndStop(); }
+
+// The claim metrics go through a topic keyed by claim; the customers' and
+// the week's counts stay on the input's tasks.
+class ServicesExampleInstancesTest : public ExampleInstancesTest {
+ protected:
+  ServicesExampleInstancesTest() {
+    Use("services.yaml", ServicesEvents(), "user_id",
+        {{"self_service_resolution_rate", "self_service_resolutions", "claims_resolved"}},
+        {"event_properties.claim_id"});
+  }
+};
+TEST_F(ServicesExampleInstancesTest, InstancesAddUpToOneReplay) { JoinKillAndStop(); }
 
 }  // namespace
 }  // namespace nsmd
