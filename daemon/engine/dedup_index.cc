@@ -93,10 +93,16 @@ bool DedupIndex::Insert(absl::uint128 hash, int64_t time_ms, bool keep_newer) {
 
 DedupIndex::Bucket& DedupIndex::OpenBucket() {
   if (filter_blocks_ == 0 || (filter_ids_ + 1) * 16 > filter_blocks_ * 512) RebuildFilter();
-  if (buckets_.empty() || buckets_.back().size == ids_per_bucket_) {
+  if (buckets_.empty() || 2 * buckets_.back().size == buckets_.back().mask + 1) {
+    // The first buckets start small and double up to ids_per_bucket: a
+    // partition's task may hold a few thousand ids, and a full table (3 MiB
+    // the kernel faults in and zeroes) for each of 128 tasks was a quarter
+    // of a catch-up's CPU.
+    const size_t ids = buckets_.empty() ? std::min(ids_per_bucket_, kFirstBucketIds)
+                                        : std::min(ids_per_bucket_, buckets_.back().mask + 1);
     Bucket b;
-    const size_t slots = 2 * ids_per_bucket_;
-    if (spare_ != nullptr) {
+    const size_t slots = 2 * ids;
+    if (spare_ != nullptr && spare_.get_deleter().bytes == slots * sizeof(Slot)) {
       // A dropped bucket's memory: clearing it costs less than faulting
       // fresh pages in.
       b.memory = std::move(spare_);
@@ -212,7 +218,9 @@ void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
   std::erase_if(buckets_, [this, floor, &dropped](Bucket& b) {
     if (b.newest >= floor) return false;
     dropped += b.size;
-    spare_ = std::move(b.memory);
+    if (spare_ == nullptr || b.memory.get_deleter().bytes >= spare_.get_deleter().bytes) {
+      spare_ = std::move(b.memory);
+    }
     return true;
   });
   filter_dropped_ += dropped;

@@ -48,14 +48,15 @@ namespace nsmd {
 // larger than the caches, and a lookup at random in one table of them cost
 // a cache and TLB miss per event, so they are kept in *buckets* in arrival
 // order, each a small open-addressing table (linear probing, 24-byte slots)
-// of at most ids_per_bucket ids, behind one blocked Bloom filter (a 64-byte
-// block per id, 7 bits, ~16 bits an id: a few MiB that stay in the cache).
-// A new id -- the common case -- costs one filter block and an insert into
-// the newest bucket, both cache-resident; only ids the filter may have seen
-// (duplicates, and false positives, ~0.1 %) are looked up in every bucket,
-// the newest occurrence deciding. A bucket is dropped once its newest event
-// time has expired; the filter is rebuilt from the buckets left when a
-// quarter of its ids are gone, or when it is full.
+// of at most ids_per_bucket ids (the first ones smaller), behind one
+// blocked Bloom filter (a 64-byte block per id, 7 bits, ~16 bits an id: a
+// few MiB that stay in the cache). A new id -- the common case -- costs one
+// filter block and an insert into the newest bucket, both cache-resident;
+// only ids the filter may have seen (duplicates, and false positives,
+// ~0.1 %) are looked up in every bucket, the newest occurrence deciding. A
+// bucket is dropped once its newest event time has expired; the filter is
+// rebuilt from the buckets left when a quarter of its ids are gone, or when
+// it is full.
 class DedupIndex {
  public:
   // `ids_per_bucket` (a power of two) is for tests.
@@ -93,6 +94,9 @@ class DedupIndex {
 
   // A row is closed before an id would take it past this many bytes.
   static constexpr size_t kMaxRowBytes = 64 * 1024;
+  // Ids of a first bucket (then each bucket twice the last one's, up to
+  // ids_per_bucket).
+  static constexpr size_t kFirstBucketIds = 1024;
 
  private:
   // A hashed id and the event time of its current occurrence, as a stamp:

@@ -112,19 +112,24 @@ TEST(DedupIndexTest, ExpiryForgetsIdsAndDeletesRowsWhoseNewestIdExpired) {
   EXPECT_FALSE(index.SeenOrAdd("later", HashMember("later"), 2 * kHour));
 }
 
-TEST(DedupIndexTest, BucketsOfExpiredIdsAreDroppedAndTheRestStillFound) {
-  DedupIndex index(absl::Hours(1), /*ids_per_bucket=*/1024);
+class DedupIndexBucketTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(DedupIndexBucketTest, BucketsOfExpiredIdsAreDroppedAndTheRestStillFound) {
+  // Buckets of 1,024 ids; or growing 1,024, 2,048, 4,096, then 8,192 each,
+  // dropped buckets' memory reused only by a bucket of their size.
+  const size_t per_bucket = GetParam();
+  DedupIndex index(absl::Hours(1), per_bucket);
   // One id a second for 10 h, the floor moved every minute: 3,600 ids (+ a
-  // minute's) within the horizon, in buckets of 1,024 seconds. Held: the
-  // buckets whose newest id is within the horizon, so at most the horizon's
-  // ids, the minute, and the one bucket straddling the floor; a structure
-  // that kept expired ids would hold all 36,000.
+  // minute's) within the horizon. Held: the buckets whose newest id is
+  // within the horizon, so at most the horizon's ids, the minute, and the
+  // one bucket straddling the floor; a structure that kept expired ids
+  // would hold all 36,000.
   StateDelta delta;
   for (int64_t s = 0; s < 36000; ++s) {
     const std::string id = "id-" + std::to_string(s);
     ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), s * 1000)) << id;
     if (s % 60 == 59) index.Expire(s * 1000, &delta);
-    ASSERT_LE(index.size(), 3600u + 60 + 1024) << s;
+    ASSERT_LE(index.size(), 3600u + 60 + per_bucket) << s;
   }
   // Every id within the horizon, across every bucket held, is a duplicate
   // (floor 32,399 s); every expired one is new again.
@@ -141,6 +146,23 @@ TEST(DedupIndexTest, BucketsOfExpiredIdsAreDroppedAndTheRestStillFound) {
     const std::string id = "id-" + std::to_string(s);
     ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 36001 * 1000)) << id;
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(BucketSizes, DedupIndexBucketTest, ::testing::Values(1024, 8192));
+
+TEST(DedupIndexTest, BucketsGrowingFromSmallFindEveryId) {
+  // 100,000 ids: buckets of 1,024, 2,048, ... 65,536 ids; each id is new
+  // once, then a duplicate whichever bucket holds it.
+  DedupIndex index(absl::Hours(1));
+  for (int i = 0; i < 100000; ++i) {
+    const std::string id = "g-" + std::to_string(i);
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), i)) << id;
+  }
+  for (int i = 0; i < 100000; ++i) {
+    const std::string id = "g-" + std::to_string(i);
+    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 100000)) << id;
+  }
+  EXPECT_EQ(index.size(), 100000u);
 }
 
 TEST(DedupIndexTest, AnExpiredOccurrenceInAnOlderBucketDoesNotHideANewerOne) {
