@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   librdkafka-dev librocksdb-dev prometheus-cpp-dev libcivetweb-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev libyaml-cpp-dev
-  libre2-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev
+  libre2-dev libxxhash-dev libjemalloc-dev zlib1g-dev libcurl4-openssl-dev
   clang clang-format clang-tidy libclang-rt-14-dev
   kcat prometheus curl openssl python3 time
   chromium systemd nodejs
