@@ -16,6 +16,7 @@ ApplyPool::Pause::~Pause() { pool_->ResumeThreads(); }
 
 ApplyPool::ApplyPool(Pipeline* pipeline, int threads) : pipeline_(pipeline) {
   const int lanes = pipeline->per_partition_tasks() ? std::max(threads, 1) : 1;
+  decode_ahead_ = lanes == 1 && threads > 1;
   pipeline_->SetLanes(lanes);
   {
     absl::MutexLock lock(&mu_);
@@ -28,6 +29,7 @@ ApplyPool::ApplyPool(Pipeline* pipeline, int threads) : pipeline_(pipeline) {
     filling_.push_back(batches_.back().get());
   }
   for (int lane = 0; lane < lanes; ++lane) threads_.emplace_back([this, lane] { Run(lane); });
+  if (decode_ahead_) threads_.emplace_back([this] { RunDecode(); });
 }
 
 ApplyPool::~ApplyPool() {
@@ -59,7 +61,9 @@ void ApplyPool::Submit(int lane) {
   DecodedBatch* batch = filling_[lane];
   if (batch->empty()) return;
   absl::MutexLock lock(&mu_);
-  while (queued_[lane].size() >= kMaxQueued) done_cv_.Wait(&mu_);
+  while (queued_[lane].size() + (decode_ahead_ ? decoded_.size() : 0) >= kMaxQueued) {
+    done_cv_.Wait(&mu_);
+  }
   queued_[lane].push_back(batch);
   if (free_[lane].empty()) {
     batches_.push_back(std::make_unique<DecodedBatch>());
@@ -79,7 +83,7 @@ void ApplyPool::Drain() {
 }
 
 bool ApplyPool::AllApplied() const {
-  if (active_ > 0) return false;
+  if (active_ > 0 || !decoded_.empty()) return false;
   for (const std::deque<DecodedBatch*>& queued : queued_) {
     if (!queued.empty()) return false;
   }
@@ -111,14 +115,19 @@ void ApplyPool::Run(int lane) {
     DecodedBatch* batch;
     {
       absl::MutexLock lock(&mu_);
-      while (!stopping_ && (paused_ || queued_[lane].empty())) work_cv_.Wait(&mu_);
+      std::deque<DecodedBatch*>& input = decode_ahead_ ? decoded_ : queued_[lane];
+      while (!stopping_ && (paused_ || input.empty())) work_cv_.Wait(&mu_);
       if (stopping_) return;
-      batch = queued_[lane].front();
-      queued_[lane].pop_front();
+      batch = input.front();
+      input.pop_front();
       ++active_;
     }
     const absl::Time start = absl::Now();
-    pipeline_->ProcessLaneBatch(lane, batch);
+    if (decode_ahead_) {
+      pipeline_->ApplyLaneBatch(lane, *batch);
+    } else {
+      pipeline_->ProcessLaneBatch(lane, batch);
+    }
     const size_t messages = batch->size();
     batch->Clear();  // returns the source's bytes
     const absl::Duration busy = absl::Now() - start;
@@ -127,6 +136,27 @@ void ApplyPool::Run(int lane) {
     free_[lane].push_back(batch);
     stats_[lane].messages += messages;
     stats_[lane].busy += busy;
+    done_cv_.SignalAll();
+  }
+}
+
+void ApplyPool::RunDecode() {
+  pthread_setname_np(pthread_self(), "nsmd-decode");
+  while (true) {
+    DecodedBatch* batch;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!stopping_ && (paused_ || queued_[0].empty())) work_cv_.Wait(&mu_);
+      if (stopping_) return;
+      batch = queued_[0].front();
+      queued_[0].pop_front();
+      ++active_;
+    }
+    pipeline_->DecodeLaneBatch(0, batch);
+    absl::MutexLock lock(&mu_);
+    --active_;
+    decoded_.push_back(batch);
+    work_cv_.SignalAll();
     done_cv_.SignalAll();
   }
 }

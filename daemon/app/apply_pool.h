@@ -32,6 +32,11 @@ namespace nsmd {
 // Drain (everything added is applied). Between them it may call only the
 // pipeline's methods that are safe while lanes run.
 //
+// A pipeline with one whole-input task has one lane; given more than one
+// thread, its batches are decoded on a thread of their own ahead of the
+// applying thread (Pipeline::DecodeLaneBatch/ApplyLaneBatch), in order, so
+// one core decodes batch k+1 while the other applies batch k.
+//
 // Every public method is called from the owner's thread. Example:
 //   ApplyPool pool(pipeline, 2);
 //   source->Poll(..., [&](SourceMessage& m) { pool.Add(m); });
@@ -58,7 +63,8 @@ class ApplyPool {
   };
 
   // Sets `pipeline`'s lanes to `threads` (>= 1; 1 when the pipeline has one
-  // whole-input task: it cannot be split) and starts a thread per lane.
+  // whole-input task: it cannot be split) and starts a thread per lane
+  // (and the decoding thread of a whole-input task given threads > 1).
   // `pipeline` must outlive the pool, and nothing else may apply messages
   // to it meanwhile.
   ApplyPool(Pipeline* pipeline, int threads);
@@ -68,7 +74,10 @@ class ApplyPool {
   ApplyPool(const ApplyPool&) = delete;
   ApplyPool& operator=(const ApplyPool&) = delete;
 
-  int threads() const { return static_cast<int>(threads_.size()); }
+  // Applying threads, one per lane.
+  int threads() const { return static_cast<int>(filling_.size()); }
+  // True if the one lane's batches are decoded on a thread of their own.
+  bool decodes_ahead() const { return decode_ahead_; }
 
   // Adds a polled message for its task's thread (taking its lease): queued
   // once that thread's batch is full. Waits while that thread has
@@ -91,7 +100,11 @@ class ApplyPool {
   static constexpr size_t kMaxQueued = 32;
 
  private:
+  // An applying thread; with decode_ahead_ it applies decoded batches.
   void Run(int lane);
+  // The decoding thread (decode_ahead_): moves lane 0's batches from
+  // queued_ to decoded_.
+  void RunDecode();
   // Queues lane `lane`'s filling batch if it holds messages.
   void Submit(int lane);
   void PauseThreads();
@@ -99,6 +112,7 @@ class ApplyPool {
   bool AllApplied() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Pipeline* const pipeline_;
+  bool decode_ahead_ = false;
   // Owner only: per lane, the batch being filled and every batch made.
   std::vector<DecodedBatch*> filling_;
   std::vector<std::unique_ptr<DecodedBatch>> batches_;
@@ -118,6 +132,8 @@ class ApplyPool {
   // Per lane: batches queued, in order; batches applied, to fill again;
   // what its thread did.
   std::vector<std::deque<DecodedBatch*>> queued_ ABSL_GUARDED_BY(mu_);
+  // With decode_ahead_: lane 0's batches decoded, in order, to apply.
+  std::deque<DecodedBatch*> decoded_ ABSL_GUARDED_BY(mu_);
   std::vector<std::vector<DecodedBatch*>> free_ ABSL_GUARDED_BY(mu_);
   std::vector<ThreadStats> stats_ ABSL_GUARDED_BY(mu_);
 };

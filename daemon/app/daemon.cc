@@ -210,7 +210,11 @@ absl::Status Daemon::Start() {
       stderr, "nsmd: decoding and applying events on %d thread%s (pipeline.threads %s)%s\n",
       apply_pool_->threads(), apply_pool_->threads() == 1 ? "" : "s",
       config_.pipeline.threads > 0 ? "as configured" : "0: one per usable core",
-      apply_pool_->threads() < threads ? ": one, the whole-input task cannot be split" : "");
+      apply_pool_->threads() < threads
+          ? (apply_pool_->decodes_ahead()
+                 ? ": the whole-input task cannot be split; its events are decoded ahead on another"
+                 : ": one, the whole-input task cannot be split")
+          : "");
   // Join the consumer group before loading the state: librdkafka's threads
   // run the group join (seconds on some brokers) while the state loads, and
   // the assignment is only handled in Poll(), once the state is there

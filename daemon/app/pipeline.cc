@@ -510,9 +510,18 @@ void Pipeline::ProcessBatch(const DecodedBatch& batch) {
 }
 
 void Pipeline::ProcessLaneBatch(int lane_index, DecodedBatch* batch) {
+  DecodeLaneBatch(lane_index, batch);
+  ApplyLaneBatch(lane_index, *batch);
+}
+
+void Pipeline::DecodeLaneBatch(int lane_index, DecodedBatch* batch) {
   Lane& lane = *lanes_[lane_index];
   batch->Decode(lane.decoders[0].get(), lane.rekey_decoder.get(), rekey_prefix_);
-  ProcessBatch(lane, *batch, /*may_load=*/false);
+}
+
+void Pipeline::ApplyLaneBatch(int lane_index, const DecodedBatch& batch) {
+  Lane& lane = *lanes_[lane_index];
+  ProcessBatch(lane, batch, /*may_load=*/false);
   absl::MutexLock lock(&lane.mu);
   lane.published = lane.counts;
 }

@@ -160,7 +160,7 @@ class Pipeline {
 
   // Processes each message of `batch` in order as Process() would, with the
   // outcome of decoding that the batch holds (DecodedBatch::Decode() must
-  // have run, e.g. on a DecodeWorker), and flushes: the batch may be reused
+  // have run, e.g. on another thread), and flushes: the batch may be reused
   // once this returns. Each event's dedup slot is prefetched several events
   // ahead (Engine::PrefetchId), the rest of its state one event ahead.
   void ProcessBatch(const DecodedBatch& batch);
@@ -196,6 +196,12 @@ class Pipeline {
   // for ReportLaneCounts(). Messages of tasks not routed are skipped (their
   // offsets do not advance).
   void ProcessLaneBatch(int lane, DecodedBatch* batch);
+  // ProcessLaneBatch() in two steps, for a lane whose batches are decoded
+  // on one thread ahead of the thread that applies them: DecodeLaneBatch()
+  // uses only the lane's decoders, ApplyLaneBatch() everything else, so the
+  // two may run at once on different batches of the lane.
+  void DecodeLaneBatch(int lane, DecodedBatch* batch);
+  void ApplyLaneBatch(int lane, const DecodedBatch& batch);
 
   // A decoder for the current event format and fields, for decoding ahead
   // of ProcessBatch() on another thread; Reload() may change both, so make

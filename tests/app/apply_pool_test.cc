@@ -267,17 +267,32 @@ TEST_F(ApplyPoolTest, ACheckpointInAPauseHoldsTheStateOfExactlyItsOffsets) {
   EXPECT_EQ(value("edits/current"), prefix.edits);
 }
 
-TEST_F(ApplyPoolTest, TheWholeInputTaskHasOneThread) {
-  std::unique_ptr<Pipeline> pipeline = NewPipeline(kWholeInputConfig, "whole");
-  ApplyPool pool(pipeline.get(), 3);
-  EXPECT_EQ(pool.threads(), 1);
-  for (const Message& m : Messages()) Add(&pool, m);
-  pool.Drain();
-  const std::map<std::string, double> values = Values(*pipeline);
-  EXPECT_EQ(values.at("weekly_editors/current"), 42);
-  EXPECT_EQ(values.at("edits/current"), 6 * 1470);
-  EXPECT_EQ(pipeline->counts().consumed, 9000u);
-  for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(pipeline->NextOffset("events", p), 1500);
+TEST_F(ApplyPoolTest, TheWholeInputTaskHasOneApplyingThreadAndDecodesAhead) {
+  // 1 thread: decoded and applied on it; 3: one applies, another decodes
+  // ahead. Either gives the counts derived for ThreeThreadsGiveWhatOneThreadGives.
+  for (int threads : {1, 3}) {
+    SCOPED_TRACE(threads);
+    std::unique_ptr<Pipeline> pipeline =
+        NewPipeline(kWholeInputConfig, absl::StrCat("whole-", threads));
+    ApplyPool pool(pipeline.get(), threads);
+    EXPECT_EQ(pool.threads(), 1);
+    EXPECT_EQ(pool.decodes_ahead(), threads > 1);
+    const std::vector<Message> messages = Messages();
+    // A pause halfway (batches queued, decoded or not) and a drain.
+    for (size_t i = 0; i < messages.size() / 2; ++i) Add(&pool, messages[i]);
+    { ApplyPool::Pause pause(&pool); }
+    for (size_t i = messages.size() / 2; i < messages.size(); ++i) Add(&pool, messages[i]);
+    pool.Drain();
+    const std::map<std::string, double> values = Values(*pipeline);
+    EXPECT_EQ(values.at("weekly_editors/current"), 42);
+    EXPECT_EQ(values.at("edits/current"), 6 * 1470);
+    const Pipeline::Counts c = pipeline->counts();
+    EXPECT_EQ(c.consumed, 9000u);
+    EXPECT_EQ(c.duplicate, 6u * 15);
+    EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kInvalidJson)], 90u);
+    for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(pipeline->NextOffset("events", p), 1500);
+    EXPECT_EQ(pool.stats()[0].messages, 9000u);
+  }
 }
 
 }  // namespace

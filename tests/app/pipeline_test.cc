@@ -1,5 +1,5 @@
-// Tests for Pipeline's two ways in: messages decoded inline (Process) and
-// batches decoded ahead on another thread (DecodeWorker + ProcessBatch).
+// Tests for Pipeline: messages decoded inline (Process), reloads, and the
+// state they leave (batches decoded ahead: apply_pool_test).
 //
 // Times: 2024-01-01T00:00:00Z (a Monday) is 1704067200000 ms: 19723 days *
 // 86400 s since the epoch. The week of Monday 2024-01-01 therefore starts
@@ -14,7 +14,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "daemon/app/decode_worker.h"
 #include "daemon/config/config_loader.h"
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
@@ -135,42 +134,6 @@ TEST_F(PipelineTest, ProcessDecodesAndAppliesEachMessage) {
   }
   pipeline_->Flush();
   ExpectOutcome();
-}
-
-TEST_F(PipelineTest, BatchesDecodedAheadOnAnotherThreadGiveTheSameOutcome) {
-  DecodeWorker worker(pipeline_->NewDecoder());
-  const std::vector<std::string> messages = Messages();
-  // Three batches (3 + 3 + 2 messages), two in flight at once.
-  for (size_t i = 0; i < messages.size(); ++i) {
-    const int64_t offset = 100 + static_cast<int64_t>(i);
-    const std::string key = absl::StrCat("key-", offset);
-    SourceMessage m;
-    m.topic = "events";
-    m.offset = offset;
-    m.key = key;
-    m.payload = messages[i];
-    worker.filling()->Add(m);
-    if (worker.filling()->size() == 3) worker.Submit();
-  }
-  EXPECT_EQ(worker.in_flight(), 2u);
-  worker.Submit();
-  EXPECT_EQ(worker.in_flight(), 3u);
-  std::vector<size_t> sizes;
-  while (worker.in_flight() > 0) {
-    worker.TakeOldest([&](const DecodedBatch& batch) {
-      sizes.push_back(batch.size());
-      pipeline_->ProcessBatch(batch);
-    });
-  }
-  EXPECT_EQ(sizes, std::vector<size_t>({3, 3, 2}));
-  ExpectOutcome();
-}
-
-TEST_F(PipelineTest, AnEmptyBatchIsNotSubmitted) {
-  DecodeWorker worker(pipeline_->NewDecoder());
-  worker.Submit();
-  EXPECT_EQ(worker.in_flight(), 0u);
-  EXPECT_TRUE(worker.filling()->empty());
 }
 
 // A reload that fails at its last fallible step (deleting the state of a
