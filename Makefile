@@ -73,17 +73,19 @@ test-asan-tidy: build-asan
 	  cat $(BUILD)/tidy.log; exit $$ok
 
 # clang with -Wthread-safety -Wshadow (as errors) and ThreadSanitizer; the
-# unit tests and the end-to-end test of the daemon's own threads (reload:
-# pipeline, HTTP, signal and decode threads) run under it, a race or
-# lock-order inversion fails them. The other end-to-end tests (Kafka
-# restarts, crashes, rebalances, faults, demo) run in the two builds above
-# only: they wait on brokers more than they race, and would add minutes.
+# unit tests and the end-to-end tests of the daemon's threads run under it,
+# a race or lock-order inversion fails them: reload (poll, HTTP, signal,
+# decode-ahead threads), rebalance (revokes and assignments between the
+# applying threads' batches) and instances (tasks moving, changelog and
+# repartition producers, checkpoints in the background). The others (Kafka
+# restarts, crashes, faults, demo) run in the two builds above only: they
+# wait on brokers more than they race, and would add minutes.
 # Debian's Abseil and librdkafka are not built for TSan:
 # tests/tsan/tsan_interposers.cc tells TSan about their locks and threads.
 TSAN_TARGETS := nsmd subprocess_test status_macros_test decode_test engine_test dedup_index_test \
   filter_test state_store_test rocksdb_stderr_logger_test source_test export_test config_test \
   replay_command_test check_command_test checkpoint_writer_test pipeline_test apply_pool_test \
-  reload_test
+  reload_test rebalance_test instances_test
 test-tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DNSMD_TSAN=ON -DNSMD_CLANG_CHECKS=ON -DNSMD_BUILD_BENCHMARKS=OFF
