@@ -22,6 +22,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "daemon/app/partition_task.h"
 #include "daemon/app/pipeline.h"
 #include "daemon/config/config_loader.h"
 #include "daemon/state/state_store.h"
@@ -102,9 +104,10 @@ int Main(int argc, char** argv) {
   };
 
   std::printf(
-      "| month | events | claims opened | open now | RSS MiB | state rows | anchors (a) | pending "
-      "(p) | other |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+      "| month | events | claims opened | open now | RSS MiB | RocksDB MiB: memtables + block "
+      "cache "
+      "+ table readers | state rows | anchors (a) | pending (p) | other |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   const int64_t end = kStartMs + static_cast<int64_t>(months) * 30 * 24 * kHourMs;
   int64_t t = kStartMs, next_checkpoint = kStartMs + kHourMs;
   int64_t next_report = kStartMs + 30 * 24 * kHourMs;
@@ -132,7 +135,12 @@ int Main(int argc, char** argv) {
       std::map<char, uint64_t> rows;
       uint64_t total = 0;
       absl::Status s = (*store)->ScanEngineState([&](absl::string_view key, absl::string_view) {
-        // "m/<metric>/<fingerprint>/<kind>\0...": count by the kind's first letter.
+        // The task's prefix (PartitionTask::KeyPrefix: "t/*/" for the whole
+        // input), then "m/<metric>/<fingerprint>/<kind>\0...": count by the
+        // kind's first letter.
+        if (!absl::ConsumePrefix(&key, PartitionTask::KeyPrefix(PartitionTask::WholeInput()))) {
+          Die(absl::StrCat("a row outside the whole-input task: ", key));
+        }
         size_t slash = 0;
         for (int i = 0; i < 3 && slash != absl::string_view::npos; ++i) {
           slash = key.find('/', slash + (i > 0));
@@ -142,11 +150,15 @@ int Main(int argc, char** argv) {
         return absl::OkStatus();
       });
       if (!s.ok()) Die(s.ToString());
+      const StateStore::MemoryUsage memory = (*store)->Memory();
+      constexpr double kMiB = 1 << 20;
       std::printf(
-          "| %d | %llu | %llu | %zu | %.0f | %llu | %llu | %llu | %llu |\n", month,
-          static_cast<unsigned long long>(events), static_cast<unsigned long long>(next_claim - 1),
-          due.size(), RssKiB() / 1024.0, static_cast<unsigned long long>(total),
-          static_cast<unsigned long long>(rows['a']), static_cast<unsigned long long>(rows['p']),
+          "| %d | %llu | %llu | %zu | %.0f | %.0f + %.0f + %.1f | %llu | %llu | %llu | %llu |\n",
+          month, static_cast<unsigned long long>(events),
+          static_cast<unsigned long long>(next_claim - 1), due.size(), RssKiB() / 1024.0,
+          memory.memtables / kMiB, memory.block_cache / kMiB, memory.table_readers / kMiB,
+          static_cast<unsigned long long>(total), static_cast<unsigned long long>(rows['a']),
+          static_cast<unsigned long long>(rows['p']),
           static_cast<unsigned long long>(total - rows['a'] - rows['p']));
       std::fflush(stdout);
       next_report += 30 * 24 * kHourMs;

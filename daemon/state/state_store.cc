@@ -535,4 +535,20 @@ uint64_t StateStore::ApproximateSizeBytes() const {
   return sst + mem;
 }
 
+StateStore::MemoryUsage StateStore::Memory() const {
+  MemoryUsage usage;
+  if (db_ == nullptr) return usage;
+  if (!db_->GetIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &usage.memtables)) {
+    usage.memtables = 0;
+  }
+  if (!db_->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &usage.block_cache)) {
+    usage.block_cache = 0;
+  }
+  if (!db_->GetIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem,
+                           &usage.table_readers)) {
+    usage.table_readers = 0;
+  }
+  return usage;
+}
+
 }  // namespace nsmd

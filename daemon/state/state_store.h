@@ -126,6 +126,14 @@ class StateStore {
   // (whose contents are in the WAL). Cheap; for a gauge.
   uint64_t ApproximateSizeBytes() const;
 
+  // Bytes RocksDB holds in memory (0 while closed).
+  struct MemoryUsage {
+    uint64_t memtables = 0;      // the active one and those waiting to flush
+    uint64_t block_cache = 0;    // data, index and filter blocks (capped)
+    uint64_t table_readers = 0;  // per SST file, outside the cache
+  };
+  MemoryUsage Memory() const;
+
   // Checks the config settings the state depends on (e.g. {"time.zone",
   // "UTC"}, {"kafka.topics", "events"}) against those recorded in the state
   // dir. A setting not yet recorded (new database, or one written by an

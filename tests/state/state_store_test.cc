@@ -301,6 +301,13 @@ TEST_F(StateStoreTest, ApproximateSizeCountsCommittedBytes) {
   }
   ASSERT_OK(store->Commit(delta, {}));
   EXPECT_GE(store->ApproximateSizeBytes(), 100000u);
+  // The same bytes are in the memtable (no flush yet: 64 MiB buffer), not
+  // in the block cache (no read; it holds only what opening read, 88 bytes
+  // here).
+  const StateStore::MemoryUsage memory = store->Memory();
+  EXPECT_GE(memory.memtables, 100000u);
+  EXPECT_LT(memory.memtables, 64u << 20);
+  EXPECT_LT(memory.block_cache, 4096u);
 }
 
 TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
@@ -335,6 +342,7 @@ TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
         absl::StatusCode::kUnavailable);
     EXPECT_EQ(store.DeletePrefix("m/").code(), absl::StatusCode::kUnavailable);
     EXPECT_EQ(store.ApproximateSizeBytes(), 0u);
+    EXPECT_EQ(store.Memory().memtables, 0u);
 
     // The disk takes writes again: the retry reopens and commits.
     fs->fail = false;
