@@ -14,9 +14,9 @@ ApplyPool::Pause::Pause(ApplyPool* pool) : pool_(pool) { pool_->PauseThreads(); 
 
 ApplyPool::Pause::~Pause() { pool_->ResumeThreads(); }
 
-ApplyPool::ApplyPool(Pipeline* pipeline, int threads) : pipeline_(pipeline) {
+ApplyPool::ApplyPool(Pipeline* pipeline, int threads)
+    : pipeline_(pipeline), decode_ahead_(!pipeline->per_partition_tasks() && threads > 1) {
   const int lanes = pipeline->per_partition_tasks() ? std::max(threads, 1) : 1;
-  decode_ahead_ = lanes == 1 && threads > 1;
   pipeline_->SetLanes(lanes);
   {
     absl::MutexLock lock(&mu_);
@@ -108,20 +108,23 @@ std::vector<ApplyPool::ThreadStats> ApplyPool::stats() const {
   return stats_;
 }
 
+DecodedBatch* ApplyPool::Take(int lane, bool decoded) {
+  absl::MutexLock lock(&mu_);
+  std::deque<DecodedBatch*>& input = decoded ? decoded_ : queued_[lane];
+  while (!stopping_ && (paused_ || input.empty())) work_cv_.Wait(&mu_);
+  if (stopping_) return nullptr;
+  DecodedBatch* batch = input.front();
+  input.pop_front();
+  ++active_;
+  return batch;
+}
+
 void ApplyPool::Run(int lane) {
   // "nsmd-apply-<lane>" in top -H and profiles (at most 15 characters).
   pthread_setname_np(pthread_self(), absl::StrCat("nsmd-apply-", lane).substr(0, 15).c_str());
   while (true) {
-    DecodedBatch* batch;
-    {
-      absl::MutexLock lock(&mu_);
-      std::deque<DecodedBatch*>& input = decode_ahead_ ? decoded_ : queued_[lane];
-      while (!stopping_ && (paused_ || input.empty())) work_cv_.Wait(&mu_);
-      if (stopping_) return;
-      batch = input.front();
-      input.pop_front();
-      ++active_;
-    }
+    DecodedBatch* batch = Take(lane, /*decoded=*/decode_ahead_);
+    if (batch == nullptr) return;
     const absl::Time start = absl::Now();
     if (decode_ahead_) {
       pipeline_->ApplyLaneBatch(lane, *batch);
@@ -143,15 +146,8 @@ void ApplyPool::Run(int lane) {
 void ApplyPool::RunDecode() {
   pthread_setname_np(pthread_self(), "nsmd-decode");
   while (true) {
-    DecodedBatch* batch;
-    {
-      absl::MutexLock lock(&mu_);
-      while (!stopping_ && (paused_ || queued_[0].empty())) work_cv_.Wait(&mu_);
-      if (stopping_) return;
-      batch = queued_[0].front();
-      queued_[0].pop_front();
-      ++active_;
-    }
+    DecodedBatch* batch = Take(0, /*decoded=*/false);
+    if (batch == nullptr) return;
     pipeline_->DecodeLaneBatch(0, batch);
     absl::MutexLock lock(&mu_);
     --active_;

@@ -105,6 +105,10 @@ class ApplyPool {
   // The decoding thread (decode_ahead_): moves lane 0's batches from
   // queued_ to decoded_.
   void RunDecode();
+  // A thread's next batch: lane `lane`'s queued one, or with `decoded` the
+  // next decoded one; waits while there is none or the pool is paused, and
+  // counts the thread active. Null once the pool is stopping.
+  DecodedBatch* Take(int lane, bool decoded);
   // Queues lane `lane`'s filling batch if it holds messages.
   void Submit(int lane);
   void PauseThreads();
@@ -112,7 +116,7 @@ class ApplyPool {
   bool AllApplied() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Pipeline* const pipeline_;
-  bool decode_ahead_ = false;
+  const bool decode_ahead_;
   // Owner only: per lane, the batch being filled and every batch made.
   std::vector<DecodedBatch*> filling_;
   std::vector<std::unique_ptr<DecodedBatch>> batches_;

@@ -525,30 +525,24 @@ absl::Status StateStore::DeletePrefixes(const std::vector<std::string>& prefixes
   return absl::OkStatus();
 }
 
+uint64_t StateStore::IntProperty(const std::string& name) const {
+  uint64_t value = 0;
+  if (db_ == nullptr || !db_->GetIntProperty(name, &value)) return 0;
+  return value;
+}
+
 uint64_t StateStore::ApproximateSizeBytes() const {
   // SST files on disk plus what the memtables hold (mirrored by the WAL).
-  uint64_t sst = 0;
-  uint64_t mem = 0;
-  if (db_ == nullptr) return 0;
-  if (!db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst)) sst = 0;
-  if (!db_->GetIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &mem)) mem = 0;
-  return sst + mem;
+  return IntProperty(rocksdb::DB::Properties::kTotalSstFilesSize) +
+         IntProperty(rocksdb::DB::Properties::kSizeAllMemTables);
 }
 
 StateStore::MemoryUsage StateStore::Memory() const {
-  MemoryUsage usage;
-  if (db_ == nullptr) return usage;
-  if (!db_->GetIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &usage.memtables)) {
-    usage.memtables = 0;
-  }
-  if (!db_->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &usage.block_cache)) {
-    usage.block_cache = 0;
-  }
-  if (!db_->GetIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem,
-                           &usage.table_readers)) {
-    usage.table_readers = 0;
-  }
-  return usage;
+  return MemoryUsage{
+      .memtables = IntProperty(rocksdb::DB::Properties::kSizeAllMemTables),
+      .block_cache = IntProperty(rocksdb::DB::Properties::kBlockCacheUsage),
+      .table_readers = IntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem),
+  };
 }
 
 }  // namespace nsmd

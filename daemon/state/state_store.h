@@ -151,6 +151,8 @@ class StateStore {
 
  private:
   StateStore(std::string dir, rocksdb::Env* env, std::unique_ptr<rocksdb::DB> db);
+  // RocksDB's integer property `name`; 0 while closed or if it has none.
+  uint64_t IntProperty(const std::string& name) const;
   std::string dir_;
   rocksdb::Env* env_;  // nullptr: RocksDB's default
   // Null only while a reopen after a failed write has not yet succeeded.
