@@ -106,9 +106,9 @@ int Main(int argc, char** argv) {
   };
 
   std::printf(
-      "| month | events | claims opened | open now | RSS MiB | RocksDB MiB: memtables + block "
-      "cache "
-      "+ table readers | state rows | anchors (a) | pending (p) | other |\n");
+      "| month | events | claims opened | open now | RSS MiB "
+      "| RocksDB MiB: memtables + block cache + table readers "
+      "| state rows | anchors (a) | pending (p) | other |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   const int64_t end = kStartMs + static_cast<int64_t>(months) * 30 * 24 * kHourMs;
   int64_t t = kStartMs, next_checkpoint = kStartMs + kHourMs;
