@@ -20,6 +20,8 @@ ApplyPool::ApplyPool(Pipeline* pipeline, int threads)
   pipeline_->SetLanes(lanes);
   {
     absl::MutexLock lock(&mu_);
+    for (int lane = 0; lane < lanes; ++lane)
+      queued_cv_.push_back(std::make_unique<absl::CondVar>());
     queued_.resize(lanes);
     free_.resize(lanes);
     stats_.resize(lanes);
@@ -36,7 +38,7 @@ ApplyPool::~ApplyPool() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    work_cv_.SignalAll();
+    WakeAll();
   }
   for (std::thread& thread : threads_) thread.join();
 }
@@ -61,8 +63,9 @@ void ApplyPool::Submit(int lane) {
   DecodedBatch* batch = filling_[lane];
   if (batch->empty()) return;
   absl::MutexLock lock(&mu_);
-  while (queued_[lane].size() + (decode_ahead_ ? decoded_.size() : 0) >= kMaxQueued) {
-    done_cv_.Wait(&mu_);
+  if (InFlight(lane) >= kMaxQueued) {
+    ++room_waits_;
+    while (InFlight(lane) > kResumeQueued) room_cv_.Wait(&mu_);
   }
   queued_[lane].push_back(batch);
   if (free_[lane].empty()) {
@@ -72,13 +75,22 @@ void ApplyPool::Submit(int lane) {
     filling_[lane] = free_[lane].back();
     free_[lane].pop_back();
   }
-  work_cv_.SignalAll();
+  queued_cv_[lane]->Signal();  // its applying or decoding thread
+}
+
+size_t ApplyPool::InFlight(int lane) const {
+  return queued_[lane].size() + (decode_ahead_ ? decoded_.size() : 0);
+}
+
+void ApplyPool::WakeAll() {
+  for (const std::unique_ptr<absl::CondVar>& cv : queued_cv_) cv->SignalAll();
+  decoded_cv_.SignalAll();
 }
 
 void ApplyPool::Drain() {
   for (int lane = 0; lane < threads(); ++lane) Submit(lane);
   absl::MutexLock lock(&mu_);
-  while (!AllApplied()) done_cv_.Wait(&mu_);
+  while (!AllApplied()) idle_cv_.Wait(&mu_);
   last_lane_ = -1;
 }
 
@@ -93,14 +105,14 @@ bool ApplyPool::AllApplied() const {
 void ApplyPool::PauseThreads() {
   absl::MutexLock lock(&mu_);
   paused_ = true;
-  while (active_ > 0) done_cv_.Wait(&mu_);
+  while (active_ > 0) idle_cv_.Wait(&mu_);
   last_lane_ = -1;
 }
 
 void ApplyPool::ResumeThreads() {
   absl::MutexLock lock(&mu_);
   paused_ = false;
-  work_cv_.SignalAll();
+  WakeAll();
 }
 
 std::vector<ApplyPool::ThreadStats> ApplyPool::stats() const {
@@ -108,10 +120,16 @@ std::vector<ApplyPool::ThreadStats> ApplyPool::stats() const {
   return stats_;
 }
 
+uint64_t ApplyPool::room_waits() const {
+  absl::MutexLock lock(&mu_);
+  return room_waits_;
+}
+
 DecodedBatch* ApplyPool::Take(int lane, bool decoded) {
   absl::MutexLock lock(&mu_);
   std::deque<DecodedBatch*>& input = decoded ? decoded_ : queued_[lane];
-  while (!stopping_ && (paused_ || input.empty())) work_cv_.Wait(&mu_);
+  absl::CondVar& cv = decoded ? decoded_cv_ : *queued_cv_[lane];
+  while (!stopping_ && (paused_ || input.empty())) cv.Wait(&mu_);
   if (stopping_) return nullptr;
   DecodedBatch* batch = input.front();
   input.pop_front();
@@ -139,7 +157,8 @@ void ApplyPool::Run(int lane) {
     free_[lane].push_back(batch);
     stats_[lane].messages += messages;
     stats_[lane].busy += busy;
-    done_cv_.SignalAll();
+    if (InFlight(lane) <= kResumeQueued) room_cv_.Signal();  // the owner, if waiting
+    if (active_ == 0) idle_cv_.SignalAll();
   }
 }
 
@@ -152,8 +171,8 @@ void ApplyPool::RunDecode() {
     absl::MutexLock lock(&mu_);
     --active_;
     decoded_.push_back(batch);
-    work_cv_.SignalAll();
-    done_cv_.SignalAll();
+    decoded_cv_.Signal();
+    if (active_ == 0) idle_cv_.SignalAll();
   }
 }
 

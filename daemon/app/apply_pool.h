@@ -80,8 +80,9 @@ class ApplyPool {
   bool decodes_ahead() const { return decode_ahead_; }
 
   // Adds a polled message for its task's thread (taking its lease): queued
-  // once that thread's batch is full. Waits while that thread has
-  // kMaxQueued batches queued (so memory stays bounded). Loads the task
+  // once that thread's batch is full. Once that thread has kMaxQueued
+  // batches in flight, waits until it is down to kResumeQueued (so memory
+  // stays bounded). Loads the task
   // first if the pipeline has no route for it (pausing the threads).
   void Add(SourceMessage& message);
 
@@ -94,10 +95,17 @@ class ApplyPool {
   // Drain).
   std::vector<ThreadStats> stats() const;
 
+  // How often Add() found its thread's lane full and waited; from any
+  // thread.
+  uint64_t room_waits() const;
+
   // Messages per batch handed to a thread, and batches queued per thread
   // at most.
   static constexpr size_t kBatchMessages = 500;
   static constexpr size_t kMaxQueued = 32;
+  // A full lane takes more once it is down to this many: the owner is
+  // woken once per kMaxQueued - kResumeQueued batches, not per batch.
+  static constexpr size_t kResumeQueued = kMaxQueued / 2;
 
  private:
   // An applying thread; with decode_ahead_ it applies decoded batches.
@@ -127,12 +135,22 @@ class ApplyPool {
   int last_lane_ = -1;
   std::vector<std::thread> threads_;
 
+  // Batches in flight for `lane`: queued, and decoded ahead.
+  size_t InFlight(int lane) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes every thread waiting in Take() (on resume and stop).
+  void WakeAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
-  absl::CondVar work_cv_;  // a batch was queued, or Resume/stop
-  absl::CondVar done_cv_;  // a thread finished a batch
+  // Each waiter has its own: a thread woken needlessly takes a core from
+  // the one applying (catch-up on 2 cores is CPU-bound).
+  std::vector<std::unique_ptr<absl::CondVar>> queued_cv_;  // per lane: a batch queued
+  absl::CondVar decoded_cv_;                               // a batch decoded
+  absl::CondVar room_cv_;  // a lane's batches in flight fell to kResumeQueued
+  absl::CondVar idle_cv_;  // no thread is mid-batch
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   int active_ ABSL_GUARDED_BY(mu_) = 0;  // threads mid-batch
+  uint64_t room_waits_ ABSL_GUARDED_BY(mu_) = 0;
   // Per lane: batches queued, in order; batches applied, to fill again;
   // what its thread did.
   std::vector<std::deque<DecodedBatch*>> queued_ ABSL_GUARDED_BY(mu_);

@@ -602,7 +602,8 @@ int Daemon::Run() {
     absl::StrAppendFormat(&split, "%s thread %d: %d messages in %.3f s", i == 0 ? "" : ";", i,
                           stats[i].messages, absl::ToDoubleSeconds(stats[i].busy));
   }
-  std::fprintf(stderr, "nsmd: applied since start, by thread:%s\n", split.c_str());
+  std::fprintf(stderr, "nsmd: applied since start, by thread:%s; waited for a full lane %d times\n",
+               split.c_str(), static_cast<int>(apply_pool_->room_waits()));
   source_->Close();
   http_.reset();
   std::fprintf(stderr, "nsmd: stopped\n");

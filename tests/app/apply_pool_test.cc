@@ -8,15 +8,18 @@
 #include "daemon/app/apply_pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "daemon/config/config_loader.h"
 #include "gtest/gtest.h"
 #include "tests/testing/daemon_harness.h"
@@ -69,10 +72,10 @@ struct Message {
 // messageId of the message before it (a duplicate), the rest are edits by
 // user (i * 3) % 7 of the partition, 10 s apart. Interleaved as a fetch
 // delivers them: runs of 40 of one partition.
-std::vector<Message> Messages() {
+std::vector<Message> Messages(int per_partition = kMessagesPerPartition) {
   std::vector<std::vector<Message>> by_partition(kPartitions);
   for (int p = 0; p < kPartitions; ++p) {
-    for (int i = 0; i < kMessagesPerPartition; ++i) {
+    for (int i = 0; i < per_partition; ++i) {
       const int user = (i * 3) % kUsersPerPartition;
       const std::string id = absl::StrCat("u-", p, "-", user);
       std::string payload;
@@ -88,9 +91,9 @@ std::vector<Message> Messages() {
     }
   }
   std::vector<Message> out;
-  for (int start = 0; start < kMessagesPerPartition; start += 40) {
+  for (int start = 0; start < per_partition; start += 40) {
     for (int p = 0; p < kPartitions; ++p) {
-      for (int i = start; i < std::min(start + 40, kMessagesPerPartition); ++i) {
+      for (int i = start; i < std::min(start + 40, per_partition); ++i) {
         out.push_back(by_partition[p][i]);
       }
     }
@@ -292,6 +295,49 @@ TEST_F(ApplyPoolTest, TheWholeInputTaskHasOneApplyingThreadAndDecodesAhead) {
     EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kInvalidJson)], 90u);
     for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(pipeline->NextOffset("events", p), 1500);
     EXPECT_EQ(pool.stats()[0].messages, 9000u);
+  }
+}
+
+TEST_F(ApplyPoolTest, AFullLaneHoldsTheOwnerUntilItsThreadCatchesUp) {
+  // 3,000 messages per partition: 36 batches, more than a lane holds. The
+  // test holds the applying thread at the first rejected message (it
+  // reports rejects under rejects_mu_), so the owner must wait for room.
+  // By hand, per partition: 30 rejected (i % 100 == 99), 30 duplicates
+  // (i % 50 == 49, the others), 2,940 edits by the 7 users.
+  const std::vector<Message> messages = Messages(3000);
+  ASSERT_EQ(messages.size(), 18000u);
+  for (int threads : {1, 3}) {
+    SCOPED_TRACE(threads);
+    std::unique_ptr<Pipeline> pipeline =
+        NewPipeline(kWholeInputConfig, absl::StrCat("full-", threads));
+    ApplyPool pool(pipeline.get(), threads);
+    std::atomic<bool> added{false};
+    std::thread owner;
+    {
+      absl::MutexLock hold(&rejects_mu_);
+      owner = std::thread([&] {
+        for (const Message& m : messages) Add(&pool, m);
+        added = true;
+      });
+      while (pool.room_waits() == 0) absl::SleepFor(absl::Milliseconds(1));
+      EXPECT_FALSE(added);
+    }
+    owner.join();
+    // Let go with 32 batches in flight, the owner resumed at 16 and added
+    // the last 3 batches without waiting again.
+    EXPECT_EQ(pool.room_waits(), 1u);
+    pool.Drain();
+    const std::map<std::string, double> values = Values(*pipeline);
+    EXPECT_EQ(values.at("weekly_editors/current"), 42);
+    EXPECT_EQ(values.at("edits/current"), 6 * 2940);
+    const Pipeline::Counts c = pipeline->counts();
+    EXPECT_EQ(c.consumed, 18000u);
+    EXPECT_EQ(c.applied, 6u * 2940);
+    EXPECT_EQ(c.duplicate, 6u * 30);
+    EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kInvalidJson)], 6u * 30);
+    for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(pipeline->NextOffset("events", p), 3000);
+    absl::MutexLock lock(&rejects_mu_);
+    rejects_.clear();
   }
 }
 
