@@ -5,18 +5,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "daemon/engine/group_index.h"
+#include "daemon/engine/series_rank.h"
 
 namespace nsmd {
-namespace {
-
-bool IsOther(const Labels& labels) {
-  for (const auto& [name, value] : labels) {
-    if (value != GroupIndex::kOtherValue) return false;
-  }
-  return !labels.empty();
-}
-
-}  // namespace
 
 void SeriesMerge::Add(std::vector<SeriesSample> samples) {
   for (SeriesSample& s : samples) {
@@ -31,17 +22,22 @@ void SeriesMerge::Add(std::vector<SeriesSample> samples) {
 }
 
 std::vector<SeriesSample> SeriesMerge::Finish() {
-  // Group-by labels beyond a metric's cap fold into "__other__".
+  // Group-by label sets beyond a metric's cap, by rank, fold into "__other__".
   for (const MetricDefinition& m : *metrics_) {
     if (m.group_by.empty()) continue;
     const size_t cap = static_cast<size_t>(m.max_series > 0 ? m.max_series : kDefaultMaxSeries);
-    std::set<Labels> labels;
+    std::set<std::pair<uint64_t, Labels>> ranked;
     for (auto it = sums_.lower_bound(Key{m.name, "", INT64_MIN, {}});
          it != sums_.end() && std::get<0>(it->first) == m.name; ++it) {
-      if (!IsOther(it->second.labels)) labels.insert(it->second.labels);
+      const Labels& labels = it->second.labels;
+      if (!IsOtherSeries(labels)) ranked.emplace(SeriesRank(labels), labels);
     }
-    if (labels.size() <= cap) continue;
-    std::set<Labels> folded(std::next(labels.begin(), static_cast<ptrdiff_t>(cap)), labels.end());
+    if (ranked.size() <= cap) continue;
+    std::set<Labels> folded;
+    for (auto it = std::next(ranked.begin(), static_cast<ptrdiff_t>(cap)); it != ranked.end();
+         ++it) {
+      folded.insert(it->second);
+    }
     Labels other;
     for (const GroupBy& g : m.group_by) other.emplace_back(g.label, GroupIndex::kOtherValue);
     std::vector<SeriesSample> moved;

@@ -35,9 +35,10 @@ class SeriesMerge {
   void Add(std::vector<SeriesSample> samples);
 
   // The summed samples in metric-definition order (then window, start and
-  // labels), each group-by metric capped at its max_series labels (labels
-  // past the cap, in label order, fold into "__other__", so many tasks
-  // together show no more series than one), followed by the ratios.
+  // labels), each group-by metric capped at its max_series label sets (those
+  // past the cap by SeriesRank fold into "__other__", so many tasks together
+  // show no more series than one, and instances that each hold some tasks
+  // fold what one instance holding all would keep), followed by the ratios.
   std::vector<SeriesSample> Finish();
 
  private:

@@ -1,12 +1,15 @@
 #include "daemon/export/nsm_collectable.h"
 
+#include <set>
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/metric_snapshot.h"
+#include "daemon/engine/series_rank.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_type.h"
 
@@ -69,10 +72,29 @@ std::vector<prometheus::MetricFamily> NsmCollectable::Collect() const {
       "nsm_metric_window_start_seconds",
       "Start of the window that the nsm_metric_value series with the same labels covers, "
       "in Unix seconds.");
+  prometheus::MetricFamily rank = GaugeFamily(
+      "nsm_metric_series_rank",
+      "Rank of a group-by label set, the same on every instance: a metric keeps its max_series "
+      "label sets of lowest rank and folds the rest into __other__, and the recording rules "
+      "fold the instances' sum the same way.");
+  // Metrics whose label sets are ranked: group-by, not ratios (computed
+  // from their operands' folded series).
+  absl::flat_hash_set<std::string> ranked;
+  for (const MetricDefinition& d : *definitions) {
+    if (!d.group_by.empty() && d.measure.kind != MeasureKind::kRatio) ranked.insert(d.name);
+  }
+  std::set<std::pair<std::string, Labels>> rank_done;
   value.metric.reserve(snapshot->samples.size());
   start.metric.reserve(snapshot->samples.size());
   for (const SeriesSample& s : snapshot->samples) {
     LabelList labels = SeriesLabels(s);
+    if (ranked.contains(s.metric) && !IsOtherSeries(s.labels) &&
+        rank_done.emplace(s.metric, s.labels).second) {
+      LabelList rank_labels = labels;
+      rank_labels.erase(rank_labels.begin() + 1);  // window
+      rank.metric.push_back(
+          GaugeMetric(std::move(rank_labels), static_cast<double>(SeriesRank(s.labels))));
+    }
     start.metric.push_back(GaugeMetric(labels, static_cast<double>(s.window_start_ms) / 1000.0));
     value.metric.push_back(GaugeMetric(std::move(labels), s.value));
   }
@@ -100,7 +122,7 @@ std::vector<prometheus::MetricFamily> NsmCollectable::Collect() const {
   }
 
   std::vector<prometheus::MetricFamily> families;
-  for (prometheus::MetricFamily* f : {&value, &start, &info}) {
+  for (prometheus::MetricFamily* f : {&value, &start, &rank, &info}) {
     if (!f->metric.empty()) families.push_back(std::move(*f));
   }
   return families;

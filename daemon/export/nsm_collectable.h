@@ -13,14 +13,17 @@
 namespace nsmd {
 
 // A prometheus::Collectable that turns the SnapshotPublisher's current
-// snapshot and definitions into three gauge families:
+// snapshot and definitions into four gauge families:
 //
 //   nsm_metric_value{metric, window, <group-by labels>}          the number
 //   nsm_metric_window_start_seconds{metric, window, <group-by>}  window start
+//   nsm_metric_series_rank{metric, <group-by labels>}            SeriesRank
 //   nsm_metric_info{metric, role, description, customer_value,
 //                   decision_question, cadence, owner, unit, inputs} 1
 //
-// `window` is "current" or "previous". Every info series carries all nine
+// `window` is "current" or "previous". A rank series exists per label set
+// shown of a group-by metric that is not a ratio, "__other__" excepted.
+// Every info series carries all nine
 // labels, empty ones included, so the label set is the same for every metric.
 // A group-by label that would collide with `metric`, `window` or an earlier
 // label of the same series is renamed by prefixing "label_" (repeatedly, until

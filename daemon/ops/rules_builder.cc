@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "daemon/config/task_layout.h"
+#include "daemon/engine/group_index.h"
 #include "daemon/ops/window_timing.h"
 #include "yaml-cpp/yaml.h"
 
@@ -36,6 +37,38 @@ bool HasPrevious(const MetricDefinition& m) {
 }
 
 std::string Percent(double v) { return absl::StrCat(v); }
+
+// The instances' sum of the nsm_metric_value series `values`, over the
+// instances that show the newest window (during a rollover an instance that
+// has not reached it yet is left out, not mixed in).
+std::string AlignedSum(const std::string& values) {
+  return absl::StrCat("sum without (instance, pod) (\n  ", values,
+                      "\n  and on (job, instance, metric, window)\n  (\n"
+                      "    nsm_metric_window_start_seconds\n"
+                      "    == on (job, metric, window) group_left\n"
+                      "    max by (job, metric, window) (nsm_metric_window_start_seconds)\n  )\n)");
+}
+
+// A group-by metric's combined series from `sum` (the instances' sum): the
+// max_series label sets of lowest nsm_metric_series_rank kept, the others
+// and each instance's "__other__" added up into "__other__" (SeriesRank).
+std::string Folded(const MetricDefinition& m, const std::string& sum) {
+  std::vector<std::string> labels;
+  for (const GroupBy& g : m.group_by) labels.push_back(g.label);
+  const std::string on = absl::StrCat("on (job, ", absl::StrJoin(labels, ", "), ")");
+  const std::string kept = absl::StrCat(
+      "bottomk by (job) (", m.max_series > 0 ? m.max_series : kDefaultMaxSeries,
+      ", max without (instance, pod) (nsm_metric_series_rank{metric=\"", m.name, "\"}))");
+  std::string other = absl::StrCat("sum without (", absl::StrJoin(labels, ", "), ") (\n  ", sum,
+                                   "\n  unless ", on, "\n  ", kept, "\n)");
+  for (const std::string& label : labels) {
+    other = absl::StrCat("label_replace(\n", other, ",\n\"", label, "\", \"",
+                         GroupIndex::kOtherValue, "\", \"\", \"\")");
+  }
+  return absl::StrCat("# ", m.name, ": the instances' sum, folded past max_series by rank as\n",
+                      "# one instance holding every task folds it.\n(\n", sum, "\nand ", on, "\n",
+                      kept, "\n)\nor\n", other);
+}
 
 }  // namespace
 
@@ -103,30 +136,34 @@ RuleGroup RulesBuilder::Recording() const {
                : absl::StrCat("nsm_metric_value{metric!~\"", absl::StrJoin(except, "|"), "\"}");
   };
   std::string combined;
+  std::vector<Rule> folded;
   if (TasksPerPartition(config_)) {
     // One task per partition (KeyPartitioning): each instance exports the
     // tasks it owns, and the instances' values add up. A rolling window
     // ends at each instance's own stream time, so its start differs from
     // instance to instance by the gaps between their newest events: those
-    // are added up as they are.
+    // are added up as they are. Group-by metrics fold their sum again.
     std::vector<std::string> rolling_names;
+    std::vector<std::string> except = ratio_names;
     for (const MetricDefinition& m : config_.metrics) {
-      if (m.measure.kind != MeasureKind::kRatio && m.window.kind == WindowKind::kRolling) {
+      if (m.measure.kind == MeasureKind::kRatio) continue;
+      const bool rolling = m.window.kind == WindowKind::kRolling;
+      if (!m.group_by.empty()) {
+        const std::string values = absl::StrCat("nsm_metric_value{metric=\"", m.name, "\"}");
+        const std::string sum = rolling ? absl::StrCat("sum without (instance, pod) (", values, ")")
+                                        : AlignedSum(values);
+        folded.push_back({"nsm:metric_value", "", Folded(m, sum), "", {{"metric", m.name}}, {}});
+        except.push_back(m.name);
+      } else if (rolling) {
         rolling_names.push_back(m.name);
+        except.push_back(m.name);
       }
     }
-    std::vector<std::string> aligned_except = ratio_names;
-    aligned_except.insert(aligned_except.end(), rolling_names.begin(), rolling_names.end());
     combined = absl::StrCat(
         "# Each instance exports the partitions it owns: add them up, over the\n"
         "# instances that show the newest window (during a rollover an instance\n"
-        "# that has not reached it yet is left out, not mixed in).\n"
-        "sum without (instance, pod) (\n  ",
-        values_except(aligned_except),
-        "\n  and on (job, instance, metric, window)\n  (\n"
-        "    nsm_metric_window_start_seconds\n"
-        "    == on (job, metric, window) group_left\n"
-        "    max by (job, metric, window) (nsm_metric_window_start_seconds)\n  )\n)");
+        "# that has not reached it yet is left out, not mixed in).\n",
+        AlignedSum(values_except(except)));
     if (!rolling_names.empty()) {
       absl::StrAppend(&combined,
                       "\nor\n# Rolling windows end at each instance's stream time: add them "
@@ -144,6 +181,7 @@ RuleGroup RulesBuilder::Recording() const {
                      raw, ")");
   }
   g.rules.push_back({"nsm:metric_value", "", combined, "", {}, {}});
+  g.rules.insert(g.rules.end(), folded.begin(), folded.end());
   for (const MetricDefinition* m : ratios) {
     g.rules.push_back(
         {"nsm:metric_value",

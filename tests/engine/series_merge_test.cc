@@ -2,9 +2,13 @@
 // series, with group-by caps applied again and ratios from summed operands.
 #include "daemon/engine/series_merge.h"
 
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "daemon/engine/series_rank.h"
 #include "gtest/gtest.h"
 
 namespace nsmd {
@@ -75,8 +79,9 @@ TEST(SeriesMergeTest, LabelsPastTheCapFoldIntoOtherWhateverTaskHeldThem) {
     merge.Add(swapped ? second : first);
     merge.Add(swapped ? first : second);
     const std::vector<SeriesSample> out = merge.Finish();
-    // Plans in label order: enterprise, free, team. The first two keep their
-    // series; team (1 + 1) joins __other__ (7): 9.
+    // Plans by rank (SeriesRank, XXH3 worked out apart): free
+    // 2215450186957496, enterprise 4977222896827729, team 7660891049256118.
+    // The first two keep their series; team (1 + 1) joins __other__ (7): 9.
     ASSERT_EQ(out.size(), 3u) << swapped;
     EXPECT_EQ(out[0].labels, plan("__other__"));
     EXPECT_EQ(out[0].value, 9);
@@ -85,6 +90,59 @@ TEST(SeriesMergeTest, LabelsPastTheCapFoldIntoOtherWhateverTaskHeldThem) {
     EXPECT_EQ(out[2].labels, plan("free"));
     EXPECT_EQ(out[2].value, 2);
   }
+}
+
+TEST(SeriesMergeTest, InstancesThatSplitTheTasksFoldAsOneInstanceHoldingThemAll) {
+  MetricDefinition by_plan = Metric("users_by_plan");
+  by_plan.group_by = {GroupBy{"plan", 0}};
+  by_plan.max_series = 2;
+  const std::vector<MetricDefinition> metrics = {by_plan};
+  auto plan = [](const char* value) { return Labels{{"plan", value}}; };
+  auto sample = [&](const char* p, double v) {
+    return Sample("users_by_plan", "current", v, plan(p));
+  };
+  // Ranks (XXH3 worked out apart): d 2461807853254900, b 3073415842405136,
+  // c 4934626225739583, a 8119645718696649. Label order would keep a and b.
+  const std::vector<std::vector<SeriesSample>> tasks = {{sample("a", 5), sample("c", 1)},
+                                                        {sample("c", 2), sample("__other__", 4)},
+                                                        {sample("b", 3), sample("d", 6)},
+                                                        {sample("a", 1), sample("b", 2)}};
+  // One instance holding every task keeps d (6) and b (3 + 2): a (5 + 1),
+  // c (1 + 2) and the task's 4 fold into __other__: 13.
+  SeriesMerge all(&metrics);
+  for (const std::vector<SeriesSample>& t : tasks) all.Add(t);
+  const std::vector<SeriesSample> one = all.Finish();
+  std::map<std::string, double> expected = {{"__other__", 13}, {"b", 5}, {"d", 6}};
+  std::map<std::string, double> got;
+  for (const SeriesSample& s : one) got[s.labels[0].second] = s.value;
+  EXPECT_EQ(got, expected);
+  // Instance x holds the first two tasks (a 5, c 3 and __other__ 4: within
+  // the cap), y the other two (b 5, d 6, a 1: a folds into __other__). Their sum,
+  // folded again as the recording rules do (the 2 lowest ranks among the
+  // label sets the instances show stay), gives the same.
+  SeriesMerge x(&metrics);
+  x.Add(tasks[0]);
+  x.Add(tasks[1]);
+  SeriesMerge y(&metrics);
+  y.Add(tasks[2]);
+  y.Add(tasks[3]);
+  std::map<std::string, double> sum;
+  std::set<std::pair<uint64_t, std::string>> ranked;
+  for (SeriesMerge* instance : {&x, &y}) {
+    for (const SeriesSample& s : instance->Finish()) {
+      const std::string& p = s.labels[0].second;
+      sum[p] += s.value;
+      if (p != "__other__") ranked.emplace(SeriesRank(s.labels), p);
+    }
+  }
+  EXPECT_EQ(sum.size(), 5u);  // a, b, c, d and __other__ before the fold
+  std::map<std::string, double> rules;
+  auto rank = ranked.begin();
+  for (size_t kept = 0; kept < 2; ++kept, ++rank) rules[rank->second] = sum[rank->second];
+  for (const auto& [p, v] : sum) {
+    if (!rules.contains(p)) rules["__other__"] += v;
+  }
+  EXPECT_EQ(rules, expected);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -128,6 +129,34 @@ TEST_F(NsmCollectableTest, ReadsTheLatestSnapshotAtEachScrape) {
   const auto lines = Lines(prometheus::TextSerializer().Serialize(collectable.Collect()));
   EXPECT_THAT(lines, Contains(R"(nsm_metric_value{metric="wau",window="current"} 2)"));
   EXPECT_THAT(lines, Not(Contains(R"(nsm_metric_value{metric="wau",window="current"} 1)")));
+}
+
+TEST_F(NsmCollectableTest, EachGroupByLabelSetHasItsRankOnce) {
+  auto defs = std::make_shared<std::vector<MetricDefinition>>(3);
+  (*defs)[0].name = "by_plan";
+  (*defs)[0].group_by = {GroupBy{"plan", 0}};
+  (*defs)[1].name = "rate_by_plan";  // a ratio: folded through its operands
+  (*defs)[1].group_by = {GroupBy{"plan", 0}};
+  (*defs)[1].measure.kind = MeasureKind::kRatio;
+  (*defs)[2].name = "wau";
+  auto snapshot = std::make_shared<MetricsSnapshot>();
+  for (const char* window : {"current", "previous"}) {
+    snapshot->samples.push_back(Sample("by_plan", {{"plan", "free"}}, window, 0, 3));
+    snapshot->samples.push_back(Sample("by_plan", {{"plan", "team"}}, window, 0, 2));
+    snapshot->samples.push_back(Sample("by_plan", {{"plan", "__other__"}}, window, 0, 9));
+    snapshot->samples.push_back(Sample("rate_by_plan", {{"plan", "free"}}, window, 0, 0.5));
+    snapshot->samples.push_back(Sample("wau", {}, window, 0, 7));
+  }
+  publisher_->Publish(defs, snapshot);
+  // XXH3-64 of "free" and "team" >> 11, worked out with libxxhash apart.
+  std::vector<std::string> ranks;
+  for (const std::string& line : Lines(Scrape())) {
+    if (absl::StartsWith(line, "nsm_metric_series_rank")) ranks.push_back(line);
+  }
+  EXPECT_THAT(
+      ranks,
+      ElementsAre(R"(nsm_metric_series_rank{metric="by_plan",plan="free"} 2215450186957496)",
+                  R"(nsm_metric_series_rank{metric="by_plan",plan="team"} 7660891049256118)"));
 }
 
 }  // namespace

@@ -112,5 +112,10 @@ class RulesTest(unittest.TestCase):
                                          "rolling_instances-rules.yml",
                                          "rolling_instances_rules_test.yml")
 
+    def test_group_by_metrics_of_instances_fold_as_one_instance(self):
+        self.promtool_test_with_rules_of("tests/ops/folded_instances.yaml",
+                                         "folded_instances-rules.yml",
+                                         "folded_instances_rules_test.yml")
+
 if __name__ == "__main__":
     unittest.main()
