@@ -72,7 +72,7 @@ int Run(int64_t members, int64_t per_checkpoint) {
                    std::move(blob));
     delta.Put("t/events/0/s/events/0", absl::StrCat(1704067200000 + seq));
     written += n;
-    const std::vector<SourceOffset> offsets = {{"events", 0, written}};
+    const std::vector<SourceOffset> offsets = {{"events", PartitionId(0), KafkaOffset(written)}};
     std::vector<SourceOffset> ends;
     if (absl::Status s = (*writer)->Write(delta, offsets, {}, **source, &ends); !s.ok())
       return Fail(s);
@@ -82,7 +82,7 @@ int Run(int64_t members, int64_t per_checkpoint) {
 
   auto reader = ChangelogReader::Create(brokers, {});
   if (!reader.ok()) return Fail(reader.status());
-  auto marks = (*reader)->QueryWatermarks({changelog_topic, 0}, absl::Seconds(10));
+  auto marks = (*reader)->QueryWatermarks({changelog_topic, PartitionId(0)}, absl::Seconds(10));
   if (!marks.ok()) return Fail(marks.status());
   std::printf(
       "members %lld, %lld per checkpoint: %lld changelog records, %.1f MiB of row values, "
@@ -104,7 +104,7 @@ int Run(int64_t members, int64_t per_checkpoint) {
     if (!restorer.ok()) return Fail(restorer.status());
     auto target = StateStore::Open((dir / absl::StrCat("restore", round)).string(), "bench");
     if (!target.ok()) return Fail(target.status());
-    auto r = (*restorer)->Restore(TopicPartitionId{"events", 0}, target->get());
+    auto r = (*restorer)->Restore(TopicPartitionId{"events", PartitionId(0)}, target->get());
     if (!r.ok()) return Fail(r.status());
     uint64_t restored_bytes = 0;
     uint64_t rows = 0;

@@ -97,7 +97,7 @@ int Main(int argc, char** argv) {
   int64_t offset = 0;
   uint64_t next_claim = 1, events = 0;
   auto send = [&](const std::string& json) {
-    p.Process("service-events", 0, offset++, json);
+    p.Process("service-events", PartitionId(0), KafkaOffset(offset++), json);
     ++events;
   };
   auto event = [&](const char* type, int64_t t, uint64_t user, const std::string& props) {

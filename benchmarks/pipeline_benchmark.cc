@@ -184,7 +184,8 @@ void BM_CheckpointDirtyKeys(benchmark::State& state) {
     }
     ++round;
     state.ResumeTiming();
-    if (!(*store)->Commit(delta, {{"events", 0, round}}).ok()) std::abort();
+    if (!(*store)->Commit(delta, {{"events", PartitionId(0), KafkaOffset(round)}}).ok())
+      std::abort();
   }
   state.SetItemsProcessed(state.iterations() * n);
   store->reset();
@@ -206,7 +207,7 @@ void BM_PipelineSaas(benchmark::State& state) {
   int64_t offset = 0;
   for (auto _ : state) {
     const std::string& text = texts[offset % texts.size()];
-    (*pipeline)->Process("bench", 0, offset++, text);
+    (*pipeline)->Process("bench", PartitionId(0), KafkaOffset(offset++), text);
     if ((offset & 0xffff) == 0) {
       if (!(*pipeline)->Checkpoint().ok()) std::abort();
     }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/app/pipeline.h"
+#include "daemon/base/partition_id.h"
 #include "daemon/base/source_message.h"
 #include "daemon/decode/decoded_batch.h"
 
@@ -131,7 +133,7 @@ class ApplyPool {
   // The partition of the previous message added and its lane: reset
   // whenever the pipeline may have changed its routes.
   std::string last_topic_;
-  int32_t last_partition_ = -1;
+  std::optional<PartitionId> last_partition_;  // none before the first message
   int last_lane_ = -1;
   std::vector<std::thread> threads_;
 

@@ -251,7 +251,7 @@ absl::Status Daemon::Start() {
     // while a restarted member's old id is still in the group, is followed
     // by one that gives them back, with their backlog); other sources (a
     // bootstrapping replay's) stop holding it.
-    std::vector<std::tuple<std::string, int32_t, bool>> assigned;
+    std::vector<std::tuple<std::string, PartitionId, bool>> assigned;
     for (const TopicPartitionId& tp : partitions)
       assigned.emplace_back(tp.topic, tp.partition, false);
     pipeline_->UpdateSources(assigned, /*others_idle=*/true, config_.kafka.topics);
@@ -280,9 +280,10 @@ absl::Status Daemon::Start() {
     if (!dead_letters.ok()) return dead_letters.status();
     dead_letters_ = std::move(*dead_letters);
     pipeline_->set_reject_sink(
-        [sink = dead_letters_.get()](absl::string_view topic, int32_t partition, int64_t offset,
-                                     absl::string_view key, absl::string_view payload,
-                                     RejectReason reason, const absl::Status& error) {
+        [sink = dead_letters_.get()](absl::string_view topic, PartitionId partition,
+                                     KafkaOffset offset, absl::string_view key,
+                                     absl::string_view payload, RejectReason reason,
+                                     const absl::Status& error) {
           sink->Add(topic, partition, offset, key, payload, reason, error);
         });
     std::fprintf(stderr, "nsmd: rejected messages go to dead-letter topic %s\n",
@@ -417,7 +418,9 @@ absl::Status Daemon::EnsureChangelogTopics() {
   if (!rekey_topics_.empty()) {
     std::vector<TopicPartitionId> inputs;
     for (const std::string& topic : config_.kafka.topics) {
-      for (int p = 0; p < partitions.at(topic); ++p) inputs.push_back(TopicPartitionId{topic, p});
+      for (int p = 0; p < partitions.at(topic); ++p) {
+        inputs.push_back(TopicPartitionId{topic, PartitionId(p)});
+      }
     }
     pipeline_->SetRekeyOrigins(inputs);
     for (const std::string& topic : rekey_topics_) {

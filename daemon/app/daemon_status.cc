@@ -86,7 +86,7 @@ void Daemon::Publish() {
     // Lag counts polled messages as read, so "empty" also needs the source
     // to have read nothing of it: its messages may wait in a batch in flight.
     const std::vector<TopicPartitionId> unread = source_->Unread();
-    std::vector<std::tuple<std::string, int32_t, bool>> activity;
+    std::vector<std::tuple<std::string, PartitionId, bool>> activity;
     for (const auto& [tp, behind] : lag) {
       const bool empty = behind == 0 && absl::c_linear_search(unread, tp);
       activity.emplace_back(tp.topic, tp.partition, empty);

@@ -36,15 +36,15 @@ DeadLetterSink::DeadLetterSink(std::string topic, std::unique_ptr<KafkaProducer>
                                PipelineProbe* probe)
     : topic_(std::move(topic)), producer_(std::move(producer)), probe_(probe) {}
 
-void DeadLetterSink::Add(absl::string_view source_topic, int32_t partition, int64_t offset,
+void DeadLetterSink::Add(absl::string_view source_topic, PartitionId partition, KafkaOffset offset,
                          absl::string_view key, absl::string_view payload, RejectReason reason,
                          const absl::Status& error) {
   std::vector<std::pair<std::string, std::string>> headers = {
       {"nsmd-reject-reason", std::string(RejectReasonName(reason))},
       {"nsmd-error", std::string(error.message())},
       {"nsmd-source-topic", std::string(source_topic)},
-      {"nsmd-source-partition", absl::StrCat(partition)},
-      {"nsmd-source-offset", absl::StrCat(offset)}};
+      {"nsmd-source-partition", absl::StrCat(partition.value())},
+      {"nsmd-source-offset", absl::StrCat(offset.value())}};
   if (reason == RejectReason::kOversized && payload.size() > kTruncateBytes) {
     headers.emplace_back("nsmd-truncated-from", absl::StrCat(payload.size()));
     payload = payload.substr(0, kTruncateBytes);

@@ -9,6 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "daemon/base/kafka_offset.h"
+#include "daemon/base/partition_id.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/decode/reject_reason.h"
 #include "daemon/export/pipeline_probe.h"
@@ -32,8 +34,9 @@ class DeadLetterSink {
   // 64 KiB (header nsmd-truncated-from: its size), since the broker would
   // refuse it whole. One the producer cannot queue yet is kept by it and
   // produced again by Flush().
-  void Add(absl::string_view source_topic, int32_t partition, int64_t offset, absl::string_view key,
-           absl::string_view payload, RejectReason reason, const absl::Status& error);
+  void Add(absl::string_view source_topic, PartitionId partition, KafkaOffset offset,
+           absl::string_view key, absl::string_view payload, RejectReason reason,
+           const absl::Status& error);
 
   // Delivers what Add() produced so far (waits up to 5 s). Unavailable while
   // anything is undelivered.

@@ -68,7 +68,8 @@ absl::Status ReplayLines(const std::string& path, absl::Duration checkpoint_inte
           pipeline->Flush();
           while (e->time_ms >= hook->at_ms) hook->at_ms = hook->reached(e->time_ms);
         }
-        pipeline->Process(kReplayTopic, 0, lines[i].second, lines[i].first);
+        pipeline->Process(kReplayTopic, PartitionId(0), KafkaOffset(lines[i].second),
+                          lines[i].first);
       }
       pipeline->Flush();
     }
@@ -106,7 +107,7 @@ absl::Status ReplayLines(const std::string& path, absl::Duration checkpoint_inte
       if (line.empty()) continue;
       SourceMessage message;
       message.topic = kReplayTopic;
-      message.offset = line_number;
+      message.offset = KafkaOffset(line_number);
       message.payload = line;
       // Lent, not copied: the buffer keeps the bytes until the batch is applied.
       message.lease = MessageLease(buffer.data(), [](void*) {});

@@ -19,12 +19,12 @@ constexpr absl::string_view kOriginPrefix = "h/";
 
 std::string PartitionTask::KeyPrefix(const TopicPartitionId& id) {
   if (id == WholeInput()) return "t/*/";
-  return absl::StrCat("t/", id.topic, "/", id.partition, "/");
+  return absl::StrCat("t/", id.topic, "/", id.partition.value(), "/");
 }
 
 PartitionTask::PartitionTask(TopicPartitionId id, std::unique_ptr<Engine> engine)
     : id_(std::move(id)),
-      name_(absl::StrCat(id_.topic, "/", id_.partition)),
+      name_(absl::StrCat(id_.topic, "/", id_.partition.value())),
       prefix_(KeyPrefix(id_)),
       engine_(std::move(engine)) {}
 
@@ -60,16 +60,16 @@ absl::Status PartitionTask::RestoreOrigin(absl::string_view key, absl::string_vi
   const absl::string_view name = key.substr(kOriginPrefix.size());
   const int source = engine_->RegisterSource(name);
   if (static_cast<size_t>(source) >= origins_.size()) origins_.resize(source + 1);
-  origins_[source] = OriginMark{std::string(name), next, false};
+  origins_[source] = OriginMark{std::string(name), KafkaOffset(next), false};
   return absl::OkStatus();
 }
 
-bool PartitionTask::TakeOrigin(int source, absl::string_view source_name, int64_t offset) {
+bool PartitionTask::TakeOrigin(int source, absl::string_view source_name, KafkaOffset offset) {
   if (static_cast<size_t>(source) >= origins_.size()) origins_.resize(source + 1);
   OriginMark& mark = origins_[source];
   if (offset < mark.next) return false;
   if (mark.name.empty()) mark.name = std::string(source_name);
-  mark.next = offset + 1;
+  mark.next = offset.Next();
   mark.dirty = true;
   return true;
 }
@@ -78,7 +78,7 @@ void PartitionTask::TakeDelta(StateDelta* delta) {
   engine_->TakeDelta(&scratch_);
   for (OriginMark& mark : origins_) {
     if (!mark.dirty) continue;
-    scratch_.Put(absl::StrCat(kOriginPrefix, mark.name), absl::StrCat(mark.next));
+    scratch_.Put(absl::StrCat(kOriginPrefix, mark.name), absl::StrCat(mark.next.value()));
     mark.dirty = false;
   }
   if (counts_ != persisted_counts_) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "daemon/base/kafka_offset.h"
 #include "daemon/base/topic_partition_id.h"
 #include "daemon/decode/event_counts.h"
 #include "daemon/engine/engine.h"
@@ -42,8 +43,9 @@ class PartitionTask {
   // "t/*/" for WholeInput().
   static std::string KeyPrefix(const TopicPartitionId& id);
 
-  // The id of the whole-input task ('*' is no valid topic name).
-  static TopicPartitionId WholeInput() { return TopicPartitionId{"*", -1}; }
+  // The id of the whole-input task ('*' is no valid topic name; partition
+  // -1, shown as "*" on the partition gauges).
+  static TopicPartitionId WholeInput() { return TopicPartitionId{"*", PartitionId(-1)}; }
 
   // The engine's index of source `name` ("<topic>/<partition>"),
   // registering it on first use.
@@ -72,7 +74,7 @@ class PartitionTask {
   // before it, written again by a checkpoint retried after a failure or a
   // crash (its input was processed again from an older checkpoint). The
   // marks persist with the task (rows "<prefix>h/<origin>").
-  bool TakeOrigin(int source, absl::string_view source_name, int64_t offset);
+  bool TakeOrigin(int source, absl::string_view source_name, KafkaOffset offset);
 
   // Moves the engine's changes since the last call, and the counts if they
   // changed, into *delta, under the task's prefix.
@@ -103,7 +105,7 @@ class PartitionTask {
   EventCounts persisted_counts_;  // as of the last TakeDelta()
   struct OriginMark {
     std::string name;    // "" until the origin is seen
-    int64_t next = 0;    // offset after the last record taken
+    KafkaOffset next;    // offset after the last record taken
     bool dirty = false;  // changed since the last TakeDelta()
   };
   std::vector<OriginMark> origins_;  // by SourceIndex

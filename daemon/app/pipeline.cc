@@ -115,22 +115,22 @@ void Pipeline::SetLanes(int lanes) {
   first.published = so_far;
 }
 
-int Pipeline::LaneOf(absl::string_view topic, int32_t partition) const {
+int Pipeline::LaneOf(absl::string_view topic, PartitionId partition) const {
   if (!per_partition_ || lanes_.size() == 1) return 0;
   // Consecutive partitions of one topic go round the lanes.
   const uint64_t h = std::hash<std::string_view>{}(std::string_view(topic.data(), topic.size())) +
-                     static_cast<uint64_t>(partition);
+                     static_cast<uint64_t>(partition.value());
   return static_cast<int>(h % lanes_.size());
 }
 
-bool Pipeline::Routed(absl::string_view topic, int32_t partition) const {
+bool Pipeline::Routed(absl::string_view topic, PartitionId partition) const {
   const TopicPartitionId id = TaskIdOf(topic, partition);
   const std::string task = PartitionName(id.topic, id.partition);
   return tasks_.contains(task) && owned_.contains(task) &&
          next_offsets_.contains(PartitionName(topic, partition));
 }
 
-void Pipeline::EnsureRoute(absl::string_view topic, int32_t partition) {
+void Pipeline::EnsureRoute(absl::string_view topic, PartitionId partition) {
   PartitionTask* task = TaskFor(topic, partition);
   if (task == nullptr) return;
   const std::string name = PartitionName(topic, partition);
@@ -165,8 +165,8 @@ std::unique_ptr<EventDecoder> Pipeline::NewDecoder() const {
   return std::make_unique<EventDecoder>(format_, catalog_.get(), decoder_options_);
 }
 
-std::string Pipeline::PartitionName(absl::string_view topic, int32_t partition) {
-  return absl::StrCat(topic, "/", partition);
+std::string Pipeline::PartitionName(absl::string_view topic, PartitionId partition) {
+  return absl::StrCat(topic, "/", partition.value());
 }
 
 bool Pipeline::PerPartitionTasks(const DaemonConfig& config) {
@@ -287,7 +287,7 @@ absl::Status Pipeline::LoadState() {
   return absl::OkStatus();
 }
 
-TopicPartitionId Pipeline::TaskIdOf(absl::string_view topic, int32_t partition) const {
+TopicPartitionId Pipeline::TaskIdOf(absl::string_view topic, PartitionId partition) const {
   if (!per_partition_) return PartitionTask::WholeInput();
   return TopicPartitionId{std::string(topic), partition};
 }
@@ -330,7 +330,7 @@ absl::Status Pipeline::RestoreTask(const TopicPartitionId& id) {
                name.c_str(), r.from_start ? " (from its start)" : "",
                static_cast<unsigned long long>(r.records), static_cast<unsigned long long>(r.rows),
                static_cast<unsigned long long>(r.checkpoints), absl::ToDoubleSeconds(r.elapsed),
-               r.input_next_offset ? absl::StrCat("offset ", *r.input_next_offset).c_str()
+               r.input_next_offset ? absl::StrCat("offset ", r.input_next_offset->value()).c_str()
                                    : "kafka.start_offset");
   if (probe_) probe_->OnTaskRestored(r.rows, r.elapsed);
   return absl::OkStatus();
@@ -362,9 +362,9 @@ absl::StatusOr<std::vector<SourceOffset>> Pipeline::AssignTasks(
     // Where the task's state stands: the checkpoint, plus whatever was
     // processed since (a revoke whose checkpoint failed keeps that in
     // memory, to be committed by a later checkpoint).
-    if (std::optional<int64_t> next = NextOffset(id.topic, id.partition)) {
+    if (std::optional<KafkaOffset> next = NextOffset(id.topic, id.partition)) {
       resume.push_back(SourceOffset{id.topic, id.partition, *next});
-    } else if (std::optional<int64_t> done = CheckpointedOffset(id.topic, id.partition)) {
+    } else if (std::optional<KafkaOffset> done = CheckpointedOffset(id.topic, id.partition)) {
       resume.push_back(SourceOffset{id.topic, id.partition, *done});
     }
   }
@@ -400,7 +400,7 @@ std::vector<TopicPartitionId> Pipeline::OwnedTasks() const {
   return out;
 }
 
-PartitionTask* Pipeline::TaskFor(absl::string_view topic, int32_t partition) {
+PartitionTask* Pipeline::TaskFor(absl::string_view topic, PartitionId partition) {
   const TopicPartitionId id = TaskIdOf(topic, partition);
   const std::string name = PartitionName(id.topic, id.partition);
   auto it = tasks_.find(name);
@@ -418,8 +418,8 @@ PartitionTask* Pipeline::TaskFor(absl::string_view topic, int32_t partition) {
   return tasks_.emplace(name, std::move(*task)).first->second.get();
 }
 
-PartitionTask* Pipeline::Advance(Lane& lane, absl::string_view topic, int32_t partition,
-                                 int64_t offset, bool may_load) {
+PartitionTask* Pipeline::Advance(Lane& lane, absl::string_view topic, PartitionId partition,
+                                 KafkaOffset offset, bool may_load) {
   CurrentPartition& current = lane.current;
   if (partition != current.partition || topic != current.topic || current.task == nullptr) {
     const std::string name = PartitionName(topic, partition);
@@ -457,14 +457,14 @@ PartitionTask* Pipeline::Advance(Lane& lane, absl::string_view topic, int32_t pa
     current.task->CountConsumed();
   }
   // Whatever happens to the message, it has been dealt with: advance.
-  current.next->next_offset = offset + 1;
+  current.next->next_offset = offset.Next();
   lane.offsets_dirty = true;
   return current.task;
 }
 
 void Pipeline::Reject(Lane& lane, PartitionTask* task, RejectReason reason,
-                      const absl::Status& error, absl::string_view topic, int32_t partition,
-                      int64_t offset, absl::string_view key, absl::string_view payload) {
+                      const absl::Status& error, absl::string_view topic, PartitionId partition,
+                      KafkaOffset offset, absl::string_view key, absl::string_view payload) {
   ++lane.counts.rejected[static_cast<size_t>(reason)];
   task->CountRejected(reason);
   absl::MutexLock lock(&reject_mu_);
@@ -473,13 +473,13 @@ void Pipeline::Reject(Lane& lane, PartitionTask* task, RejectReason reason,
 }
 
 void Pipeline::Hold(Lane& lane, const Event& event, PartitionTask* task, int source,
-                    int64_t offset) {
+                    KafkaOffset offset) {
   task->mutable_engine().Prefetch(event);
   Flush(lane);
   lane.held = HeldEvent{&event, task, source, offset, lane.current.rekeyed};
 }
 
-void Pipeline::Process(absl::string_view topic, int32_t partition, int64_t offset,
+void Pipeline::Process(absl::string_view topic, PartitionId partition, KafkaOffset offset,
                        absl::string_view payload, absl::string_view key) {
   Lane& lane = *lanes_.front();
   if (RouteOf(topic) != nullptr) {
@@ -550,7 +550,7 @@ void Pipeline::ProcessBatch(Lane& lane, const DecodedBatch& batch, bool may_load
     int source = current.source;
     if (current.rekeyed) {
       source = task->SourceIndex(m.origin.source);
-      if (!task->TakeOrigin(source, m.origin.source, m.origin.offset)) continue;  // sent again
+      if (!task->TakeOrigin(source, m.origin.source, *m.origin.offset)) continue;  // sent again
     }
     Hold(lane, *m.event, task, source, at.offset);
   }
@@ -603,7 +603,7 @@ std::vector<ChangelogProducer::PartitionRecords> Pipeline::TakeRekeyed() {
       for (size_t p = 0; p < lane->outbox[r].size(); ++p) {
         std::vector<ChangelogRecord>& records = lane->outbox[r][p];
         if (records.empty()) continue;
-        TopicPartitionId id{routes_[r].topic, static_cast<int32_t>(p)};
+        TopicPartitionId id{routes_[r].topic, PartitionId(static_cast<int32_t>(p))};
         auto [it, fresh] = at.emplace(id, out.size());
         if (fresh) out.push_back({std::move(id), {}});
         std::vector<ChangelogRecord>& to = out[it->second].records;
@@ -617,12 +617,12 @@ std::vector<ChangelogProducer::PartitionRecords> Pipeline::TakeRekeyed() {
 }
 
 void Pipeline::LogRejection(RejectReason reason, const absl::Status& status,
-                            absl::string_view topic, int32_t partition, int64_t offset) {
+                            absl::string_view topic, PartitionId partition, KafkaOffset offset) {
   const absl::Time now = absl::Now();
   ++rejects_since_log_;
   if (now - last_reject_log_ < kRejectLogInterval) return;
   std::fprintf(stderr, "nsmd: rejected message %s/%d@%lld (%s): %s", std::string(topic).c_str(),
-               partition, static_cast<long long>(offset),
+               partition.value(), static_cast<long long>(offset.value()),
                std::string(RejectReasonName(reason)).c_str(),
                std::string(status.message()).c_str());
   if (rejects_since_log_ > 1) {
@@ -723,14 +723,15 @@ std::optional<absl::Status> Pipeline::FinishCheckpoint(bool wait) {
 
 bool Pipeline::checkpoint_in_flight() const { return writer_->busy(); }
 
-std::optional<int64_t> Pipeline::CheckpointedOffset(absl::string_view topic,
-                                                    int32_t partition) const {
+std::optional<KafkaOffset> Pipeline::CheckpointedOffset(absl::string_view topic,
+                                                        PartitionId partition) const {
   auto it = checkpointed_.find(PartitionName(topic, partition));
   if (it == checkpointed_.end()) return std::nullopt;
   return it->second;
 }
 
-std::optional<int64_t> Pipeline::NextOffset(absl::string_view topic, int32_t partition) const {
+std::optional<KafkaOffset> Pipeline::NextOffset(absl::string_view topic,
+                                                PartitionId partition) const {
   auto it = next_offsets_.find(PartitionName(topic, partition));
   if (it == next_offsets_.end()) return std::nullopt;
   return it->second.next_offset;
@@ -808,8 +809,9 @@ absl::Status Pipeline::Reload(const DaemonConfig& config) {
   return absl::OkStatus();
 }
 
-void Pipeline::UpdateSources(const std::vector<std::tuple<std::string, int32_t, bool>>& partitions,
-                             bool others_idle, const std::vector<std::string>& held_topics) {
+void Pipeline::UpdateSources(
+    const std::vector<std::tuple<std::string, PartitionId, bool>>& partitions, bool others_idle,
+    const std::vector<std::string>& held_topics) {
   // A task of its own partition needs none of this: it has one source.
   if (per_partition_) return;
   const TopicPartitionId whole = PartitionTask::WholeInput();

@@ -20,6 +20,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/app/partition_task.h"
+#include "daemon/base/kafka_offset.h"
+#include "daemon/base/partition_id.h"
 #include "daemon/base/source_offset.h"
 #include "daemon/base/topic_partition_id.h"
 #include "daemon/config/daemon_config.h"
@@ -59,9 +61,9 @@ class Pipeline {
 
   // Receives each rejected message (e.g. to produce it to a dead-letter
   // topic): its source position, original key and bytes, reason and error.
-  using RejectSink = std::function<void(absl::string_view topic, int32_t partition, int64_t offset,
-                                        absl::string_view key, absl::string_view payload,
-                                        RejectReason reason, const absl::Status& error)>;
+  using RejectSink = std::function<void(
+      absl::string_view topic, PartitionId partition, KafkaOffset offset, absl::string_view key,
+      absl::string_view payload, RejectReason reason, const absl::Status& error)>;
 
   // Builds the decoder and engine for `config`. `store` (owned by the
   // caller, outliving the pipeline) holds state and offsets. `probe` may be
@@ -146,7 +148,7 @@ class Pipeline {
   // back, except partitions of `held_topics` (the consumed topics: a
   // partition not assigned now can come back with its backlog), which keep
   // their state. Tasks of one partition need none of this.
-  void UpdateSources(const std::vector<std::tuple<std::string, int32_t, bool>>& partitions,
+  void UpdateSources(const std::vector<std::tuple<std::string, PartitionId, bool>>& partitions,
                      bool others_idle, const std::vector<std::string>& held_topics = {});
 
   // Decodes one message at `offset` of topic/partition and applies it; `key`
@@ -155,7 +157,7 @@ class Pipeline {
   // after the next message has been decoded and the engine told to prefetch
   // the memory that next event needs (Engine::Prefetch), which overlaps a
   // cache miss per event with useful work.
-  void Process(absl::string_view topic, int32_t partition, int64_t offset,
+  void Process(absl::string_view topic, PartitionId partition, KafkaOffset offset,
                absl::string_view payload, absl::string_view key = {});
 
   // Processes each message of `batch` in order as Process() would, with the
@@ -177,18 +179,18 @@ class Pipeline {
   // whole-input task is on lane 0; tasks of one partition on lane
   // (hash(topic) + partition) % lanes(), so a topic's partitions go round
   // the lanes. Safe while lanes run.
-  int LaneOf(absl::string_view topic, int32_t partition) const;
+  int LaneOf(absl::string_view topic, PartitionId partition) const;
 
   // True if ProcessLaneBatch() can take messages of topic/partition: its
   // task is loaded and owned and its offset is tracked. Safe while lanes run
   // (it only reads what changes while every lane is idle).
-  bool Routed(absl::string_view topic, int32_t partition) const;
+  bool Routed(absl::string_view topic, PartitionId partition) const;
 
   // Makes Routed(topic, partition) true: loads the task if needed (as
   // Process() would; if its state cannot be loaded, the error is logged and
   // the lanes skip its messages, which are read again after a restart).
   // Every lane must be idle.
-  void EnsureRoute(absl::string_view topic, int32_t partition);
+  void EnsureRoute(absl::string_view topic, PartitionId partition);
 
   // On an applying thread: decodes `batch` with lane `lane`'s decoder, then
   // processes it as ProcessBatch() does, every message of it being of a task
@@ -252,11 +254,12 @@ class Pipeline {
   const std::vector<SourceOffset>& checkpointed_offsets() const { return checkpointed_offsets_; }
 
   // The checkpointed next offset of topic/partition; nullopt if none.
-  std::optional<int64_t> CheckpointedOffset(absl::string_view topic, int32_t partition) const;
+  std::optional<KafkaOffset> CheckpointedOffset(absl::string_view topic,
+                                                PartitionId partition) const;
 
   // The next offset after the last message processed from topic/partition
   // (checkpointed or not); nullopt if none ever was.
-  std::optional<int64_t> NextOffset(absl::string_view topic, int32_t partition) const;
+  std::optional<KafkaOffset> NextOffset(absl::string_view topic, PartitionId partition) const;
 
   // The next offsets of every partition processed so far (committed or not).
   std::vector<SourceOffset> NextOffsets() const;
@@ -308,16 +311,16 @@ class Pipeline {
   struct Lane;
 
   Pipeline(StateStore* store, PipelineProbe* probe);
-  static std::string PartitionName(absl::string_view topic, int32_t partition);
+  static std::string PartitionName(absl::string_view topic, PartitionId partition);
   // The task that processes messages of topic/partition.
-  TopicPartitionId TaskIdOf(absl::string_view topic, int32_t partition) const;
+  TopicPartitionId TaskIdOf(absl::string_view topic, PartitionId partition) const;
   // Sets the decoders' format and options from `config` and (re)creates
   // every lane's decoders.
   void MakeDecoders(const DaemonConfig& config);
   // The task of topic/partition, loaded (and owned from now on) if there is
   // none yet: replays and tests assign nothing and simply send. Null, with
   // the error logged, if its state cannot be loaded.
-  PartitionTask* TaskFor(absl::string_view topic, int32_t partition);
+  PartitionTask* TaskFor(absl::string_view topic, PartitionId partition);
   // Loads the task of `id` and deletes its stale rows.
   absl::StatusOr<std::unique_ptr<PartitionTask>> LoadTask(const TopicPartitionId& id);
   // Counts a message of topic/partition on `lane` and moves its next offset
@@ -325,17 +328,17 @@ class Pipeline {
   // loaded, or with !may_load (an applying thread) if it is not Routed():
   // the message is then skipped, its offset not advanced, nothing shared
   // changed).
-  PartitionTask* Advance(Lane& lane, absl::string_view topic, int32_t partition, int64_t offset,
-                         bool may_load);
+  PartitionTask* Advance(Lane& lane, absl::string_view topic, PartitionId partition,
+                         KafkaOffset offset, bool may_load);
   // Counts, logs and hands to the reject sink a message that did not decode.
   void Reject(Lane& lane, PartitionTask* task, RejectReason reason, const absl::Status& error,
-              absl::string_view topic, int32_t partition, int64_t offset, absl::string_view key,
-              absl::string_view payload);
+              absl::string_view topic, PartitionId partition, KafkaOffset offset,
+              absl::string_view key, absl::string_view payload);
   // Prefetches `event`'s state, applies the event the lane held back, and
   // holds `event` (of source `source` in the task, read at `offset`) back
   // in its place (it must stay valid until the lane's next Hold() or
   // Flush()).
-  void Hold(Lane& lane, const Event& event, PartitionTask* task, int source, int64_t offset);
+  void Hold(Lane& lane, const Event& event, PartitionTask* task, int source, KafkaOffset offset);
   // Applies the event the lane holds back, if any.
   void Flush(Lane& lane);
   // ProcessBatch() on `lane`.
@@ -346,7 +349,8 @@ class Pipeline {
   // the lanes' flags into offsets_dirty_.
   bool OffsetsDirty();
   void LogRejection(RejectReason reason, const absl::Status& status, absl::string_view topic,
-                    int32_t partition, int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reject_mu_);
+                    PartitionId partition, KafkaOffset offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(reject_mu_);
   // Frees the tasks revoked since, once nothing of theirs is pending.
   void DropRevokedTasks();
   // Restores the task of `id` from the changelog into the store and takes
@@ -365,7 +369,7 @@ class Pipeline {
     const Event* event = nullptr;  // null: none held
     PartitionTask* task = nullptr;
     int source = -1;
-    int64_t offset = -1;   // of the message in its partition
+    KafkaOffset offset;    // of the message in its partition
     bool rekeyed = false;  // of a repartition topic (CurrentPartition::rekeyed)
   };
   // The metrics one repartition topic's tasks compute (EnableRekey).
@@ -425,14 +429,14 @@ class Pipeline {
   // lookups per message. Reset whenever tasks_ changes.
   struct CurrentPartition {
     std::string topic;
-    int32_t partition = -1;
+    std::optional<PartitionId> partition;  // none: no previous message
     SourceOffset* next = nullptr;
     PartitionTask* task = nullptr;
     int source = -1;       // the partition's index in the task's engine
     bool rekeyed = false;  // a repartition topic's: origins are its sources
   };
   std::vector<std::unique_ptr<Lane>> lanes_;
-  absl::flat_hash_map<std::string, int64_t> checkpointed_;
+  absl::flat_hash_map<std::string, KafkaOffset> checkpointed_;
   std::vector<SourceOffset> checkpointed_offsets_;
   bool offsets_dirty_ = false;
   Counts reported_;  // the lanes' published counts at the last report

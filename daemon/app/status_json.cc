@@ -69,11 +69,11 @@ std::string StatusJson(const DaemonConfig& config, const Pipeline& pipeline,
     w.Key("topic");
     w.String(tp.topic);
     w.Key("partition");
-    w.Int(tp.partition);
+    w.Int(tp.partition.value());
     w.Key("checkpointed_offset");
-    const std::optional<int64_t> next = pipeline.CheckpointedOffset(tp.topic, tp.partition);
+    const std::optional<KafkaOffset> next = pipeline.CheckpointedOffset(tp.topic, tp.partition);
     if (next.has_value()) {
-      w.Int(*next);
+      w.Int(next->value());
     } else {
       w.Null();
     }

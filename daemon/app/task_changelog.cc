@@ -31,7 +31,9 @@ bool ParseTaskKey(absl::string_view key, TopicPartitionId* id, size_t* prefix_si
   if (slash == absl::string_view::npos) return false;
   const size_t slash2 = key.find('/', slash + 1);
   if (slash2 == absl::string_view::npos) return false;
-  if (!absl::SimpleAtoi(key.substr(slash + 1, slash2 - slash - 1), &id->partition)) return false;
+  int32_t partition = 0;
+  if (!absl::SimpleAtoi(key.substr(slash + 1, slash2 - slash - 1), &partition)) return false;
+  id->partition = PartitionId(partition);
   id->topic = std::string(key.substr(0, slash));
   *prefix_size = 2 + slash2 + 1;
   return true;
@@ -84,7 +86,7 @@ absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<Sou
                                   std::vector<SourceOffset>* changelog_offsets) {
   changelog_offsets->clear();
   std::string checkpoint_id;
-  std::map<TopicPartitionId, int64_t> marked;
+  std::map<TopicPartitionId, KafkaOffset> marked;
   {
     absl::MutexLock lock(&mu_);
     checkpoint_id = absl::StrCat(id_base_, "/", ++seq_);
@@ -120,7 +122,7 @@ absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<Sou
         }));
     AppendTombstones(relative, stored, checkpoint_id, &out);
   }
-  std::map<TopicPartitionId, int64_t> input;
+  std::map<TopicPartitionId, KafkaOffset> input;
   for (const SourceOffset& o : offsets)
     input[TopicPartitionId{o.topic, o.partition}] = o.next_offset;
   // Every task with rows, and every task whose input offset moved.
@@ -129,12 +131,12 @@ absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<Sou
     if (was == marked.end() || was->second != next) records[task];
   }
   std::vector<ChangelogProducer::PartitionRecords> batches;
-  std::vector<std::pair<TopicPartitionId, std::optional<int64_t>>> tasks;
+  std::vector<std::pair<TopicPartitionId, std::optional<KafkaOffset>>> tasks;
   for (auto& [task, rows] : records) {
     ChangelogProducer::PartitionRecords batch;
     batch.partition = TopicPartitionId{TopicName(group_id_, task.topic), task.partition};
     batch.records = std::move(rows);
-    std::optional<int64_t> next;
+    std::optional<KafkaOffset> next;
     if (auto it = input.find(task); it != input.end()) next = it->second;
     batch.records.push_back(MarkerRecord(next, checkpoint_id));
     batches.push_back(std::move(batch));
@@ -161,10 +163,11 @@ absl::Status TaskChangelog::Write(const StateDelta& delta, const std::vector<Sou
     if (end == ends->end()) {
       return absl::InternalError(absl::StrCat("changelog: no delivery report for ",
                                               batches[i].partition.topic, "/",
-                                              batches[i].partition.partition));
+                                              batches[i].partition.partition.value()));
     }
     const auto& [task, next] = tasks[i];
-    changelog_offsets->push_back(SourceOffset{task.topic, task.partition, end->second});
+    changelog_offsets->push_back(
+        SourceOffset{task.topic, task.partition, KafkaOffset(end->second)});
     if (next) marked_[task] = *next;
   }
   return absl::OkStatus();
@@ -178,20 +181,20 @@ absl::StatusOr<TaskChangelog::Restored> TaskChangelog::Restore(const TopicPartit
   const std::string prefix = PartitionTask::KeyPrefix(id);
   ASSIGN_OR_RETURN(const ChangelogReader::Watermarks marks,
                    reader_->QueryWatermarks(changelog, kMetadataTimeout));
-  ASSIGN_OR_RETURN(std::optional<int64_t> from, store->ChangelogOffset(id.topic, id.partition));
-  if (from && *from < marks.low) {
+  ASSIGN_OR_RETURN(std::optional<KafkaOffset> from, store->ChangelogOffset(id.topic, id.partition));
+  if (from && from->value() < marks.low) {
     std::fprintf(stderr,
                  "nsmd: task %s/%d: its changelog starts at %lld, after the local state's %lld: "
                  "restoring from the changelog's start\n",
-                 id.topic.c_str(), id.partition, static_cast<long long>(marks.low),
-                 static_cast<long long>(*from));
+                 id.topic.c_str(), id.partition.value(), static_cast<long long>(marks.low),
+                 static_cast<long long>(from->value()));
     from.reset();
   }
   if (!from) {
     // The local rows (if any) are of unknown age: the changelog is the truth.
     RETURN_IF_ERROR(store->ForgetTask(prefix, id.topic, id.partition));
     restored.from_start = true;
-    from = marks.low;
+    from = KafkaOffset(marks.low);
   }
   ChangelogReplay replay(prefix);
   auto commit = [&]() -> absl::Status {
@@ -202,16 +205,17 @@ absl::StatusOr<TaskChangelog::Restored> TaskChangelog::Restore(const TopicPartit
     if (replay.input_next_offset()) {
       input.push_back(SourceOffset{id.topic, id.partition, *replay.input_next_offset()});
     }
-    return store->Commit(rows, input,
-                         {SourceOffset{id.topic, id.partition, *replay.changelog_end()}});
+    return store->Commit(
+        rows, input, {SourceOffset{id.topic, id.partition, KafkaOffset(*replay.changelog_end())}});
   };
-  if (*from < marks.high) {
-    ASSIGN_OR_RETURN(restored.records,
-                     reader_->Read(changelog, *from, [&](const ChangelogRecord& r, int64_t offset) {
-                       RETURN_IF_ERROR(replay.Add(r, offset));
-                       if (replay.pending_bytes() >= kRestoreBatchBytes) return commit();
-                       return absl::OkStatus();
-                     }));
+  if (from->value() < marks.high) {
+    ASSIGN_OR_RETURN(
+        restored.records,
+        reader_->Read(changelog, from->value(), [&](const ChangelogRecord& r, int64_t offset) {
+          RETURN_IF_ERROR(replay.Add(r, offset));
+          if (replay.pending_bytes() >= kRestoreBatchBytes) return commit();
+          return absl::OkStatus();
+        }));
   }
   RETURN_IF_ERROR(commit());
   restored.rows = replay.rows();

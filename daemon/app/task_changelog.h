@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/base/kafka_offset.h"
 #include "daemon/base/source_offset.h"
 #include "daemon/base/topic_partition_id.h"
 #include "daemon/source/changelog_producer.h"
@@ -45,7 +46,7 @@ class TaskChangelog {
     bool from_start = false;   // no local changelog offset: local rows discarded
     // The task's input next offset after the restore (nullopt: none, the
     // partition starts from kafka.start_offset).
-    std::optional<int64_t> input_next_offset;
+    std::optional<KafkaOffset> input_next_offset;
     absl::Duration elapsed;
   };
 
@@ -111,7 +112,7 @@ class TaskChangelog {
   absl::Mutex mu_;
   uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
   // The input offset each task's last marker carried (written or restored).
-  std::map<TopicPartitionId, int64_t> marked_ ABSL_GUARDED_BY(mu_);
+  std::map<TopicPartitionId, KafkaOffset> marked_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace nsmd

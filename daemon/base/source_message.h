@@ -2,10 +2,11 @@
 #ifndef NSMD_DAEMON_BASE_SOURCE_MESSAGE_H_
 #define NSMD_DAEMON_BASE_SOURCE_MESSAGE_H_
 
-#include <cstdint>
 #include <memory>
 
 #include "absl/strings/string_view.h"
+#include "daemon/base/kafka_offset.h"
+#include "daemon/base/partition_id.h"
 
 namespace nsmd {
 
@@ -18,8 +19,8 @@ using MessageLease = std::unique_ptr<void, void (*)(void*)>;
 // keeps it.
 struct SourceMessage {
   absl::string_view topic;
-  int32_t partition = 0;
-  int64_t offset = 0;
+  PartitionId partition;
+  KafkaOffset offset;
   absl::string_view key;
   absl::string_view payload;
   // The source's hold on the bytes the views point into; empty if the

@@ -2,8 +2,10 @@
 #ifndef NSMD_DAEMON_BASE_SOURCE_OFFSET_H_
 #define NSMD_DAEMON_BASE_SOURCE_OFFSET_H_
 
-#include <cstdint>
 #include <string>
+
+#include "daemon/base/kafka_offset.h"
+#include "daemon/base/partition_id.h"
 
 namespace nsmd {
 
@@ -11,8 +13,8 @@ namespace nsmd {
 // reflected in the state stored with it.
 struct SourceOffset {
   std::string topic;
-  int32_t partition = 0;
-  int64_t next_offset = 0;
+  PartitionId partition;
+  KafkaOffset next_offset;
 
   bool operator==(const SourceOffset&) const = default;
 };

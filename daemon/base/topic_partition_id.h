@@ -2,15 +2,16 @@
 #ifndef NSMD_DAEMON_BASE_TOPIC_PARTITION_ID_H_
 #define NSMD_DAEMON_BASE_TOPIC_PARTITION_ID_H_
 
-#include <cstdint>
 #include <string>
+
+#include "daemon/base/partition_id.h"
 
 namespace nsmd {
 
 // A topic and a partition number within it.
 struct TopicPartitionId {
   std::string topic;
-  int32_t partition = 0;
+  PartitionId partition;
 
   bool operator==(const TopicPartitionId&) const = default;
   auto operator<=>(const TopicPartitionId&) const = default;

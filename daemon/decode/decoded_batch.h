@@ -39,7 +39,7 @@ class DecodedBatch {
     RejectReason reason = RejectReason::kInvalidJson;
     absl::Status error;
     // A decoded rekey record's origin (its source view points into the
-    // batch); offset -1 for any other message.
+    // batch); no offset for any other message.
     RekeyOrigin origin;
   };
 

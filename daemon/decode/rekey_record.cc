@@ -55,7 +55,8 @@ void EncodeRekeyRecord(const Event& event, const FieldCatalog& catalog, const Re
                        std::string* out) {
   out->push_back(kVersion);
   PutString(origin.source, out);
-  PutVarint(static_cast<uint64_t>(origin.offset), out);
+  // An origin without an offset is written as -1, as it always was.
+  PutVarint(static_cast<uint64_t>(origin.offset ? origin.offset->value() : -1), out);
   PutVarint(static_cast<uint64_t>(event.time_ms), out);
   PutString(event.name, out);
   PutString(event.id, out);
@@ -105,7 +106,11 @@ absl::Status RekeyRecordDecoder::Decode(absl::string_view bytes, const Event** e
       !GetString(&in, &e.name) || !GetString(&in, &e.id) || !GetVarint(&in, &count)) {
     return bad("truncated header");
   }
-  origin->offset = static_cast<int64_t>(offset);
+  if (static_cast<int64_t>(offset) >= 0) {
+    origin->offset = KafkaOffset(static_cast<int64_t>(offset));
+  } else {
+    origin->offset.reset();
+  }
   e.time_ms = static_cast<int64_t>(time);
   for (uint64_t i = 0; i < count; ++i) {
     absl::string_view path;

@@ -3,12 +3,13 @@
 #ifndef NSMD_DAEMON_DECODE_REKEY_RECORD_H_
 #define NSMD_DAEMON_DECODE_REKEY_RECORD_H_
 
-#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "daemon/base/kafka_offset.h"
 #include "daemon/decode/event.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/decode/reject_reason.h"
@@ -22,7 +23,7 @@ namespace nsmd {
 // producer failed before its checkpoint completed.
 struct RekeyOrigin {
   absl::string_view source;
-  int64_t offset = -1;
+  std::optional<KafkaOffset> offset;  // none for a message not re-keyed
 };
 
 // Appends to *out the record of `event` read at `origin`: its name, time,

@@ -192,7 +192,8 @@ void PipelineProbe::SyncPartitionGauges(
         gauge = old->second;
         gauges->erase(old);
       } else {
-        const std::string partition = tp.partition < 0 ? "*" : std::to_string(tp.partition);
+        const std::string partition =
+            tp.partition.value() < 0 ? "*" : std::to_string(tp.partition.value());
         gauge = &family.Add({{"topic", tp.topic}, {"partition", partition}});
       }
     }

@@ -129,7 +129,7 @@ class PipelineProbe {
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
  private:
-  using PartitionKey = std::pair<std::string, int32_t>;
+  using PartitionKey = std::pair<std::string, PartitionId>;
 
   double NowSeconds() const;
   using PartitionGauges = absl::flat_hash_map<PartitionKey, prometheus::Gauge*>;

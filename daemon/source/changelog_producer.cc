@@ -100,7 +100,8 @@ void ChangelogProducer::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* 
     self->delivery_error_ = rd_kafka_err2str(m->err);
     return;
   }
-  int64_t& after = self->delivered_[TopicPartitionId{rd_kafka_topic_name(m->rkt), m->partition}];
+  int64_t& after =
+      self->delivered_[TopicPartitionId{rd_kafka_topic_name(m->rkt), PartitionId(m->partition)}];
   after = std::max(after, m->offset + 1);
 }
 
@@ -209,11 +210,12 @@ absl::Status ChangelogProducer::Produce(const TopicPartitionId& partition,
   while (true) {
     void* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
     const size_t size = record.value ? record.value->size() : 0;
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_, RD_KAFKA_V_TOPIC(partition.topic.c_str()), RD_KAFKA_V_PARTITION(partition.partition),
-        RD_KAFKA_V_KEY(const_cast<char*>(record.key.data()), record.key.size()),
-        RD_KAFKA_V_VALUE(value, size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(partition.topic.c_str()),
+                          RD_KAFKA_V_PARTITION(partition.partition.value()),
+                          RD_KAFKA_V_KEY(const_cast<char*>(record.key.data()), record.key.size()),
+                          RD_KAFKA_V_VALUE(value, size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();  // headers are librdkafka's
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && absl::Now() < deadline) {
       rd_kafka_poll(rk_, 10);
@@ -221,7 +223,8 @@ absl::Status ChangelogProducer::Produce(const TopicPartitionId& partition,
     }
     rd_kafka_headers_destroy(headers);
     return absl::UnavailableError(absl::StrCat("cannot produce to ", partition.topic, "/",
-                                               partition.partition, ": ", rd_kafka_err2str(err)));
+                                               partition.partition.value(), ": ",
+                                               rd_kafka_err2str(err)));
   }
 }
 
@@ -275,8 +278,8 @@ absl::StatusOr<std::map<TopicPartitionId, int64_t>> ChangelogProducer::Commit(
     rd_kafka_topic_partition_list_t* offsets =
         rd_kafka_topic_partition_list_new(static_cast<int>(input_offsets.size()));
     for (const SourceOffset& o : input_offsets) {
-      rd_kafka_topic_partition_list_add(offsets, o.topic.c_str(), o.partition)->offset =
-          o.next_offset;
+      rd_kafka_topic_partition_list_add(offsets, o.topic.c_str(), o.partition.value())->offset =
+          o.next_offset.value();
     }
     rd_kafka_error_t* e =
         rd_kafka_send_offsets_to_transaction(rk_, offsets, group, kTransactionTimeoutMs);

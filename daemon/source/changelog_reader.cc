@@ -85,11 +85,11 @@ absl::StatusOr<ChangelogReader::Watermarks> ChangelogReader::QueryWatermarks(
     const TopicPartitionId& partition, absl::Duration timeout) {
   Watermarks w;
   const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      rk_, partition.topic.c_str(), partition.partition, &w.low, &w.high, Millis(timeout));
+      rk_, partition.topic.c_str(), partition.partition.value(), &w.low, &w.high, Millis(timeout));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(absl::StrCat("cannot read the offsets of changelog ",
-                                               partition.topic, "/", partition.partition, ": ",
-                                               rd_kafka_err2str(err)));
+                                               partition.topic, "/", partition.partition.value(),
+                                               ": ", rd_kafka_err2str(err)));
   }
   return w;
 }
@@ -99,13 +99,14 @@ absl::StatusOr<uint64_t> ChangelogReader::Read(
     const std::function<absl::Status(const ChangelogRecord&, int64_t)>& fn,
     absl::Duration stall_timeout) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(list, partition.topic.c_str(), partition.partition)->offset =
-      start;
+  rd_kafka_topic_partition_list_add(list, partition.topic.c_str(), partition.partition.value())
+      ->offset = start;
   rd_kafka_resp_err_t err = rd_kafka_assign(rk_, list);
   rd_kafka_topic_partition_list_destroy(list);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(absl::StrCat("cannot read changelog ", partition.topic, "/",
-                                               partition.partition, ": ", rd_kafka_err2str(err)));
+                                               partition.partition.value(), ": ",
+                                               rd_kafka_err2str(err)));
   }
   uint64_t records = 0;
   absl::Status status;
@@ -115,7 +116,7 @@ absl::StatusOr<uint64_t> ChangelogReader::Read(
     if (m == nullptr) {
       if (absl::Now() - last_progress > stall_timeout) {
         status = absl::DeadlineExceededError(absl::StrCat(
-            "changelog ", partition.topic, "/", partition.partition, " sent nothing for ",
+            "changelog ", partition.topic, "/", partition.partition.value(), " sent nothing for ",
             absl::FormatDuration(stall_timeout), " after ", records, " record(s)"));
         break;
       }
@@ -130,7 +131,7 @@ absl::StatusOr<uint64_t> ChangelogReader::Read(
       const bool range = m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
                          m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE;
       const std::string text =
-          absl::StrCat("cannot read changelog ", partition.topic, "/", partition.partition,
+          absl::StrCat("cannot read changelog ", partition.topic, "/", partition.partition.value(),
                        " from offset ", start, ": ", rd_kafka_message_errstr(m));
       status = range ? absl::OutOfRangeError(text) : absl::UnavailableError(text);
       rd_kafka_message_destroy(m);

@@ -54,7 +54,7 @@ int64_t MonotonicMicros() {
 std::vector<TopicPartitionId> ToIds(const rd_kafka_topic_partition_list_t* parts) {
   std::vector<TopicPartitionId> out;
   for (int i = 0; i < parts->cnt; ++i) {
-    out.push_back({parts->elems[i].topic, parts->elems[i].partition});
+    out.push_back({parts->elems[i].topic, PartitionId(parts->elems[i].partition)});
   }
   return out;
 }
@@ -203,14 +203,15 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool incrementa
   absl::MutexLock lock(&mu_);
   for (int i = 0; i < parts->cnt; ++i) {
     rd_kafka_topic_partition_t& p = parts->elems[i];
-    int64_t next = -1;
+    const PartitionId partition(p.partition);
+    std::optional<KafkaOffset> next;
     for (const SourceOffset& k : known) {
-      if (k.topic == p.topic && k.partition == p.partition) next = k.next_offset;
+      if (k.topic == p.topic && k.partition == partition) next = k.next_offset;
     }
-    if (next >= 0) {
-      p.offset = next;
+    if (next) {
+      p.offset = next->value();
       std::fprintf(stderr, "nsmd: kafka: assigned %s/%d, resuming at checkpointed offset %lld\n",
-                   p.topic, p.partition, static_cast<long long>(next));
+                   p.topic, p.partition, static_cast<long long>(next->value()));
     } else {
       p.offset =
           options_.start_offset == "latest" ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
@@ -219,7 +220,7 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool incrementa
                    "starting from the %s offset (kafka.start_offset)\n",
                    p.topic, p.partition, options_.start_offset.c_str());
     }
-    positions_[{p.topic, p.partition}] = next;
+    positions_[{p.topic, partition}] = next;
   }
   if (incremental) {
     rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
@@ -270,7 +271,7 @@ void KafkaSource::DiscoverPartitions() {
     }
     absl::MutexLock lock(&mu_);
     for (int i = 0; i < found->partition_cnt; ++i) {
-      if (!positions_.contains({topic, found->partitions[i].id})) {
+      if (!positions_.contains({topic, PartitionId(found->partitions[i].id)})) {
         rd_kafka_topic_partition_list_add(added, topic.c_str(), found->partitions[i].id);
       }
     }
@@ -351,12 +352,12 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
   int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
   // Positions reached, recorded once per run of messages from one partition
   // (a fetch delivers a partition's messages together), not per message.
-  std::map<TopicPartitionId, int64_t> seen;
+  std::map<TopicPartitionId, KafkaOffset> seen;
   std::string run_topic;
-  int32_t run_partition = -1;
-  int64_t run_next = -1;
+  std::optional<PartitionId> run_partition;  // none before the first message
+  KafkaOffset run_next;
   auto end_run = [&] {
-    if (run_partition >= 0) seen[{run_topic, run_partition}] = run_next;
+    if (run_partition) seen[{run_topic, *run_partition}] = run_next;
   };
   while (delivered < max_messages) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
@@ -370,16 +371,18 @@ absl::StatusOr<int> KafkaSource::Poll(int max_messages, absl::Duration timeout,
       continue;
     }
     const char* topic = rd_kafka_topic_name(m->rkt);
-    if (m->partition != run_partition || run_topic != topic) {
+    const PartitionId partition(m->partition);
+    const KafkaOffset offset(m->offset);
+    if (partition != run_partition || run_topic != topic) {
       end_run();
       run_topic = topic;
-      run_partition = m->partition;
+      run_partition = partition;
     }
-    run_next = m->offset + 1;
+    run_next = offset.Next();
     SourceMessage message;
     message.topic = topic;
-    message.partition = m->partition;
-    message.offset = m->offset;
+    message.partition = partition;
+    message.offset = offset;
     message.key = absl::string_view(static_cast<const char*>(m->key), m->key_len);
     message.payload = absl::string_view(static_cast<const char*>(m->payload), m->len);
     // The message (and its topic, which it references) lives until the
@@ -409,7 +412,8 @@ absl::Status KafkaSource::CommitOffsets(const std::vector<SourceOffset>& next_of
     absl::MutexLock lock(&mu_);
     for (const SourceOffset& o : next_offsets) {
       if (!positions_.contains({o.topic, o.partition})) continue;  // not ours now
-      rd_kafka_topic_partition_list_add(list, o.topic.c_str(), o.partition)->offset = o.next_offset;
+      rd_kafka_topic_partition_list_add(list, o.topic.c_str(), o.partition.value())->offset =
+          o.next_offset.value();
     }
   }
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -459,7 +463,7 @@ std::vector<TopicPartitionId> KafkaSource::Unread() const {
   absl::MutexLock lock(&mu_);
   std::vector<TopicPartitionId> out;
   for (const auto& [id, next] : positions_) {
-    if (next < 0) out.push_back(id);
+    if (!next) out.push_back(id);
   }
   return out;
 }
@@ -470,11 +474,11 @@ std::vector<std::pair<TopicPartitionId, int64_t>> KafkaSource::Lag() const {
   for (const auto& [id, next] : positions_) {
     int64_t low = 0, high = -1;
     int64_t lag = -1;
-    if (rd_kafka_get_watermark_offsets(rk_, id.topic.c_str(), id.partition, &low, &high) ==
+    if (rd_kafka_get_watermark_offsets(rk_, id.topic.c_str(), id.partition.value(), &low, &high) ==
             RD_KAFKA_RESP_ERR_NO_ERROR &&
         high >= 0) {
       // Not read anything yet: everything from the low watermark is behind.
-      lag = std::max<int64_t>(0, high - (next >= 0 ? next : low));
+      lag = std::max<int64_t>(0, high - (next ? next->value() : low));
     }
     out.emplace_back(id, lag);
   }

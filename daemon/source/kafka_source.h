@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -168,7 +169,8 @@ class KafkaSource {
 
   mutable absl::Mutex mu_;
   // Next offset to read per assigned partition ("topic" + partition).
-  std::map<TopicPartitionId, int64_t> positions_ ABSL_GUARDED_BY(mu_);
+  // None until the first message of a partition without a checkpoint.
+  std::map<TopicPartitionId, std::optional<KafkaOffset>> positions_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace nsmd

@@ -95,11 +95,12 @@ void AppendTombstones(absl::string_view key, size_t stored_bytes, absl::string_v
   out->push_back(ChangelogRecord{std::string(key), std::nullopt, std::string(checkpoint_id), 0});
 }
 
-ChangelogRecord MarkerRecord(std::optional<int64_t> input_next_offset,
+ChangelogRecord MarkerRecord(std::optional<KafkaOffset> input_next_offset,
                              absl::string_view checkpoint_id) {
-  return ChangelogRecord{std::string(kMarkerKey),
-                         input_next_offset ? absl::StrCat(*input_next_offset) : std::string(),
-                         std::string(checkpoint_id), 0};
+  return ChangelogRecord{
+      std::string(kMarkerKey),
+      input_next_offset ? absl::StrCat(input_next_offset->value()) : std::string(),
+      std::string(checkpoint_id), 0};
 }
 
 absl::Status ChangelogReplay::Add(const ChangelogRecord& record, int64_t offset) {
@@ -167,7 +168,7 @@ absl::Status ChangelogReplay::Add(const ChangelogRecord& record, int64_t offset)
   held_.clear();
   open_id_.clear();
   ++checkpoints_;
-  if (!record.value->empty()) input_next_offset_ = input_next;
+  if (!record.value->empty()) input_next_offset_ = KafkaOffset(input_next);
   changelog_end_ = offset + 1;
   return absl::OkStatus();
 }

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "daemon/base/kafka_offset.h"
 #include "daemon/state/state_delta.h"
 
 namespace nsmd {
@@ -52,7 +53,7 @@ void AppendTombstones(absl::string_view key, size_t stored_bytes, absl::string_v
 // The record that ends a task's records of one checkpoint: the task's input
 // next offset at that checkpoint (nullopt: the task has read no input yet,
 // e.g. rows written when it was created; an empty value).
-ChangelogRecord MarkerRecord(std::optional<int64_t> input_next_offset,
+ChangelogRecord MarkerRecord(std::optional<KafkaOffset> input_next_offset,
                              absl::string_view checkpoint_id);
 
 // Turns the records read from one changelog partition, in offset order,
@@ -82,7 +83,7 @@ class ChangelogReplay {
   uint64_t rows() const { return rows_; }
   // The input next offset of the last complete checkpoint, and the
   // changelog offset after its marker; nullopt before any.
-  std::optional<int64_t> input_next_offset() const { return input_next_offset_; }
+  std::optional<KafkaOffset> input_next_offset() const { return input_next_offset_; }
   std::optional<int64_t> changelog_end() const { return changelog_end_; }
 
  private:
@@ -93,7 +94,7 @@ class ChangelogReplay {
   size_t pending_bytes_ = 0;
   uint64_t checkpoints_ = 0;
   uint64_t rows_ = 0;
-  std::optional<int64_t> input_next_offset_;
+  std::optional<KafkaOffset> input_next_offset_;
   std::optional<int64_t> changelog_end_;
 };
 

@@ -95,12 +95,12 @@ bool OverlapsStoreRows(absl::string_view prefix) {
   return false;
 }
 
-std::string OffsetKey(absl::string_view topic, int32_t partition) {
-  return absl::StrCat(kOffsetPrefix, topic, "/", partition);
+std::string OffsetKey(absl::string_view topic, PartitionId partition) {
+  return absl::StrCat(kOffsetPrefix, topic, "/", partition.value());
 }
 
-std::string ChangelogOffsetKey(absl::string_view topic, int32_t partition) {
-  return absl::StrCat(kChangelogPrefix, topic, "/", partition);
+std::string ChangelogOffsetKey(absl::string_view topic, PartitionId partition) {
+  return absl::StrCat(kChangelogPrefix, topic, "/", partition.value());
 }
 
 bool InStoreNamespace(absl::string_view key) {
@@ -325,12 +325,13 @@ absl::Status StateStore::Commit(const StateDelta& delta, const std::vector<Sourc
     if (!s.ok()) return build_error();
   }
   for (const SourceOffset& o : offsets) {
-    s = batch.Put(ToSlice(OffsetKey(o.topic, o.partition)), ToSlice(absl::StrCat(o.next_offset)));
+    s = batch.Put(ToSlice(OffsetKey(o.topic, o.partition)),
+                  ToSlice(absl::StrCat(o.next_offset.value())));
     if (!s.ok()) return build_error();
   }
   for (const SourceOffset& o : changelog_offsets) {
     s = batch.Put(ToSlice(ChangelogOffsetKey(o.topic, o.partition)),
-                  ToSlice(absl::StrCat(o.next_offset)));
+                  ToSlice(absl::StrCat(o.next_offset.value())));
     if (!s.ok()) return build_error();
   }
   if (needs_resume_) {
@@ -431,39 +432,39 @@ absl::StatusOr<std::vector<SourceOffset>> StateStore::LoadOffsets() const {
     const absl::string_view key = ToView(it->key());
     const absl::string_view rest = key.substr(kOffsetPrefix.size());
     const size_t slash = rest.rfind('/');
-    SourceOffset o;
-    if (slash == absl::string_view::npos ||
-        !absl::SimpleAtoi(rest.substr(slash + 1), &o.partition) ||
-        !absl::SimpleAtoi(ToView(it->value()), &o.next_offset)) {
+    int32_t partition = 0;
+    int64_t next_offset = 0;
+    if (slash == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(slash + 1), &partition) ||
+        !absl::SimpleAtoi(ToView(it->value()), &next_offset)) {
       return absl::DataLossError(absl::StrCat("malformed offset row \"", key, "\" = \"",
                                               ToView(it->value()), "\" in state dir \"", dir_,
                                               "\""));
     }
-    o.topic = std::string(rest.substr(0, slash));
-    out.push_back(std::move(o));
+    out.push_back(SourceOffset{std::string(rest.substr(0, slash)), PartitionId(partition),
+                               KafkaOffset(next_offset)});
   }
   if (!it->status().ok()) return FromRocks(it->status(), "cannot read offsets", dir_);
   return out;
 }
 
-absl::StatusOr<std::optional<int64_t>> StateStore::ChangelogOffset(absl::string_view topic,
-                                                                   int32_t partition) const {
+absl::StatusOr<std::optional<KafkaOffset>> StateStore::ChangelogOffset(
+    absl::string_view topic, PartitionId partition) const {
   if (db_ == nullptr) return absl::UnavailableError("the state store is being reopened");
   const std::string key = ChangelogOffsetKey(topic, partition);
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ToSlice(key), &value);
-  if (s.IsNotFound()) return std::optional<int64_t>();
+  if (s.IsNotFound()) return std::optional<KafkaOffset>();
   if (!s.ok()) return FromRocks(s, "cannot read a changelog offset", dir_);
   int64_t offset = 0;
   if (!absl::SimpleAtoi(value, &offset)) {
     return absl::DataLossError(absl::StrCat("malformed changelog offset row \"", key, "\" = \"",
                                             value, "\" in state dir \"", dir_, "\""));
   }
-  return std::optional<int64_t>(offset);
+  return std::optional<KafkaOffset>(KafkaOffset(offset));
 }
 
 absl::Status StateStore::ForgetTask(absl::string_view prefix, absl::string_view topic,
-                                    int32_t partition) {
+                                    PartitionId partition) {
   if (OverlapsStoreRows(prefix) || PrefixSuccessor(prefix).empty()) {
     return absl::InvalidArgumentError(absl::StrCat("\"", prefix, "\" is no task prefix"));
   }

@@ -13,6 +13,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "daemon/base/kafka_offset.h"
+#include "daemon/base/partition_id.h"
 #include "daemon/base/source_offset.h"
 #include "daemon/state/state_delta.h"
 
@@ -82,15 +84,15 @@ class StateStore {
   // The changelog offset stored for the task of input topic/partition: the
   // changelog partition's offset after the last checkpoint the task's rows
   // reflect; nullopt if none. DataLoss if the row is malformed.
-  [[nodiscard]] absl::StatusOr<std::optional<int64_t>> ChangelogOffset(absl::string_view topic,
-                                                                       int32_t partition) const;
+  [[nodiscard]] absl::StatusOr<std::optional<KafkaOffset>> ChangelogOffset(
+      absl::string_view topic, PartitionId partition) const;
 
   // Deletes every row under the task prefix `prefix` and the task's input
   // and changelog offsets (topic/partition), in one synced write: a restore
   // from the start of the changelog begins from nothing. InvalidArgument if
   // `prefix` could match the store's own rows; Unavailable on a failed write.
   [[nodiscard]] absl::Status ForgetTask(absl::string_view prefix, absl::string_view topic,
-                                        int32_t partition);
+                                        PartitionId partition);
 
   // Calls fn(key, value) for every engine key (every key outside "o/" and
   // "meta/") in bytewise key order. Stops and returns the first non-OK status

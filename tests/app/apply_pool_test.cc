@@ -139,21 +139,21 @@ class ApplyPoolTest : public ::testing::Test {
     auto pipeline = Pipeline::Create(config_, stores_.back().get(), /*probe=*/nullptr);
     EXPECT_TRUE(pipeline.ok()) << pipeline.status();
     EXPECT_TRUE((*pipeline)->LoadState().ok());
-    (*pipeline)->set_reject_sink([this](absl::string_view, int32_t partition, int64_t offset,
-                                        absl::string_view, absl::string_view payload,
-                                        RejectReason reason, const absl::Status&) {
-      absl::MutexLock lock(&rejects_mu_);
-      rejects_.insert(
-          absl::StrCat(partition, "@", offset, " ", payload, " ", RejectReasonName(reason)));
-    });
+    (*pipeline)->set_reject_sink(
+        [this](absl::string_view, PartitionId partition, KafkaOffset offset, absl::string_view,
+               absl::string_view payload, RejectReason reason, const absl::Status&) {
+          absl::MutexLock lock(&rejects_mu_);
+          rejects_.insert(absl::StrCat(partition.value(), "@", offset.value(), " ", payload, " ",
+                                       RejectReasonName(reason)));
+        });
     return std::move(*pipeline);
   }
 
   static void Add(ApplyPool* pool, const Message& m) {
     SourceMessage s;
     s.topic = "events";
-    s.partition = m.partition;
-    s.offset = m.offset;
+    s.partition = PartitionId(m.partition);
+    s.offset = KafkaOffset(m.offset);
     s.key = m.key;
     s.payload = m.payload;
     pool->Add(s);
@@ -201,7 +201,8 @@ TEST_F(ApplyPoolTest, ThreeThreadsGiveWhatOneThreadGives) {
   EXPECT_EQ(c.applied, static_cast<uint64_t>(all.edits));
   EXPECT_EQ(c.duplicate, static_cast<uint64_t>(all.duplicates));
   EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kInvalidJson)], 90u);
-  for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(pipeline->NextOffset("events", p), 1500);
+  for (int p = 0; p < kPartitions; ++p)
+    EXPECT_EQ(pipeline->NextOffset("events", PartitionId(p)), KafkaOffset(1500));
   {
     absl::MutexLock lock(&rejects_mu_);
     EXPECT_EQ(rejects_.size(), 90u);
@@ -210,7 +211,8 @@ TEST_F(ApplyPoolTest, ThreeThreadsGiveWhatOneThreadGives) {
 
   // One topic's 6 partitions go round the 3 threads: 2 partitions each.
   std::vector<uint64_t> per_lane(3);
-  for (int p = 0; p < kPartitions; ++p) per_lane[pipeline->LaneOf("events", p)] += 1500;
+  for (int p = 0; p < kPartitions; ++p)
+    per_lane[pipeline->LaneOf("events", PartitionId(p))] += 1500;
   EXPECT_EQ(per_lane, std::vector<uint64_t>({3000, 3000, 3000}));
   const std::vector<ApplyPool::ThreadStats> stats = pool.stats();
   ASSERT_EQ(stats.size(), 3u);
@@ -218,7 +220,9 @@ TEST_F(ApplyPoolTest, ThreeThreadsGiveWhatOneThreadGives) {
 
   // The same messages through one thread, inline (as `nsmd replay`).
   std::unique_ptr<Pipeline> replay = NewPipeline(PerPartitionConfig(), "replay");
-  for (const Message& m : messages) replay->Process("events", m.partition, m.offset, m.payload);
+  for (const Message& m : messages) {
+    replay->Process("events", PartitionId(m.partition), KafkaOffset(m.offset), m.payload);
+  }
   replay->Flush();
   EXPECT_EQ(Values(*replay), values);
   EXPECT_EQ(replay->counts().applied, c.applied);
@@ -240,7 +244,8 @@ TEST_F(ApplyPoolTest, ACheckpointInAPauseHoldsTheStateOfExactlyItsOffsets) {
     for (size_t i = messages.size() / 2; i < messages.size(); ++i) Add(&pool, messages[i]);
     pool.Drain();  // applied, not checkpointed
     for (int p = 0; p < kPartitions; ++p) {
-      checkpointed[p] = pipeline->CheckpointedOffset("events", p).value_or(0);
+      checkpointed[p] =
+          pipeline->CheckpointedOffset("events", PartitionId(p)).value_or(KafkaOffset(0)).value();
     }
   }
   stores_.clear();  // RocksDB's lock
@@ -248,15 +253,16 @@ TEST_F(ApplyPoolTest, ACheckpointInAPauseHoldsTheStateOfExactlyItsOffsets) {
   // exactly the messages below the offsets stored with them.
   std::unique_ptr<Pipeline> restored = NewPipeline(PerPartitionConfig(), "state");
   std::vector<TopicPartitionId> partitions;
-  for (int p = 0; p < kPartitions; ++p) partitions.push_back(TopicPartitionId{"events", p});
+  for (int p = 0; p < kPartitions; ++p)
+    partitions.push_back(TopicPartitionId{"events", PartitionId(p)});
   auto resume = restored->AssignTasks(partitions);
   ASSERT_OK(resume);
   Expected prefix;
   int64_t total = 0;
   for (const SourceOffset& o : *resume) {
-    EXPECT_EQ(o.next_offset, checkpointed[o.partition]);
-    AddExpected(o.partition, o.next_offset, &prefix);
-    total += o.next_offset;
+    EXPECT_EQ(o.next_offset.value(), checkpointed[o.partition.value()]);
+    AddExpected(o.partition.value(), o.next_offset.value(), &prefix);
+    total += o.next_offset.value();
   }
   EXPECT_LE(total, 4500);  // the second half came after the checkpoint
   // A metric with no event yet (the pause came before any was applied) has
@@ -293,7 +299,8 @@ TEST_F(ApplyPoolTest, TheWholeInputTaskHasOneApplyingThreadAndDecodesAhead) {
     EXPECT_EQ(c.consumed, 9000u);
     EXPECT_EQ(c.duplicate, 6u * 15);
     EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kInvalidJson)], 90u);
-    for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(pipeline->NextOffset("events", p), 1500);
+    for (int p = 0; p < kPartitions; ++p)
+      EXPECT_EQ(pipeline->NextOffset("events", PartitionId(p)), KafkaOffset(1500));
     EXPECT_EQ(pool.stats()[0].messages, 9000u);
   }
 }

@@ -54,7 +54,8 @@ TEST_F(CheckpointWriterTest, WritesStateAndOffsetsTogetherInTheBackground) {
   StateDelta delta;
   delta.Put("m/a/1/c/0/", "3");
   delta.Put("m/a/1/c/1/", "4");
-  writer.Start(std::move(delta), {{"events", 0, 17}, {"events", 1, 5}});
+  writer.Start(std::move(delta), {{"events", PartitionId(0), KafkaOffset(17)},
+                                  {"events", PartitionId(1), KafkaOffset(5)}});
   EXPECT_TRUE(writer.busy());
   // Polled without waiting until it is done (bounded).
   std::optional<CheckpointWriter::Result> done;
@@ -66,16 +67,18 @@ TEST_F(CheckpointWriterTest, WritesStateAndOffsetsTogetherInTheBackground) {
   EXPECT_FALSE(writer.busy());
   EXPECT_OK(done->status);
   EXPECT_EQ(done->keys, 2u);
-  EXPECT_EQ(done->offsets, (std::vector<SourceOffset>{{"events", 0, 17}, {"events", 1, 5}}));
+  EXPECT_EQ(done->offsets, (std::vector<SourceOffset>{{"events", PartitionId(0), KafkaOffset(17)},
+                                                      {"events", PartitionId(1), KafkaOffset(5)}}));
   EXPECT_EQ(Scan(), (KeyValues{{"m/a/1/c/0/", "3"}, {"m/a/1/c/1/", "4"}}));
   auto offsets = store_->LoadOffsets();
   ASSERT_OK(offsets);
-  EXPECT_EQ(*offsets, (std::vector<SourceOffset>{{"events", 0, 17}, {"events", 1, 5}}));
+  EXPECT_EQ(*offsets, (std::vector<SourceOffset>{{"events", PartitionId(0), KafkaOffset(17)},
+                                                 {"events", PartitionId(1), KafkaOffset(5)}}));
 
   // A second one after the first was taken.
   StateDelta more;
   more.Delete("m/a/1/c/0/");
-  writer.Start(std::move(more), {{"events", 0, 18}});
+  writer.Start(std::move(more), {{"events", PartitionId(0), KafkaOffset(18)}});
   done = writer.Finish(/*wait=*/true);
   ASSERT_TRUE(done.has_value());
   EXPECT_OK(done->status);
@@ -87,7 +90,7 @@ TEST_F(CheckpointWriterTest, RefusedBatchComesBackWholeAndNothingIsStored) {
   StateDelta delta;
   delta.Put("m/a/1/c/0/", "3");
   delta.Put("o/events/0", "99");  // the store's own namespace: Commit refuses the batch
-  writer.Start(std::move(delta), {{"events", 0, 17}});
+  writer.Start(std::move(delta), {{"events", PartitionId(0), KafkaOffset(17)}});
   std::optional<CheckpointWriter::Result> done = writer.Finish(/*wait=*/true);
   ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->status.code(), absl::StatusCode::kInvalidArgument) << done->status;
@@ -105,7 +108,7 @@ TEST_F(CheckpointWriterTest, DestructionWaitsForTheWriteInFlight) {
     CheckpointWriter writer(store_.get());
     StateDelta delta;
     delta.Put("m/a/1/c/0/", "7");
-    writer.Start(std::move(delta), {{"events", 0, 1}});
+    writer.Start(std::move(delta), {{"events", PartitionId(0), KafkaOffset(1)}});
   }  // not taken: the destructor still lets it finish
   EXPECT_EQ(Scan(), (KeyValues{{"m/a/1/c/0/", "7"}}));
 }

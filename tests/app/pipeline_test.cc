@@ -74,11 +74,11 @@ class PipelineTest : public ::testing::Test {
     ASSERT_OK(pipeline);
     pipeline_ = std::move(*pipeline);
     ASSERT_OK(pipeline_->LoadState());
-    pipeline_->set_reject_sink([this](absl::string_view, int32_t, int64_t offset,
+    pipeline_->set_reject_sink([this](absl::string_view, PartitionId, KafkaOffset offset,
                                       absl::string_view key, absl::string_view payload,
                                       RejectReason reason, const absl::Status&) {
       rejects_.push_back(
-          absl::StrCat(offset, " ", key, " ", payload, " ", RejectReasonName(reason)));
+          absl::StrCat(offset.value(), " ", key, " ", payload, " ", RejectReasonName(reason)));
     });
   }
   void TearDown() override {
@@ -111,8 +111,8 @@ class PipelineTest : public ::testing::Test {
     EXPECT_EQ(c.rejected_total(), 2u);
     EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kInvalidJson)], 1u);
     EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kMissingTimestamp)], 1u);
-    EXPECT_EQ(pipeline_->NextOffset("events", 0), 108);
-    EXPECT_EQ(pipeline_->NextOffset("events", 1), std::nullopt);  // never read
+    EXPECT_EQ(pipeline_->NextOffset("events", PartitionId(0)), KafkaOffset(108));
+    EXPECT_EQ(pipeline_->NextOffset("events", PartitionId(1)), std::nullopt);  // never read
     EXPECT_EQ(rejects_,
               std::vector<std::string>(
                   {"102 key-102 not json invalid_json",
@@ -130,7 +130,8 @@ TEST_F(PipelineTest, ProcessDecodesAndAppliesEachMessage) {
   const std::vector<std::string> messages = Messages();
   for (size_t i = 0; i < messages.size(); ++i) {
     const int64_t offset = 100 + static_cast<int64_t>(i);
-    pipeline_->Process("events", 0, offset, messages[i], absl::StrCat("key-", offset));
+    pipeline_->Process("events", PartitionId(0), KafkaOffset(offset), messages[i],
+                       absl::StrCat("key-", offset));
   }
   pipeline_->Flush();
   ExpectOutcome();
@@ -177,8 +178,8 @@ TEST(PipelineReloadTest, AReloadThatFailsOnAFullDiskChangesNothing) {
     }));
     return n;
   };
-  p.Process("events", 0, 0, Edit("u-1", "m-1", 1));
-  p.Process("events", 0, 1, Edit("u-1", "m-2", 2));
+  p.Process("events", PartitionId(0), KafkaOffset(0), Edit("u-1", "m-1", 1));
+  p.Process("events", PartitionId(0), KafkaOffset(1), Edit("u-1", "m-2", 2));
   ASSERT_OK(p.Checkpoint());
   ASSERT_EQ(edits_rows(), 1);  // the week's count
 
@@ -188,7 +189,7 @@ TEST(PipelineReloadTest, AReloadThatFailsOnAFullDiskChangesNothing) {
   EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
   EXPECT_TRUE(absl::StrContains(failed.message(), "cannot delete prefix \"t/*/m/edits/")) << failed;
   // Both old metrics still run, on the old decoder, and count the next edit.
-  p.Process("events", 0, 2, Edit("u-2", "m-3", 3));
+  p.Process("events", PartitionId(0), KafkaOffset(2), Edit("u-2", "m-3", 3));
   p.Flush();
   EXPECT_EQ(values(), (std::map<std::string, double>{{"edits", 3}, {"weekly_editors", 2}}));
   fs->fail = false;
@@ -197,7 +198,7 @@ TEST(PipelineReloadTest, AReloadThatFailsOnAFullDiskChangesNothing) {
 
   // With room on the disk the same reload goes through: edits and its rows go.
   ASSERT_OK(p.Reload(*new_config.config));
-  p.Process("events", 0, 3, Edit("u-3", "m-4", 4));
+  p.Process("events", PartitionId(0), KafkaOffset(3), Edit("u-3", "m-4", 4));
   p.Flush();
   EXPECT_EQ(values(), (std::map<std::string, double>{{"weekly_editors", 3}}));
   EXPECT_EQ(edits_rows(), 0);
@@ -281,10 +282,10 @@ class PipelineTasksTest : public ::testing::Test {
 
   // u-1 edits twice on partition 0; u-2 and u-3 once each on partition 1.
   void FeedTwoPartitions(Pipeline& p) {
-    p.Process("events", 0, 0, Edit("u-1", "m-1", 1));
-    p.Process("events", 1, 0, Edit("u-2", "m-2", 2));
-    p.Process("events", 0, 1, Edit("u-1", "m-3", 3));
-    p.Process("events", 1, 1, Edit("u-3", "m-4", 4));
+    p.Process("events", PartitionId(0), KafkaOffset(0), Edit("u-1", "m-1", 1));
+    p.Process("events", PartitionId(1), KafkaOffset(0), Edit("u-2", "m-2", 2));
+    p.Process("events", PartitionId(0), KafkaOffset(1), Edit("u-1", "m-3", 3));
+    p.Process("events", PartitionId(1), KafkaOffset(1), Edit("u-3", "m-4", 4));
     p.Flush();
   }
 
@@ -296,7 +297,8 @@ class PipelineTasksTest : public ::testing::Test {
 
 TEST_F(PipelineTasksTest, TasksOfEachPartitionAddUpAndRatiosUseTheSums) {
   FeedTwoPartitions(*pipeline_);
-  const std::vector<TopicPartitionId> owned = {{"events", 0}, {"events", 1}};
+  const std::vector<TopicPartitionId> owned = {{"events", PartitionId(0)},
+                                               {"events", PartitionId(1)}};
   EXPECT_EQ(pipeline_->OwnedTasks(), owned);
   // 3 editors, 4 edits; 4/3 edits per editor (not 2/1 + 2/2).
   const std::map<std::string, double> values = Values(*pipeline_);
@@ -317,8 +319,8 @@ TEST_F(PipelineTasksTest, TasksOfEachPartitionAddUpAndRatiosUseTheSums) {
 TEST_F(PipelineTasksTest, ARevokedTaskLeavesAndItsNewOwnerLoadsItFromTheState) {
   FeedTwoPartitions(*pipeline_);
   ASSERT_OK(pipeline_->Checkpoint());
-  pipeline_->RevokeTasks({{"events", 1}});
-  EXPECT_EQ(pipeline_->OwnedTasks(), std::vector<TopicPartitionId>({{"events", 0}}));
+  pipeline_->RevokeTasks({{"events", PartitionId(1)}});
+  EXPECT_EQ(pipeline_->OwnedTasks(), std::vector<TopicPartitionId>({{"events", PartitionId(0)}}));
   std::map<std::string, double> values = Values(*pipeline_);
   EXPECT_EQ(values.at("weekly_editors/current"), 1);
   EXPECT_EQ(values.at("edits/current"), 2);
@@ -327,15 +329,16 @@ TEST_F(PipelineTasksTest, ARevokedTaskLeavesAndItsNewOwnerLoadsItFromTheState) {
   // Another pipeline on the same state (an instance the group gives
   // partition 1 to) resumes it after its two messages, with its numbers.
   std::unique_ptr<Pipeline> other = NewPipeline();
-  absl::StatusOr<std::vector<SourceOffset>> resume = other->AssignTasks({{"events", 1}});
+  absl::StatusOr<std::vector<SourceOffset>> resume =
+      other->AssignTasks({{"events", PartitionId(1)}});
   ASSERT_OK(resume);
-  EXPECT_EQ(*resume, std::vector<SourceOffset>({{"events", 1, 2}}));
+  EXPECT_EQ(*resume, std::vector<SourceOffset>({{"events", PartitionId(1), KafkaOffset(2)}}));
   values = Values(*other);
   EXPECT_EQ(values.at("weekly_editors/current"), 2);
   EXPECT_EQ(values.at("edits/current"), 2);
   EXPECT_DOUBLE_EQ(values.at("edits_per_editor/current"), 1.0);
   // A partition never processed has no resume offset.
-  resume = other->AssignTasks({{"events", 7}});
+  resume = other->AssignTasks({{"events", PartitionId(7)}});
   ASSERT_OK(resume);
   EXPECT_TRUE(resume->empty());
 }
@@ -345,11 +348,11 @@ TEST_F(PipelineTasksTest, ATasksCountsMoveWithIt) {
   // Partition 0 gets one more edit; partition 1 a line that is not JSON, a
   // duplicate of m-2, an edit at minute 300 and one at minute 180: late,
   // 2 h behind its task's stream time (allowed lateness: 1 h).
-  pipeline_->Process("events", 0, 2, Edit("u-1", "m-5", 300));
-  pipeline_->Process("events", 1, 2, "not json");
-  pipeline_->Process("events", 1, 3, Edit("u-2", "m-2", 2));
-  pipeline_->Process("events", 1, 4, Edit("u-3", "m-6", 300));
-  pipeline_->Process("events", 1, 5, Edit("u-2", "m-7", 180));
+  pipeline_->Process("events", PartitionId(0), KafkaOffset(2), Edit("u-1", "m-5", 300));
+  pipeline_->Process("events", PartitionId(1), KafkaOffset(2), "not json");
+  pipeline_->Process("events", PartitionId(1), KafkaOffset(3), Edit("u-2", "m-2", 2));
+  pipeline_->Process("events", PartitionId(1), KafkaOffset(4), Edit("u-3", "m-6", 300));
+  pipeline_->Process("events", PartitionId(1), KafkaOffset(5), Edit("u-2", "m-7", 180));
   pipeline_->Flush();
   EventCounts first;  // partition 0: m-1, m-3, m-5
   first.consumed = 3;
@@ -365,12 +368,12 @@ TEST_F(PipelineTasksTest, ATasksCountsMoveWithIt) {
   EXPECT_EQ(both.consumed, 9u);
   EXPECT_EQ(pipeline_->OwnedTaskCounts(), both);
   ASSERT_OK(pipeline_->Checkpoint());
-  pipeline_->RevokeTasks({{"events", 1}});
+  pipeline_->RevokeTasks({{"events", PartitionId(1)}});
   EXPECT_EQ(pipeline_->OwnedTaskCounts(), first);
 
   // Partition 1's new owner, on the same state, shows its counts.
   std::unique_ptr<Pipeline> other = NewPipeline();
-  ASSERT_OK(other->AssignTasks({{"events", 1}}));
+  ASSERT_OK(other->AssignTasks({{"events", PartitionId(1)}}));
   EXPECT_EQ(other->OwnedTaskCounts(), second);
 }
 
@@ -379,7 +382,7 @@ TEST_F(PipelineTasksTest, EveryTaskIsReadAtTheNewestStreamTime) {
   // Partition 0 moves into the next week (2024-01-08, 10 080 minutes on);
   // partition 1 stays in the first. All tasks show the newest week as
   // current: partition 1's week is their previous one.
-  pipeline_->Process("events", 0, 2, Edit("u-1", "m-5", 7 * 24 * 60));
+  pipeline_->Process("events", PartitionId(0), KafkaOffset(2), Edit("u-1", "m-5", 7 * 24 * 60));
   pipeline_->Flush();
   const std::map<std::string, double> values = Values(*pipeline_);
   EXPECT_EQ(values.at("weekly_editors/current"), 1);

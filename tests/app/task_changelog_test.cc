@@ -62,7 +62,8 @@ class TaskChangelogTest : public ::testing::Test {
     EXPECT_OK(writer_->Write(delta, offsets, {}, *writer_store_, &ends));
     EXPECT_OK(writer_store_->Commit(delta, offsets, ends));
     std::map<std::string, int64_t> out;
-    for (const SourceOffset& o : ends) out[absl::StrCat(o.topic, "/", o.partition)] = o.next_offset;
+    for (const SourceOffset& o : ends)
+      out[absl::StrCat(o.topic, "/", o.partition.value())] = o.next_offset.value();
     return out;
   }
 
@@ -70,21 +71,20 @@ class TaskChangelogTest : public ::testing::Test {
   // values as their size).
   static std::map<std::string, std::string> Rows(const StateStore& store, int p) {
     std::map<std::string, std::string> out;
-    EXPECT_OK(store.ScanEngineStateUnder(PartitionTask::KeyPrefix(TopicPartitionId{"events", p}),
-                                         [&](absl::string_view key, absl::string_view value) {
-                                           out[std::string(key)] =
-                                               value.size() > 40
-                                                   ? absl::StrCat("<", value.size(), " bytes>")
-                                                   : std::string(value);
-                                           return absl::OkStatus();
-                                         }));
+    EXPECT_OK(store.ScanEngineStateUnder(
+        PartitionTask::KeyPrefix(TopicPartitionId{"events", PartitionId(p)}),
+        [&](absl::string_view key, absl::string_view value) {
+          out[std::string(key)] =
+              value.size() > 40 ? absl::StrCat("<", value.size(), " bytes>") : std::string(value);
+          return absl::OkStatus();
+        }));
     return out;
   }
   static int64_t InputOffset(const StateStore& store, int p) {
     auto offsets = store.LoadOffsets();
     EXPECT_OK(offsets);
     for (const SourceOffset& o : *offsets) {
-      if (o.topic == "events" && o.partition == p) return o.next_offset;
+      if (o.topic == "events" && o.partition == PartitionId(p)) return o.next_offset.value();
     }
     return -1;
   }
@@ -102,7 +102,8 @@ TEST_F(TaskChangelogTest, RowsTombstonesPrefixDeletionsAndChunksRestoreOnAnother
   first.Put("t/events/0/x/keep", "k");
   first.Put("t/events/1/s/events/1", "5");
   // Task 0: 3 rows + marker (end 4); task 1: 1 row + marker (end 2).
-  EXPECT_EQ(Checkpoint(first, {{"events", 0, 10}, {"events", 1, 3}}),
+  EXPECT_EQ(Checkpoint(first, {{"events", PartitionId(0), KafkaOffset(10)},
+                               {"events", PartitionId(1), KafkaOffset(3)}}),
             (std::map<std::string, int64_t>{{"events/0", 4}, {"events/1", 2}}));
 
   StateDelta second;
@@ -112,7 +113,8 @@ TEST_F(TaskChangelogTest, RowsTombstonesPrefixDeletionsAndChunksRestoreOnAnother
   second.Put("t/events/0/m/v/f/big", big);
   // Task 0 only (task 1's offset did not move): tombstones a, b, keep; 3
   // chunks; marker: 7 records, end 4 + 7 = 11.
-  EXPECT_EQ(Checkpoint(second, {{"events", 0, 20}, {"events", 1, 3}}),
+  EXPECT_EQ(Checkpoint(second, {{"events", PartitionId(0), KafkaOffset(20)},
+                                {"events", PartitionId(1), KafkaOffset(3)}}),
             (std::map<std::string, int64_t>{{"events/0", 11}}));
 
   std::unique_ptr<TaskChangelog> reader = NewChangelog("b");
@@ -120,23 +122,23 @@ TEST_F(TaskChangelogTest, RowsTombstonesPrefixDeletionsAndChunksRestoreOnAnother
   // B held stale rows of task 0 and no changelog offset: they go.
   StateDelta stale;
   stale.Put("t/events/0/m/w/f/stale", "9");
-  ASSERT_OK(b->Commit(stale, {{"events", 0, 3}}));
+  ASSERT_OK(b->Commit(stale, {{"events", PartitionId(0), KafkaOffset(3)}}));
 
-  auto restored = reader->Restore(TopicPartitionId{"events", 0}, b.get());
+  auto restored = reader->Restore(TopicPartitionId{"events", PartitionId(0)}, b.get());
   ASSERT_OK(restored);
   EXPECT_TRUE(restored->from_start);
   EXPECT_EQ(restored->records, 11u);
   EXPECT_EQ(restored->checkpoints, 2u);
   EXPECT_EQ(restored->rows, 7u);  // a, b, keep; then a, b, keep deleted and big
-  EXPECT_EQ(restored->input_next_offset, 20);
+  EXPECT_EQ(restored->input_next_offset, KafkaOffset(20));
   EXPECT_EQ(Rows(*b, 0), (std::map<std::string, std::string>{{"m/v/f/big", "<1048676 bytes>"}}));
   EXPECT_EQ(Rows(*writer_store_, 0), Rows(*b, 0));
   EXPECT_EQ(InputOffset(*b, 0), 20);
-  auto c = b->ChangelogOffset("events", 0);
+  auto c = b->ChangelogOffset("events", PartitionId(0));
   ASSERT_OK(c);
-  EXPECT_EQ(*c, 11);
+  EXPECT_EQ(*c, KafkaOffset(11));
 
-  auto task1 = reader->Restore(TopicPartitionId{"events", 1}, b.get());
+  auto task1 = reader->Restore(TopicPartitionId{"events", PartitionId(1)}, b.get());
   ASSERT_OK(task1);
   EXPECT_EQ(task1->records, 2u);
   EXPECT_EQ(Rows(*b, 1), (std::map<std::string, std::string>{{"s/events/1", "5"}}));
@@ -146,16 +148,16 @@ TEST_F(TaskChangelogTest, RowsTombstonesPrefixDeletionsAndChunksRestoreOnAnother
 TEST_F(TaskChangelogTest, RestoreFromALocalOffsetReadsOnlyWhatFollows) {
   StateDelta first;
   first.Put("t/events/0/m/a", "1");
-  Checkpoint(first, {{"events", 0, 5}});  // records 0, 1
+  Checkpoint(first, {{"events", PartitionId(0), KafkaOffset(5)}});  // records 0, 1
   std::unique_ptr<TaskChangelog> reader = NewChangelog("b");
   std::unique_ptr<StateStore> b = OpenStore("b");
-  ASSERT_OK(reader->Restore(TopicPartitionId{"events", 0}, b.get()).status());
+  ASSERT_OK(reader->Restore(TopicPartitionId{"events", PartitionId(0)}, b.get()).status());
 
   StateDelta second;
   second.Put("t/events/0/m/a", "2");
   second.Put("t/events/0/m/c", "3");
-  Checkpoint(second, {{"events", 0, 9}});  // records 2, 3, 4
-  auto again = reader->Restore(TopicPartitionId{"events", 0}, b.get());
+  Checkpoint(second, {{"events", PartitionId(0), KafkaOffset(9)}});  // records 2, 3, 4
+  auto again = reader->Restore(TopicPartitionId{"events", PartitionId(0)}, b.get());
   ASSERT_OK(again);
   EXPECT_FALSE(again->from_start);
   EXPECT_EQ(again->records, 3u);
@@ -164,27 +166,27 @@ TEST_F(TaskChangelogTest, RestoreFromALocalOffsetReadsOnlyWhatFollows) {
   EXPECT_EQ(InputOffset(*b, 0), 9);
 
   // Nothing new: nothing read, the offset stands.
-  auto idle = reader->Restore(TopicPartitionId{"events", 0}, b.get());
+  auto idle = reader->Restore(TopicPartitionId{"events", PartitionId(0)}, b.get());
   ASSERT_OK(idle);
   EXPECT_EQ(idle->records, 0u);
-  EXPECT_EQ(idle->input_next_offset, 9);
+  EXPECT_EQ(idle->input_next_offset, KafkaOffset(9));
 }
 
 TEST_F(TaskChangelogTest, TrailingUnfinishedCheckpointIsIgnoredAndARepeatedOneChangesNothing) {
   StateDelta first;
   first.Put("t/events/0/m/a", "1");
-  Checkpoint(first, {{"events", 0, 5}});  // records 0, 1
+  Checkpoint(first, {{"events", PartitionId(0), KafkaOffset(5)}});  // records 0, 1
 
   // Another producer commits the same checkpoint's records twice (an
   // attempt the mock still shows, then its retry), then rows without a
   // marker (a checkpoint that never finished).
   auto producer = ChangelogProducer::Create(broker_->bootstrap_servers(), {}, "other");
   ASSERT_OK(producer);
-  const TopicPartitionId partition{kChangelog, 0};
+  const TopicPartitionId partition{kChangelog, PartitionId(0)};
   std::vector<ChangelogRecord> ck;
   AppendRowRecords("m/a", "4", "other/1", &ck);
   AppendTombstones("m/gone", 1, "other/1", &ck);
-  ck.push_back(MarkerRecord(12, "other/1"));
+  ck.push_back(MarkerRecord(KafkaOffset(12), "other/1"));
   for (int i = 0; i < 2; ++i) ASSERT_OK((*producer)->Commit({{partition, ck}}, {}, nullptr));
   std::vector<ChangelogRecord> unfinished;
   AppendRowRecords("m/a", "99", "other/2", &unfinished);
@@ -193,7 +195,7 @@ TEST_F(TaskChangelogTest, TrailingUnfinishedCheckpointIsIgnoredAndARepeatedOneCh
 
   std::unique_ptr<TaskChangelog> reader = NewChangelog("b");
   std::unique_ptr<StateStore> b = OpenStore("b");
-  auto restored = reader->Restore(TopicPartitionId{"events", 0}, b.get());
+  auto restored = reader->Restore(TopicPartitionId{"events", PartitionId(0)}, b.get());
   ASSERT_OK(restored);
   EXPECT_EQ(restored->records, 2u + 3u + 3u + 2u);
   EXPECT_EQ(restored->checkpoints, 3u);
@@ -201,9 +203,9 @@ TEST_F(TaskChangelogTest, TrailingUnfinishedCheckpointIsIgnoredAndARepeatedOneCh
   EXPECT_EQ(InputOffset(*b, 0), 12);
   // The end is after the last marker: the unfinished records are read again
   // next time, in case their marker follows.
-  auto c = b->ChangelogOffset("events", 0);
+  auto c = b->ChangelogOffset("events", PartitionId(0));
   ASSERT_OK(c);
-  EXPECT_EQ(*c, 8);
+  EXPECT_EQ(*c, KafkaOffset(8));
 }
 
 TEST_F(TaskChangelogTest, RowsOfATaskThatHasReadNothingYetRestoreWithoutAnOffset) {
@@ -214,7 +216,7 @@ TEST_F(TaskChangelogTest, RowsOfATaskThatHasReadNothingYetRestoreWithoutAnOffset
   EXPECT_EQ(Checkpoint(created, {}), (std::map<std::string, int64_t>{{"events/1", 2}}));
   std::unique_ptr<TaskChangelog> reader = NewChangelog("b");
   std::unique_ptr<StateStore> b = OpenStore("b");
-  auto restored = reader->Restore(TopicPartitionId{"events", 1}, b.get());
+  auto restored = reader->Restore(TopicPartitionId{"events", PartitionId(1)}, b.get());
   ASSERT_OK(restored);
   EXPECT_EQ(restored->checkpoints, 1u);
   EXPECT_EQ(restored->input_next_offset, std::nullopt);

@@ -35,8 +35,8 @@ class DecodedBatchTest : public ::testing::Test {
   void Add(DecodedBatch* batch, std::string payload, int64_t offset, std::string key = "k") {
     SourceMessage m;
     m.topic = "events";
-    m.partition = 3;
-    m.offset = offset;
+    m.partition = PartitionId(3);
+    m.offset = KafkaOffset(offset);
     m.key = key;
     m.payload = payload;
     batch->Add(m);
@@ -62,8 +62,8 @@ TEST_F(DecodedBatchTest, DecodesEachMessageInOrderIntoAnEventOrARejection) {
   ASSERT_EQ(batch.size(), 3u);
   const DecodedBatch::Message& first = batch[0];
   EXPECT_EQ(first.source.topic, "events");
-  EXPECT_EQ(first.source.partition, 3);
-  EXPECT_EQ(first.source.offset, 40);
+  EXPECT_EQ(first.source.partition, PartitionId(3));
+  EXPECT_EQ(first.source.offset, KafkaOffset(40));
   ASSERT_NE(first.event, nullptr);
   EXPECT_EQ(first.event->name, "file_edited");
   EXPECT_EQ(first.event->id, "m-1");
@@ -77,7 +77,7 @@ TEST_F(DecodedBatchTest, DecodesEachMessageInOrderIntoAnEventOrARejection) {
   EXPECT_EQ(bad.event, nullptr);
   EXPECT_EQ(bad.reason, RejectReason::kInvalidJson);
   EXPECT_FALSE(bad.error.ok());
-  EXPECT_EQ(bad.source.offset, 41);
+  EXPECT_EQ(bad.source.offset, KafkaOffset(41));
   // A rejected one keeps its key and payload (for the dead-letter topic).
   EXPECT_EQ(bad.source.key, "bad-key");
   EXPECT_EQ(bad.source.payload, "{not json");
@@ -116,7 +116,7 @@ TEST_F(DecodedBatchTest, LentBytesGoBackWhenDecodedOrWhenARejectionIsCleared) {
   for (const std::string* payload : {&good, &bad}) {
     SourceMessage m;
     m.topic = "events";
-    m.offset = id;
+    m.offset = KafkaOffset(id);
     m.payload = *payload;  // borrowed, not copied
     m.lease = MessageLease(new int(id++), [](void* p) {
       released.push_back(*static_cast<int*>(p));
@@ -144,7 +144,7 @@ TEST_F(DecodedBatchTest, AClearedBatchHoldsOnlyWhatIsAddedNext) {
   Add(&batch, "{}", 9);
   batch.Decode(decoder_.get());
   ASSERT_EQ(batch.size(), 1u);
-  EXPECT_EQ(batch[0].source.offset, 9);
+  EXPECT_EQ(batch[0].source.offset, KafkaOffset(9));
   EXPECT_EQ(batch[0].event, nullptr);
   EXPECT_EQ(batch[0].reason, RejectReason::kMissingName);
 }

@@ -16,7 +16,7 @@ TEST(RekeyRecordTest, LayoutOfARecordWithoutFields) {
   event.name = "a";
   event.time_ms = 1000;
   std::string out;
-  EncodeRekeyRecord(event, catalog, RekeyOrigin{"t/0", 5}, &out);
+  EncodeRekeyRecord(event, catalog, RekeyOrigin{"t/0", KafkaOffset(5)}, &out);
   // Version 1, "t/0", offset 5, time 1000 (LEB128 e8 07), "a", empty id, no fields.
   EXPECT_EQ(out, std::string("\x01\x03t/0\x05\xe8\x07\x01"
                              "a\x00\x00",
@@ -43,7 +43,7 @@ TEST(RekeyRecordTest, RoundTripsByPathIntoAnotherCatalog) {
   event.fields[gone] = FieldValue::String("dropped by the reader's catalog");
   event.fields[team] = FieldValue::Number(7);
   std::string bytes;
-  EncodeRekeyRecord(event, from, RekeyOrigin{"product-events/3", 1234567}, &bytes);
+  EncodeRekeyRecord(event, from, RekeyOrigin{"product-events/3", KafkaOffset(1234567)}, &bytes);
 
   // Other ids, one path fewer, one more (never in a record: missing).
   FieldCatalog to;
@@ -59,7 +59,7 @@ TEST(RekeyRecordTest, RoundTripsByPathIntoAnotherCatalog) {
   RekeyOrigin origin;
   ASSERT_OK(decoder.Decode(bytes, &got, &reason, &origin));
   EXPECT_EQ(origin.source, "product-events/3");
-  EXPECT_EQ(origin.offset, 1234567);
+  EXPECT_EQ(origin.offset, KafkaOffset(1234567));
   EXPECT_EQ(got->name, "file_edited");
   EXPECT_EQ(got->time_ms, 1733356800123);
   EXPECT_EQ(got->id, "m-1");
@@ -83,7 +83,7 @@ TEST(RekeyRecordTest, MalformedBytesAreRejectedNotRead) {
   event.time_ms = 5;
   event.fields = {FieldValue::String("abc")};
   std::string good;
-  EncodeRekeyRecord(event, catalog, RekeyOrigin{"t/1", 9}, &good);
+  EncodeRekeyRecord(event, catalog, RekeyOrigin{"t/1", KafkaOffset(9)}, &good);
   RekeyRecordDecoder decoder(&catalog, {});
   const Event* got = nullptr;
   RejectReason reason = RejectReason::kOversized;

@@ -293,7 +293,7 @@ TEST(HttpServerTest, MetricsPassPromtoolLint) {
   probe.OnApplied();
   probe.OnRejected(RejectReason::kMissingName);
   probe.OnCheckpoint(absl::Milliseconds(12), 100);
-  probe.SetLag({{{"events", 0}, 4}});
+  probe.SetLag({{{"events", PartitionId(0)}, 4}});
   probe.SetStreamTime(1704067200000);
   probe.SetReady(true);
 

@@ -137,14 +137,14 @@ TEST_F(PipelineProbeTest, StreamTimeReloadAndReadiness) {
 }
 
 TEST_F(PipelineProbeTest, LagSeriesFollowTheAssignment) {
-  probe_.SetLag({{{"events", 0}, 10}, {{"events", 1}, 20}});
+  probe_.SetLag({{{"events", PartitionId(0)}, 10}, {{"events", PartitionId(1)}, 20}});
   auto lines = Scrape();
   // prometheus-cpp orders a series' labels by name: partition before topic.
   EXPECT_THAT(lines, Contains(R"(nsmd_consumer_lag{partition="0",topic="events"} 10)"));
   EXPECT_THAT(lines, Contains(R"(nsmd_consumer_lag{partition="1",topic="events"} 20)"));
 
   // Partition 0 revoked, partition 1 updated, another topic assigned.
-  probe_.SetLag({{{"events", 1}, 5}, {{"other", 0}, 0}});
+  probe_.SetLag({{{"events", PartitionId(1)}, 5}, {{"other", PartitionId(0)}, 0}});
   lines = Scrape();
   EXPECT_THAT(lines,
               Not(Contains(HasSubstr(R"(nsmd_consumer_lag{partition="0",topic="events"})"))));

@@ -58,7 +58,7 @@ class KafkaSourceTest : public ::testing::Test {
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
     while (got < n && absl::Now() < deadline) {
       auto polled = source->Poll(1000, absl::Milliseconds(100), [&](const SourceMessage& m) {
-        out[m.partition].emplace_back(m.offset, std::string(m.payload));
+        out[m.partition.value()].emplace_back(m.offset.value(), std::string(m.payload));
       });
       EXPECT_OK(polled);
       got += polled.ok() ? *polled : 0;
@@ -102,7 +102,7 @@ TEST_F(KafkaSourceTest, AssignResumesAtTheCheckpointedOffset) {
   }
   ASSERT_OK(producer_->Flush(absl::Seconds(10)));
   // The state says messages 0..6 are applied: the next to read is 7.
-  auto source = Consumer("t1", "g2", {{"t1", 0, 7}});
+  auto source = Consumer("t1", "g2", {{"t1", PartitionId(0), KafkaOffset(7)}});
   auto read = Read(source.get(), 3);
   ASSERT_EQ(read[0].size(), 3u);
   EXPECT_EQ(read[0][0], std::make_pair(int64_t{7}, std::string("m7")));
@@ -116,13 +116,13 @@ TEST_F(KafkaSourceTest, AssignResumesAtTheCheckpointedOffset) {
 TEST_F(KafkaSourceTest, UnreadNamesPartitionsWithNoCheckpointAndNothingPolled) {
   ASSERT_OK(broker_->CreateTopic("t2", 2));
   // Partition 0 has a checkpoint (resume at 0); partition 1 has none.
-  auto source = Consumer("t2", "g5", {{"t2", 0, 0}});
+  auto source = Consumer("t2", "g5", {{"t2", PartitionId(0), KafkaOffset(0)}});
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (source->Assignment().size() < 2 && absl::Now() < deadline) {
     ASSERT_OK(source->Poll(10, absl::Milliseconds(100), [](const SourceMessage&) {}));
   }
   ASSERT_EQ(source->Assignment().size(), 2u);
-  EXPECT_EQ(source->Unread(), (std::vector<TopicPartitionId>{{"t2", 1}}));
+  EXPECT_EQ(source->Unread(), (std::vector<TopicPartitionId>{{"t2", PartitionId(1)}}));
   for (int i = 0; i < 40; ++i) {
     ASSERT_OK(producer_->Produce("t2", absl::StrCat("key-", i), "m"));
   }
@@ -139,7 +139,7 @@ TEST_F(KafkaSourceTest, NoCheckpointStartsFromEarliestNotFromTheGroupsCommit) {
   {
     auto first = Consumer("t1", "g3");
     ASSERT_EQ(Read(first.get(), 5)[0].size(), 5u);
-    ASSERT_OK(first->CommitOffsets({{"t1", 0, 5}}));
+    ASSERT_OK(first->CommitOffsets({{"t1", PartitionId(0), KafkaOffset(5)}}));
     first->Close();
   }
   // The group committed 5, but this instance has no state for t1/0: it must
@@ -183,7 +183,9 @@ TEST_F(KafkaSourceTest, AllPartitionsAreAssignedWithoutAGroupAndResumeAtTheirChe
   // With no checkpoint: every partition, every message, from offset 0.
   auto first = Consumer("t3", "g6", {}, kAll);
   auto all = Read(first.get(), 60);
-  EXPECT_EQ(first->Assignment(), (std::vector<TopicPartitionId>{{"t3", 0}, {"t3", 1}, {"t3", 2}}));
+  EXPECT_EQ(first->Assignment(),
+            (std::vector<TopicPartitionId>{
+                {"t3", PartitionId(0)}, {"t3", PartitionId(1)}, {"t3", PartitionId(2)}}));
   size_t total = 0;
   for (const auto& [partition, messages] : all) total += messages.size();
   EXPECT_EQ(total, 60u);
@@ -192,7 +194,7 @@ TEST_F(KafkaSourceTest, AllPartitionsAreAssignedWithoutAGroupAndResumeAtTheirChe
   // first is still open in the same group: had either joined it, the group
   // would split the partitions between them.
   ASSERT_GE(all[1].size(), 3u) << "60 keys put fewer than 3 on partition 1";
-  auto second = Consumer("t3", "g6", {{"t3", 1, 2}}, kAll);
+  auto second = Consumer("t3", "g6", {{"t3", PartitionId(1), KafkaOffset(2)}}, kAll);
   auto resumed = Read(second.get(), 58);
   ASSERT_EQ(resumed[1].size(), all[1].size() - 2);
   EXPECT_EQ(resumed[1][0].first, 2);
@@ -218,7 +220,8 @@ TEST_F(KafkaSourceTest, AllPartitionsOfATopicCreatedAfterTheStartAreFound) {
   auto read = Read(source.get(), 20);
   EXPECT_EQ(read.size(), 2u);  // both partitions
   EXPECT_EQ(read[0].size() + read[1].size(), 20u);
-  EXPECT_EQ(source->Assignment(), (std::vector<TopicPartitionId>{{"late", 0}, {"late", 1}}));
+  EXPECT_EQ(source->Assignment(),
+            (std::vector<TopicPartitionId>{{"late", PartitionId(0)}, {"late", PartitionId(1)}}));
   source->Close();
 }
 
@@ -245,7 +248,8 @@ TEST_F(KafkaSourceTest, StatisticsTakenBeforeABrokerAnsweredDoNotMarkItDisconnec
   ASSERT_OK(broker_->SetDown(false));
   // One poll: the topics' metadata answers, then the statistics are served.
   ASSERT_OK((*source)->Poll(10, absl::Milliseconds(10), [](const SourceMessage&) {}));
-  ASSERT_EQ((*source)->Assignment(), (std::vector<TopicPartitionId>{{"t5", 0}, {"t5", 1}}))
+  ASSERT_EQ((*source)->Assignment(),
+            (std::vector<TopicPartitionId>{{"t5", PartitionId(0)}, {"t5", PartitionId(1)}}))
       << "the metadata did not answer within the first poll";
   EXPECT_TRUE((*source)->Connected());
   (*source)->Close();

@@ -80,10 +80,10 @@ TEST(ChangelogReplayTest, AppliesACheckpointAtItsMarkerUnderThePrefix) {
     ASSERT_OK(replay.Add(r, offset++));
     EXPECT_EQ(replay.checkpoints(), 0u);  // nothing before the marker
   }
-  ASSERT_OK(replay.Add(MarkerRecord(5000, "ck1"), offset));  // at 105
+  ASSERT_OK(replay.Add(MarkerRecord(KafkaOffset(5000), "ck1"), offset));  // at 105
   EXPECT_EQ(replay.checkpoints(), 1u);
   EXPECT_EQ(replay.rows(), 3u);
-  EXPECT_EQ(replay.input_next_offset(), 5000);
+  EXPECT_EQ(replay.input_next_offset(), KafkaOffset(5000));
   EXPECT_EQ(replay.changelog_end(), 106);
   StateDelta rows;
   replay.TakeRows(&rows);
@@ -96,13 +96,13 @@ TEST(ChangelogReplayTest, AppliesACheckpointAtItsMarkerUnderThePrefix) {
 TEST(ChangelogReplayTest, RecordsAfterTheLastMarkerAreNeverApplied) {
   ChangelogReplay replay("t/e/0/");
   ASSERT_OK(replay.Add(ChangelogRecord{"m/a", std::string("1"), "ck1", 0}, 0));
-  ASSERT_OK(replay.Add(MarkerRecord(10, "ck1"), 1));
+  ASSERT_OK(replay.Add(MarkerRecord(KafkaOffset(10), "ck1"), 1));
   ASSERT_OK(replay.Add(ChangelogRecord{"m/a", std::string("2"), "ck2", 0}, 2));
   ASSERT_OK(replay.Add(ChangelogRecord{"m/b", std::string("3"), "ck2", 0}, 3));
   StateDelta rows;
   replay.TakeRows(&rows);
   EXPECT_EQ(Rows(rows), (std::vector<std::string>{"t/e/0/m/a=1"}));
-  EXPECT_EQ(replay.input_next_offset(), 10);
+  EXPECT_EQ(replay.input_next_offset(), KafkaOffset(10));
   EXPECT_EQ(replay.changelog_end(), 2);
 }
 
@@ -113,7 +113,7 @@ TEST(ChangelogReplayTest, AnUnfinishedAttemptFollowedByAnotherCheckpointIsDroppe
   ASSERT_OK(replay.Add(ChangelogRecord{"m/a", std::string("2"), "ck2", 0}, 0));
   ASSERT_OK(replay.Add(ChangelogRecord{"m/b", std::string("9"), "ck2", 0}, 1));
   ASSERT_OK(replay.Add(ChangelogRecord{"m/a", std::string("4"), "ck3", 0}, 2));
-  ASSERT_OK(replay.Add(MarkerRecord(30, "ck3"), 3));
+  ASSERT_OK(replay.Add(MarkerRecord(KafkaOffset(30), "ck3"), 3));
   StateDelta rows;
   replay.TakeRows(&rows);
   EXPECT_EQ(Rows(rows), (std::vector<std::string>{"t/e/0/m/a=4"}));
@@ -125,7 +125,7 @@ TEST(ChangelogReplayTest, ACheckpointAppliedTwiceGivesTheSameRows) {
   AppendRowRecords("m/a", "7", "ck1", &ck);
   AppendTombstones("m/gone", 1, "ck1", &ck);
   AppendRowRecords("m/big", std::string(kChangelogChunkBytes + 9, 'z'), "ck1", &ck);
-  ck.push_back(MarkerRecord(44, "ck1"));
+  ck.push_back(MarkerRecord(KafkaOffset(44), "ck1"));
   ChangelogReplay once("p/");
   ChangelogReplay twice("p/");
   int64_t offset = 0;
@@ -140,7 +140,7 @@ TEST(ChangelogReplayTest, ACheckpointAppliedTwiceGivesTheSameRows) {
   EXPECT_EQ(a.entries(), b.entries());
   EXPECT_EQ(Rows(a),
             (std::vector<std::string>{"p/m/a=7", "p/m/big=<524297 bytes>", "p/m/gone deleted"}));
-  EXPECT_EQ(twice.input_next_offset(), 44);
+  EXPECT_EQ(twice.input_next_offset(), KafkaOffset(44));
 }
 
 TEST(ChangelogReplayTest, LeftoverChunksOfAnOlderLongerVersionRebuildNothing) {
@@ -149,11 +149,11 @@ TEST(ChangelogReplayTest, LeftoverChunksOfAnOlderLongerVersionRebuildNothing) {
   std::vector<ChangelogRecord> old_version;
   AppendRowRecords("m/r", std::string(kChangelogChunkBytes * 4, 'o'), "ck1", &old_version);
   std::vector<ChangelogRecord> log = {old_version[2], old_version[3]};
-  log.push_back(MarkerRecord(1, "ck1"));
+  log.push_back(MarkerRecord(KafkaOffset(1), "ck1"));
   std::vector<ChangelogRecord> fresh;
   AppendRowRecords("m/r", std::string(kChangelogChunkBytes * 2, 'n'), "ck2", &fresh);
   log.insert(log.end(), fresh.begin(), fresh.end());
-  log.push_back(MarkerRecord(2, "ck2"));
+  log.push_back(MarkerRecord(KafkaOffset(2), "ck2"));
   ChangelogReplay replay("");
   int64_t offset = 0;
   StateDelta rows;

@@ -83,8 +83,9 @@ TEST_F(StateStoreTest, CommitThenReopenReadsBackExactly) {
     delta.Put(std::string("m/wau/f1/d\0w1\0u1", 16), "");  // NULs are ordinary bytes
     delta.Put("s/kafka", "1711848600000");
     delta.Put("x/msg-1", "1711848600000");
-    ASSERT_OK(
-        store->Commit(delta, {{"events", 3, 7}, {"events", 0, 42}, {"team/events", 12, 100}}));
+    ASSERT_OK(store->Commit(delta, {{"events", PartitionId(3), KafkaOffset(7)},
+                                    {"events", PartitionId(0), KafkaOffset(42)},
+                                    {"team/events", PartitionId(12), KafkaOffset(100)}}));
   }
   std::unique_ptr<StateStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
@@ -96,8 +97,9 @@ TEST_F(StateStoreTest, CommitThenReopenReadsBackExactly) {
   // Offset rows in key order: "o/events/0" < "o/events/3" < "o/team/events/12";
   // the topic keeps its '/'.
   EXPECT_THAT(Offsets(*store),
-              ElementsAre(SourceOffset{"events", 0, 42}, SourceOffset{"events", 3, 7},
-                          SourceOffset{"team/events", 12, 100}));
+              ElementsAre(SourceOffset{"events", PartitionId(0), KafkaOffset(42)},
+                          SourceOffset{"events", PartitionId(3), KafkaOffset(7)},
+                          SourceOffset{"team/events", PartitionId(12), KafkaOffset(100)}));
 }
 
 TEST_F(StateStoreTest, LaterCommitsOverwriteAndDelete) {
@@ -107,14 +109,15 @@ TEST_F(StateStoreTest, LaterCommitsOverwriteAndDelete) {
   first.Put("m/a", "1");
   first.Put("m/b", "2");
   first.Put("m/c", "3");
-  ASSERT_OK(store->Commit(first, {{"events", 0, 10}}));
+  ASSERT_OK(store->Commit(first, {{"events", PartitionId(0), KafkaOffset(10)}}));
   StateDelta second;
   second.Delete("m/a");
   second.Put("m/b", "20");
   second.Delete("m/never-written");  // deleting an absent key is not an error
-  ASSERT_OK(store->Commit(second, {{"events", 0, 15}}));
+  ASSERT_OK(store->Commit(second, {{"events", PartitionId(0), KafkaOffset(15)}}));
   EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/b", "20"), Pair("m/c", "3")));
-  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 15}));
+  EXPECT_THAT(Offsets(*store),
+              ElementsAre(SourceOffset{"events", PartitionId(0), KafkaOffset(15)}));
 }
 
 TEST_F(StateStoreTest, LastWriteInADeltaWins) {
@@ -207,7 +210,7 @@ TEST_F(StateStoreTest, DeletePrefixRemovesExactlyThePrefixedKeys) {
     for (const char* key : {"m/a/1", "m/a/2", "m/a/", "m/a", "m/ab/1", "m/b/1", "s/x", "x/1"}) {
       delta.Put(key, "v");
     }
-    ASSERT_OK(store->Commit(delta, {{"events", 0, 5}}));
+    ASSERT_OK(store->Commit(delta, {{"events", PartitionId(0), KafkaOffset(5)}}));
     ASSERT_OK(store->DeletePrefix("m/a/"));
     // "m/a" and "m/ab/1" do not start with "m/a/".
     EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/ab/1", "v"), Pair("m/b/1", "v"),
@@ -220,7 +223,7 @@ TEST_F(StateStoreTest, DeletePrefixRemovesExactlyThePrefixedKeys) {
   ASSERT_NE(store, nullptr);
   EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/ab/1", "v"), Pair("m/b/1", "v"),
                                         Pair("s/x", "v"), Pair("x/1", "v")));
-  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 5}));
+  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", PartitionId(0), KafkaOffset(5)}));
 }
 
 TEST_F(StateStoreTest, DeletePrefixWithoutSuccessor) {
@@ -239,7 +242,7 @@ TEST_F(StateStoreTest, DeletePrefixWithoutSuccessor) {
 TEST_F(StateStoreTest, StoreNamespacesAreProtected) {
   std::unique_ptr<StateStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
-  ASSERT_OK(store->Commit({}, {{"events", 1, 9}}));
+  ASSERT_OK(store->Commit({}, {{"events", PartitionId(1), KafkaOffset(9)}}));
   for (const char* prefix : {"", "o", "o/", "o/events", "m", "me", "meta/", "meta/identity"}) {
     EXPECT_EQ(store->DeletePrefix(prefix).code(), absl::StatusCode::kInvalidArgument) << prefix;
   }
@@ -252,7 +255,7 @@ TEST_F(StateStoreTest, StoreNamespacesAreProtected) {
   EXPECT_EQ(store->Commit(bad_meta, {}).code(), absl::StatusCode::kInvalidArgument);
   // Refused batches wrote nothing.
   EXPECT_THAT(Scan(*store), ElementsAre());
-  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 1, 9}));
+  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", PartitionId(1), KafkaOffset(9)}));
 }
 
 TEST_F(StateStoreTest, ScanSkipsOffsetsAndMetadata) {
@@ -262,7 +265,8 @@ TEST_F(StateStoreTest, ScanSkipsOffsetsAndMetadata) {
   // Engine keys on both sides of "meta/" and "o/" in key order:
   // "a/" < "m/" < "meta/" < "n/" < "o/" < "p/" < "s/" < "x/".
   for (const char* key : {"a/1", "m/1", "n/1", "p/1", "s/1", "x/1"}) delta.Put(key, key);
-  ASSERT_OK(store->Commit(delta, {{"events", 0, 1}, {"events", 1, 2}}));
+  ASSERT_OK(store->Commit(delta, {{"events", PartitionId(0), KafkaOffset(1)},
+                                  {"events", PartitionId(1), KafkaOffset(2)}}));
   EXPECT_THAT(Scan(*store),
               ElementsAre(Pair("a/1", "a/1"), Pair("m/1", "m/1"), Pair("n/1", "n/1"),
                           Pair("p/1", "p/1"), Pair("s/1", "s/1"), Pair("x/1", "x/1")));
@@ -322,7 +326,7 @@ TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
     StateStore& store = **opened;
     StateDelta first;
     first.Put("m/a", "1");
-    ASSERT_OK(store.Commit(first, {{"events", 0, 10}}));
+    ASSERT_OK(store.Commit(first, {{"events", PartitionId(0), KafkaOffset(10)}}));
 
     fs->fail = true;
     StateDelta lost;
@@ -330,7 +334,7 @@ TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
     // 1: the WAL write fails; 2: the reopen fails; 3 and 4: the reopen is
     // tried again (and fails) instead of crashing.
     for (int attempt = 1; attempt <= 4; ++attempt) {
-      absl::Status s = store.Commit(lost, {{"events", 0, 20}});
+      absl::Status s = store.Commit(lost, {{"events", PartitionId(0), KafkaOffset(20)}});
       EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << "attempt " << attempt << ": " << s;
       EXPECT_THAT(s.message(), HasSubstr(dir_));
     }
@@ -348,14 +352,14 @@ TEST_F(StateStoreTest, FailedReopenAfterFailedWriteIsRetriedNotACrash) {
     fs->fail = false;
     StateDelta retried;
     retried.Put("m/c", "3");
-    absl::Status s = store.Commit(retried, {{"events", 0, 30}});
+    absl::Status s = store.Commit(retried, {{"events", PartitionId(0), KafkaOffset(30)}});
     ASSERT_OK(s);
     // Only the successful commits are there: m/a (first) and m/c (retry);
     // m/b was never written.
     EXPECT_THAT(Scan(store), ElementsAre(Pair("m/a", "1"), Pair("m/c", "3")));
     std::vector<SourceOffset> offsets = Offsets(store);
     ASSERT_EQ(offsets.size(), 1u);
-    EXPECT_EQ(offsets[0].next_offset, 30);
+    EXPECT_EQ(offsets[0].next_offset, KafkaOffset(30));
   }
   // And it is all durable: a plain reopen (default Env) reads the same.
   std::unique_ptr<StateStore> again = MustOpen();
@@ -372,7 +376,7 @@ TEST_F(StateStoreTest, RocksDbWritesNoLogFileIntoTheStateDir) {
     ASSERT_NE(store, nullptr);
     StateDelta delta;
     delta.Put("m/a", "1");
-    ASSERT_OK(store->Commit(delta, {{"events", 0, 1}}));
+    ASSERT_OK(store->Commit(delta, {{"events", PartitionId(0), KafkaOffset(1)}}));
   }
   std::unique_ptr<StateStore> again = MustOpen();
   ASSERT_NE(again, nullptr);
@@ -461,16 +465,16 @@ TEST_F(StateStoreTest, CommitAppliesPrefixDeletionsBeforeEntries) {
   StateDelta second;
   second.DeletePrefix("m/a/");
   second.Put("m/a/3", "w");
-  ASSERT_OK(store->Commit(second, {{"events", 0, 7}}));
+  ASSERT_OK(store->Commit(second, {{"events", PartitionId(0), KafkaOffset(7)}}));
   EXPECT_THAT(Scan(*store), ElementsAre(Pair("m/a", "v"), Pair("m/a/3", "w"), Pair("m/ab/1", "v"),
                                         Pair("m/b/1", "v")));
-  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 0, 7}));
+  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", PartitionId(0), KafkaOffset(7)}));
 }
 
 TEST_F(StateStoreTest, CommitRefusesPrefixDeletionsOfStoreRows) {
   std::unique_ptr<StateStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
-  ASSERT_OK(store->Commit({}, {{"events", 1, 9}}));
+  ASSERT_OK(store->Commit({}, {{"events", PartitionId(1), KafkaOffset(9)}}));
   for (const char* prefix : {"", "o", "o/", "meta/x", "m"}) {
     StateDelta delta;
     delta.Put("m/a/1", "v");
@@ -480,7 +484,7 @@ TEST_F(StateStoreTest, CommitRefusesPrefixDeletionsOfStoreRows) {
   }
   // Nothing of the refused batches was written; the offset is intact.
   EXPECT_TRUE(Scan(*store).empty());
-  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", 1, 9}));
+  EXPECT_THAT(Offsets(*store), ElementsAre(SourceOffset{"events", PartitionId(1), KafkaOffset(9)}));
 }
 
 TEST_F(StateStoreTest, OldFormatVersionIsRefusedWithHowToRebuild) {
@@ -520,11 +524,13 @@ TEST_F(StateStoreTest, ChangelogOffsetsCommitWithTheBatchAndForgetTaskDropsATask
   delta.Put("b/1", "b");
   delta.Put("t/e/0/m/1", "x");
   delta.Put("t/e/1/m/1", "y");
-  ASSERT_OK(store->Commit(delta, {{"e", 0, 7}, {"e", 1, 8}}, {{"e", 0, 3}, {"e", 1, 4}}));
-  auto c = store->ChangelogOffset("e", 0);
+  ASSERT_OK(store->Commit(
+      delta, {{"e", PartitionId(0), KafkaOffset(7)}, {"e", PartitionId(1), KafkaOffset(8)}},
+      {{"e", PartitionId(0), KafkaOffset(3)}, {"e", PartitionId(1), KafkaOffset(4)}}));
+  auto c = store->ChangelogOffset("e", PartitionId(0));
   ASSERT_OK(c);
-  EXPECT_EQ(*c, 3);
-  auto none = store->ChangelogOffset("e", 2);
+  EXPECT_EQ(*c, KafkaOffset(3));
+  auto none = store->ChangelogOffset("e", PartitionId(2));
   ASSERT_OK(none);
   EXPECT_EQ(*none, std::nullopt);
   // "c/" rows are the store's own: not engine state, not an engine key.
@@ -534,17 +540,18 @@ TEST_F(StateStoreTest, ChangelogOffsetsCommitWithTheBatchAndForgetTaskDropsATask
   bad.Put("c/e/0", "9");
   EXPECT_EQ(store->Commit(bad, {}).code(), absl::StatusCode::kInvalidArgument);
 
-  ASSERT_OK(store->ForgetTask("t/e/0/", "e", 0));
+  ASSERT_OK(store->ForgetTask("t/e/0/", "e", PartitionId(0)));
   EXPECT_THAT(Scan(*store), ElementsAre(Pair("b/1", "b"), Pair("t/e/1/m/1", "y")));
   ASSERT_EQ(Offsets(*store).size(), 1u);
-  EXPECT_EQ(Offsets(*store)[0].partition, 1);
-  c = store->ChangelogOffset("e", 0);
+  EXPECT_EQ(Offsets(*store)[0].partition, PartitionId(1));
+  c = store->ChangelogOffset("e", PartitionId(0));
   ASSERT_OK(c);
   EXPECT_EQ(*c, std::nullopt);
-  c = store->ChangelogOffset("e", 1);
+  c = store->ChangelogOffset("e", PartitionId(1));
   ASSERT_OK(c);
-  EXPECT_EQ(*c, 4);
-  EXPECT_EQ(store->ForgetTask("o/", "e", 1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*c, KafkaOffset(4));
+  EXPECT_EQ(store->ForgetTask("o/", "e", PartitionId(1)).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
