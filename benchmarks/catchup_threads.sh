@@ -70,8 +70,8 @@ if [[ $((high - low)) -ne $EVENTS ]]; then
 fi
 
 # time_nsmd NAME CPUS: nsmd run (taskset -c CPUS unless "all") consuming the
-# backlog from the first message to the last (scraping
-# nsmd_events_consumed_total every 20 ms). Prints "rate cpu_seconds" and
+# backlog from the first message to the last (its status polled every 20 ms
+# by consumed_watch.py). Prints "rate cpu_seconds" and
 # keeps the log's per-thread line in $WORK/NAME.split.
 time_nsmd() {
   local port; port=$(free_port)
@@ -82,16 +82,10 @@ time_nsmd() {
   [[ $2 != all ]] && prefix=(taskset -c "$2")
   "${prefix[@]}" "$NSMD" run --config "$WORK/$1.yaml" 2>"$WORK/$1.log" & local pid=$!
   PIDS+=("$pid")
-  local first="" last="" c=0
-  while true; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "catchup: nsmd $1 exited: $(tail -1 "$WORK/$1.log")" >&2; exit 1
-    fi
-    c=$(metric "$port" nsmd_events_consumed_total); c=${c:-0}
-    if [[ -z $first && $c != 0 ]]; then first=$(now); fi
-    if [[ ${c%.*} -ge $EVENTS ]]; then last=$(now); break; fi
-    sleep 0.02
-  done
+  local first last
+  if ! read -r first last < <(python3 benchmarks/consumed_watch.py --expect "$EVENTS" --port "$port" --pid "$pid"); then
+    echo "catchup: nsmd $1 exited: $(tail -1 "$WORK/$1.log")" >&2; exit 1
+  fi
   local cpu; cpu=$(cpu_seconds "$pid")
   thread_cpu "$pid" > "$WORK/$1.threads"
   kill -TERM "$pid"; wait "$pid" || true

@@ -35,21 +35,16 @@ saas_config() { # saas_config NAME TOPIC PORT -> path
   echo "$path"
 }
 
-# Times nsmd consuming EXPECT messages: first message to last, by scraping
-# nsmd_events_consumed_total every 20 ms. Prints "rate peak_rss_mib
-# last_message_time".
+# Times nsmd consuming EXPECT messages: first message to last, as its
+# status (published every 200 ms) shows them, polled every 20 ms by
+# consumed_watch.py. Prints "rate peak_rss_mib last_message_time".
 time_nsmd() { # time_nsmd NAME TOPIC EXPECT
   local port; port=$(free_port)
   local config; config=$(saas_config "$1" "$2" "$port")
   "$NSMD" run --config "$config" 2>"$WORK/$1.log" & local pid=$!
   PIDS+=("$pid")
-  local first="" last="" c=0
-  while true; do
-    c=$(metric "$port" nsmd_events_consumed_total); c=${c:-0}
-    if [[ -z $first && $c != 0 ]]; then first=$(now); fi
-    if [[ ${c%.*} -ge $3 ]]; then last=$(now); break; fi
-    sleep 0.02
-  done
+  local first last
+  read -r first last < <(python3 benchmarks/consumed_watch.py --expect "$3" --port "$port" --pid "$pid")
   local rss; rss=$(peak_rss_mib "$pid")
   kill -TERM "$pid"; wait "$pid" || true
   python3 -c "print(f'{$3/($last-$first):.0f} $rss $last')"

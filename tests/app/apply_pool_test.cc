@@ -342,7 +342,9 @@ TEST_F(ApplyPoolTest, AFullLaneHoldsTheOwnerUntilItsThreadCatchesUp) {
     EXPECT_EQ(c.applied, 6u * 2940);
     EXPECT_EQ(c.duplicate, 6u * 30);
     EXPECT_EQ(c.rejected[static_cast<size_t>(RejectReason::kInvalidJson)], 6u * 30);
-    for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(pipeline->NextOffset("events", p), 3000);
+    for (int p = 0; p < kPartitions; ++p) {
+      EXPECT_EQ(pipeline->NextOffset("events", PartitionId(p)), KafkaOffset(3000));
+    }
     absl::MutexLock lock(&rejects_mu_);
     rejects_.clear();
   }
