@@ -95,6 +95,15 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options
       // reached 197 k/s instead of 315 k/s (benchmarks/RESULTS.md). Memory
       // stays bounded by queued.max.messages.kbytes (64 MiB by default).
       {"queued.min.messages", "1000000"},
+      // librdkafka 2.0 stops fetching once the queue of fetched messages
+      // holds this much, and its broker thread looks again only when woken
+      // or after up to a second. With the default (64 MiB, about 0.3 s of
+      // nsmd's catch-up) the queue ran dry in that second: a 2 M-event
+      // catch-up alternated bursts with half-idle stalls of 0.4-0.5 s and
+      // read 490-650 k events/s; with 256 MiB, 840 k-1 M/s
+      // (benchmarks/RESULTS.md). It bounds the memory of messages fetched
+      // ahead while catching up.
+      {"queued.max.messages.kbytes", "262144"},
   };
   std::vector<std::pair<std::string, std::string>> group_defaults;
   if (o.assignment == PartitionAssignment::kGroup) {
