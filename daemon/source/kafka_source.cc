@@ -93,7 +93,7 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(Options options
       // late whenever the application is slower than the network: measured
       // on a 2 M event backlog, a consumer doing 2.5 us of work per message
       // reached 197 k/s instead of 315 k/s (benchmarks/RESULTS.md). Memory
-      // stays bounded by queued.max.messages.kbytes (64 MiB by default).
+      // stays bounded by queued.max.messages.kbytes (below).
       {"queued.min.messages", "1000000"},
       // librdkafka 2.0 stops fetching once the queue of fetched messages
       // holds this much, and its broker thread looks again only when woken
