@@ -84,8 +84,8 @@ class ApplyPool {
   // Adds a polled message for its task's thread (taking its lease): queued
   // once that thread's batch is full. Once that thread has kMaxQueued
   // batches in flight, waits until it is down to kResumeQueued (so memory
-  // stays bounded). Loads the task
-  // first if the pipeline has no route for it (pausing the threads).
+  // stays bounded). Loads the task first if the pipeline has no route for
+  // it (pausing the threads).
   void Add(SourceMessage& message);
 
   // Queues every batch being filled and waits until every thread has
