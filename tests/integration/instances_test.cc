@@ -20,7 +20,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -455,9 +454,10 @@ http:
       }
     }
     for (const auto& [series, value] : sum) {
-      const bool unchecked = absl::c_any_of(unchecked_, [&series](const std::string& metric) {
-        return absl::StartsWith(series, absl::StrCat("metric=\"", metric, "\""));
-      });
+      bool unchecked = false;
+      for (const std::string& metric : unchecked_) {
+        unchecked |= absl::StartsWith(series, absl::StrCat("metric=\"", metric, "\""));
+      }
       if (!expected_.contains(series) && !unchecked) {
         absl::StrAppend(&diff, series, " not in replay; ");
       }
