@@ -393,6 +393,9 @@ http:
 
   // The tests' bodies (below), for both fixtures.
   void JoinKillAndStop();
+  // With A and B up: C joins, B is killed, C stops; after each, the
+  // instances up combine into the expected values.
+  void JoinCKillBStopC();
   void KilledInstancesTasksRestoreFromTheChangelog();
   void KilledBetweenTransactionAndRocksDb();
 
@@ -510,7 +513,10 @@ void InstancesTest::JoinKillAndStop() {
   Start("b", &b_);
   Produce(half, events_.size());
   EXPECT_EQ(AwaitCombinedEqualsReplay({&a_, &b_}), "") << "A and B";
+  JoinCKillBStopC();
+}
 
+void InstancesTest::JoinCKillBStopC() {
   Start("c", &c_);
   ASSERT_OK(testing::AwaitHttpStatus(c_.port, "/readyz", 200));
   EXPECT_EQ(AwaitCombinedEqualsReplay({&a_, &b_, &c_}), "") << "A, B and C";
@@ -667,16 +673,7 @@ TEST_F(FoldedInstancesTest, InstancesFoldAsOneInstanceHoldingEveryTask) {
     }
   }
   EXPECT_GT(shown.size(), 6u);
-
-  Start("c", &c_);
-  ASSERT_OK(testing::AwaitHttpStatus(c_.port, "/readyz", 200));
-  EXPECT_EQ(AwaitCombinedEqualsReplay({&a_, &b_, &c_}), "") << "A, B and C";
-  b_.process->Signal(SIGKILL);
-  b_.process.reset();
-  EXPECT_EQ(AwaitCombinedEqualsReplay({&a_, &c_}), "") << "A and C after B was killed";
-  ASSERT_OK(testing::StopGracefully(*c_.process, absl::Seconds(20)));
-  c_.process.reset();
-  EXPECT_EQ(AwaitCombinedEqualsReplay({&a_}), "") << "A alone after C stopped";
+  JoinCKillBStopC();
 }
 
 // The user metrics and the team metrics, the latter re-keyed by team: the
