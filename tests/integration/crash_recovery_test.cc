@@ -5,8 +5,8 @@
 // dedup on and off (off: a double application cannot hide). At the end every
 // nsm_metric_value series must equal what `nsmd replay` computes from the
 // same events in one clean pass, and the late, duplicate and rejected counts
-// and two lifetime totals must equal counts this test makes itself from the
-// events it sent.
+// (the replay's and the tasks' own) and two lifetime totals must equal counts
+// this test makes itself from the events it sent.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -163,6 +164,8 @@ metrics:
   void TearDown() override {
     nsmd_.reset();
     broker_.reset();
+    // What every run of nsmd said (assignments, restores, checkpoints).
+    if (HasFailure()) std::cout << "nsmd's log:\n" << testing::ReadFile(dir_ / "nsmd.log");
     std::filesystem::remove_all(dir_);
   }
 
@@ -255,16 +258,26 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
   // Hand totals, by plain string search over the messages. Late events are
   // not applied. With dedup a resent message (same messageId) is skipped;
   // without it, every file_edited message counts, the resent ones too.
-  int64_t edits = 0;
+  int64_t edits = 0, applied = 0;
   absl::flat_hash_set<std::string> users, ids;
   for (const Message& m : messages) {
     if (absl::StartsWith(m.key, "poison") || m.late) continue;
     const bool first = ids.insert(JsonStringField(m.payload, "messageId")).second;
     if (dedup && !first) continue;
+    ++applied;
     edits += JsonStringField(m.payload, "event") == "file_edited";
     users.insert(JsonStringField(m.payload, "userId"));
   }
   const int expected_duplicates = dedup ? duplicates : 0;
+  // What the tasks' own counts, checkpointed with their state, must say
+  // after every kill (testing::OwnedTaskCounts() form): a difference in the
+  // totals above shows here as lost (applied), judged late, or skipped.
+  std::map<std::string, double> expected_counts = {
+      {R"(outcome="consumed")", static_cast<double>(messages.size())},
+      {R"(outcome="applied")", static_cast<double>(applied)},
+      {R"(outcome="late")", late},
+      {R"(reason="invalid_json")", poison}};
+  if (expected_duplicates > 0) expected_counts[R"(outcome="duplicate")"] = expected_duplicates;
   const std::string input = (dir_ / "events.ndjson").string();
   {
     std::ofstream out(input);
@@ -385,6 +398,7 @@ TEST_P(CrashRecoveryTest, SigkillAtRandomMomentsLosesAndDoublesNothing) {
     if (live == expected) break;
   }
   EXPECT_EQ(live, expected);
+  EXPECT_EQ(testing::OwnedTaskCounts(scrape->body), expected_counts);
 
   auto live_edits =
       PrometheusValue(scrape->body, R"(nsm_metric_value{metric="edits_total",window="current"})");

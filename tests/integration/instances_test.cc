@@ -217,27 +217,7 @@ void FoldLikeTheRules(const std::string& metric, const std::string& label, size_
   for (const auto& [series, value] : folded) (*sum)[series] += value;
 }
 
-// The owned tasks' counts from a Prometheus text exposition, as
-// `outcome="..."` (nsmd_owned_tasks_messages) and `reason="..."`
-// (nsmd_owned_tasks_messages_rejected) -> value; zeros left out.
-std::map<std::string, double> TaskCounts(const std::string& text) {
-  std::map<std::string, double> out;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::ConsumePrefix(&line, "nsmd_owned_tasks_messages{") &&
-        !absl::ConsumePrefix(&line, "nsmd_owned_tasks_messages_rejected{")) {
-      continue;
-    }
-    const size_t brace = line.find('}');
-    double value = 0;
-    if (brace == absl::string_view::npos || !absl::SimpleAtod(line.substr(brace + 2), &value)) {
-      continue;
-    }
-    if (value != 0) out[std::string(line.substr(0, brace))] = value;
-  }
-  return out;
-}
-
-// The same from `nsmd replay`'s report on stderr ("accepted N", "rejected
+// testing::OwnedTaskCounts()' form of `nsmd replay`'s report on stderr ("accepted N", "rejected
 // <reason> N", "late N", "duplicate N", "replayed N events ...").
 std::map<std::string, double> ReplayCounts(const std::string& err) {
   std::map<std::string, double> out;
@@ -420,7 +400,8 @@ http:
         if (!is_ratio(series)) sum[series] += value;
       }
       ranks.merge(SeriesRanks(response->body));
-      for (const auto& [series, value] : TaskCounts(response->body)) counts[series] += value;
+      for (const auto& [series, value] : testing::OwnedTaskCounts(response->body))
+        counts[series] += value;
       for (auto& [task, n] : owners) {
         const size_t slash = task.rfind('/');
         n += testing::PrometheusValue(
@@ -500,7 +481,7 @@ http:
   std::vector<std::pair<std::string, std::string>> events_;  // Events() unless set
   std::map<std::string, double> stream_counts_;              // what nsmd must count of events_
   std::map<std::string, double> expected_;
-  std::map<std::string, double> expected_counts_;  // TaskCounts() form
+  std::map<std::string, double> expected_counts_;  // OwnedTaskCounts() form
   Instance a_, b_, c_;
 };
 
@@ -771,7 +752,7 @@ class ExampleStream {
   }
 
   const std::vector<std::pair<std::string, std::string>>& messages() const { return messages_; }
-  // What nsmd must count of messages(), in TaskCounts() form.
+  // What nsmd must count of messages(), in OwnedTaskCounts() form.
   std::map<std::string, double> counts() const {
     std::map<std::string, double> out = counts_;
     out[R"(outcome="consumed")"] = static_cast<double>(messages_.size());

@@ -12,7 +12,10 @@
 #include <string_view>
 #include <tuple>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "simdjson.h"
 #include "tests/testing/http_client.h"
@@ -196,6 +199,23 @@ absl::Status AwaitHttpStatus(int port, const std::string& path, int status,
   }
   return absl::DeadlineExceededError(
       absl::StrCat("GET ", path, " answered ", last, ", not ", status));
+}
+
+std::map<std::string, double> OwnedTaskCounts(const std::string& metrics_text) {
+  std::map<std::string, double> out;
+  for (absl::string_view line : absl::StrSplit(metrics_text, '\n')) {
+    if (!absl::ConsumePrefix(&line, "nsmd_owned_tasks_messages{") &&
+        !absl::ConsumePrefix(&line, "nsmd_owned_tasks_messages_rejected{")) {
+      continue;
+    }
+    const size_t brace = line.find('}');
+    double value = 0;
+    if (brace == absl::string_view::npos || !absl::SimpleAtod(line.substr(brace + 2), &value)) {
+      continue;
+    }
+    if (value != 0) out[std::string(line.substr(0, brace))] = value;
+  }
+  return out;
 }
 
 std::string WriteRunConfig(const std::filesystem::path& dir, const std::string& bootstrap,

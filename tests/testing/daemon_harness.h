@@ -59,6 +59,11 @@ absl::StatusOr<std::unique_ptr<Subprocess>> StartNsmd(
 // status, if it exited otherwise.
 absl::Status StopGracefully(Subprocess& process, absl::Duration timeout);
 
+// The owned tasks' counts in a /metrics text, as `outcome="..."`
+// (nsmd_owned_tasks_messages) and `reason="..."`
+// (nsmd_owned_tasks_messages_rejected) -> value; zeros left out.
+std::map<std::string, double> OwnedTaskCounts(const std::string& metrics_text);
+
 // Writes dir/nsmd.yaml for `nsmd run` and returns its path: `bootstrap`'s
 // topic "events" in consumer group `group_id`, the state in dir/state, HTTP
 // on 127.0.0.1:`port` followed by `http_extra` (more "  key: value\n" lines
