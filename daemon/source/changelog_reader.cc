@@ -152,7 +152,12 @@ absl::StatusOr<uint64_t> ChangelogReader::Read(
     status = fn(record, offset);
     if (!status.ok()) break;
   }
-  rd_kafka_assign(rk_, nullptr);
+  // The next read assigns afresh: a failed unassign only keeps this one's
+  // fetches going meanwhile.
+  if (rd_kafka_resp_err_t e = rd_kafka_assign(rk_, nullptr); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::fprintf(stderr, "nsmd: changelog reader: cannot unassign after reading: %s\n",
+                 rd_kafka_err2str(e));
+  }
   if (!status.ok()) return status;
   return records;
 }
