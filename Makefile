@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps build demo test format-check tidy test-release build-asan test-asan \
-  test-asan-tidy test-tsan fuzz clean
+  test-asan-tidy build-tsan test-tsan build-fuzz fuzz clean
 
 all: build
 
@@ -26,7 +26,24 @@ demo: build
 # clang-tidy alongside), a clang build that checks the lock annotations and
 # runs the tests under ThreadSanitizer, then each fuzzer for FUZZ_SECONDS on
 # its seed corpus.
-test: format-check test-release test-asan-tidy test-tsan fuzz
+# Building is CPU-bound and the tests mostly wait on brokers and daemons, so
+# each build after the first runs at nice 19 while the tests before it run
+# (the tests keep the CPU whenever they want it); its log follows theirs.
+test: format-check build
+	$(call WHILE_BUILDING,build-asan,test-release)
+	$(call WHILE_BUILDING,build-tsan,test-asan-tidy)
+	$(call WHILE_BUILDING,build-fuzz,test-tsan)
+	$(MAKE) --no-print-directory fuzz
+
+# $(call WHILE_BUILDING,BUILD_TARGET,TEST_TARGET): makes TEST_TARGET while
+# BUILD_TARGET is made at nice 19 into $(BUILD)/BUILD_TARGET.log; fails if
+# either fails.
+define WHILE_BUILDING
+nice -n 19 $(MAKE) --no-print-directory $(1) > $(BUILD)/$(1).log 2>&1 & ahead=$$!; \
+  ok=0; $(MAKE) --no-print-directory $(2) || ok=1; \
+  wait $$ahead || { ok=1; echo "$(1) failed:"; }; \
+  echo "--- $(1), built while $(2) ran:"; cat $(BUILD)/$(1).log; exit $$ok
+endef
 
 # The code under daemon/, benchmarks/ and tests/ is as .clang-format lays it
 # out. In tests/, a statement whose multi-line raw string (a YAML config, a
@@ -72,33 +89,26 @@ test-asan-tidy: build-asan
 	  wait $$tidy || { ok=1; echo "clang-tidy found problems:"; }; \
 	  cat $(BUILD)/tidy.log; exit $$ok
 
-# clang with -Wthread-safety -Wshadow (as errors) and ThreadSanitizer; the
-# unit tests and the end-to-end tests of the daemon's threads run under it,
-# a race or lock-order inversion fails them: reload (poll, HTTP, signal,
-# decode-ahead threads), rebalance (revokes and assignments between the
-# applying threads' batches) and instances (tasks moving, changelog and
-# repartition producers, checkpoints in the background). The others (Kafka
-# restarts, crashes, faults, demo) run in the two builds above only: they
-# wait on brokers more than they race, and would add minutes.
+# clang with -Wthread-safety -Wshadow (as errors) and ThreadSanitizer; every
+# test runs under it (nsmd itself too, started by the end-to-end tests), and
+# a race or lock-order inversion fails it.
 # Debian's Abseil and librdkafka are not built for TSan:
 # tests/tsan/tsan_interposers.cc tells TSan about their locks and threads.
-TSAN_TARGETS := nsmd subprocess_test status_macros_test decode_test engine_test dedup_index_test \
-  filter_test state_store_test rocksdb_stderr_logger_test source_test export_test config_test \
-  replay_command_test check_command_test checkpoint_writer_test pipeline_test apply_pool_test \
-  reload_test rebalance_test instances_test
-test-tsan: deps
+build-tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DNSMD_TSAN=ON -DNSMD_CLANG_CHECKS=ON -DNSMD_BUILD_BENCHMARKS=OFF
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+test-tsan: build-tsan
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
-	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -E '_NOT_BUILT$$'
+	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS)
 
 # libFuzzer (clang) on the event decoder and the config loader. A crash, leak
 # or sanitizer report fails the target; the input is saved in $(FUZZ_BUILD).
-fuzz: deps
+build-fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DNSMD_FUZZ=ON -DNSMD_BUILD_TESTS=OFF -DNSMD_BUILD_BENCHMARKS=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target event_decoder_fuzzer config_loader_fuzzer
+fuzz: build-fuzz
 	# Both fuzzers at once (one per core), each for FUZZ_SECONDS. Each is waited
 	# for by its pid: `wait -n` returns 127 when both have already ended.
 	cd $(FUZZ_BUILD) && mkdir -p corpus/event_decoder corpus/config_loader && \
