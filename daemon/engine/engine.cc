@@ -94,10 +94,10 @@ void Engine::SetSourceActivity(const absl::flat_hash_map<std::string, bool>& act
 
 Engine::Outcome Engine::Apply(const Event& event, int source) {
   if (restore_unfinished_) FinishRestore();
-  if (event.time_ms < expire_floor_) return Outcome::kLate;
-  if (clock_->ObserveOrLate(source, event.time_ms)) return Outcome::kLate;
+  if (event.time.millis() < expire_floor_) return Outcome::kLate;
+  if (clock_->ObserveOrLate(source, event.time.millis())) return Outcome::kLate;
   if (dedup_->enabled() && !event.id.empty() &&
-      dedup_->SeenOrAdd(event.id, event.IdHash(), event.time_ms)) {
+      dedup_->SeenOrAdd(event.id, event.IdHash(), event.time.millis())) {
     return Outcome::kDuplicate;
   }
   for (const NamedState& s : StatesFor(event.name)) s.state->Apply(event, s.names, &pending_);

@@ -34,7 +34,7 @@ void MetricState::Apply(const Event& event, NameMatch names, StateDelta* delta) 
   scratch_.group = groups_.Resolve(event);
   switch (w.kind) {
     case WindowKind::kTumbling:
-      AddToCell(window_start_.Get(*calendar_, event.time_ms), scratch_);
+      AddToCell(window_start_.Get(*calendar_, event.time.millis()), scratch_);
       return;
     case WindowKind::kLifetime: AddToCell(0, scratch_); return;
     case WindowKind::kRolling: AddRolling(scratch_); return;
@@ -88,7 +88,7 @@ const MeasureCell* MetricState::PrefetchedCell(const Event& event) {
     return last_cell_ != nullptr && prefetch_group_ == last_cell_group_ ? last_cell_ : nullptr;
   }
   const int64_t window =
-      w.kind == WindowKind::kTumbling ? window_start_.Get(*calendar_, event.time_ms) : 0;
+      w.kind == WindowKind::kTumbling ? window_start_.Get(*calendar_, event.time.millis()) : 0;
   if (last_cell_ != nullptr && window == last_cell_window_ && prefetch_group_ == last_cell_group_) {
     return last_cell_;
   }
@@ -113,7 +113,7 @@ void MetricState::AddToCell(int64_t window, const Contribution& c) {
 void MetricState::AddRolling(const Contribution& c) {
   auto [git, new_group] = rolling_.try_emplace(c.group);
   RollingGroup& g = git->second;
-  const int64_t second = FloorDiv(c.time_ms, 1000);
+  const int64_t second = FloorDiv(c.time.millis(), 1000);
   switch (def_->measure.kind) {
     case MeasureKind::kDistinct:
       if (!g.members.Add(c.member_hash, second)) return;
@@ -174,7 +174,7 @@ void MetricState::TakeDelta(StateDelta* delta) {
 }
 
 std::string MetricState::PendingKey(const std::string& entity, const Pending& p) const {
-  return key_.Make({"p", entity, absl::StrCat(p.contribution.time_ms), absl::StrCat(p.seq)});
+  return key_.Make({"p", entity, absl::StrCat(p.contribution.time.millis()), absl::StrCat(p.seq)});
 }
 
 void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* delta) {
@@ -189,7 +189,7 @@ void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* d
   std::string& entity = entity_scratch_;
   entity.clear();
   e.AppendKeyText(&entity);
-  if (anchors) SetAnchor(entity, event.time_ms, delta);
+  if (anchors) SetAnchor(entity, event.time.millis(), delta);
   if (!contributes) return;
   if (!MakeContribution(def_->measure, event, &scratch_)) return;
   scratch_.group = groups_.Resolve(event);
@@ -205,7 +205,7 @@ void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* d
     return;
   }
   const int64_t start = anchor->second;
-  if (event.time_ms < start || event.time_ms >= start + cohort_length_ms_) return;
+  if (event.time.millis() < start || event.time.millis() >= start + cohort_length_ms_) return;
   AddToCell(window_start_.Get(*calendar_, start), scratch_);
 }
 
@@ -226,7 +226,7 @@ void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDel
   for (const Pending& p : it->second) {
     const Contribution& c = p.contribution;
     if (p.persisted) delta->Delete(PendingKey(entity, p));
-    if (c.time_ms >= time_ms && c.time_ms < time_ms + cohort_length_ms_) {
+    if (c.time.millis() >= time_ms && c.time.millis() < time_ms + cohort_length_ms_) {
       AddToCell(period, c);
     }
   }
@@ -277,7 +277,7 @@ absl::Status MetricState::Restore(const std::vector<std::string>& parts, absl::s
     }
     Pending p;
     if (!p.contribution.Decode(std::string(value))) return malformed();
-    p.contribution.time_ms = t;
+    p.contribution.time = EventTime(t);
     p.seq = static_cast<uint64_t>(seq);
     p.persisted = true;
     next_pending_seq_ = std::max(next_pending_seq_, p.seq + 1);
@@ -325,7 +325,7 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
       for (auto it = pending_.begin(); it != pending_.end();) {
         auto& items = it->second;
         auto keep = std::partition(items.begin(), items.end(), [&](const Pending& p) {
-          return p.contribution.time_ms >= horizon_ms;
+          return p.contribution.time.millis() >= horizon_ms;
         });
         for (auto p = keep; p != items.end(); ++p) {
           if (p->persisted) delta->Delete(PendingKey(it->first, *p));
