@@ -143,16 +143,16 @@ void BM_MeasureUpdate(benchmark::State& state) {
   if (!engine.ok()) std::abort();
   const int source = (*engine)->RegisterSource("bench/0");
   std::vector<Event>& events = pinned.events();
-  const int64_t span = events.back().time_ms - events.front().time_ms + 1000;
+  const int64_t span = events.back().time.millis() - events.front().time.millis() + 1000;
   int64_t round = 0;
   size_t i = 0;
   StateDelta delta;
   for (auto _ : state) {
     Event& e = events[i];
-    const int64_t original = e.time_ms;
-    e.time_ms += round * span;
+    const EventTime original = e.time;
+    e.time = EventTime(original.millis() + round * span);
     benchmark::DoNotOptimize((*engine)->Apply(e, source));
-    e.time_ms = original;
+    e.time = original;
     if (++i == events.size()) {
       i = 0;
       ++round;

@@ -65,7 +65,7 @@ bool Daemon::Ready(std::string* reason) const {
 
 void Daemon::Publish() {
   auto snapshot = std::make_shared<const MetricsSnapshot>(pipeline_->Snapshot());
-  probe_.SetStreamTime(snapshot->stream_time_ms);
+  probe_.SetStreamTime(snapshot->stream_time);
   probe_.SetOwnedTasks(pipeline_->OwnedTasks());
   probe_.SetOwnedTaskCounts(pipeline_->OwnedTaskCounts());
   publisher_->Publish(definitions_, snapshot);
@@ -93,7 +93,7 @@ void Daemon::Publish() {
     }
     pipeline_->UpdateSources(activity, /*others_idle=*/false);
   }
-  std::string json = StatusJson(config_, *pipeline_, assignment, snapshot->stream_time_ms);
+  std::string json = StatusJson(config_, *pipeline_, assignment, snapshot->stream_time);
   const Pipeline::Counts& counts = pipeline_->counts();
   health.consumed = counts.consumed;
   health.applied = counts.applied;

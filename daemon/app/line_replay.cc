@@ -49,10 +49,10 @@ absl::Status ReplayLines(const std::string& path, absl::Duration checkpoint_inte
   std::vector<std::pair<absl::string_view, int64_t>> lines;
   auto apply = [&] {
     batch.Decode(decoder.get());
-    size_t cross = batch.size();  // the first event at or after hook->at_ms
+    size_t cross = batch.size();  // the first event at or after hook->at
     if (hook != nullptr) {
       for (size_t i = 0; i < batch.size(); ++i) {
-        if (batch[i].event != nullptr && batch[i].event->time_ms >= hook->at_ms) {
+        if (batch[i].event != nullptr && batch[i].event->time >= hook->at) {
           cross = i;
           break;
         }
@@ -64,9 +64,9 @@ absl::Status ReplayLines(const std::string& path, absl::Duration checkpoint_inte
       // Rare (once per hook time): decode again, one message at a time.
       for (size_t i = 0; i < lines.size(); ++i) {
         const Event* e = batch[i].event;
-        if (i >= cross && e != nullptr && e->time_ms >= hook->at_ms) {
+        if (i >= cross && e != nullptr && e->time >= hook->at) {
           pipeline->Flush();
-          while (e->time_ms >= hook->at_ms) hook->at_ms = hook->reached(e->time_ms);
+          while (e->time >= hook->at) hook->at = hook->reached(e->time);
         }
         pipeline->Process(kReplayTopic, PartitionId(0), KafkaOffset(lines[i].second),
                           lines[i].first);

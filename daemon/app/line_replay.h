@@ -9,18 +9,19 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "daemon/app/pipeline.h"
+#include "daemon/base/event_time.h"
 
 namespace nsmd {
 
-// Called before the first event stamped at or after `at_ms`, with every
-// event before it applied (the pipeline flushed), e.g. to read the engine's
-// values at the end of a period. `reached` gets that event's time and
-// returns the next time to be called at (INT64_MAX: never); while that is
-// still not after the event it is called again at once. An event older
-// than an `at_ms` already passed calls nothing.
+// Called before the first event stamped at or after `at`, with every event
+// before it applied (the pipeline flushed), e.g. to read the engine's values
+// at the end of a period. `reached` gets that event's time and returns the
+// next time to be called at (EventTime(INT64_MAX): never); while that is
+// still not after the event it is called again at once. An event older than
+// an `at` already passed calls nothing.
 struct EventTimeHook {
-  int64_t at_ms = INT64_MAX;
-  std::function<int64_t(int64_t event_time_ms)> reached;
+  EventTime at{INT64_MAX};
+  std::function<EventTime(EventTime event_time)> reached;
 };
 
 // Feeds every non-empty line of `path` ("-" for stdin; gzip or plain text,

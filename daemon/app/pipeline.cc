@@ -713,7 +713,7 @@ std::optional<absl::Status> Pipeline::FinishCheckpoint(bool wait) {
   ++checkpoints_written_;
   if (probe_) {
     probe_->OnCheckpoint(done->elapsed, done->keys);
-    probe_->SetStreamTime(stream_time_ms());
+    probe_->SetStreamTime(stream_time());
   }
   if (const bool offsets_dirty = OffsetsDirty(); delta_.empty() && !offsets_dirty) {
     DropRevokedTasks();
@@ -835,21 +835,21 @@ EventCounts Pipeline::OwnedTaskCounts() const {
   return sum;
 }
 
-int64_t Pipeline::stream_time_ms() const {
-  int64_t now = 0;
+EventTime Pipeline::stream_time() const {
+  EventTime now;
   for (const std::string& name : owned_) {
-    now = std::max(now, tasks_.at(name)->engine().stream_time_ms());
+    now = std::max(now, tasks_.at(name)->engine().stream_time());
   }
   return now;
 }
 
 MetricsSnapshot Pipeline::Snapshot() const {
   MetricsSnapshot snapshot;
-  snapshot.stream_time_ms = stream_time_ms();
+  snapshot.stream_time = stream_time();
   SeriesMerge merge(&metrics_);
-  if (snapshot.stream_time_ms != 0) {
+  if (snapshot.stream_time != EventTime()) {
     for (const std::string& name : owned_) {
-      merge.Add(tasks_.at(name)->engine().Samples(snapshot.stream_time_ms));
+      merge.Add(tasks_.at(name)->engine().Samples(snapshot.stream_time));
     }
   }
   snapshot.samples = merge.Finish();
@@ -857,7 +857,7 @@ MetricsSnapshot Pipeline::Snapshot() const {
 }
 
 std::vector<SeriesSample> Pipeline::AllWindows() const {
-  const int64_t now = stream_time_ms();
+  const EventTime now = stream_time();
   SeriesMerge merge(&metrics_);
   for (const std::string& name : owned_) merge.Add(tasks_.at(name)->engine().WindowSamples(now));
   std::vector<SeriesSample> out = merge.Finish();

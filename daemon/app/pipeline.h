@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/app/partition_task.h"
+#include "daemon/base/event_time.h"
 #include "daemon/base/kafka_offset.h"
 #include "daemon/base/partition_id.h"
 #include "daemon/base/source_offset.h"
@@ -285,8 +286,9 @@ class Pipeline {
   // instances that split the partitions add up to one instance's counts.
   EventCounts OwnedTaskCounts() const;
 
-  // The newest stream time over the owned tasks (ms); 0 before any event.
-  int64_t stream_time_ms() const;
+  // The newest stream time over the owned tasks; the epoch before any
+  // event.
+  EventTime stream_time() const;
 
   // With true, windows never expire (Engine::set_retain_all_windows), in
   // every task now and later: for bounded inputs (replay) only.

@@ -30,11 +30,11 @@ void WriteLabels(const Labels& labels, JsonWriter* w) {
   w->EndObject();
 }
 
-void WriteTimeMs(int64_t ms, JsonWriter* w) {
-  if (ms == 0) {
+void WriteStreamTime(EventTime time, JsonWriter* w) {
+  if (time == EventTime()) {
     w->Null();
   } else {
-    w->String(IsoUtc(absl::FromUnixMillis(ms)));
+    w->String(IsoUtc(time.ToTime()));
   }
 }
 
@@ -45,7 +45,7 @@ std::string IsoUtc(absl::Time t) {
 }
 
 std::string StatusJson(const DaemonConfig& config, const Pipeline& pipeline,
-                       const std::vector<TopicPartitionId>& assignment, int64_t stream_time_ms) {
+                       const std::vector<TopicPartitionId>& assignment, EventTime stream_time) {
   JsonWriter w;
   w.BeginObject();
   w.Key("version");
@@ -81,7 +81,7 @@ std::string StatusJson(const DaemonConfig& config, const Pipeline& pipeline,
   }
   w.EndArray();
   w.Key("stream_time");
-  WriteTimeMs(stream_time_ms, &w);
+  WriteStreamTime(stream_time, &w);
   w.Key("last_checkpoint");
   if (pipeline.last_checkpoint() == absl::InfinitePast()) {
     w.Null();
@@ -118,7 +118,7 @@ std::string MetricsJson(const std::vector<MetricDefinition>& metrics,
   JsonWriter w;
   w.BeginObject();
   w.Key("stream_time");
-  WriteTimeMs(snapshot.stream_time_ms, &w);
+  WriteStreamTime(snapshot.stream_time, &w);
   w.Key("metrics");
   w.BeginArray();
   for (const MetricDefinition& m : metrics) {

@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "daemon/app/pipeline.h"
+#include "daemon/base/event_time.h"
 #include "daemon/base/topic_partition_id.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/engine/metric_definition.h"
@@ -23,7 +24,7 @@ std::string IsoUtc(absl::Time t);
 // assigned partitions with their checkpointed offsets, stream time, last
 // checkpoint and event counts. Never includes kafka.properties (secrets).
 std::string StatusJson(const DaemonConfig& config, const Pipeline& pipeline,
-                       const std::vector<TopicPartitionId>& assignment, int64_t stream_time_ms);
+                       const std::vector<TopicPartitionId>& assignment, EventTime stream_time);
 
 // Every metric's definition metadata (role, inputs, description, ...) and its
 // current and previous values from `snapshot`.

@@ -136,9 +136,9 @@ int ValidateCommand(const std::vector<std::string>& args) {
   PeriodTableBuilder builder(replayed.metrics(), *cadence,
                              Calendar(options_of_engine.time_zone, options_of_engine.week_start));
   EventTimeHook hook;
-  hook.at_ms = INT64_MIN;  // the first event starts the first period
-  hook.reached = [&](int64_t event_time_ms) {
-    return builder.Reached(event_time_ms, replayed.Snapshot());
+  hook.at = EventTime(INT64_MIN);  // the first event starts the first period
+  hook.reached = [&](EventTime event_time) {
+    return builder.Reached(event_time, replayed.Snapshot());
   };
   const absl::Time start = absl::Now();
   if (absl::Status s =
@@ -147,7 +147,7 @@ int ValidateCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "nsmd validate: %s\n", s.ToString().c_str());
     return 1;
   }
-  const PeriodTable table = builder.Finish(replayed.AllWindows(), replayed.stream_time_ms());
+  const PeriodTable table = builder.Finish(replayed.AllWindows(), replayed.stream_time());
   absl::StatusOr<ValidationResult> result = Validate(table, options);
   if (!result.ok()) {
     std::fprintf(stderr, "nsmd validate: %s\n", std::string(result.status().message()).c_str());

@@ -66,7 +66,7 @@ void DecodedBatch::CopyEvent(const Event& event, Slot* slot) {
   };
   Event& copy = slot->event;
   copy.name = keep(event.name);
-  copy.time_ms = event.time_ms;
+  copy.time = event.time;
   copy.id = keep(event.id);
   copy.id_hash = event.id_hash;
   copy.id_hashed = event.id_hashed;

@@ -2,11 +2,11 @@
 #ifndef NSMD_DAEMON_DECODE_EVENT_H_
 #define NSMD_DAEMON_DECODE_EVENT_H_
 
-#include <cstdint>
 #include <vector>
 
 #include "absl/numeric/int128.h"
 #include "absl/strings/string_view.h"
+#include "daemon/base/event_time.h"
 #include "daemon/decode/field_catalog.h"
 #include "daemon/decode/field_value.h"
 #include "daemon/decode/key_hash.h"
@@ -18,7 +18,7 @@ namespace nsmd {
 // call, so the hot path allocates nothing.
 struct Event {
   absl::string_view name;  // "file_edited"; never empty after a successful decode
-  int64_t time_ms = 0;     // event time, milliseconds since the Unix epoch (UTC)
+  EventTime time;          // the event's own timestamp
   absl::string_view id;    // dedup id (Segment messageId); empty if absent
   // HashKeyText(id), set by the decoder for a non-empty id (id_hashed);
   // read through IdHash().

@@ -114,7 +114,7 @@ struct EventDecoder::Impl {
 
   absl::Status DecodeName(RejectReason* reason);
   absl::Status DecodeTime(RejectReason* reason);
-  // Rejects event.time_ms, decoded from `time`, if it is more than
+  // Rejects event.time, decoded from `time`, if it is more than
   // max_future_skew ahead of now().
   absl::Status CheckFuture(const JsonValue& time, RejectReason* reason);
   absl::Status DecodeId(RejectReason* reason);
@@ -146,7 +146,7 @@ struct EventDecoder::Impl {
   char id_text[24] = {};  // decimal text of an integer id
   // Event times up to this pass the future check without reading the clock:
   // the last wall-clock reading plus max_future_skew (see CheckFuture).
-  int64_t future_bound_ms = std::numeric_limits<int64_t>::min();
+  EventTime future_bound{std::numeric_limits<int64_t>::min()};
 };
 
 absl::Status EventDecoder::Impl::DecodeName(RejectReason* reason) {
@@ -187,7 +187,7 @@ absl::Status EventDecoder::Impl::DecodeTime(RejectReason* reason) {
                         absl::StrCat("timestamp ", QuoteForError(v.str),
                                      " is out of range (1970-01-01 to 9999-12-31 UTC)"));
         }
-        event.time_ms = ms;
+        event.time = EventTime(ms);
         return CheckFuture(v, reason);
       }
       case JsonKind::kInt64:
@@ -217,7 +217,7 @@ absl::Status EventDecoder::Impl::DecodeTime(RejectReason* reason) {
                                      " is out of range (epoch milliseconds of 1970-01-01 to "
                                      "9999-12-31)"));
         }
-        event.time_ms = ms;
+        event.time = EventTime(ms);
         return CheckFuture(v, reason);
       }
       default: break;
@@ -233,17 +233,16 @@ absl::Status EventDecoder::Impl::DecodeTime(RejectReason* reason) {
 absl::Status EventDecoder::Impl::CheckFuture(const JsonValue& time, RejectReason* reason) {
   if (max_future_skew == absl::InfiniteDuration()) return absl::OkStatus();
   // Most events are stamped before the previous reading plus the skew.
-  if (event.time_ms <= future_bound_ms) return absl::OkStatus();
+  if (event.time <= future_bound) return absl::OkStatus();
   const absl::Time wall = now();
-  future_bound_ms = absl::ToUnixMillis(wall + max_future_skew);
+  future_bound = EventTime::FromTime(wall + max_future_skew);
   // Whole milliseconds, like event times, for a readable message.
-  const absl::Duration ahead =
-      absl::Trunc(absl::FromUnixMillis(event.time_ms) - wall, absl::Milliseconds(1));
+  const absl::Duration ahead = absl::Trunc(event.time.ToTime() - wall, absl::Milliseconds(1));
   if (ahead <= max_future_skew) return absl::OkStatus();
   // The timestamp as written (a string) or as whole milliseconds (a number),
   // built only now: accepted events allocate nothing.
   const std::string shown =
-      time.kind == JsonKind::kString ? QuoteForError(time.str) : absl::StrCat(event.time_ms);
+      time.kind == JsonKind::kString ? QuoteForError(time.str) : absl::StrCat(event.time.millis());
   return Reject(
       RejectReason::kFutureTimestamp, reason,
       absl::StrCat("timestamp ", shown, " is ", absl::FormatDuration(ahead),

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "daemon/base/event_time.h"
 #include "daemon/decode/event.h"
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
@@ -68,7 +69,7 @@ class EventDecoder {
   //     later path's value in format.names_requiring_first_path (Segment's
   //     "track") means the name is missing: kMissingName;
   //   - time: the first time path present and not null: an ISO-8601 string
-  //     (ParseIsoTimestampMs) or a number of epoch milliseconds (fractions
+  //     (ParseIsoTimestamp) or a number of epoch milliseconds (fractions
   //     truncated); none: kMissingTimestamp; anything else, or outside
   //     1970-01-01 .. 9999-12-31 UTC: kBadTimestamp; more than
   //     max_future_skew after now(): kFutureTimestamp;
@@ -102,9 +103,9 @@ class EventDecoder {
 // Allocates nothing on success.
 //
 // Example:
-//   int64_t ms;
-//   ParseIsoTimestampMs("2024-03-31T03:30:00+02:00", &ms);  // ms == 1711848600000
-[[nodiscard]] absl::Status ParseIsoTimestampMs(absl::string_view text, int64_t* ms);
+//   EventTime t;
+//   ParseIsoTimestamp("2024-03-31T03:30:00+02:00", &t);  // t == EventTime(1711848600000)
+[[nodiscard]] absl::Status ParseIsoTimestamp(absl::string_view text, EventTime* time);
 
 }  // namespace nsmd
 

@@ -1,4 +1,4 @@
-// ParseIsoTimestampMs: the RFC 3339 subset nsmd accepts for event times.
+// ParseIsoTimestamp: the RFC 3339 subset nsmd accepts for event times.
 //
 // Grammar (every digit count is exact):
 //   timestamp := date sep time [fraction] zone
@@ -118,9 +118,13 @@ std::string QuoteForError(absl::string_view text) {
 
 }  // namespace decode_internal
 
-absl::Status ParseIsoTimestampMs(absl::string_view text, int64_t* ms) {
-  const char* problem = decode_internal::ParseIsoTimestamp(text, ms);
-  if (problem == nullptr) return absl::OkStatus();
+absl::Status ParseIsoTimestamp(absl::string_view text, EventTime* time) {
+  int64_t ms = 0;
+  const char* problem = decode_internal::ParseIsoTimestamp(text, &ms);
+  if (problem == nullptr) {
+    *time = EventTime(ms);
+    return absl::OkStatus();
+  }
   return absl::InvalidArgumentError(absl::StrCat(decode_internal::QuoteForError(text),
                                                  " is not an ISO-8601 timestamp (", problem, ")"));
 }

@@ -57,7 +57,7 @@ void EncodeRekeyRecord(const Event& event, const FieldCatalog& catalog, const Re
   PutString(origin.source, out);
   // An origin without an offset is written as -1, as it always was.
   PutVarint(static_cast<uint64_t>(origin.offset ? origin.offset->value() : -1), out);
-  PutVarint(static_cast<uint64_t>(event.time_ms), out);
+  PutVarint(static_cast<uint64_t>(event.time.millis()), out);
   PutString(event.name, out);
   PutString(event.id, out);
   uint64_t present = 0;
@@ -111,7 +111,7 @@ absl::Status RekeyRecordDecoder::Decode(absl::string_view bytes, const Event** e
   } else {
     origin->offset.reset();
   }
-  e.time_ms = static_cast<int64_t>(time);
+  e.time = EventTime(static_cast<int64_t>(time));
   for (uint64_t i = 0; i < count; ++i) {
     absl::string_view path;
     if (!GetString(&in, &path) || in.empty()) return bad("truncated field");

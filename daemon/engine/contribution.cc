@@ -32,7 +32,7 @@ bool Contribution::Decode(const std::string& text) {
 }
 
 bool MakeContribution(const MeasureSpec& measure, const Event& event, Contribution* c) {
-  c->time_ms = event.time_ms;
+  c->time = event.time;
   c->amount = 1;
   c->entity.clear();
   c->member.clear();

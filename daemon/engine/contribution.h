@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/numeric/int128.h"
+#include "daemon/base/event_time.h"
 #include "daemon/decode/event.h"
 #include "daemon/engine/metric_definition.h"
 
@@ -14,7 +15,7 @@ namespace nsmd {
 // The measure-relevant part of an event, detached from the decoder's buffer
 // (so it can wait, e.g. for a cohort anchor that has not arrived yet).
 struct Contribution {
-  int64_t time_ms = 0;
+  EventTime time;      // the event's time
   std::string group;   // group-by key (GroupIndex), "" without group-by
   std::string entity;  // kEntities: the entity the event belongs to
   // kDistinct, or kEntities with a distinct aggregate: the member's hash

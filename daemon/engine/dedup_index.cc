@@ -31,10 +31,10 @@ std::string RowKey(int64_t newest, uint64_t seq) {
 
 }  // namespace
 
-bool DedupIndex::SeenOrAdd(absl::string_view id, absl::uint128 id_hash, int64_t time_ms) {
+bool DedupIndex::SeenOrAdd(absl::string_view id, absl::uint128 id_hash, EventTime time) {
   if (!enabled() || id.empty()) return false;
-  if (Insert(id_hash, time_ms, /*keep_newer=*/false)) return true;
-  AppendToRow(id, time_ms);
+  if (Insert(id_hash, time.millis(), /*keep_newer=*/false)) return true;
+  AppendToRow(id, time.millis());
   return false;
 }
 
@@ -198,7 +198,7 @@ void DedupIndex::TakeDelta(StateDelta* delta) {
   closed_rows_.clear();
 }
 
-void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
+void DedupIndex::Expire(EventTime now, StateDelta* delta) {
   if (!enabled()) return;
   // The pending rows first, so a deletion below is the last word on them.
   TakeDelta(delta);
@@ -207,7 +207,7 @@ void DedupIndex::Expire(int64_t now_ms, StateDelta* delta) {
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     rows_unsorted_ = false;
   }
-  const int64_t oldest = now_ms - horizon_ms_;
+  const int64_t oldest = now.millis() - horizon_ms_;
   if (oldest > expired_before_) {
     expired_before_ = oldest;
     delta->Put(kFloorKey, absl::StrCat(expired_before_));

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "daemon/base/event_time.h"
 #include "daemon/state/state_delta.h"
 
 namespace nsmd {
@@ -68,7 +69,7 @@ class DedupIndex {
   // Returns true if `id` (whose HashKeyText is `id_hash`: Event::IdHash)
   // was applied within the horizon; otherwise records it (with its event
   // time) and returns false. Empty ids are never duplicates.
-  bool SeenOrAdd(absl::string_view id, absl::uint128 id_hash, int64_t time_ms);
+  bool SeenOrAdd(absl::string_view id, absl::uint128 id_hash, EventTime time);
 
   // Starts loading the filter block and newest bucket slot that
   // SeenOrAdd(id, id_hash, ...) will read, so that the caller can overlap
@@ -78,9 +79,9 @@ class DedupIndex {
   // Writes the ids recorded since the last call into *delta (one row).
   void TakeDelta(StateDelta* delta);
 
-  // Forgets ids whose event time is older than `now_ms` minus the horizon,
-  // and records in *delta the deletion of rows that hold only such ids.
-  void Expire(int64_t now_ms, StateDelta* delta);
+  // Forgets ids whose event time is older than `now` minus the horizon, and
+  // records in *delta the deletion of rows that hold only such ids.
+  void Expire(EventTime now, StateDelta* delta);
 
   // Restores one "x/" row (as written through TakeDelta/Expire). Returns
   // DataLossError for a row that is not in the format above.

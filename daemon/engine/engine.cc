@@ -94,10 +94,10 @@ void Engine::SetSourceActivity(const absl::flat_hash_map<std::string, bool>& act
 
 Engine::Outcome Engine::Apply(const Event& event, int source) {
   if (restore_unfinished_) FinishRestore();
-  if (event.time_ms < expire_floor_) return Outcome::kLate;
-  if (clock_->ObserveOrLate(source, event.time_ms)) return Outcome::kLate;
+  if (event.time < expire_floor_) return Outcome::kLate;
+  if (clock_->ObserveOrLate(source, event.time)) return Outcome::kLate;
   if (dedup_->enabled() && !event.id.empty() &&
-      dedup_->SeenOrAdd(event.id, event.IdHash(), event.time_ms)) {
+      dedup_->SeenOrAdd(event.id, event.IdHash(), event.time)) {
     return Outcome::kDuplicate;
   }
   for (const NamedState& s : StatesFor(event.name)) s.state->Apply(event, s.names, &pending_);
@@ -145,11 +145,11 @@ absl::Status Engine::Restore(absl::string_view key, absl::string_view value) {
 
 void Engine::Expire() {
   if (restore_unfinished_) FinishRestore();
-  const int64_t now = clock_->now_ms();
+  const EventTime now = clock_->now();
   for (auto& state : states_) {
     if (state) state->TakeDelta(&pending_);
   }
-  const int64_t horizon = clock_->horizon_ms();
+  const EventTime horizon = clock_->horizon();
   expire_floor_ = std::max(expire_floor_, horizon);
   // Ids expire by the oldest time any source may still deliver.
   dedup_->Expire(std::min(now, expire_floor_), &pending_);
@@ -167,32 +167,32 @@ void Engine::TakeDelta(StateDelta* delta) {
   delta->Absorb(&pending_);
 }
 
-std::vector<SeriesSample> Engine::Samples(int64_t now_ms) const {
+std::vector<SeriesSample> Engine::Samples(EventTime now) const {
   std::vector<SeriesSample> out;
   for (const auto& state : states_) {
-    if (state) state->Snapshot(now_ms, &out);
+    if (state) state->Snapshot(now, &out);
   }
   return out;
 }
 
-std::vector<SeriesSample> Engine::WindowSamples(int64_t now_ms) const {
+std::vector<SeriesSample> Engine::WindowSamples(EventTime now) const {
   std::vector<SeriesSample> out;
   for (const auto& state : states_) {
-    if (state) state->AllWindows(now_ms, &out);
+    if (state) state->AllWindows(now, &out);
   }
   return out;
 }
 
 MetricsSnapshot Engine::Snapshot() const {
   MetricsSnapshot snapshot;
-  snapshot.stream_time_ms = clock_->now_ms();
-  snapshot.samples = Samples(snapshot.stream_time_ms);
+  snapshot.stream_time = clock_->now();
+  snapshot.samples = Samples(snapshot.stream_time);
   AppendRatios(metrics_, &snapshot.samples);
   return snapshot;
 }
 
 std::vector<SeriesSample> Engine::AllWindows() const {
-  std::vector<SeriesSample> out = WindowSamples(clock_->now_ms());
+  std::vector<SeriesSample> out = WindowSamples(clock_->now());
   AppendRatios(metrics_, &out);
   SortWindows(&out);
   return out;
@@ -206,6 +206,6 @@ void SortWindows(std::vector<SeriesSample>* samples) {
                    });
 }
 
-int64_t Engine::stream_time_ms() const { return clock_->now_ms(); }
+EventTime Engine::stream_time() const { return clock_->now(); }
 
 }  // namespace nsmd

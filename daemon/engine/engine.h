@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "daemon/base/event_time.h"
 #include "daemon/decode/event.h"
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/metric_snapshot.h"
@@ -113,14 +114,14 @@ class Engine {
   MetricsSnapshot Snapshot() const;
 
   // The current and previous value of every non-ratio series as of stream
-  // time `now_ms` (which may be ahead of this engine's own, e.g. the newest
-  // of several tasks: windows this engine has not reached yet read 0).
-  // Ratios are left to the caller (SeriesMerge, AppendRatios).
-  std::vector<SeriesSample> Samples(int64_t now_ms) const;
+  // time `now` (which may be ahead of this engine's own, e.g. the newest of
+  // several tasks: windows this engine has not reached yet read 0). Ratios
+  // are left to the caller (SeriesMerge, AppendRatios).
+  std::vector<SeriesSample> Samples(EventTime now) const;
 
   // Every window still held of every non-ratio series, unsorted, rolling
-  // ones ending at `now_ms`; ratios are left to the caller.
-  std::vector<SeriesSample> WindowSamples(int64_t now_ms) const;
+  // ones ending at stream time `now`; ratios are left to the caller.
+  std::vector<SeriesSample> WindowSamples(EventTime now) const;
 
   // Every window the engine still holds, with its value, ordered by metric
   // then window start (history for `nsmd replay --series json`). Rolling
@@ -131,8 +132,8 @@ class Engine {
   // For bounded inputs (replay) only: memory grows with the history.
   void set_retain_all_windows(bool retain) { retain_all_windows_ = retain; }
 
-  // Engine-wide stream time (ms); 0 before the first event.
-  int64_t stream_time_ms() const;
+  // Engine-wide stream time; the epoch before the first event.
+  EventTime stream_time() const;
 
   const std::vector<MetricDefinition>& metrics() const { return metrics_; }
   const EngineOptions& options() const { return options_; }
@@ -171,7 +172,7 @@ class Engine {
   bool retain_all_windows_ = false;
   bool restore_unfinished_ = false;  // Restore() since the last FinishRestore()
   // The horizon of the last Expire(): state older than it may be dropped.
-  int64_t expire_floor_ = 0;
+  EventTime expire_floor_;
 };
 
 // Orders history samples by metric, then window start, then labels (stable:

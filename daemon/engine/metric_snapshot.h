@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/base/event_time.h"
+
 namespace nsmd {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -25,7 +27,7 @@ struct SeriesSample {
 // touch live state.
 struct MetricsSnapshot {
   std::vector<SeriesSample> samples;
-  int64_t stream_time_ms = 0;  // newest event time over all sources; 0 if none
+  EventTime stream_time;  // newest event time over all sources; the epoch if none
 };
 
 }  // namespace nsmd

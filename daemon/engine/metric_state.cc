@@ -34,7 +34,7 @@ void MetricState::Apply(const Event& event, NameMatch names, StateDelta* delta) 
   scratch_.group = groups_.Resolve(event);
   switch (w.kind) {
     case WindowKind::kTumbling:
-      AddToCell(window_start_.Get(*calendar_, event.time_ms), scratch_);
+      AddToCell(window_start_.Get(*calendar_, event.time.millis()), scratch_);
       return;
     case WindowKind::kLifetime: AddToCell(0, scratch_); return;
     case WindowKind::kRolling: AddRolling(scratch_); return;
@@ -88,7 +88,7 @@ const MeasureCell* MetricState::PrefetchedCell(const Event& event) {
     return last_cell_ != nullptr && prefetch_group_ == last_cell_group_ ? last_cell_ : nullptr;
   }
   const int64_t window =
-      w.kind == WindowKind::kTumbling ? window_start_.Get(*calendar_, event.time_ms) : 0;
+      w.kind == WindowKind::kTumbling ? window_start_.Get(*calendar_, event.time.millis()) : 0;
   if (last_cell_ != nullptr && window == last_cell_window_ && prefetch_group_ == last_cell_group_) {
     return last_cell_;
   }
@@ -113,7 +113,7 @@ void MetricState::AddToCell(int64_t window, const Contribution& c) {
 void MetricState::AddRolling(const Contribution& c) {
   auto [git, new_group] = rolling_.try_emplace(c.group);
   RollingGroup& g = git->second;
-  const int64_t second = FloorDiv(c.time_ms, 1000);
+  const int64_t second = FloorDiv(c.time.millis(), 1000);
   switch (def_->measure.kind) {
     case MeasureKind::kDistinct:
       if (!g.members.Add(c.member_hash, second)) return;
@@ -174,7 +174,7 @@ void MetricState::TakeDelta(StateDelta* delta) {
 }
 
 std::string MetricState::PendingKey(const std::string& entity, const Pending& p) const {
-  return key_.Make({"p", entity, absl::StrCat(p.contribution.time_ms), absl::StrCat(p.seq)});
+  return key_.Make({"p", entity, absl::StrCat(p.contribution.time.millis()), absl::StrCat(p.seq)});
 }
 
 void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* delta) {
@@ -189,7 +189,7 @@ void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* d
   std::string& entity = entity_scratch_;
   entity.clear();
   e.AppendKeyText(&entity);
-  if (anchors) SetAnchor(entity, event.time_ms, delta);
+  if (anchors) SetAnchor(entity, event.time, delta);
   if (!contributes) return;
   if (!MakeContribution(def_->measure, event, &scratch_)) return;
   scratch_.group = groups_.Resolve(event);
@@ -205,28 +205,30 @@ void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* d
     return;
   }
   const int64_t start = anchor->second;
-  if (event.time_ms < start || event.time_ms >= start + cohort_length_ms_) return;
+  const int64_t time_ms = event.time.millis();
+  if (time_ms < start || time_ms >= start + cohort_length_ms_) return;
   AddToCell(window_start_.Get(*calendar_, start), scratch_);
 }
 
-void MetricState::SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta) {
+void MetricState::SetAnchor(const std::string& entity, EventTime time, StateDelta* delta) {
   // The first anchor seen wins; a later anchor of the same entity opens a
   // new window only once the old one ended the allowed lateness before it
   // (the sweep drops no anchor earlier, so this does not depend on whether
-  // it has run).
-  auto [slot, inserted] = anchors_.try_emplace(entity, time_ms);
+  // it has run). From here on the anchor is a window start, in ms.
+  const int64_t start = time.millis();
+  auto [slot, inserted] = anchors_.try_emplace(entity, start);
   if (!inserted) {
-    if (time_ms < slot->second + cohort_length_ms_ + lateness_ms_) return;
-    slot->second = time_ms;
+    if (start < slot->second + cohort_length_ms_ + lateness_ms_) return;
+    slot->second = start;
   }
-  delta->Put(key_.Make({"a", entity}), absl::StrCat(time_ms));
+  delta->Put(key_.Make({"a", entity}), absl::StrCat(start));
   auto it = pending_.find(entity);
   if (it == pending_.end()) return;
-  const int64_t period = window_start_.Get(*calendar_, time_ms);
+  const int64_t period = window_start_.Get(*calendar_, start);
   for (const Pending& p : it->second) {
     const Contribution& c = p.contribution;
     if (p.persisted) delta->Delete(PendingKey(entity, p));
-    if (c.time_ms >= time_ms && c.time_ms < time_ms + cohort_length_ms_) {
+    if (c.time >= time && c.time.millis() < start + cohort_length_ms_) {
       AddToCell(period, c);
     }
   }
@@ -277,7 +279,7 @@ absl::Status MetricState::Restore(const std::vector<std::string>& parts, absl::s
     }
     Pending p;
     if (!p.contribution.Decode(std::string(value))) return malformed();
-    p.contribution.time_ms = t;
+    p.contribution.time = EventTime(t);
     p.seq = static_cast<uint64_t>(seq);
     p.persisted = true;
     next_pending_seq_ = std::max(next_pending_seq_, p.seq + 1);
@@ -297,8 +299,10 @@ int64_t MetricState::PreviousCohortPeriod(int64_t now_ms) const {
                                         calendar_->WindowStart(period, now_ms - cohort_length_ms_));
 }
 
-void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) {
-  if (now_ms == 0) return;
+void MetricState::Expire(EventTime now, EventTime horizon, StateDelta* delta) {
+  if (now == EventTime()) return;
+  const int64_t now_ms = now.millis();
+  const int64_t horizon_ms = horizon.millis();
   const WindowSpec& w = def_->window;
   auto drop_before = [&](int64_t keep_from, int64_t extra_ms, CalendarUnit unit) {
     while (!windows_.empty()) {
@@ -325,7 +329,7 @@ void MetricState::Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta) 
       for (auto it = pending_.begin(); it != pending_.end();) {
         auto& items = it->second;
         auto keep = std::partition(items.begin(), items.end(), [&](const Pending& p) {
-          return p.contribution.time_ms >= horizon_ms;
+          return p.contribution.time >= horizon;
         });
         for (auto p = keep; p != items.end(); ++p) {
           if (p->persisted) delta->Delete(PendingKey(it->first, *p));
@@ -420,8 +424,9 @@ double MetricState::RollingValue(const RollingGroup& g, int64_t now_ms) const {
   return 0;  // not reached: every kind is handled above
 }
 
-void MetricState::Snapshot(int64_t now_ms, std::vector<SeriesSample>* out) const {
-  if (now_ms == 0) return;
+void MetricState::Snapshot(EventTime now, std::vector<SeriesSample>* out) const {
+  if (now == EventTime()) return;
+  const int64_t now_ms = now.millis();
   const WindowSpec& w = def_->window;
   switch (w.kind) {
     case WindowKind::kTumbling: {
@@ -450,15 +455,15 @@ void MetricState::Snapshot(int64_t now_ms, std::vector<SeriesSample>* out) const
   }
 }
 
-void MetricState::AllWindows(int64_t now_ms, std::vector<SeriesSample>* out) const {
+void MetricState::AllWindows(EventTime now, std::vector<SeriesSample>* out) const {
   if (def_->window.kind == WindowKind::kRolling) {
     const size_t first = out->size();
-    Snapshot(now_ms, out);
+    Snapshot(now, out);
     for (size_t i = first; i < out->size(); ++i) (*out)[i].window.clear();
     return;
   }
   for (const auto& [window, cells] : windows_) {
-    AppendCells(window, "", now_ms, false, out);
+    AppendCells(window, "", now.millis(), false, out);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "daemon/base/event_time.h"
 #include "daemon/decode/event.h"
 #include "daemon/engine/calendar.h"
 #include "daemon/engine/contribution.h"
@@ -76,14 +77,15 @@ class MetricState {
   void FinishRestore();
 
   // Drops windows that are no longer shown and can no longer change: stream
-  // time `now_ms`, and no source can apply events older than `horizon_ms`.
-  void Expire(int64_t now_ms, int64_t horizon_ms, StateDelta* delta);
+  // time `now`, and no source can apply events older than `horizon`.
+  void Expire(EventTime now, EventTime horizon, StateDelta* delta);
 
-  // Appends the current (and, where defined, previous) window's samples.
-  void Snapshot(int64_t now_ms, std::vector<SeriesSample>* out) const;
+  // Appends the current (and, where defined, previous) window's samples at
+  // stream time `now`.
+  void Snapshot(EventTime now, std::vector<SeriesSample>* out) const;
 
   // Appends every window held (history), window label left empty.
-  void AllWindows(int64_t now_ms, std::vector<SeriesSample>* out) const;
+  void AllWindows(EventTime now, std::vector<SeriesSample>* out) const;
 
   const StateKey& key() const { return key_; }
   const MetricDefinition& definition() const { return *def_; }
@@ -111,7 +113,8 @@ class MetricState {
   const MeasureCell* PrefetchedCell(const Event& event);
   void AddRolling(const Contribution& c);
   void ApplyCohort(const Event& event, NameMatch names, StateDelta* delta);
-  void SetAnchor(const std::string& entity, int64_t time_ms, StateDelta* delta);
+  // Records `entity`'s anchor event at `time`: the start of its window.
+  void SetAnchor(const std::string& entity, EventTime time, StateDelta* delta);
   // Drops the anchors whose window ended at or before `horizon_ms`, with
   // their rows, once the horizon has moved by an eighth of the cohort length
   // since the last sweep (a sequential pass, no lookup per anchor).

@@ -18,28 +18,28 @@ int StreamClock::Register(absl::string_view name) {
   return id;
 }
 
-bool StreamClock::ObserveOrLate(int source, int64_t time_ms) {
+bool StreamClock::ObserveOrLate(int source, EventTime time) {
   Source& s = sources_[source];
-  if (s.time_ms != 0 && time_ms < s.time_ms - lateness_ms_) return true;
-  if (time_ms > s.time_ms) {
-    s.time_ms = time_ms;
+  if (s.time != EventTime() && time.millis() < s.time.millis() - lateness_ms_) return true;
+  if (time > s.time) {
+    s.time = time;
     s.dirty = true;
-    now_ms_ = std::max(now_ms_, time_ms);
+    now_ = std::max(now_, time);
   }
   return false;
 }
 
-int64_t StreamClock::horizon_ms() const {
+EventTime StreamClock::horizon() const {
   int64_t min_time = std::numeric_limits<int64_t>::max();
   for (const Source& s : sources_) {
     if (s.idle) continue;
-    if (s.time_ms == 0) return 0;
-    min_time = std::min(min_time, s.time_ms);
+    if (s.time == EventTime()) return EventTime();
+    min_time = std::min(min_time, s.time.millis());
   }
   if (min_time == std::numeric_limits<int64_t>::max()) {
-    return now_ms_ == 0 ? 0 : now_ms_ - lateness_ms_;
+    return now_ == EventTime() ? EventTime() : EventTime(now_.millis() - lateness_ms_);
   }
-  return min_time - lateness_ms_;
+  return EventTime(min_time - lateness_ms_);
 }
 
 void StreamClock::SetActivity(const absl::flat_hash_map<std::string, bool>& active_idle,
@@ -66,15 +66,15 @@ absl::Status StreamClock::Restore(absl::string_view key, absl::string_view value
     return absl::DataLossError(absl::StrCat("stream time of ", key, " is not a number"));
   }
   Source& s = sources_[Register(key.substr(2))];
-  s.time_ms = t;
-  now_ms_ = std::max(now_ms_, t);
+  s.time = EventTime(t);
+  now_ = std::max(now_, s.time);
   return absl::OkStatus();
 }
 
 void StreamClock::TakeDelta(StateDelta* delta) {
   for (Source& s : sources_) {
     if (!s.dirty) continue;
-    delta->Put(SourceKey(s.name), absl::StrCat(s.time_ms));
+    delta->Put(SourceKey(s.name), absl::StrCat(s.time.millis()));
     s.dirty = false;
   }
 }

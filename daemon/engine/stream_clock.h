@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "daemon/base/event_time.h"
 #include "daemon/state/state_delta.h"
 
 namespace nsmd {
@@ -26,12 +27,12 @@ class StreamClock {
   // Index of source `name`, registering it on first use.
   int Register(absl::string_view name);
 
-  // If `time_ms` is late for `source` returns true and changes nothing;
-  // otherwise advances the source's stream time to at least `time_ms`.
-  bool ObserveOrLate(int source, int64_t time_ms);
+  // If `time` is late for `source` returns true and changes nothing;
+  // otherwise advances the source's stream time to at least `time`.
+  bool ObserveOrLate(int source, EventTime time);
 
-  // The newest stream time over all sources; 0 before any event.
-  int64_t now_ms() const { return now_ms_; }
+  // The newest stream time over all sources; the epoch before any event.
+  EventTime now() const { return now_; }
 
   // Marks `source` idle (caught up, or not read by this instance) or active.
   // Sources start active.
@@ -44,11 +45,11 @@ class StreamClock {
                    const std::vector<std::string>& held_prefixes = {});
 
   // The oldest event time any source can still apply: min over active
-  // sources of (stream time - lateness); 0 (nothing can expire) while an
-  // active source has delivered nothing yet, since its backlog may hold any
-  // time. With every source idle: newest stream time - lateness. Windows
-  // ending at or before it can no longer change.
-  int64_t horizon_ms() const;
+  // sources of (stream time - lateness); the epoch (nothing can expire)
+  // while an active source has delivered nothing yet, since its backlog may
+  // hold any time. With every source idle: newest stream time - lateness.
+  // Windows ending at or before it can no longer change.
+  EventTime horizon() const;
 
   // Restores a source's stream time from its persisted row.
   [[nodiscard]] absl::Status Restore(absl::string_view key, absl::string_view value);
@@ -59,12 +60,12 @@ class StreamClock {
  private:
   struct Source {
     std::string name;
-    int64_t time_ms = 0;
+    EventTime time{};  // the epoch until it delivers an event
     bool dirty = false;
     bool idle = false;
   };
   int64_t lateness_ms_;
-  int64_t now_ms_ = 0;
+  EventTime now_;
   std::vector<Source> sources_;
   absl::flat_hash_map<std::string, int> index_;
 };

@@ -174,8 +174,8 @@ void PipelineProbe::SetOwnedTaskCounts(const EventCounts& counts) {
   }
 }
 
-void PipelineProbe::SetStreamTime(int64_t ms) {
-  stream_time_.Set(static_cast<double>(ms) / 1000.0);
+void PipelineProbe::SetStreamTime(EventTime time) {
+  stream_time_.Set(static_cast<double>(time.millis()) / 1000.0);
 }
 
 void PipelineProbe::SyncPartitionGauges(

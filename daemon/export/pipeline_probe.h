@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/base/event_time.h"
 #include "daemon/base/topic_partition_id.h"
 #include "daemon/decode/event_counts.h"
 #include "daemon/decode/reject_reason.h"
@@ -98,8 +99,8 @@ class PipelineProbe {
   // in `elapsed`: nsmd_task_restore_rows_total, nsmd_task_restore_seconds.
   void OnTaskRestored(uint64_t rows, absl::Duration elapsed);
 
-  // Sets nsmd_stream_time_seconds to `ms` / 1000.
-  void SetStreamTime(int64_t ms);
+  // Sets nsmd_stream_time_seconds to `time` in seconds since the epoch.
+  void SetStreamTime(EventTime time);
 
   // Sets nsmd_consumer_lag for exactly the given partitions: series of
   // partitions missing from `lag` (no longer assigned) are removed. If a

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "daemon/base/event_time.h"
 
 namespace nsmd {
 namespace {
@@ -205,16 +206,15 @@ std::string NorthStarSection(const MetricDefinition& m, const MetricsSnapshot& s
   return absl::StrCat(out, "</section>");
 }
 
-std::string HealthSection(const DaemonHealth& h, int64_t stream_time_ms, absl::Time now) {
-  std::string stream_time = "no event yet";
-  if (stream_time_ms != 0) {
-    const absl::Duration behind =
-        absl::Trunc(now - absl::FromUnixMillis(stream_time_ms), absl::Seconds(1));
-    stream_time = absl::StrCat(FormatTime(stream_time_ms), " <span class=\"muted\">(",
-                               behind <= absl::ZeroDuration()
-                                   ? "up to date"
-                                   : absl::StrCat(FormatBehind(behind), " behind now"),
-                               ")</span>");
+std::string HealthSection(const DaemonHealth& h, EventTime stream_time, absl::Time now) {
+  std::string stream_time_text = "no event yet";
+  if (stream_time != EventTime()) {
+    const absl::Duration behind = absl::Trunc(now - stream_time.ToTime(), absl::Seconds(1));
+    stream_time_text = absl::StrCat(FormatTime(stream_time.millis()), " <span class=\"muted\">(",
+                                    behind <= absl::ZeroDuration()
+                                        ? "up to date"
+                                        : absl::StrCat(FormatBehind(behind), " behind now"),
+                                    ")</span>");
   }
   const std::string ready =
       h.ready ? "<span class=\"up\">yes</span>"
@@ -223,7 +223,7 @@ std::string HealthSection(const DaemonHealth& h, int64_t stream_time_ms, absl::T
       h.consumer_lag < 0 ? "unknown" : absl::StrCat(FormatValue(h.consumer_lag), " messages");
   return absl::StrCat("<h2>Health</h2><section id=\"health\"><table>",
                       "<tr><th>Ready</th><td id=\"ready\">", ready,
-                      "</td></tr><tr><th>Stream time</th><td id=\"stream-time\">", stream_time,
+                      "</td></tr><tr><th>Stream time</th><td id=\"stream-time\">", stream_time_text,
                       "</td></tr><tr><th>Consumer lag</th><td id=\"lag\">", lag,
                       "</td></tr><tr><th>Rejected</th><td id=\"rejected\">",
                       FormatValue(h.rejected), "</td></tr><tr><th>Consumed</th><td>",
@@ -274,7 +274,7 @@ std::string RenderStatusPage(const std::vector<MetricDefinition>& metrics,
       absl::StrAppend(&out, "<h2>", guardrails ? "Guardrails" : "Other metrics", "</h2>", cards);
     }
   }
-  absl::StrAppend(&out, HealthSection(health, snapshot.stream_time_ms, now),
+  absl::StrAppend(&out, HealthSection(health, snapshot.stream_time, now),
                   "<p class=\"muted\">As of ",
                   absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", now, absl::UTCTimeZone()),
                   "; refreshes every 5 s. <a href=\"/metrics\">/metrics</a> · <a "

@@ -48,11 +48,11 @@ bool PeriodTableBuilder::Aligned(const MetricDefinition& m) const {
          (m.window.kind == WindowKind::kCohort && m.window.period == cadence_);
 }
 
-int64_t PeriodTableBuilder::Reached(int64_t event_time_ms, const MetricsSnapshot& snapshot) {
+EventTime PeriodTableBuilder::Reached(EventTime event_time, const MetricsSnapshot& snapshot) {
   if (first_start_ms_ == INT64_MIN) {
-    first_start_ms_ = calendar_.WindowStart(cadence_, event_time_ms);
+    first_start_ms_ = calendar_.WindowStart(cadence_, event_time.millis());
     next_end_ms_ = calendar_.NextWindowStart(cadence_, first_start_ms_);
-    return next_end_ms_;
+    return EventTime(next_end_ms_);
   }
   for (const MetricDefinition& m : metrics_) {
     if (Aligned(m) || !m.group_by.empty()) continue;
@@ -63,16 +63,16 @@ int64_t PeriodTableBuilder::Reached(int64_t event_time_ms, const MetricsSnapshot
     at_end_[m.name].push_back(value);
   }
   next_end_ms_ = calendar_.NextWindowStart(cadence_, next_end_ms_);
-  return next_end_ms_;
+  return EventTime(next_end_ms_);
 }
 
 PeriodTable PeriodTableBuilder::Finish(const std::vector<SeriesSample>& all_windows,
-                                       int64_t stream_time_ms) const {
+                                       EventTime stream_time) const {
   PeriodTable table;
   table.cadence = cadence_;
   const std::string unit(CalendarUnitName(cadence_));
   if (first_start_ms_ != INT64_MIN) {
-    const int64_t last_start = calendar_.WindowStart(cadence_, stream_time_ms);
+    const int64_t last_start = calendar_.WindowStart(cadence_, stream_time.millis());
     for (int64_t t = first_start_ms_; t < last_start; t = calendar_.NextWindowStart(cadence_, t)) {
       table.period_starts_ms.push_back(t);
       table.end_ms = calendar_.NextWindowStart(cadence_, t);
@@ -101,7 +101,7 @@ PeriodTable PeriodTableBuilder::Finish(const std::vector<SeriesSample>& all_wind
       for (size_t k = 0; k < n; ++k) {
         const int64_t start = table.period_starts_ms[k];
         const int64_t end = calendar_.NextWindowStart(cadence_, start);
-        if (cohort && end + absl::ToInt64Milliseconds(m.window.length) > stream_time_ms) {
+        if (cohort && end + absl::ToInt64Milliseconds(m.window.length) > stream_time.millis()) {
           series.values[k] = kMissing;  // members still inside their windows
           continue;
         }

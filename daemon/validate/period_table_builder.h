@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "daemon/base/event_time.h"
 #include "daemon/engine/calendar.h"
 #include "daemon/engine/metric_definition.h"
 #include "daemon/engine/metric_snapshot.h"
@@ -42,13 +43,13 @@ class PeriodTableBuilder {
   static absl::StatusOr<CalendarUnit> CadenceOf(const MetricDefinition& north_star);
 
   // Call with the time of the first event at or after the returned time
-  // (the first time: INT64_MIN), with every earlier event applied and
-  // `snapshot` the engine's values then. Returns the next period end.
-  int64_t Reached(int64_t event_time_ms, const MetricsSnapshot& snapshot);
+  // (the first time: EventTime(INT64_MIN)), with every earlier event applied
+  // and `snapshot` the engine's values then. Returns the next period end.
+  EventTime Reached(EventTime event_time, const MetricsSnapshot& snapshot);
 
   // The table, from the engine's retained windows (Engine::AllWindows with
   // retain_all_windows) and its final stream time.
-  PeriodTable Finish(const std::vector<SeriesSample>& all_windows, int64_t stream_time_ms) const;
+  PeriodTable Finish(const std::vector<SeriesSample>& all_windows, EventTime stream_time) const;
 
  private:
   // True if `m`'s windows are the cadence's periods.

@@ -389,7 +389,7 @@ TEST_F(PipelineTasksTest, EveryTaskIsReadAtTheNewestStreamTime) {
   EXPECT_EQ(values.at("edits/current"), 1);
   EXPECT_EQ(values.at("weekly_editors/previous"), 3);
   EXPECT_EQ(values.at("edits/previous"), 4);
-  EXPECT_EQ(pipeline_->stream_time_ms(), kWeekOf2024_01_01 + 7 * 24 * 3600 * 1000LL);
+  EXPECT_EQ(pipeline_->stream_time(), EventTime(kWeekOf2024_01_01 + 7 * 24 * 3600 * 1000LL));
 }
 
 }  // namespace

@@ -486,7 +486,7 @@ TEST(ConfigLoaderTest, ExplicitEventFormatDecodesThroughItsPaths) {
                           &e, &reason));
   // clang-format on
   EXPECT_EQ(e->name, "file_edited");
-  EXPECT_EQ(e->time_ms, 1704067200000);
+  EXPECT_EQ(e->time, EventTime(1704067200000));
   EXPECT_EQ(e->id, "m-1");
   EXPECT_EQ(e->field(user).str, "u-7");
   // No account.id: the user comes from the fallback path.

@@ -67,7 +67,7 @@ TEST_F(DecodedBatchTest, DecodesEachMessageInOrderIntoAnEventOrARejection) {
   ASSERT_NE(first.event, nullptr);
   EXPECT_EQ(first.event->name, "file_edited");
   EXPECT_EQ(first.event->id, "m-1");
-  EXPECT_EQ(first.event->time_ms, kMar31At0130Utc);
+  EXPECT_EQ(first.event->time, EventTime(kMar31At0130Utc));
   EXPECT_EQ(first.event->field(user_).str, "u-1");
   EXPECT_EQ(first.event->field(plan_).str, "pro");
   // A decoded message's bytes are no longer held.
@@ -85,7 +85,7 @@ TEST_F(DecodedBatchTest, DecodesEachMessageInOrderIntoAnEventOrARejection) {
   ASSERT_NE(batch[2].event, nullptr);
   EXPECT_EQ(batch[2].event->name, "page_viewed");
   EXPECT_EQ(batch[2].event->id, "");
-  EXPECT_EQ(batch[2].event->time_ms, kMar31At0130Utc + 1);
+  EXPECT_EQ(batch[2].event->time, EventTime(kMar31At0130Utc + 1));
   EXPECT_EQ(batch[2].event->field(user_).str, "u-2");
   EXPECT_EQ(batch[2].event->field(plan_).kind, FieldValue::Kind::kMissing);
 }
@@ -102,7 +102,7 @@ TEST_F(DecodedBatchTest, EventsStayValidAfterTheDecoderMovesOn) {
   ASSERT_NE(batch[0].event, nullptr);
   EXPECT_EQ(batch[0].event->name, "file_edited");
   EXPECT_EQ(batch[0].event->field(user_).str, "u-\"q\"");
-  EXPECT_EQ(batch[0].event->time_ms, kMar31At0130Utc);
+  EXPECT_EQ(batch[0].event->time, EventTime(kMar31At0130Utc));
 }
 
 TEST_F(DecodedBatchTest, LentBytesGoBackWhenDecodedOrWhenARejectionIsCleared) {

@@ -1,4 +1,4 @@
-// Tests for ParseIsoTimestampMs.
+// Tests for ParseIsoTimestamp.
 //
 // Hand derivations use two anchors:
 //   2024-01-01T00:00:00Z: 1970..2023 is 54 years with 13 leap years (1972,
@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "daemon/base/event_time.h"
 #include "daemon/decode/event_decoder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,20 +25,21 @@ using ::testing::HasSubstr;
 // 1h30m = 5400 s gives 1711848600 s.
 constexpr int64_t kMar31At0130Utc = 1711848600000;
 
+// The parsed time's milliseconds.
 int64_t Parse(const char* text) {
-  int64_t ms = -42;
-  absl::Status s = ParseIsoTimestampMs(text, &ms);
+  EventTime time(-42);
+  absl::Status s = ParseIsoTimestamp(text, &time);
   EXPECT_OK(s) << text << ": " << s;
-  return ms;
+  return time.millis();
 }
 
-TEST(ParseIsoTimestampMsTest, UtcZulu) {
+TEST(ParseIsoTimestampTest, UtcZulu) {
   EXPECT_EQ(Parse("2024-03-31T01:30:00Z"), kMar31At0130Utc);
   EXPECT_EQ(Parse("2024-03-31t01:30:00z"), kMar31At0130Utc);
   EXPECT_EQ(Parse("2024-03-31 01:30:00Z"), kMar31At0130Utc);
 }
 
-TEST(ParseIsoTimestampMsTest, OffsetsNameTheSameInstant) {
+TEST(ParseIsoTimestampTest, OffsetsNameTheSameInstant) {
   // 03:30 at UTC+2 is 01:30 UTC; 20:30 on the 30th at UTC-5 is 01:30 UTC on
   // the 31st; 07:00 at UTC+05:30 is 01:30 UTC.
   EXPECT_EQ(Parse("2024-03-31T03:30:00+02:00"), kMar31At0130Utc);
@@ -48,7 +50,7 @@ TEST(ParseIsoTimestampMsTest, OffsetsNameTheSameInstant) {
   EXPECT_EQ(Parse("2024-03-31T01:30:00-00:00"), kMar31At0130Utc);
 }
 
-TEST(ParseIsoTimestampMsTest, FractionsTruncateToMilliseconds) {
+TEST(ParseIsoTimestampTest, FractionsTruncateToMilliseconds) {
   EXPECT_EQ(Parse("2024-03-31T01:30:00.5Z"), kMar31At0130Utc + 500);  // .5 s
   EXPECT_EQ(Parse("2024-03-31T01:30:00.05Z"), kMar31At0130Utc + 50);  // .05 s
   EXPECT_EQ(Parse("2024-03-31T01:30:00.123Z"), kMar31At0130Utc + 123);
@@ -57,7 +59,7 @@ TEST(ParseIsoTimestampMsTest, FractionsTruncateToMilliseconds) {
   EXPECT_EQ(Parse("2024-03-31T03:30:00.999+02:00"), kMar31At0130Utc + 999);
 }
 
-TEST(ParseIsoTimestampMsTest, CalendarEdges) {
+TEST(ParseIsoTimestampTest, CalendarEdges) {
   EXPECT_EQ(Parse("1970-01-01T00:00:00Z"), 0);
   // 2024 is a leap year: 2024-01-01 + 31 + 28 days = 19782 days = 1709164800 s.
   EXPECT_EQ(Parse("2024-02-29T00:00:00Z"), 1709164800000);
@@ -72,7 +74,7 @@ TEST(ParseIsoTimestampMsTest, CalendarEdges) {
   EXPECT_EQ(Parse("9999-12-31T23:59:59.999Z"), 253402300799999);
 }
 
-TEST(ParseIsoTimestampMsTest, RejectsWithReason) {
+TEST(ParseIsoTimestampTest, RejectsWithReason) {
   struct Case {
     const char* text;
     const char* reason;
@@ -105,17 +107,17 @@ TEST(ParseIsoTimestampMsTest, RejectsWithReason) {
       {"1711848600000", "too short"},
   };
   for (const Case& c : cases) {
-    int64_t ms = 7;
-    absl::Status s = ParseIsoTimestampMs(c.text, &ms);
+    EventTime time(7);
+    absl::Status s = ParseIsoTimestamp(c.text, &time);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.text;
     EXPECT_THAT(std::string(s.message()), HasSubstr(c.reason)) << c.text;
-    EXPECT_EQ(ms, 7) << c.text << ": output written on failure";
+    EXPECT_EQ(time, EventTime(7)) << c.text << ": output written on failure";
   }
 }
 
-TEST(ParseIsoTimestampMsTest, MessageQuotesTheText) {
-  int64_t ms = 0;
-  EXPECT_EQ(ParseIsoTimestampMs("2024-13-01T00:00:00Z", &ms).message(),
+TEST(ParseIsoTimestampTest, MessageQuotesTheText) {
+  EventTime time;
+  EXPECT_EQ(ParseIsoTimestamp("2024-13-01T00:00:00Z", &time).message(),
             "\"2024-13-01T00:00:00Z\" is not an ISO-8601 timestamp (month out of range)");
 }
 

@@ -14,7 +14,7 @@ TEST(RekeyRecordTest, LayoutOfARecordWithoutFields) {
   FieldCatalog catalog;
   Event event;
   event.name = "a";
-  event.time_ms = 1000;
+  event.time = EventTime(1000);
   std::string out;
   EncodeRekeyRecord(event, catalog, RekeyOrigin{"t/0", KafkaOffset(5)}, &out);
   // Version 1, "t/0", offset 5, time 1000 (LEB128 e8 07), "a", empty id, no fields.
@@ -33,7 +33,7 @@ TEST(RekeyRecordTest, RoundTripsByPathIntoAnotherCatalog) {
   const FieldId team = from.Intern("context.groupId");
   Event event;
   event.name = "file_edited";
-  event.time_ms = 1733356800123;
+  event.time = EventTime(1733356800123);
   event.id = "m-1";
   event.fields.assign(static_cast<size_t>(from.size()), FieldValue::Missing());
   event.fields[plan] = FieldValue::String("pro");
@@ -61,7 +61,7 @@ TEST(RekeyRecordTest, RoundTripsByPathIntoAnotherCatalog) {
   EXPECT_EQ(origin.source, "product-events/3");
   EXPECT_EQ(origin.offset, KafkaOffset(1234567));
   EXPECT_EQ(got->name, "file_edited");
-  EXPECT_EQ(got->time_ms, 1733356800123);
+  EXPECT_EQ(got->time, EventTime(1733356800123));
   EXPECT_EQ(got->id, "m-1");
   ASSERT_EQ(got->fields.size(), 6u);
   EXPECT_EQ(got->fields[to_plan].kind, FieldValue::Kind::kString);
@@ -80,7 +80,7 @@ TEST(RekeyRecordTest, MalformedBytesAreRejectedNotRead) {
   catalog.Intern("x");
   Event event;
   event.name = "e";
-  event.time_ms = 5;
+  event.time = EventTime(5);
   event.fields = {FieldValue::String("abc")};
   std::string good;
   EncodeRekeyRecord(event, catalog, RekeyOrigin{"t/1", KafkaOffset(9)}, &good);

@@ -44,29 +44,30 @@ std::string Entry(uint64_t time, const std::string& id) {
 
 TEST(DedupIndexTest, SecondSightingWithinHorizonIsADuplicate) {
   DedupIndex index(absl::Hours(1));
-  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), 0));
-  EXPECT_TRUE(index.SeenOrAdd("a", HashMember("a"), 10 * kMinute));
-  EXPECT_FALSE(index.SeenOrAdd("b", HashMember("b"), 0));
-  EXPECT_FALSE(index.SeenOrAdd("", HashMember(""), 0));  // no id: never a duplicate
-  EXPECT_FALSE(index.SeenOrAdd("", HashMember(""), 0));
+  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), EventTime(0)));
+  EXPECT_TRUE(index.SeenOrAdd("a", HashMember("a"), EventTime(10 * kMinute)));
+  EXPECT_FALSE(index.SeenOrAdd("b", HashMember("b"), EventTime(0)));
+  EXPECT_FALSE(index.SeenOrAdd("", HashMember(""), EventTime(0)));  // no id: never a duplicate
+  EXPECT_FALSE(index.SeenOrAdd("", HashMember(""), EventTime(0)));
   EXPECT_EQ(index.size(), 2u);
 }
 
 TEST(DedupIndexTest, DisabledWithZeroHorizon) {
   DedupIndex index(absl::ZeroDuration());
-  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), 0));
-  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), 0));
+  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), EventTime(0)));
+  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), EventTime(0)));
   StateDelta delta;
   index.TakeDelta(&delta);
-  index.Expire(5 * kHour, &delta);
+  index.Expire(EventTime(5 * kHour), &delta);
   EXPECT_TRUE(delta.empty());
 }
 
 TEST(DedupIndexTest, IdsAddedBetweenCheckpointsAreOneRow) {
   DedupIndex index(absl::Hours(1));
-  index.SeenOrAdd("m-1", HashMember("m-1"), 2000);
-  index.SeenOrAdd("m-22", HashMember("m-22"), 1000);  // older than m-1: the row's newest is 2000
-  index.SeenOrAdd("m-1", HashMember("m-1"), 3000);    // a duplicate adds nothing
+  index.SeenOrAdd("m-1", HashMember("m-1"), EventTime(2000));
+  index.SeenOrAdd("m-22", HashMember("m-22"),
+                  EventTime(1000));  // older than m-1: the row's newest is 2000
+  index.SeenOrAdd("m-1", HashMember("m-1"), EventTime(3000));  // a duplicate adds nothing
   StateDelta delta;
   index.TakeDelta(&delta);
   const Rows rows = Collect(delta);
@@ -75,7 +76,7 @@ TEST(DedupIndexTest, IdsAddedBetweenCheckpointsAreOneRow) {
   EXPECT_EQ(rows.puts.begin()->second, Entry(2000, "m-1") + Entry(1000, "m-22"));
 
   // The next checkpoint's row gets the next sequence number.
-  index.SeenOrAdd("m-3", HashMember("m-3"), 1500);
+  index.SeenOrAdd("m-3", HashMember("m-3"), EventTime(1500));
   StateDelta second;
   index.TakeDelta(&second);
   ASSERT_EQ(second.size(), 1u);
@@ -84,32 +85,33 @@ TEST(DedupIndexTest, IdsAddedBetweenCheckpointsAreOneRow) {
 
 TEST(DedupIndexTest, ExpiryForgetsIdsAndDeletesRowsWhoseNewestIdExpired) {
   DedupIndex index(absl::Hours(1));
-  index.SeenOrAdd("early", HashMember("early"), 0);
-  index.SeenOrAdd("later", HashMember("later"), 30 * kMinute);
+  index.SeenOrAdd("early", HashMember("early"), EventTime(0));
+  index.SeenOrAdd("later", HashMember("later"), EventTime(30 * kMinute));
   StateDelta delta;
   index.TakeDelta(&delta);  // one row, newest 30 min
 
   // now = 1 h + 1 ms: ids older than 1 ms expire, so "early" (0) does and
   // "later" (30 min) does not; the row still holds "later".
   StateDelta expiry;
-  index.Expire(kHour + 1, &expiry);
+  index.Expire(EventTime(kHour + 1), &expiry);
   Rows rows = Collect(expiry);
   EXPECT_TRUE(rows.deletes.empty());
   ASSERT_EQ(rows.puts.size(), 1u);
   EXPECT_EQ(rows.puts["x/floor"], "1");
-  EXPECT_FALSE(index.SeenOrAdd("early", HashMember("early"), kHour));  // a new occurrence
-  EXPECT_TRUE(index.SeenOrAdd("later", HashMember("later"), kHour));
+  EXPECT_FALSE(
+      index.SeenOrAdd("early", HashMember("early"), EventTime(kHour)));  // a new occurrence
+  EXPECT_TRUE(index.SeenOrAdd("later", HashMember("later"), EventTime(kHour)));
 
   // now = 1 h 30 min + 1 ms: "later" expires, and with it its row.
   StateDelta more;
-  index.Expire(90 * kMinute + 1, &more);
+  index.Expire(EventTime(90 * kMinute + 1), &more);
   rows = Collect(more);
   EXPECT_TRUE(rows.deletes.count("x/00000000000001800000/00000000000000000000") == 1);
   EXPECT_EQ(rows.puts["x/floor"], "1800001");
   // "early"'s new occurrence (1 h) went into a row of its own, written by
   // this Expire before any deletion: newest 1 h, sequence 1.
   EXPECT_EQ(rows.puts.count("x/00000000000003600000/00000000000000000001"), 1u);
-  EXPECT_FALSE(index.SeenOrAdd("later", HashMember("later"), 2 * kHour));
+  EXPECT_FALSE(index.SeenOrAdd("later", HashMember("later"), EventTime(2 * kHour)));
 }
 
 class DedupIndexBucketTest : public ::testing::TestWithParam<size_t> {};
@@ -127,24 +129,24 @@ TEST_P(DedupIndexBucketTest, BucketsOfExpiredIdsAreDroppedAndTheRestStillFound) 
   StateDelta delta;
   for (int64_t s = 0; s < 36000; ++s) {
     const std::string id = "id-" + std::to_string(s);
-    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), s * 1000)) << id;
-    if (s % 60 == 59) index.Expire(s * 1000, &delta);
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), EventTime(s * 1000))) << id;
+    if (s % 60 == 59) index.Expire(EventTime(s * 1000), &delta);
     ASSERT_LE(index.size(), 3600u + 60 + per_bucket) << s;
   }
   // Every id within the horizon, across every bucket held, is a duplicate
   // (floor 32,399 s); every expired one is new again.
   for (int64_t s = 35999; s >= 32399; --s) {
     const std::string id = "id-" + std::to_string(s);
-    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 36000 * 1000)) << id;
+    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), EventTime(36000 * 1000))) << id;
   }
   for (int64_t s = 0; s < 32399; ++s) {
     const std::string id = "id-" + std::to_string(s);
-    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), 36000 * 1000)) << id;
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), EventTime(36000 * 1000))) << id;
   }
   // ... and now a duplicate, in the open bucket or a new one.
   for (int64_t s = 0; s < 32399; s += 97) {
     const std::string id = "id-" + std::to_string(s);
-    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 36001 * 1000)) << id;
+    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), EventTime(36001 * 1000))) << id;
   }
 }
 
@@ -156,11 +158,11 @@ TEST(DedupIndexTest, BucketsGrowingFromSmallFindEveryId) {
   DedupIndex index(absl::Hours(1));
   for (int i = 0; i < 100000; ++i) {
     const std::string id = "g-" + std::to_string(i);
-    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), i)) << id;
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), EventTime(i))) << id;
   }
   for (int i = 0; i < 100000; ++i) {
     const std::string id = "g-" + std::to_string(i);
-    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), 100000)) << id;
+    ASSERT_TRUE(index.SeenOrAdd(id, HashMember(id), EventTime(100000))) << id;
   }
   EXPECT_EQ(index.size(), 100000u);
 }
@@ -168,22 +170,24 @@ TEST(DedupIndexTest, BucketsGrowingFromSmallFindEveryId) {
 TEST(DedupIndexTest, AnExpiredOccurrenceInAnOlderBucketDoesNotHideANewerOne) {
   DedupIndex index(absl::Hours(1), /*ids_per_bucket=*/2);
   StateDelta delta;
-  index.SeenOrAdd("a", HashMember("a"), 0);  // bucket 1: a@0, b@0
-  index.SeenOrAdd("b", HashMember("b"), 0);
-  index.SeenOrAdd("c", HashMember("c"), 2 * kHour);  // bucket 2
-  index.Expire(2 * kHour, &delta);                   // floor 1 h: bucket 1 dropped
+  index.SeenOrAdd("a", HashMember("a"), EventTime(0));  // bucket 1: a@0, b@0
+  index.SeenOrAdd("b", HashMember("b"), EventTime(0));
+  index.SeenOrAdd("c", HashMember("c"), EventTime(2 * kHour));  // bucket 2
+  index.Expire(EventTime(2 * kHour), &delta);                   // floor 1 h: bucket 1 dropped
   EXPECT_EQ(index.size(), 1u);
-  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), 2 * kHour));
+  EXPECT_FALSE(index.SeenOrAdd("a", HashMember("a"), EventTime(2 * kHour)));
   // Its new occurrence (2 h) is held: a duplicate now.
-  EXPECT_TRUE(index.SeenOrAdd("a", HashMember("a"), 2 * kHour + 1));
+  EXPECT_TRUE(index.SeenOrAdd("a", HashMember("a"), EventTime(2 * kHour + 1)));
 
   DedupIndex late(absl::Hours(1), /*ids_per_bucket=*/2);
-  late.SeenOrAdd("x", HashMember("x"), 3 * kHour);  // bucket 1 newest 3 h holds x
-  late.SeenOrAdd("y", HashMember("y"), 0);          // ... and an old y
-  late.Expire(3 * kHour, &delta);                   // floor 2 h: y expired, bucket kept
+  late.SeenOrAdd("x", HashMember("x"), EventTime(3 * kHour));  // bucket 1 newest 3 h holds x
+  late.SeenOrAdd("y", HashMember("y"), EventTime(0));          // ... and an old y
+  late.Expire(EventTime(3 * kHour), &delta);                   // floor 2 h: y expired, bucket kept
   EXPECT_EQ(late.size(), 2u);
-  EXPECT_FALSE(late.SeenOrAdd("y", HashMember("y"), 3 * kHour));  // new occurrence, bucket 2
-  EXPECT_TRUE(late.SeenOrAdd("y", HashMember("y"), 3 * kHour));   // newest of the two decides
+  EXPECT_FALSE(
+      late.SeenOrAdd("y", HashMember("y"), EventTime(3 * kHour)));  // new occurrence, bucket 2
+  EXPECT_TRUE(
+      late.SeenOrAdd("y", HashMember("y"), EventTime(3 * kHour)));  // newest of the two decides
 }
 
 TEST(DedupIndexTest, FilterFalsePositivesBeforeAnyExpiryAreNotDuplicates) {
@@ -193,7 +197,7 @@ TEST(DedupIndexTest, FilterFalsePositivesBeforeAnyExpiryAreNotDuplicates) {
   DedupIndex index(absl::Hours(1));
   for (int i = 0; i < 200000; ++i) {
     const std::string id = "m-" + std::to_string(i);
-    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), i)) << id;
+    ASSERT_FALSE(index.SeenOrAdd(id, HashMember(id), EventTime(i))) << id;
   }
   EXPECT_EQ(index.size(), 200000u);
 }
@@ -206,7 +210,7 @@ TEST(DedupIndexTest, RowsAreClosedAtTheirSizeCap) {
   for (int i = 0; i < 2 * per_row + 1; ++i) {
     std::string id = std::to_string(i);
     id.resize(100, '.');
-    index.SeenOrAdd(id, HashMember(id), i);
+    index.SeenOrAdd(id, HashMember(id), EventTime(i));
   }
   StateDelta delta;
   index.TakeDelta(&delta);
@@ -226,10 +230,10 @@ TEST(DedupIndexTest, RowsAreClosedAtTheirSizeCap) {
 
 TEST(DedupIndexTest, RestoreKeepsIdsAndTheExpiryFloor) {
   DedupIndex before(absl::Hours(1));
-  before.SeenOrAdd("old", HashMember("old"), 0);
-  before.SeenOrAdd("new", HashMember("new"), 50 * kMinute);
+  before.SeenOrAdd("old", HashMember("old"), EventTime(0));
+  before.SeenOrAdd("new", HashMember("new"), EventTime(50 * kMinute));
   StateDelta delta;
-  before.Expire(kHour + 10 * kMinute, &delta);  // floor 10 min: "old" expired
+  before.Expire(EventTime(kHour + 10 * kMinute), &delta);  // floor 10 min: "old" expired
   std::map<std::string, std::string> store;
   for (const auto& [key, value] : delta.entries()) {
     if (value) store[key] = *value;
@@ -238,9 +242,9 @@ TEST(DedupIndexTest, RestoreKeepsIdsAndTheExpiryFloor) {
 
   DedupIndex after(absl::Hours(1));
   for (const auto& [key, value] : store) ASSERT_OK(after.Restore(key, value)) << key;
-  EXPECT_TRUE(after.SeenOrAdd("new", HashMember("new"), 55 * kMinute));
+  EXPECT_TRUE(after.SeenOrAdd("new", HashMember("new"), EventTime(55 * kMinute)));
   // "old" is in the restored row but below the floor: expired, as it was.
-  EXPECT_FALSE(after.SeenOrAdd("old", HashMember("old"), 20 * kMinute));
+  EXPECT_FALSE(after.SeenOrAdd("old", HashMember("old"), EventTime(20 * kMinute)));
 }
 
 TEST(DedupIndexTest, MalformedRowsAreDataLoss) {

@@ -594,7 +594,7 @@ TEST_F(EngineTest, DuplicateIdsAreSkippedAcrossRestartsWithinHorizon) {
   Apply(ev_.Make("x", kMon + kHour + 25 * kHour + 1));
   engine_->TakeDelta(&delta);
   Event again = first;
-  again.time_ms = kMon + 26 * kHour;
+  again.time = EventTime(kMon + 26 * kHour);
   EXPECT_EQ(Apply(again), Engine::Outcome::kApplied);
 }
 

@@ -26,13 +26,14 @@ class TestEvents {
  public:
   FieldCatalog& catalog() { return catalog_; }
 
-  // An event named `name` at `time_ms` with string fields {path, value}.
+  // An event named `name` at EventTime(`time_ms`) with string fields
+  // {path, value}.
   Event Make(std::string name, int64_t time_ms,
              std::initializer_list<std::pair<std::string, std::string>> strings = {},
              std::initializer_list<std::pair<std::string, double>> numbers = {}) {
     Event e;
     e.name = Keep(std::move(name));
-    e.time_ms = time_ms;
+    e.time = EventTime(time_ms);
     e.fields.assign(catalog_.size(), FieldValue::Missing());
     for (const auto& [path, value] : strings) {
       e.fields[catalog_.Intern(path)] = FieldValue::String(Keep(value));

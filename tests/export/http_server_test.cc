@@ -294,7 +294,7 @@ TEST(HttpServerTest, MetricsPassPromtoolLint) {
   probe.OnRejected(RejectReason::kMissingName);
   probe.OnCheckpoint(absl::Milliseconds(12), 100);
   probe.SetLag({{{"events", PartitionId(0)}, 4}});
-  probe.SetStreamTime(1704067200000);
+  probe.SetStreamTime(EventTime(1704067200000));
   probe.SetReady(true);
 
   auto publisher = std::make_shared<SnapshotPublisher>();

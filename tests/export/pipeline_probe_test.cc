@@ -117,7 +117,7 @@ TEST_F(PipelineProbeTest, LateCounterHelpSaysWhatLateMeans) {
 }
 
 TEST_F(PipelineProbeTest, StreamTimeReloadAndReadiness) {
-  probe_.SetStreamTime(1704067200123);  // ms -> 1704067200.123 s
+  probe_.SetStreamTime(EventTime(1704067200123));  // ms -> 1704067200.123 s
   probe_.SetReady(true);
   now_ += absl::Seconds(1);  // 1700000001.25
   probe_.OnReload(false);

@@ -19,7 +19,7 @@ std::shared_ptr<const std::vector<MetricDefinition>> Definitions(int i) {
 }
 std::shared_ptr<const MetricsSnapshot> Snapshot(int i) {
   auto s = std::make_shared<MetricsSnapshot>();
-  s->stream_time_ms = i;
+  s->stream_time = EventTime(i);
   return s;
 }
 
@@ -28,7 +28,7 @@ TEST(SnapshotPublisherTest, StartsEmptyAndNeverReturnsNull) {
   PublishedMetrics m = p.published();
   ASSERT_NE(m.snapshot, nullptr);
   EXPECT_TRUE(m.snapshot->samples.empty());
-  EXPECT_EQ(m.snapshot->stream_time_ms, 0);
+  EXPECT_EQ(m.snapshot->stream_time, EventTime());
   ASSERT_NE(m.definitions, nullptr);
   EXPECT_TRUE(m.definitions->empty());
 
@@ -44,10 +44,10 @@ TEST(SnapshotPublisherTest, ReadersKeepTheirPairWhileNewerOnesArePublished) {
   const PublishedMetrics held = p.published();
   p.Publish(Definitions(2), Snapshot(2));
 
-  EXPECT_EQ(held.snapshot->stream_time_ms, 1);
+  EXPECT_EQ(held.snapshot->stream_time, EventTime(1));
   EXPECT_EQ((*held.definitions)[0].name, "d1");
   const PublishedMetrics now = p.published();
-  EXPECT_EQ(now.snapshot->stream_time_ms, 2);
+  EXPECT_EQ(now.snapshot->stream_time, EventTime(2));
   EXPECT_EQ((*now.definitions)[0].name, "d2");
 }
 
@@ -63,14 +63,14 @@ TEST(SnapshotPublisherTest, AReaderNeverPairsDefinitionsWithAnotherGenerationsSn
   int64_t last = 0;
   for (int i = 0; i < 1000; ++i) {
     const PublishedMetrics m = p.published();
-    const int64_t now = m.snapshot->stream_time_ms;
+    const int64_t now = m.snapshot->stream_time.millis();
     ASSERT_EQ((*m.definitions)[0].name, absl::StrCat("d", now));
     EXPECT_GE(now, last);
     EXPECT_LE(now, 1000);
     last = now;
   }
   writer.join();
-  EXPECT_EQ(p.published().snapshot->stream_time_ms, 1000);
+  EXPECT_EQ(p.published().snapshot->stream_time, EventTime(1000));
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ TEST(StatusPageTest, ShowsValuesTreeAndHealth) {
                       Sample("a", "previous", 0, {{"plan", "<pro>"}}),
                       Sample("guard", "current", 2)};
   snapshot.samples.back().window_start_ms = 0;  // as lifetime windows start
-  snapshot.stream_time_ms = 1704153600000;
+  snapshot.stream_time = EventTime(1704153600000);
   DaemonHealth health;
   health.consumer_lag = 12;
   health.rejected = 3;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "daemon/base/event_time.h"
 #include "daemon/decode/event_decoder.h"
 #include "daemon/decode/event_format.h"
 #include "daemon/decode/field_catalog.h"
@@ -48,7 +49,9 @@ void Check(nsmd::EventDecoder& decoder, absl::string_view input) {
   if (decoder.Decode(input, &event, &reason).ok()) {
     // Accepted events have a name and a timestamp inside the accepted range.
     if (event == nullptr || event->name.empty()) std::abort();
-    if (event->time_ms < 0 || event->time_ms > kNowMs + 3600000) std::abort();
+    if (event->time < nsmd::EventTime(0) || event->time > nsmd::EventTime(kNowMs + 3600000)) {
+      std::abort();
+    }
     if (input.size() > kMaxMessageBytes) std::abort();
   }
 }
