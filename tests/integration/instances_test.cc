@@ -217,8 +217,9 @@ void FoldLikeTheRules(const std::string& metric, const std::string& label, size_
   for (const auto& [series, value] : folded) (*sum)[series] += value;
 }
 
-// testing::OwnedTaskCounts()' form of `nsmd replay`'s report on stderr ("accepted N", "rejected
-// <reason> N", "late N", "duplicate N", "replayed N events ...").
+// `nsmd replay`'s report on stderr ("accepted N", "rejected <reason> N",
+// "late N", "duplicate N", "replayed N events ...") in the form of
+// testing::OwnedTaskCounts().
 std::map<std::string, double> ReplayCounts(const std::string& err) {
   std::map<std::string, double> out;
   for (absl::string_view line : absl::StrSplit(err, '\n')) {
@@ -400,8 +401,9 @@ http:
         if (!is_ratio(series)) sum[series] += value;
       }
       ranks.merge(SeriesRanks(response->body));
-      for (const auto& [series, value] : testing::OwnedTaskCounts(response->body))
+      for (const auto& [series, value] : testing::OwnedTaskCounts(response->body)) {
         counts[series] += value;
+      }
       for (auto& [task, n] : owners) {
         const size_t slash = task.rfind('/');
         n += testing::PrometheusValue(
