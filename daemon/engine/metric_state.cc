@@ -205,8 +205,7 @@ void MetricState::ApplyCohort(const Event& event, NameMatch names, StateDelta* d
     return;
   }
   const int64_t start = anchor->second;
-  const int64_t time_ms = event.time.millis();
-  if (time_ms < start || time_ms >= start + cohort_length_ms_) return;
+  if (!InCohort(start, event.time)) return;
   AddToCell(window_start_.Get(*calendar_, start), scratch_);
 }
 
@@ -228,9 +227,7 @@ void MetricState::SetAnchor(const std::string& entity, EventTime time, StateDelt
   for (const Pending& p : it->second) {
     const Contribution& c = p.contribution;
     if (p.persisted) delta->Delete(PendingKey(entity, p));
-    if (c.time >= time && c.time.millis() < start + cohort_length_ms_) {
-      AddToCell(period, c);
-    }
+    if (InCohort(start, c.time)) AddToCell(period, c);
   }
   pending_.erase(it);
 }

@@ -122,6 +122,10 @@ class MetricState {
   int64_t WindowEnd(int64_t start, int64_t now_ms) const;
   // Start of the newest cohort period whose member windows have all closed.
   int64_t PreviousCohortPeriod(int64_t now_ms) const;
+  // True if `time` falls in the cohort window anchored at `start_ms`.
+  bool InCohort(int64_t start_ms, EventTime time) const {
+    return time.millis() >= start_ms && time.millis() < start_ms + cohort_length_ms_;
+  }
   void AppendCells(int64_t window, const std::string& label, int64_t now_ms, bool zero_if_empty,
                    std::vector<SeriesSample>* out) const;
   double RollingValue(const RollingGroup& g, int64_t now_ms) const;
